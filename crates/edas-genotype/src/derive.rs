@@ -1,0 +1,308 @@
+//! The DARTS derivation rule (edge weights -> genotype) and its inverse, the
+//! clamp (genotype -> 0/1 edge weights).
+//!
+//! Derivation, for each intermediate node: rank its incoming edges by their
+//! largest non-`none` weight and keep the top 2; on each kept edge take the
+//! arg-max non-`none` op. Ties go to the lower index (edge, then op). The two
+//! kept edges are listed in rank order, as DARTS does. Callers pass the weights
+//! DARTS ranks by, `softmax(alpha)` per edge.
+//!
+//! The clamp writes a cell as weights: the kept edge's op gets 1, every other
+//! entry 0. With ties broken by lower index, `derive(clamp(c)) == c` for every
+//! valid cell `c`, with each node's edges in input order ([`Cell::canonical`]).
+
+use std::cmp::Ordering;
+
+use crate::error::DeriveError;
+use crate::genotype::Concat;
+use crate::genotype::{Cell, Genotype, NodeInput};
+use crate::primitive::{CellKind, NUM_OPS, Primitive};
+use crate::space::{INPUTS_PER_NODE, NUM_EDGES, NUM_INPUT_STATES, NUM_STATES, edges_of};
+
+/// Per-edge op weights of one cell: 14 rows (edges, in [`crate::space`] order)
+/// of 8 columns (ops, in [`Primitive`] order).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EdgeWeights(pub [[f32; NUM_OPS]; NUM_EDGES]);
+
+impl EdgeWeights {
+    /// All zeros (every edge off).
+    pub const ZERO: EdgeWeights = EdgeWeights([[0.0; NUM_OPS]; NUM_EDGES]);
+
+    /// From 112 values in row-major order (edge by edge), as a `[14, 8]`
+    /// tensor's data comes out.
+    pub fn from_flat(kind: CellKind, values: &[f32]) -> Result<EdgeWeights, DeriveError> {
+        if values.len() != NUM_EDGES * NUM_OPS {
+            return Err(DeriveError::Shape {
+                kind,
+                expected: NUM_EDGES * NUM_OPS,
+                found: values.len(),
+            });
+        }
+        let mut w = EdgeWeights::ZERO;
+        for (row, chunk) in w.0.iter_mut().zip(values.chunks_exact(NUM_OPS)) {
+            row.copy_from_slice(chunk);
+        }
+        Ok(w)
+    }
+
+    /// The 112 values in row-major order.
+    pub fn to_flat(&self) -> Vec<f32> {
+        self.0.iter().flatten().copied().collect()
+    }
+
+    /// The row of edge `edge` (0..14).
+    pub fn row(&self, edge: usize) -> &[f32; NUM_OPS] {
+        &self.0[edge]
+    }
+
+    fn check_finite(&self, kind: CellKind) -> Result<(), DeriveError> {
+        for (edge, row) in self.0.iter().enumerate() {
+            for (op, &value) in Primitive::ALL.into_iter().zip(row) {
+                if !value.is_finite() {
+                    return Err(DeriveError::NonFinite {
+                        kind,
+                        edge,
+                        op,
+                        value,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Options of the derivation rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeriveOptions {
+    /// At most this many `skip_connect` edges in the derived normal cell
+    /// (P-DARTS uses 2). `None`: no cap.
+    pub normal_skip_cap: Option<usize>,
+}
+
+/// The arg-max non-`none` op of a row and its weight; ties to the lower op.
+/// Ops whose entry in `masked` is set are not candidates.
+fn best_op(row: &[f32; NUM_OPS], masked: &[bool; NUM_OPS]) -> Option<(Primitive, f32)> {
+    let mut best: Option<(Primitive, f32)> = None;
+    for op in Primitive::ALL.into_iter().skip(1) {
+        let w = row[op.index()];
+        if masked[op.index()] {
+            continue;
+        }
+        if best.is_none_or(|(_, b)| w > b) {
+            best = Some((op, w));
+        }
+    }
+    best
+}
+
+/// Derivation with some (edge, op) pairs masked out. Returns `None` when
+/// masking leaves a node with fewer than 2 candidate edges.
+fn derive_masked(weights: &EdgeWeights, masked: &[[bool; NUM_OPS]; NUM_EDGES]) -> Option<Cell> {
+    let mut edges = Vec::with_capacity(2 * (NUM_STATES - NUM_INPUT_STATES));
+    for node in NUM_INPUT_STATES..NUM_STATES {
+        let mut candidates: Vec<(usize, Primitive, f32)> = edges_of(node)
+            .enumerate()
+            .filter_map(|(input, e)| {
+                best_op(&weights.0[e], &masked[e]).map(|(op, w)| (input, op, w))
+            })
+            .collect();
+        // Stable sort: equal weights keep the lower input first.
+        candidates.sort_by(|a, b| b.2.partial_cmp(&a.2).unwrap_or(Ordering::Equal));
+        if candidates.len() < INPUTS_PER_NODE {
+            return None;
+        }
+        edges.extend(
+            candidates[..INPUTS_PER_NODE]
+                .iter()
+                .map(|&(input, op, _)| NodeInput::new(op, input)),
+        );
+    }
+    Cell::new(&edges, &Concat::ALL.to_vec()).ok()
+}
+
+/// Derives one cell from its edge weights by the DARTS rule, with an optional
+/// cap on `skip_connect` edges.
+///
+/// The cap follows P-DARTS: while the cell has more skip connections than
+/// allowed, the kept skip edge with the smallest skip weight loses its skip
+/// candidate (ties: the later edge) and the cell is derived again.
+pub fn derive_cell(
+    kind: CellKind,
+    weights: &EdgeWeights,
+    skip_cap: Option<usize>,
+) -> Result<Cell, DeriveError> {
+    weights.check_finite(kind)?;
+    let mut masked = [[false; NUM_OPS]; NUM_EDGES];
+    let skip = Primitive::SkipConnect.index();
+    loop {
+        let cell = derive_masked(weights, &masked)
+            .unwrap_or_else(|| unreachable!("each node keeps 6 unmasked ops on every edge"));
+        let Some(cap) = skip_cap else { return Ok(cell) };
+        let skips: Vec<usize> = cell
+            .nodes()
+            .flat_map(|(node, pair)| {
+                pair.iter()
+                    .filter(|e| e.op == Primitive::SkipConnect)
+                    .map(move |e| edges_of(node).start + e.input)
+            })
+            .collect();
+        if skips.len() <= cap {
+            return Ok(cell);
+        }
+        let weakest = skips
+            .iter()
+            .copied()
+            .min_by(|&a, &b| {
+                weights.0[a][skip]
+                    .partial_cmp(&weights.0[b][skip])
+                    .unwrap_or(Ordering::Equal)
+                    .then(b.cmp(&a))
+            })
+            .unwrap_or_else(|| unreachable!("skips is longer than the cap"));
+        masked[weakest][skip] = true;
+    }
+}
+
+/// Derives a genotype from both cells' edge weights.
+pub fn derive(
+    normal: &EdgeWeights,
+    reduce: &EdgeWeights,
+    options: DeriveOptions,
+) -> Result<Genotype, DeriveError> {
+    Ok(Genotype {
+        normal: derive_cell(CellKind::Normal, normal, options.normal_skip_cap)?,
+        reduce: derive_cell(CellKind::Reduce, reduce, None)?,
+    })
+}
+
+/// The clamp of a cell: its kept edges as one-hot rows, every other edge 0.
+pub fn clamp(cell: &Cell) -> EdgeWeights {
+    let mut w = EdgeWeights::ZERO;
+    for (node, pair) in cell.nodes() {
+        for edge in pair {
+            w.0[edges_of(node).start + edge.input][edge.op.index()] = 1.0;
+        }
+    }
+    w
+}
+
+impl Cell {
+    /// This cell as 0/1 edge weights (see [`clamp`]).
+    pub fn clamp(&self) -> EdgeWeights {
+        clamp(self)
+    }
+}
+
+impl Genotype {
+    /// Both cells as 0/1 edge weights, normal first.
+    pub fn clamp(&self) -> [EdgeWeights; 2] {
+        [clamp(&self.normal), clamp(&self.reduce)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::published::{DARTS_V1, DARTS_V2};
+
+    #[test]
+    fn clamp_is_one_hot_on_kept_edges() {
+        let w = DARTS_V2.normal.clamp();
+        let total: f32 = w.to_flat().iter().sum();
+        assert_eq!(total, 8.0);
+        // Node 5 keeps ('skip_connect', 0) and ('dil_conv_3x3', 2): edges 9 and 11.
+        assert_eq!(w.row(9)[Primitive::SkipConnect.index()], 1.0);
+        assert_eq!(w.row(11)[Primitive::DilConv3x3.index()], 1.0);
+        assert_eq!(w.row(10), &[0.0; 8]);
+        for g in [DARTS_V1, DARTS_V2] {
+            let [n, r] = g.clamp();
+            let back = derive(&n, &r, DeriveOptions::default()).unwrap();
+            assert_eq!(back, g);
+            assert_eq!(format!("{back:?}"), format!("{:?}", g.canonical()));
+        }
+    }
+
+    #[test]
+    fn top_two_by_largest_non_none_weight_and_ties_to_lower_index() {
+        let mut w = EdgeWeights::ZERO;
+        // Node 2: only edges 0 and 1, op ties -> lowest non-none op (max_pool).
+        // Node 3 (edges 2..5): `none` is ignored even when largest.
+        w.0[2] = [9.0, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        w.0[3] = [0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0];
+        w.0[4] = [0.0, 0.0, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0];
+        let cell = derive_cell(CellKind::Normal, &w, None).unwrap();
+        let n2 = cell.node(2).unwrap();
+        assert_eq!(
+            n2,
+            &[
+                NodeInput::new(Primitive::MaxPool3x3, 0),
+                NodeInput::new(Primitive::MaxPool3x3, 1)
+            ]
+        );
+        let n3 = cell.node(3).unwrap();
+        // Rank order: input 1 (0.5) then input 2 (0.3); input 0 (0.1) dropped.
+        assert_eq!(
+            n3,
+            &[
+                NodeInput::new(Primitive::SepConv3x3, 1),
+                NodeInput::new(Primitive::SkipConnect, 2)
+            ]
+        );
+        // All-zero nodes 4 and 5 keep inputs 0 and 1.
+        assert_eq!(cell.node(5).unwrap().map(|e| e.input), [0, 1]);
+    }
+
+    #[test]
+    fn skip_cap_drops_the_weakest_skip() {
+        let mut w = EdgeWeights::ZERO;
+        let skip = Primitive::SkipConnect.index();
+        let sep = Primitive::SepConv3x3.index();
+        // Every kept edge prefers skip, with distinct strengths; second choice sep.
+        for (e, row) in w.0.iter_mut().enumerate() {
+            row[skip] = 1.0 + e as f32 * 0.01;
+            row[sep] = 0.5;
+        }
+        let free = derive_cell(CellKind::Normal, &w, None).unwrap();
+        assert_eq!(free.op_counts()[skip], 8);
+        let capped = derive_cell(CellKind::Normal, &w, Some(2)).unwrap();
+        assert_eq!(capped.op_counts()[skip], 2);
+        // The two strongest skip weights are on edges 13 and 12 (node 5).
+        assert_eq!(
+            capped.node(5).unwrap().map(|e| e.op),
+            [Primitive::SkipConnect; 2]
+        );
+        let none = derive_cell(CellKind::Normal, &w, Some(0)).unwrap();
+        assert_eq!(none.op_counts()[skip], 0);
+        // The cap applies to the normal cell only.
+        let g = derive(
+            &w,
+            &w,
+            DeriveOptions {
+                normal_skip_cap: Some(1),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (g.normal.op_counts()[skip], g.reduce.op_counts()[skip]),
+            (1, 8)
+        );
+    }
+
+    #[test]
+    fn bad_weights_are_errors() {
+        let mut w = EdgeWeights::ZERO;
+        w.0[7][2] = f32::NAN;
+        let e = derive_cell(CellKind::Reduce, &w, None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "reduce weights: edge 7, op avg_pool_3x3: weight NaN is not finite"
+        );
+        let e = EdgeWeights::from_flat(CellKind::Normal, &[0.0; 111]).unwrap_err();
+        assert!(e.to_string().contains("expected 112 values"));
+        let flat: Vec<f32> = (0..112).map(|i| i as f32).collect();
+        let w = EdgeWeights::from_flat(CellKind::Normal, &flat).unwrap();
+        assert_eq!(w.row(13)[7], 111.0);
+        assert_eq!(w.to_flat(), flat);
+    }
+}
