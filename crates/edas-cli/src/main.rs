@@ -1,1 +1,39 @@
-fn main() {}
+//! `edas`: the command-line tool of the edas project.
+//!
+//! Argument parsing and glue only; the work is done by the library crates.
+
+mod genotype_cmd;
+mod source;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// EDAS: efficient and differentiable architecture search (arXiv:1912.01237).
+#[derive(Debug, Parser)]
+#[command(name = "edas", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read, show, convert, draw and compare genotypes.
+    #[command(subcommand)]
+    Genotype(genotype_cmd::GenotypeCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Genotype(cmd) => genotype_cmd::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -115,8 +115,7 @@ impl CellError {
 pub struct GenotypeError {
     /// Which cell.
     pub kind: CellKind,
-    /// What is wrong with it.
-    #[source]
+    /// What is wrong with it (part of the message, so not a `source`).
     pub error: CellError,
 }
 
@@ -215,8 +214,7 @@ pub struct ParseError {
     pub format: Option<Format>,
     /// Where in the text, when known.
     pub location: Option<Location>,
-    /// What went wrong.
-    #[source]
+    /// What went wrong (part of the message, so not a `source`).
     pub kind: ParseErrorKind,
 }
 
@@ -289,7 +287,7 @@ pub enum Error {
     #[error(transparent)]
     Derive(#[from] DeriveError),
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("cannot access {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -298,7 +296,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A file was read but its contents are not a valid genotype.
-    #[error("{}: {source}", path.display())]
+    #[error("invalid genotype file {}", path.display())]
     File {
         /// The file.
         path: PathBuf,

@@ -1,0 +1,356 @@
+//! `edas genotype show|convert|plot|diff|list`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use edas_genotype::{Cell, CellKind, Format, Primitive, darts_text, dot, published};
+use serde::Serialize;
+
+use crate::source::{Loaded, resolve};
+
+/// The genotype subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GenotypeCommand {
+    /// Print a genotype as a table of its cells.
+    Show(ShowArgs),
+    /// Write a genotype in another format (to standard output or a file).
+    Convert(ConvertArgs),
+    /// Draw both cells: DOT files, and SVG or PNG through Graphviz `dot`.
+    Plot(PlotArgs),
+    /// List the edges in which two genotypes differ.
+    Diff(DiffArgs),
+    /// List the published genotypes that can be named on the command line.
+    List,
+}
+
+/// A genotype argument.
+#[derive(Debug, Args)]
+pub struct GenotypeArg {
+    /// A published name (DARTS_V2, PDARTS, ... see `edas genotype list`), a file
+    /// (DARTS text, .json, .toml, .dot), a run directory, `-` for standard
+    /// input, or the DARTS text itself.
+    #[arg(value_name = "GENOTYPE")]
+    genotype: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    source: GenotypeArg,
+    /// Print JSON (name, genotype, op counts) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    #[command(flatten)]
+    source: GenotypeArg,
+    /// Output format; defaults to the extension of --output, else DARTS text.
+    #[arg(long, value_parser = parse_format)]
+    to: Option<Format>,
+    /// Write here instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+/// What `plot` renders besides the DOT files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlotFormat {
+    /// DOT files only.
+    Dot,
+    /// DOT files and SVG pictures.
+    Svg,
+    /// DOT files and PNG pictures.
+    Png,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    #[command(flatten)]
+    source: GenotypeArg,
+    /// Directory to write into (created if missing).
+    #[arg(short, long, default_value = ".")]
+    output: PathBuf,
+    /// Picture format. Default: svg when Graphviz `dot` is installed, else dot.
+    #[arg(long, value_enum)]
+    format: Option<PlotFormat>,
+    /// File name prefix; defaults to the genotype's name.
+    #[arg(long)]
+    prefix: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first genotype (same forms as for `show`).
+    a: String,
+    /// The second genotype.
+    b: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Exit with status 1 when the genotypes differ (like `git diff --exit-code`).
+    #[arg(long)]
+    exit_code: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// Runs a genotype subcommand.
+pub fn run(cmd: GenotypeCommand) -> Result<ExitCode> {
+    match cmd {
+        GenotypeCommand::Show(args) => show(args),
+        GenotypeCommand::Convert(args) => convert(args),
+        GenotypeCommand::Plot(args) => plot(args),
+        GenotypeCommand::Diff(args) => diff(args),
+        GenotypeCommand::List => {
+            for p in &published::ALL {
+                println!("{:<16} {}", p.name, p.source);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn state_label(state: usize) -> String {
+    match state {
+        0 => "0 (c_{k-2})".to_owned(),
+        1 => "1 (c_{k-1})".to_owned(),
+        s => s.to_string(),
+    }
+}
+
+fn cell_table(cell: &Cell, kind: CellKind) -> String {
+    let mut out = String::new();
+    let concat: Vec<String> = cell.concat().states().map(|s| s.to_string()).collect();
+    let _ = writeln!(
+        out,
+        "{kind} cell (output: concat of nodes {})",
+        concat.join(", ")
+    );
+    let _ = writeln!(out, "  node  input        op");
+    for (node, pair) in cell.nodes() {
+        for edge in pair {
+            let _ = writeln!(
+                out,
+                "  {node:<4}  {:<11}  {}",
+                state_label(edge.input),
+                edge.op
+            );
+        }
+    }
+    let counts: Vec<String> = Primitive::ALL
+        .into_iter()
+        .zip(cell.op_counts())
+        .filter(|&(_, n)| n > 0)
+        .map(|(op, n)| format!("{op} x{n}"))
+        .collect();
+    let _ = writeln!(out, "  ops: {}", counts.join(", "));
+    out
+}
+
+#[derive(Serialize)]
+struct ShowJson<'a> {
+    name: Option<&'a str>,
+    origin: &'a str,
+    genotype: &'a edas_genotype::Genotype,
+    darts: String,
+    op_counts: serde_json::Map<String, serde_json::Value>,
+}
+
+fn show(args: ShowArgs) -> Result<ExitCode> {
+    let Loaded {
+        genotype,
+        name,
+        label,
+        origin,
+    } = resolve(&args.source.genotype)?;
+    if args.json {
+        let mut op_counts = serde_json::Map::new();
+        for kind in CellKind::ALL {
+            let counts: serde_json::Map<String, serde_json::Value> = Primitive::ALL
+                .into_iter()
+                .zip(genotype.cell(kind).op_counts())
+                .filter(|&(_, n)| n > 0)
+                .map(|(op, n)| (op.name().to_owned(), n.into()))
+                .collect();
+            op_counts.insert(kind.name().to_owned(), counts.into());
+        }
+        let out = ShowJson {
+            name: name.as_deref(),
+            origin: &origin,
+            genotype: &genotype,
+            darts: darts_text::to_darts(&genotype),
+            op_counts,
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{label} ({origin})");
+    for kind in CellKind::ALL {
+        println!();
+        print!("{}", cell_table(genotype.cell(kind), kind));
+    }
+    println!();
+    println!("{}", darts_text::to_darts(&genotype));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn convert(args: ConvertArgs) -> Result<ExitCode> {
+    let loaded = resolve(&args.source.genotype)?;
+    let format = match (args.to, &args.output) {
+        (Some(f), _) => f,
+        (None, Some(path)) => Format::from_path(path).with_context(|| {
+            format!(
+                "cannot tell the format from {}; pass --to darts|json|toml|dot",
+                path.display()
+            )
+        })?,
+        (None, None) => Format::Darts,
+    };
+    let mut text = match (format, &loaded.name) {
+        (Format::Darts, Some(name)) if is_identifier(name) => {
+            darts_text::to_darts_named(&loaded.genotype, name)
+        }
+        _ => format.write(&loaded.genotype),
+    };
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    match args.output {
+        Some(path) => std::fs::write(&path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+/// Whether Graphviz `dot` runs.
+fn dot_available() -> bool {
+    Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn render(dot_file: &Path, format: PlotFormat) -> Result<PathBuf> {
+    let ext = match format {
+        PlotFormat::Svg => "svg",
+        PlotFormat::Png => "png",
+        PlotFormat::Dot => return Ok(dot_file.to_owned()),
+    };
+    let out = dot_file.with_extension(ext);
+    let result = Command::new("dot")
+        .arg(format!("-T{ext}"))
+        .arg(dot_file)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .with_context(|| format!("cannot run Graphviz `dot` on {}", dot_file.display()))?;
+    if !result.status.success() {
+        bail!(
+            "Graphviz `dot` failed on {}: {}",
+            dot_file.display(),
+            String::from_utf8_lossy(&result.stderr).trim()
+        );
+    }
+    Ok(out)
+}
+
+fn plot(args: PlotArgs) -> Result<ExitCode> {
+    let loaded = resolve(&args.source.genotype)?;
+    let prefix = args.prefix.unwrap_or(loaded.label);
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let have_dot = dot_available();
+    let format = args.format.unwrap_or(if have_dot {
+        PlotFormat::Svg
+    } else {
+        PlotFormat::Dot
+    });
+    let mut written = Vec::new();
+    for kind in CellKind::ALL {
+        let path = args.output.join(format!("{prefix}-{kind}.dot"));
+        std::fs::write(&path, dot::cell_to_dot(loaded.genotype.cell(kind), kind))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    let both = args.output.join(format!("{prefix}.dot"));
+    std::fs::write(&both, dot::to_dot(&loaded.genotype))
+        .with_context(|| format!("cannot write {}", both.display()))?;
+    written.push(both);
+    for path in &written {
+        println!("wrote {}", path.display());
+    }
+    if format == PlotFormat::Dot {
+        if !have_dot {
+            eprintln!(
+                "note: Graphviz `dot` is not installed, so only DOT files were written; \
+                 install it (Debian: apt-get install graphviz) to get SVG or PNG"
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !have_dot {
+        bail!(
+            "--format {} needs Graphviz `dot`, which is not installed (Debian: apt-get install graphviz); \
+             the DOT files above were written",
+            format!("{format:?}").to_lowercase()
+        );
+    }
+    for path in &written {
+        println!("wrote {}", render(path, format)?.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn diff(args: DiffArgs) -> Result<ExitCode> {
+    let a = resolve(&args.a).with_context(|| format!("first genotype `{}`", short(&args.a)))?;
+    let b = resolve(&args.b).with_context(|| format!("second genotype `{}`", short(&args.b)))?;
+    let d = a.genotype.diff(&b.genotype);
+    if args.json {
+        let out = serde_json::json!({
+            "identical": d.is_empty(),
+            "edges_changed": d.edges_changed(),
+            "nodes_changed": d.nodes_changed(),
+            "changes": d.changes,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if d.is_empty() {
+        println!("identical");
+    } else {
+        println!("{d}");
+        println!(
+            "{} edge(s) differ in {} node(s)",
+            d.edges_changed(),
+            d.nodes_changed()
+        );
+    }
+    Ok(if args.exit_code && !d.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// An argument shortened for messages (inline genotype texts are long).
+fn short(arg: &str) -> String {
+    if arg.chars().count() > 40 {
+        format!("{}...", arg.chars().take(37).collect::<String>())
+    } else {
+        arg.to_owned()
+    }
+}

@@ -1,0 +1,97 @@
+//! Turning a command-line argument into a genotype: a published name, a file,
+//! a run directory, `-` for standard input, or the genotype text itself.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use edas_genotype::{Genotype, load, parse_any, published};
+
+/// A genotype and where it came from.
+pub struct Loaded {
+    /// The genotype.
+    pub genotype: Genotype,
+    /// Its name: the published name or the DARTS `NAME =` prefix.
+    pub name: Option<String>,
+    /// A short label for file names and headers: the name, else the file
+    /// stem (the directory name for a run directory), else `genotype`.
+    pub label: String,
+    /// Where it came from, for messages.
+    pub origin: String,
+}
+
+/// The file a run directory keeps its final genotype in.
+pub const RUN_GENOTYPE_FILE: &str = "genotype.json";
+
+/// Resolves `arg`: a published genotype name (case-insensitive), `-` (read
+/// standard input), a genotype text given inline, a file, or a run directory
+/// holding `genotype.json`.
+pub fn resolve(arg: &str) -> Result<Loaded> {
+    if let Some(p) = published::by_name(arg) {
+        return Ok(Loaded {
+            genotype: p.genotype,
+            name: Some(p.name.to_owned()),
+            label: p.name.to_owned(),
+            origin: format!("published: {}", p.source),
+        });
+    }
+    if arg == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+        let (name, genotype) = parse_any(&text).context("invalid genotype on standard input")?;
+        return Ok(Loaded {
+            label: name.clone().unwrap_or_else(|| "genotype".to_owned()),
+            genotype,
+            name,
+            origin: "standard input".to_owned(),
+        });
+    }
+    let looks_inline = arg.contains("Genotype(") || arg.trim_start().starts_with('{');
+    if looks_inline {
+        let (name, genotype) = parse_any(arg).context("invalid genotype text in the argument")?;
+        return Ok(Loaded {
+            label: name.clone().unwrap_or_else(|| "genotype".to_owned()),
+            genotype,
+            name,
+            origin: "command line".to_owned(),
+        });
+    }
+    let path = Path::new(arg);
+    if path.is_dir() {
+        let file: PathBuf = path.join(RUN_GENOTYPE_FILE);
+        if !file.is_file() {
+            bail!(
+                "{} is a directory without {RUN_GENOTYPE_FILE}; expected a search or training run directory",
+                path.display()
+            );
+        }
+        return from_file(&file, path);
+    }
+    if !path.exists() {
+        bail!(
+            "`{arg}` is neither a published genotype ({}) nor an existing file",
+            published::names().collect::<Vec<_>>().join(", ")
+        );
+    }
+    from_file(path, path)
+}
+
+/// Loads `file`; `labelled` (the file or its run directory) gives the label.
+fn from_file(file: &Path, labelled: &Path) -> Result<Loaded> {
+    let (name, genotype) = load(file)?;
+    let stem = labelled
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    Ok(Loaded {
+        label: name
+            .clone()
+            .or(stem)
+            .unwrap_or_else(|| "genotype".to_owned()),
+        genotype,
+        name,
+        origin: file.display().to_string(),
+    })
+}
