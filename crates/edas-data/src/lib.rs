@@ -1,3 +1,51 @@
-//! `edas-data`: CIFAR-10/100, ImageNet-folder and IDX loaders, augmentation and search splits.
+//! `edas-data`: the data sets and input pipelines of edas.
 //!
-//! Not built yet: see the project's issues and `docs/` for what lands here.
+//! - Readers for the real distributions, never downloading at run time unless
+//!   asked: CIFAR-10/100 binary ([`cifar`]), IDX files for MNIST and
+//!   Fashion-MNIST ([`idx`], by default from Debian's
+//!   `/usr/share/datasets/fashion-mnist`), class-per-folder image sets such as
+//!   ImageNet ([`folder`]), and synthetic data in the same shapes
+//!   ([`synthetic`]).
+//! - Optional download with checksum verification ([`download`]).
+//! - Augmentation and normalisation ([`augment`]): random crop with padding,
+//!   flip, cutout, per-channel normalisation; random resized crop, colour
+//!   jitter, resize + centre crop for ImageNet.
+//! - Batching ([`loader`]): the seeded search split, seeded shuffling and
+//!   augmentation, worker threads, batches as burn tensors.
+//!
+//! Every failure is a [`DataError`] naming the path and what was expected.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use edas_data::{Loader, LoaderConfig, Normalization, Pipeline, Split, SyntheticSpec, search_split, synthetic};
+//!
+//! let train = Arc::new(synthetic(&SyntheticSpec::cifar(200, 0), Split::Train)?);
+//! let (weights, arch) = search_split(200, 0.5, 0)?;
+//! let config = LoaderConfig { batch_size: 32, workers: 2, ..LoaderConfig::default() };
+//! let loader = Loader::new(train, Some(weights), Pipeline::cifar_train(Normalization::cifar10(), false), config)?;
+//! let batch = loader.epoch(0).next().unwrap()?;
+//! assert_eq!(batch.shape, [32, 3, 32, 32]);
+//! assert_eq!(arch.len(), 100);
+//! # Ok::<(), edas_data::DataError>(())
+//! ```
+
+pub mod augment;
+pub mod cifar;
+pub mod dataset;
+pub mod download;
+pub mod error;
+pub mod folder;
+pub mod idx;
+pub mod loader;
+pub mod rng;
+pub mod synthetic;
+
+pub use augment::{Augment, Normalization, Pipeline};
+pub use cifar::{Cifar100Labels, Split, cifar10, cifar100};
+pub use dataset::{Image, ImageShape, ImageSource, InMemoryDataset};
+pub use error::{DataError, Result};
+pub use folder::ImageFolder;
+pub use idx::{fashion_mnist, mnist};
+pub use loader::{Batch, Batches, Loader, LoaderConfig, search_split};
+pub use rng::Rng;
+pub use synthetic::{SyntheticSpec, synthetic};

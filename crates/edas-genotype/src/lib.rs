@@ -54,3 +54,8 @@ pub use format::{Format, load, parse_any, save};
 pub use genotype::{Cell, Concat, Genotype, NUM_KEPT_EDGES, NodeInput};
 pub use primitive::{CellKind, NUM_OPS, Primitive};
 pub use space::{Edge, NUM_EDGES, NUM_NODES};
+
+/// The crate README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
