@@ -2,6 +2,7 @@
 //!
 //! Argument parsing and glue only; the work is done by the library crates.
 
+mod data_cmd;
 mod genotype_cmd;
 mod source;
 
@@ -22,12 +23,16 @@ enum Command {
     /// Read, show, convert, draw and compare genotypes.
     #[command(subcommand)]
     Genotype(genotype_cmd::GenotypeCommand),
+    /// Check that a data set is in place (and download it if asked).
+    #[command(subcommand)]
+    Data(data_cmd::DataCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Genotype(cmd) => genotype_cmd::run(cmd),
+        Command::Data(cmd) => data_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -38,6 +38,7 @@ pub mod folder;
 pub mod idx;
 pub mod loader;
 pub mod rng;
+pub mod spec;
 pub mod synthetic;
 
 pub use augment::{Augment, Normalization, Pipeline};
@@ -48,4 +49,5 @@ pub use folder::ImageFolder;
 pub use idx::{fashion_mnist, mnist};
 pub use loader::{Batch, Batches, Loader, LoaderConfig, search_split};
 pub use rng::Rng;
+pub use spec::{DataConfig, DatasetKind};
 pub use synthetic::{SyntheticSpec, synthetic};

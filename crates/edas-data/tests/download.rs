@@ -42,7 +42,12 @@ impl Server {
                         break;
                     }
                 }
-                let path = line.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_owned();
+                let path = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .trim_start_matches('/')
+                    .to_owned();
                 let body = f.lock().unwrap().get(&path).cloned();
                 let _ = match body {
                     Some(b) => stream
@@ -52,7 +57,11 @@ impl Server {
                 };
             }
         });
-        Server { base, requests, files }
+        Server {
+            base,
+            requests,
+            files,
+        }
     }
 
     fn serve(&self, name: &str, body: Vec<u8>) {
@@ -72,7 +81,12 @@ fn leak(s: String) -> &'static str {
 }
 
 fn md5_hex(bytes: &[u8]) -> &'static str {
-    leak(Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect())
+    leak(
+        Md5::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    )
 }
 
 #[test]
@@ -88,8 +102,15 @@ fn fetch_verifies_and_does_not_refetch() {
     assert_eq!(std::fs::read(&path).unwrap(), b"hello data");
     assert_eq!(server.requests.load(Ordering::SeqCst), 1);
     fetch(&good, dir.path(), &server.options()).unwrap();
-    assert_eq!(server.requests.load(Ordering::SeqCst), 1, "present and verified: no request");
-    assert_eq!(digest(&path, good.checksum).unwrap(), ("md5", md5_hex(b"hello data").to_owned()));
+    assert_eq!(
+        server.requests.load(Ordering::SeqCst),
+        1,
+        "present and verified: no request"
+    );
+    assert_eq!(
+        digest(&path, good.checksum).unwrap(),
+        ("md5", md5_hex(b"hello data").to_owned())
+    );
 }
 
 #[test]
@@ -102,14 +123,34 @@ fn checksum_mismatch_removes_the_download() {
         checksum: Checksum::Md5("00000000000000000000000000000000"),
     };
     let err = fetch(&r, dir.path(), &server.options()).unwrap_err();
-    assert!(matches!(err, DataError::Checksum { algorithm: "md5", .. }), "{err}");
-    assert!(err.to_string().contains("corrupt.bin.part: checksum mismatch"), "{err}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing left behind");
+    assert!(
+        matches!(
+            err,
+            DataError::Checksum {
+                algorithm: "md5",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("corrupt.bin.part: checksum mismatch"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing left behind"
+    );
 
     // A user's existing file with the wrong digest is reported, not deleted.
     std::fs::write(dir.path().join("corrupt.bin"), b"mine").unwrap();
     let err = fetch(&r, dir.path(), &server.options()).unwrap_err();
-    assert!(err.to_string().contains("delete it to download again"), "{err}");
+    assert!(
+        err.to_string().contains("delete it to download again"),
+        "{err}"
+    );
     assert!(dir.path().join("corrupt.bin").exists());
 }
 
@@ -123,7 +164,10 @@ fn missing_remote_file_names_the_address() {
     };
     let err = fetch(&r, dir.path(), &server.options()).unwrap_err();
     let text = err.to_string();
-    assert!(text.starts_with(&format!("download of {}/absent.tar.gz failed", server.base)), "{text}");
+    assert!(
+        text.starts_with(&format!("download of {}/absent.tar.gz failed", server.base)),
+        "{text}"
+    );
     assert!(text.contains("404"), "{text}");
 }
 
@@ -141,7 +185,14 @@ fn cifar10_archive_is_fetched_unpacked_and_read() {
             header.set_cksum();
             builder.append_data(&mut header, name, &data[..]).unwrap();
         };
-        for name in ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"] {
+        for name in [
+            "data_batch_1",
+            "data_batch_2",
+            "data_batch_3",
+            "data_batch_4",
+            "data_batch_5",
+            "test_batch",
+        ] {
             let mut data = Vec::new();
             for label in [3u8, 8] {
                 data.push(label);
@@ -158,13 +209,25 @@ fn cifar10_archive_is_fetched_unpacked_and_read() {
         checksum: Checksum::Md5(md5_hex(&tar_bytes)),
     };
     let dir = tempfile::tempdir().unwrap();
-    ensure_archive(&archive, dir.path(), "cifar-10-batches-bin/data_batch_1.bin", &server.options()).unwrap();
+    ensure_archive(
+        &archive,
+        dir.path(),
+        "cifar-10-batches-bin/data_batch_1.bin",
+        &server.options(),
+    )
+    .unwrap();
     let train = cifar10(dir.path(), Split::Train).unwrap();
     assert_eq!(train.len(), 10);
     assert_eq!(train.label(1), 8);
     assert_eq!(train.image(1).unwrap().at(2, 5, 5), 80);
     // Already unpacked: no second request.
-    ensure_archive(&archive, dir.path(), "cifar-10-batches-bin/data_batch_1.bin", &server.options()).unwrap();
+    ensure_archive(
+        &archive,
+        dir.path(),
+        "cifar-10-batches-bin/data_batch_1.bin",
+        &server.options(),
+    )
+    .unwrap();
     assert_eq!(server.requests.load(Ordering::SeqCst), 1);
 }
 
@@ -183,11 +246,20 @@ fn fashion_mnist_files_are_checked_after_gunzip() {
     let server = Server::start();
     let mut resources = Vec::new();
     for (name, raw_gz) in [
-        ("train-images-idx3-ubyte.gz", idx(&[0, 0, 8, 3], &[2, 2, 2], &[1, 2, 3, 4, 5, 6, 7, 8])),
-        ("train-labels-idx1-ubyte.gz", idx(&[0, 0, 8, 1], &[2], &[4, 9])),
+        (
+            "train-images-idx3-ubyte.gz",
+            idx(&[0, 0, 8, 3], &[2, 2, 2], &[1, 2, 3, 4, 5, 6, 7, 8]),
+        ),
+        (
+            "train-labels-idx1-ubyte.gz",
+            idx(&[0, 0, 8, 1], &[2], &[4, 9]),
+        ),
     ] {
         let (raw, gz) = raw_gz;
-        let sha: String = sha2::Sha256::digest(&raw).iter().map(|b| format!("{b:02x}")).collect();
+        let sha: String = sha2::Sha256::digest(&raw)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         server.serve(name, gz);
         resources.push(Resource {
             url: leak(format!("http://fashion-mnist.example/{name}")),
@@ -209,7 +281,14 @@ fn published_checksums_match_debians_fashion_mnist() {
         return;
     }
     for r in &edas_data::download::FASHION_MNIST {
-        let Checksum::Sha256Gunzipped(expected) = r.checksum else { unreachable!() };
-        assert_eq!(digest(&dir.join(r.file_name()), r.checksum).unwrap().1, expected, "{}", r.file_name());
+        let Checksum::Sha256Gunzipped(expected) = r.checksum else {
+            unreachable!()
+        };
+        assert_eq!(
+            digest(&dir.join(r.file_name()), r.checksum).unwrap().1,
+            expected,
+            "{}",
+            r.file_name()
+        );
     }
 }

@@ -33,7 +33,18 @@ fn make_cifar10(root: &Path) -> std::path::PathBuf {
         cifar10_file(&dir, &format!("data_batch_{}.bin", f + 1), f, 3);
     }
     cifar10_file(&dir, "test_batch.bin", 9, 4);
-    let names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+    let names = [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ];
     std::fs::write(dir.join("batches.meta.txt"), names.join("\n") + "\n\n").unwrap();
     dir
 }
@@ -62,7 +73,9 @@ fn cifar10_values_labels_and_names() {
 
     // After normalisation: (v / 255 - mean[c]) / std[c], exactly.
     let n = Normalization::cifar10();
-    let (shape, values) = Pipeline::plain(n.clone()).apply(test.image(2).unwrap(), &mut Rng::new(0)).unwrap();
+    let (shape, values) = Pipeline::plain(n.clone())
+        .apply(test.image(2).unwrap(), &mut Rng::new(0))
+        .unwrap();
     assert_eq!(shape, ImageShape::new(3, 32, 32));
     for (c, p) in [(0usize, 0usize), (1, 1024 + 77), (2, 2048 + 1000)] {
         let raw = pixel(9, 2, p);
@@ -103,7 +116,11 @@ fn cifar_errors_name_the_path() {
     let missing = tmp.path().join("nope");
     let err = cifar10(&missing, Split::Train).unwrap_err();
     assert!(matches!(err, DataError::MissingDir { .. }));
-    assert!(err.to_string().starts_with(&format!("{}: data directory not found", missing.display())), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}: data directory not found", missing.display())),
+        "{err}"
+    );
 
     let dir = make_cifar10(tmp.path());
     std::fs::remove_file(dir.join("data_batch_3.bin")).unwrap();
@@ -118,11 +135,18 @@ fn cifar_errors_name_the_path() {
     std::fs::write(&path, &bytes).unwrap();
     let err = cifar10(tmp.path(), Split::Train).unwrap_err();
     assert!(matches!(err, DataError::Size { found: 9218, .. }), "{err}");
-    assert!(err.to_string().contains("data_batch_2.bin: 9218 bytes, expected a whole number of 3073-byte records"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("data_batch_2.bin: 9218 bytes, expected a whole number of 3073-byte records"),
+        "{err}"
+    );
 
     bytes.extend([0, 0]);
     std::fs::write(&path, &bytes).unwrap();
-    assert!(matches!(cifar10(tmp.path(), Split::Train).unwrap_err(), DataError::Size { found: 9220, .. }));
+    assert!(matches!(
+        cifar10(tmp.path(), Split::Train).unwrap_err(),
+        DataError::Size { found: 9220, .. }
+    ));
 
     let dir = make_cifar10(tmp.path());
     let path = dir.join("test_batch.bin");
@@ -130,7 +154,11 @@ fn cifar_errors_name_the_path() {
     bytes[3073 * 2] = 10;
     std::fs::write(&path, &bytes).unwrap();
     let err = cifar10(tmp.path(), Split::Test).unwrap_err();
-    assert!(err.to_string().contains("record 2 (byte 6146): label 10 is not below 10"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("record 2 (byte 6146): label 10 is not below 10"),
+        "{err}"
+    );
 }
 
 fn idx_bytes(magic_type: u8, dims: &[u32], data: &[u8]) -> Vec<u8> {
@@ -153,10 +181,26 @@ fn idx_plain_and_gzip() {
     let tmp = tempfile::tempdir().unwrap();
     let images: Vec<u8> = (0..3 * 4 * 5).map(|i| (i * 3) as u8).collect();
     // Train pair gzipped, test pair plain (and the dotted name variant).
-    std::fs::write(tmp.path().join("train-images-idx3-ubyte.gz"), gz(&idx_bytes(8, &[3, 4, 5], &images))).unwrap();
-    std::fs::write(tmp.path().join("train-labels-idx1-ubyte.gz"), gz(&idx_bytes(8, &[3], &[7, 0, 9]))).unwrap();
-    std::fs::write(tmp.path().join("t10k-images.idx3-ubyte"), idx_bytes(8, &[2, 4, 5], &images[..40])).unwrap();
-    std::fs::write(tmp.path().join("t10k-labels-idx1-ubyte"), idx_bytes(8, &[2], &[1, 2])).unwrap();
+    std::fs::write(
+        tmp.path().join("train-images-idx3-ubyte.gz"),
+        gz(&idx_bytes(8, &[3, 4, 5], &images)),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("train-labels-idx1-ubyte.gz"),
+        gz(&idx_bytes(8, &[3], &[7, 0, 9])),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("t10k-images.idx3-ubyte"),
+        idx_bytes(8, &[2, 4, 5], &images[..40]),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("t10k-labels-idx1-ubyte"),
+        idx_bytes(8, &[2], &[1, 2]),
+    )
+    .unwrap();
     let train = mnist(tmp.path(), Split::Train).unwrap();
     assert_eq!(train.shape(), ImageShape::new(1, 4, 5));
     assert_eq!(train.labels(), &[7, 0, 9]);
@@ -167,7 +211,9 @@ fn idx_plain_and_gzip() {
     assert_eq!(test.pixels(1), &images[20..40]);
     // Normalised values are exact.
     let n = Normalization::fashion_mnist();
-    let (_, v) = Pipeline::plain(n.clone()).apply(test.image(1).unwrap(), &mut Rng::new(0)).unwrap();
+    let (_, v) = Pipeline::plain(n.clone())
+        .apply(test.image(1).unwrap(), &mut Rng::new(0))
+        .unwrap();
     assert_eq!(v[7], (f32::from(images[27]) / 255.0 - n.mean[0]) / n.std[0]);
 }
 
@@ -177,26 +223,57 @@ fn idx_errors_name_the_path() {
     let p = tmp.path().join("x-idx3-ubyte");
     std::fs::write(&p, idx_bytes(9, &[1, 2, 2], &[0; 4])).unwrap();
     let err = read_idx(&p).unwrap_err();
-    assert!(err.to_string().contains("bad IDX magic number 00 00 09 03"), "{err}");
+    assert!(
+        err.to_string().contains("bad IDX magic number 00 00 09 03"),
+        "{err}"
+    );
     std::fs::write(&p, idx_bytes(8, &[2, 2, 2], &[0; 7])).unwrap();
     let err = read_idx(&p).unwrap_err();
-    assert!(err.to_string().contains("x-idx3-ubyte: 23 bytes, expected 24 for dimensions [2, 2, 2] (the file is truncated)"), "{err}");
+    assert!(
+        err.to_string().contains(
+            "x-idx3-ubyte: 23 bytes, expected 24 for dimensions [2, 2, 2] (the file is truncated)"
+        ),
+        "{err}"
+    );
     std::fs::write(&p, idx_bytes(8, &[2, 2, 2], &[0; 9])).unwrap();
     assert!(read_idx(&p).unwrap_err().to_string().contains("oversized"));
     std::fs::write(&p, [0u8, 0]).unwrap();
-    assert!(matches!(read_idx(&p).unwrap_err(), DataError::Size { found: 2, .. }));
+    assert!(matches!(
+        read_idx(&p).unwrap_err(),
+        DataError::Size { found: 2, .. }
+    ));
     let mut g = gz(&idx_bytes(8, &[1, 2, 2], &[0; 4]));
     g.truncate(g.len() - 6);
     std::fs::write(&p, g).unwrap();
-    assert!(read_idx(&p).unwrap_err().to_string().contains("gzip stream is truncated or corrupt"));
+    assert!(
+        read_idx(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("gzip stream is truncated or corrupt")
+    );
 
     // Label count must match the image count.
-    std::fs::write(tmp.path().join("train-images-idx3-ubyte"), idx_bytes(8, &[2, 1, 1], &[0, 0])).unwrap();
-    std::fs::write(tmp.path().join("train-labels-idx1-ubyte"), idx_bytes(8, &[3], &[0, 0, 0])).unwrap();
+    std::fs::write(
+        tmp.path().join("train-images-idx3-ubyte"),
+        idx_bytes(8, &[2, 1, 1], &[0, 0]),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("train-labels-idx1-ubyte"),
+        idx_bytes(8, &[3], &[0, 0, 0]),
+    )
+    .unwrap();
     let err = mnist(tmp.path(), Split::Train).unwrap_err();
-    assert!(err.to_string().contains("expected 1 dimension of 2 labels"), "{err}");
+    assert!(
+        err.to_string().contains("expected 1 dimension of 2 labels"),
+        "{err}"
+    );
     let err = mnist(tmp.path(), Split::Test).unwrap_err();
-    assert!(matches!(err, DataError::MissingFile { .. }) && err.to_string().contains("t10k-images-idx3-ubyte"), "{err}");
+    assert!(
+        matches!(err, DataError::MissingFile { .. })
+            && err.to_string().contains("t10k-images-idx3-ubyte"),
+        "{err}"
+    );
     let err = mnist(&tmp.path().join("absent"), Split::Test).unwrap_err();
     assert!(matches!(err, DataError::MissingDir { .. }));
 }
@@ -213,7 +290,9 @@ fn image_folder_sorted_classes_exact_png_and_jpeg() {
     for class in ["n02", "n01"] {
         std::fs::create_dir_all(train.join(class)).unwrap();
     }
-    write_png(&train.join("n01/b.png"), 6, 4, |x, y| [x as u8 * 10, y as u8 * 20, 200]);
+    write_png(&train.join("n01/b.png"), 6, 4, |x, y| {
+        [x as u8 * 10, y as u8 * 20, 200]
+    });
     write_png(&train.join("n01/a.PNG"), 3, 2, |_, _| [1, 2, 3]);
     // A flat-colour JPEG decodes back to nearly the same colour.
     let jpeg = image::RgbImage::from_pixel(16, 16, image::Rgb([120, 60, 30]));
@@ -222,7 +301,10 @@ fn image_folder_sorted_classes_exact_png_and_jpeg() {
     let folder = ImageFolder::imagenet(tmp.path(), Split::Train).unwrap();
     assert_eq!(folder.class_names(), &["n01".to_owned(), "n02".to_owned()]);
     assert_eq!(folder.len(), 3);
-    assert_eq!((folder.label(0), folder.label(1), folder.label(2)), (0, 0, 1));
+    assert_eq!(
+        (folder.label(0), folder.label(1), folder.label(2)),
+        (0, 0, 1)
+    );
     assert!(folder.path(0).ends_with("a.PNG"));
     let b = folder.image(1).unwrap();
     assert_eq!(b.shape, ImageShape::new(3, 4, 6));
@@ -238,16 +320,27 @@ fn image_folder_sorted_classes_exact_png_and_jpeg() {
 fn image_folder_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let err = ImageFolder::imagenet(tmp.path(), Split::Test).unwrap_err();
-    assert!(matches!(err, DataError::MissingDir { .. }) && err.to_string().contains("val"), "{err}");
+    assert!(
+        matches!(err, DataError::MissingDir { .. }) && err.to_string().contains("val"),
+        "{err}"
+    );
     std::fs::create_dir_all(tmp.path().join("val/a")).unwrap();
     let err = ImageFolder::imagenet(tmp.path(), Split::Test).unwrap_err();
-    assert!(err.to_string().contains("no images found (1 class folders)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("no images found (1 class folders)"),
+        "{err}"
+    );
     let bad = tmp.path().join("val/a/broken.JPEG");
     std::fs::write(&bad, b"\xff\xd8\xff not really a jpeg").unwrap();
     let folder = ImageFolder::imagenet(tmp.path(), Split::Test).unwrap();
     let err = folder.image(0).unwrap_err();
     assert!(matches!(err, DataError::Decode { .. }));
-    assert!(err.to_string().starts_with(&format!("{}: cannot decode image", bad.display())), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}: cannot decode image", bad.display())),
+        "{err}"
+    );
 }
 
 /// The real Fashion-MNIST, when Debian's `dataset-fashion-mnist` is installed
@@ -255,7 +348,9 @@ fn image_folder_errors() {
 #[test]
 fn fashion_mnist_real_files() {
     if !Path::new(DEBIAN_FASHION_MNIST_DIR).is_dir() {
-        eprintln!("skipped: {DEBIAN_FASHION_MNIST_DIR} is absent (apt-get install dataset-fashion-mnist)");
+        eprintln!(
+            "skipped: {DEBIAN_FASHION_MNIST_DIR} is absent (apt-get install dataset-fashion-mnist)"
+        );
         return;
     }
     let train = fashion_mnist(None, Split::Train).unwrap();

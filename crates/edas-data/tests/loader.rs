@@ -34,14 +34,20 @@ fn epoch(loader: &Loader, e: u64) -> Vec<Batch> {
 fn same_seed_same_batches_whatever_the_workers() {
     let src = source(100);
     let pipeline = Pipeline::cifar_train(Normalization::cifar10(), true);
-    let reference = epoch(&Loader::new(src.clone(), None, pipeline.clone(), config(0, 7)).unwrap(), 3);
+    let reference = epoch(
+        &Loader::new(src.clone(), None, pipeline.clone(), config(0, 7)).unwrap(),
+        3,
+    );
     assert_eq!(reference.len(), 7); // 6 x 16 + 4
     assert_eq!(reference[6].len(), 4);
     for workers in [1, 2, 3, 8] {
         let loader = Loader::new(src.clone(), None, pipeline.clone(), config(workers, 7)).unwrap();
         assert_eq!(epoch(&loader, 3), reference, "{workers} workers");
     }
-    let other_seed = epoch(&Loader::new(src.clone(), None, pipeline.clone(), config(2, 8)).unwrap(), 3);
+    let other_seed = epoch(
+        &Loader::new(src.clone(), None, pipeline.clone(), config(2, 8)).unwrap(),
+        3,
+    );
     assert_ne!(other_seed[0].indices, reference[0].indices);
     let other_epoch = epoch(&Loader::new(src, None, pipeline, config(2, 7)).unwrap(), 4);
     assert_ne!(other_epoch[0].indices, reference[0].indices);
@@ -53,12 +59,27 @@ fn every_example_once_per_epoch() {
     let (train, valid) = search_split(50, 0.5, 1).unwrap();
     let mut cfg = config(2, 0);
     cfg.drop_last = true;
-    let loader = Loader::new(src.clone(), Some(train.clone()), Pipeline::plain(Normalization::cifar10()), cfg).unwrap();
+    let loader = Loader::new(
+        src.clone(),
+        Some(train.clone()),
+        Pipeline::plain(Normalization::cifar10()),
+        cfg,
+    )
+    .unwrap();
     assert_eq!(loader.num_batches(), 1); // 25 examples, batch 16, drop last
     let mut cfg = config(2, 0);
     cfg.shuffle = false;
-    let loader = Loader::new(src, Some(valid.clone()), Pipeline::plain(Normalization::cifar10()), cfg).unwrap();
-    let seen: Vec<usize> = epoch(&loader, 0).iter().flat_map(|b| b.indices.clone()).collect();
+    let loader = Loader::new(
+        src,
+        Some(valid.clone()),
+        Pipeline::plain(Normalization::cifar10()),
+        cfg,
+    )
+    .unwrap();
+    let seen: Vec<usize> = epoch(&loader, 0)
+        .iter()
+        .flat_map(|b| b.indices.clone())
+        .collect();
     assert_eq!(seen, valid, "no shuffle: the given order");
 }
 
@@ -81,7 +102,13 @@ fn batches_become_tensors() {
     let src = source(20);
     let mut cfg = config(1, 0);
     cfg.shuffle = false;
-    let loader = Loader::new(src.clone(), None, Pipeline::plain(Normalization::cifar10()), cfg).unwrap();
+    let loader = Loader::new(
+        src.clone(),
+        None,
+        Pipeline::plain(Normalization::cifar10()),
+        cfg,
+    )
+    .unwrap();
     let batch = loader.batch(0, 0).unwrap();
     let device = Device::flex();
     let (images, labels) = batch.to_tensors(&device);
@@ -89,12 +116,19 @@ fn batches_become_tensors() {
     assert_eq!(labels.dims(), [16]);
     let values = images.into_data().try_to_vec::<f32>().unwrap();
     assert_eq!(values, batch.images);
-    let labels = labels.into_data().convert::<i64>().try_to_vec::<i64>().unwrap();
+    let labels = labels
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap();
     assert_eq!(labels, (0..16).map(|i| (i % 10) as i64).collect::<Vec<_>>());
     // Pixel (0, 0, 0) of example 3, normalised.
     let raw = src.image(3).unwrap().at(0, 0, 0);
     let n = Normalization::cifar10();
-    assert_eq!(values[3 * 3072], (f32::from(raw) / 255.0 - n.mean[0]) / n.std[0]);
+    assert_eq!(
+        values[3 * 3072],
+        (f32::from(raw) / 255.0 - n.mean[0]) / n.std[0]
+    );
 }
 
 #[test]
@@ -112,15 +146,30 @@ fn worker_errors_reach_the_consumer_and_early_drop_does_not_hang() {
     let mut cfg = config(2, 0);
     cfg.batch_size = 2;
     cfg.shuffle = false;
-    let loader = Loader::new(folder, None, Pipeline::plain(Normalization::imagenet()), cfg).unwrap();
+    let loader = Loader::new(
+        folder,
+        None,
+        Pipeline::plain(Normalization::imagenet()),
+        cfg,
+    )
+    .unwrap();
     let results: Vec<_> = loader.epoch(0).collect();
     assert!(results[0].is_ok());
     let err = results[1].as_ref().unwrap_err();
-    assert!(err.to_string().contains("3.png: cannot decode image"), "{err}");
+    assert!(
+        err.to_string().contains("3.png: cannot decode image"),
+        "{err}"
+    );
     assert!(results[2].is_ok());
 
     let big = source(2000);
-    let loader = Loader::new(big, None, Pipeline::plain(Normalization::cifar10()), config(2, 0)).unwrap();
+    let loader = Loader::new(
+        big,
+        None,
+        Pipeline::plain(Normalization::cifar10()),
+        config(2, 0),
+    )
+    .unwrap();
     let mut it = loader.epoch(0);
     assert!(it.next().unwrap().is_ok());
     drop(it); // must return: workers stop when their queue closes
@@ -131,12 +180,22 @@ fn mixed_sizes_without_a_crop_are_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let class = tmp.path().join("a");
     std::fs::create_dir_all(&class).unwrap();
-    image::RgbImage::new(8, 8).save(class.join("0.png")).unwrap();
-    image::RgbImage::new(9, 8).save(class.join("1.png")).unwrap();
+    image::RgbImage::new(8, 8)
+        .save(class.join("0.png"))
+        .unwrap();
+    image::RgbImage::new(9, 8)
+        .save(class.join("1.png"))
+        .unwrap();
     let folder: Arc<dyn ImageSource> = Arc::new(ImageFolder::new(tmp.path()).unwrap());
     let mut cfg = config(0, 0);
     cfg.shuffle = false;
-    let loader = Loader::new(folder.clone(), None, Pipeline::plain(Normalization::imagenet()), cfg.clone()).unwrap();
+    let loader = Loader::new(
+        folder.clone(),
+        None,
+        Pipeline::plain(Normalization::imagenet()),
+        cfg.clone(),
+    )
+    .unwrap();
     let err = loader.batch(0, 0).unwrap_err();
     assert!(err.to_string().contains("add a crop or resize"), "{err}");
     let loader = Loader::new(folder, None, Pipeline::imagenet_eval(), cfg).unwrap();

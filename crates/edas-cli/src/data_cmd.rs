@@ -1,0 +1,162 @@
+//! `edas data check`: open a data set's training and test parts, report what
+//! is there, and download it first when asked.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use edas_data::download::DownloadOptions;
+use edas_data::{DataConfig, DatasetKind, ImageSource, Split};
+use serde::Serialize;
+
+/// The data subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Read both parts of a data set and print counts, class balance and
+    /// pixel statistics.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// cifar10, cifar100, fashion-mnist, mnist, imagenet or synthetic.
+    #[arg(value_parser = parse_kind)]
+    dataset: DatasetKind,
+    /// The data directory (default: Debian's for Fashion-MNIST, else
+    /// $EDAS_DATA_DIR or ~/.cache/edas/data/<name>).
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Download CIFAR-10/100 or Fashion-MNIST into the directory when absent
+    /// (checksums verified). `EDAS_DATA_MIRROR` replaces the server.
+    #[arg(long)]
+    download: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_kind(s: &str) -> Result<DatasetKind, String> {
+    s.parse()
+}
+
+#[derive(Serialize)]
+struct PartReport {
+    split: &'static str,
+    description: String,
+    examples: usize,
+    classes: usize,
+    shape: Option<[usize; 3]>,
+    class_counts: Vec<usize>,
+    /// Per-channel (mean, std) on the 0..1 scale, for fixed-size images.
+    channel_stats: Option<Vec<(f64, f64)>>,
+    seconds: f64,
+}
+
+fn report(source: &dyn ImageSource, split: Split, started: Instant) -> Result<PartReport> {
+    let mut class_counts = vec![0usize; source.num_classes()];
+    for i in 0..source.len() {
+        class_counts[source.label(i)] += 1;
+    }
+    let shape = source.fixed_shape();
+    let channel_stats = match shape {
+        Some(s) => {
+            let plane = s.height * s.width;
+            let mut sums = vec![(0f64, 0f64); s.channels];
+            for i in 0..source.len() {
+                let img = source.image(i)?;
+                for (c, (sum, sq)) in sums.iter_mut().enumerate() {
+                    for &v in &img.data[c * plane..(c + 1) * plane] {
+                        let v = f64::from(v) / 255.0;
+                        *sum += v;
+                        *sq += v * v;
+                    }
+                }
+            }
+            let n = (source.len() * plane) as f64;
+            Some(
+                sums.into_iter()
+                    .map(|(s, q)| (s / n, (q / n - (s / n).powi(2)).max(0.0).sqrt()))
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    Ok(PartReport {
+        split: split.name(),
+        description: source.describe(),
+        examples: source.len(),
+        classes: source.num_classes(),
+        shape: shape.map(|s| [s.channels, s.height, s.width]),
+        class_counts,
+        channel_stats,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Runs a data subcommand.
+pub fn run(cmd: DataCommand) -> Result<ExitCode> {
+    let DataCommand::Check(args) = cmd;
+    let config = DataConfig {
+        root: args.root,
+        download: args.download,
+        ..DataConfig::new(args.dataset)
+    };
+    let options = DownloadOptions {
+        mirror: None,
+        progress: !args.json,
+    };
+    let mut parts = Vec::new();
+    for split in [Split::Train, Split::Test] {
+        let started = Instant::now();
+        let source = config.open(split, &options).with_context(|| {
+            let hint = if config.download
+                || matches!(
+                    config.dataset,
+                    DatasetKind::Mnist | DatasetKind::Imagenet | DatasetKind::Synthetic
+                ) {
+                ""
+            } else {
+                " (pass --download to fetch it)"
+            };
+            format!(
+                "cannot open {} {}{hint}",
+                config.dataset.name(),
+                split.name()
+            )
+        })?;
+        parts.push(report(source.as_ref(), split, started)?);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&parts)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} in {}", config.dataset.name(), config.root().display());
+    for p in &parts {
+        let (min, max) = (
+            p.class_counts.iter().min().copied().unwrap_or(0),
+            p.class_counts.iter().max().copied().unwrap_or(0),
+        );
+        print!(
+            "  {:<5} {:>7} images, {} classes ({min}..{max} per class)",
+            p.split, p.examples, p.classes
+        );
+        if let Some([c, h, w]) = p.shape {
+            print!(", {c}x{h}x{w}");
+        }
+        println!(", read in {:.2} s", p.seconds);
+        if let Some(stats) = &p.channel_stats {
+            let means: Vec<String> = stats.iter().map(|(m, _)| format!("{m:.4}")).collect();
+            let stds: Vec<String> = stats.iter().map(|(_, s)| format!("{s:.4}")).collect();
+            println!(
+                "        mean ({}), std ({})",
+                means.join(", "),
+                stds.join(", ")
+            );
+        }
+    }
+    let n = config.normalization();
+    println!("  normalisation used: mean {:?}, std {:?}", n.mean, n.std);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,130 @@
+//! End-to-end tests of `edas data check`, running the real binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+fn edas(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_edas"))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the edas binary runs")
+}
+
+#[test]
+fn check_reports_counts_and_statistics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, label) in [
+        ("data_batch_1.bin", 0u8),
+        ("data_batch_2.bin", 1),
+        ("data_batch_3.bin", 2),
+        ("data_batch_4.bin", 3),
+        ("data_batch_5.bin", 4),
+        ("test_batch.bin", 5),
+    ] {
+        let mut bytes = vec![label];
+        // Red 255, green 0, blue 51: means (1, 0, 0.2), std 0.
+        bytes.extend(std::iter::repeat_n(255u8, 1024));
+        bytes.extend(std::iter::repeat_n(0u8, 1024));
+        bytes.extend(std::iter::repeat_n(51u8, 1024));
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let o = edas(
+        &[
+            "data",
+            "check",
+            "cifar10",
+            "--root",
+            tmp.path().to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["examples"], 5);
+    assert_eq!(v[1]["examples"], 1);
+    assert_eq!(
+        v[0]["class_counts"],
+        serde_json::json!([1, 1, 1, 1, 1, 0, 0, 0, 0, 0])
+    );
+    assert_eq!(v[0]["shape"], serde_json::json!([3, 32, 32]));
+    let stats = &v[0]["channel_stats"];
+    assert_eq!(stats[0][0], 1.0);
+    assert_eq!(stats[1][0], 0.0);
+    assert!((stats[2][0].as_f64().unwrap() - 0.2).abs() < 1e-12);
+
+    let o = edas(&["data", "check", "synthetic"], &[]);
+    assert!(o.status.success());
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("train    1000 images, 10 classes (100..100 per class), 3x32x32"),
+        "{out}"
+    );
+}
+
+#[test]
+fn missing_data_suggests_download_and_bad_download_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("c10");
+    let o = edas(
+        &["data", "check", "cifar10", "--root", root.to_str().unwrap()],
+        &[],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot open cifar10 train (pass --download to fetch it)"),
+        "{err}"
+    );
+    assert!(err.contains("c10: data directory not found"), "{err}");
+
+    // A local server hands out an archive that is not the published one: the
+    // checksum check refuses it and removes it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let body = b"definitely not CIFAR";
+            let _ = s.write_all(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            let _ = s.write_all(body);
+        }
+    });
+    let o = edas(
+        &[
+            "data",
+            "check",
+            "cifar10",
+            "--root",
+            root.to_str().unwrap(),
+            "--download",
+        ],
+        &[("EDAS_DATA_MIRROR", &base)],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(&format!("downloading {base}/cifar-10-binary.tar.gz")),
+        "{err}"
+    );
+    assert!(err.contains("checksum mismatch (md5"), "{err}");
+    assert!(
+        err.contains("expected c32a1d4ab5d03f1284b67883e8d87530"),
+        "{err}"
+    );
+    assert!(!root.join("cifar-10-binary.tar.gz").exists());
+    assert!(!root.join("cifar-10-binary.tar.gz.part").exists());
+}

@@ -1,0 +1,228 @@
+//! A data set named in a config: which one, where it lives, whether it may be
+//! downloaded, and its standard pipelines.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::augment::{Normalization, Pipeline};
+use crate::cifar::{Cifar100Labels, Split, cifar10, cifar100};
+use crate::dataset::ImageSource;
+use crate::download::{self, DownloadOptions};
+use crate::error::{DataError, Result};
+use crate::folder::ImageFolder;
+use crate::idx::{DEBIAN_FASHION_MNIST_DIR, fashion_mnist, mnist};
+use crate::synthetic::{SyntheticSpec, synthetic};
+
+/// The data sets edas reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// CIFAR-10, binary version.
+    Cifar10,
+    /// CIFAR-100, binary version.
+    Cifar100,
+    /// Fashion-MNIST, IDX files.
+    FashionMnist,
+    /// MNIST, IDX files.
+    Mnist,
+    /// ImageNet (or any class-per-folder set) with `train/` and `val/`.
+    Imagenet,
+    /// Generated data (see [`SyntheticSpec`]).
+    Synthetic,
+}
+
+impl DatasetKind {
+    /// All kinds.
+    pub const ALL: [DatasetKind; 6] = [
+        DatasetKind::Cifar10,
+        DatasetKind::Cifar100,
+        DatasetKind::FashionMnist,
+        DatasetKind::Mnist,
+        DatasetKind::Imagenet,
+        DatasetKind::Synthetic,
+    ];
+
+    /// The config name (`cifar10`, `fashion-mnist`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::Cifar10 => "cifar10",
+            DatasetKind::Cifar100 => "cifar100",
+            DatasetKind::FashionMnist => "fashion-mnist",
+            DatasetKind::Mnist => "mnist",
+            DatasetKind::Imagenet => "imagenet",
+            DatasetKind::Synthetic => "synthetic",
+        }
+    }
+}
+
+impl std::str::FromStr for DatasetKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        DatasetKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = DatasetKind::ALL.iter().map(|k| k.name()).collect();
+                format!(
+                    "unknown data set `{s}` (expected one of {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// Where and how to get a data set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Which data set.
+    pub dataset: DatasetKind,
+    /// Its directory. Default: Fashion-MNIST in Debian's directory, anything
+    /// else in the cache directory (`$EDAS_DATA_DIR`, else
+    /// `~/.cache/edas/data/<name>`).
+    #[serde(default)]
+    pub root: Option<PathBuf>,
+    /// Download CIFAR-10/100 or Fashion-MNIST into `root` when absent.
+    #[serde(default)]
+    pub download: bool,
+    /// CIFAR-100 labels.
+    #[serde(default)]
+    pub cifar100_labels: Cifar100Labels,
+    /// What to generate, for `synthetic`.
+    #[serde(default)]
+    pub synthetic: Option<SyntheticSpec>,
+}
+
+impl DataConfig {
+    /// A config for `dataset` with every other setting at its default.
+    pub fn new(dataset: DatasetKind) -> DataConfig {
+        DataConfig {
+            dataset,
+            root: None,
+            download: false,
+            cifar100_labels: Cifar100Labels::Fine,
+            synthetic: None,
+        }
+    }
+
+    /// The directory the data set is read from.
+    pub fn root(&self) -> PathBuf {
+        if let Some(r) = &self.root {
+            return r.clone();
+        }
+        match self.dataset {
+            DatasetKind::FashionMnist
+                if Path::new(DEBIAN_FASHION_MNIST_DIR).is_dir() || !self.download =>
+            {
+                PathBuf::from(DEBIAN_FASHION_MNIST_DIR)
+            }
+            kind => download::default_cache_dir().join(kind.name()),
+        }
+    }
+
+    fn fetch_if_asked(&self, root: &Path, options: &DownloadOptions) -> Result<()> {
+        match self.dataset {
+            DatasetKind::Cifar10 => download::ensure_archive(
+                &download::CIFAR10_BINARY,
+                root,
+                "cifar-10-batches-bin/data_batch_1.bin",
+                options,
+            ),
+            DatasetKind::Cifar100 => download::ensure_archive(
+                &download::CIFAR100_BINARY,
+                root,
+                "cifar-100-binary/train.bin",
+                options,
+            ),
+            DatasetKind::FashionMnist => {
+                download::ensure_files(&download::FASHION_MNIST, root, options)
+            }
+            DatasetKind::Mnist | DatasetKind::Imagenet => Err(DataError::Config(format!(
+                "{} cannot be downloaded by edas; place its files in {}",
+                self.dataset.name(),
+                root.display()
+            ))),
+            DatasetKind::Synthetic => Ok(()),
+        }
+    }
+
+    /// Opens the `split` part, downloading first when allowed and needed.
+    pub fn open(&self, split: Split, options: &DownloadOptions) -> Result<Arc<dyn ImageSource>> {
+        let root = self.root();
+        if self.download && self.dataset != DatasetKind::Synthetic {
+            self.fetch_if_asked(&root, options)?;
+        }
+        Ok(match self.dataset {
+            DatasetKind::Cifar10 => Arc::new(cifar10(&root, split)?),
+            DatasetKind::Cifar100 => Arc::new(cifar100(&root, split, self.cifar100_labels)?),
+            DatasetKind::FashionMnist => Arc::new(fashion_mnist(Some(&root), split)?),
+            DatasetKind::Mnist => Arc::new(mnist(&root, split)?),
+            DatasetKind::Imagenet => Arc::new(ImageFolder::imagenet(&root, split)?),
+            DatasetKind::Synthetic => {
+                let spec = self
+                    .synthetic
+                    .clone()
+                    .unwrap_or_else(|| SyntheticSpec::cifar(1000, 200));
+                Arc::new(synthetic(&spec, split)?)
+            }
+        })
+    }
+
+    /// The data set's normalisation constants.
+    pub fn normalization(&self) -> Normalization {
+        match self.dataset {
+            DatasetKind::Cifar10 => Normalization::cifar10(),
+            DatasetKind::Cifar100 => Normalization::cifar100(),
+            DatasetKind::FashionMnist => Normalization::fashion_mnist(),
+            DatasetKind::Mnist => Normalization::mnist(),
+            DatasetKind::Imagenet => Normalization::imagenet(),
+            DatasetKind::Synthetic => {
+                let c = self.synthetic.as_ref().map_or(3, |s| s.channels);
+                Normalization {
+                    mean: vec![0.5; c],
+                    std: vec![0.25; c],
+                }
+            }
+        }
+    }
+
+    /// The standard training pipeline: ImageNet's for ImageNet; otherwise a
+    /// random crop of the image size with padding 4 (padding 2 below 32
+    /// pixels), flip, normalisation and optional cutout (16 at 32 pixels,
+    /// half the side below).
+    pub fn train_pipeline(&self, cutout: bool) -> Pipeline {
+        if self.dataset == DatasetKind::Imagenet {
+            return Pipeline::imagenet_train();
+        }
+        let side = match self.dataset {
+            DatasetKind::FashionMnist | DatasetKind::Mnist => 28,
+            DatasetKind::Synthetic => self.synthetic.as_ref().map_or(32, |s| s.height),
+            _ => 32,
+        };
+        let mut p = Pipeline::cifar_train(self.normalization(), cutout);
+        p.augments[0] = crate::augment::Augment::RandomCrop {
+            size: side,
+            padding: if side >= 32 { 4 } else { 2 },
+        };
+        if cutout {
+            p.cutout = Some(if side >= 32 { 16 } else { side / 2 });
+        }
+        if self.dataset == DatasetKind::Mnist {
+            // A mirrored digit is another glyph; garments survive mirroring.
+            p.augments
+                .retain(|a| !matches!(a, crate::augment::Augment::HorizontalFlip { .. }));
+        }
+        p
+    }
+
+    /// The standard evaluation pipeline (ImageNet: resize 256, centre crop
+    /// 224; otherwise normalisation only).
+    pub fn eval_pipeline(&self) -> Pipeline {
+        match self.dataset {
+            DatasetKind::Imagenet => Pipeline::imagenet_eval(),
+            _ => Pipeline::plain(self.normalization()),
+        }
+    }
+}
