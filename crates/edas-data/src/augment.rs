@@ -580,7 +580,7 @@ mod tests {
             cutout(&mut v, shape, 16, &mut rng);
             let z = v.iter().filter(|&&x| x == 0.0).count();
             assert_eq!(z % 2, 0, "both channels");
-            assert!(z <= 2 * 16 * 16 && z >= 2 * 8 * 8, "{z}");
+            assert!((2 * 8 * 8..=2 * 16 * 16).contains(&z), "{z}");
             zeros.push(z);
         }
         assert!(zeros.contains(&(2 * 16 * 16)));

@@ -51,3 +51,8 @@ pub use loader::{Batch, Batches, Loader, LoaderConfig, search_split};
 pub use rng::Rng;
 pub use spec::{DataConfig, DatasetKind};
 pub use synthetic::{SyntheticSpec, synthetic};
+
+/// The crate README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
