@@ -1,0 +1,14 @@
+//! Errors of the network crate.
+
+use thiserror::Error;
+
+/// A network that cannot be built as asked.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum NnError {
+    /// A configuration value out of range.
+    #[error("invalid network configuration: {0}")]
+    Config(String),
+    /// A genotype that does not fit the network it is applied to.
+    #[error("genotype does not fit the network: {0}")]
+    Mismatch(String),
+}

@@ -1,0 +1,377 @@
+//! The DARTS operations (`shared/reference.md`, DARTS' `operations.py`).
+//!
+//! All ops map `C` channels to `C` channels at stride 1 or 2. In the search
+//! network BatchNorm is non-affine (no trainable scale or shift, running
+//! statistics kept) and every pooling op is followed by a non-affine BN; in the
+//! evaluation networks BN is affine and pooling stands alone.
+
+use burn::module::{Flag, Param, RunningState};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use burn::tensor::ops::PadMode;
+use edas_genotype::Primitive;
+
+/// BatchNorm over channels, affine or not. PyTorch's defaults: momentum 0.1,
+/// epsilon 1e-5. The running variance is the biased batch variance (burn's
+/// convention; PyTorch keeps the unbiased one), which only matters at
+/// inference with tiny batches.
+#[derive(Module, Debug)]
+pub struct Bn {
+    /// Scale, when affine.
+    pub gamma: Option<Param<Tensor<1>>>,
+    /// Shift, when affine.
+    pub beta: Option<Param<Tensor<1>>>,
+    /// Running mean.
+    pub running_mean: RunningState<Tensor<1>>,
+    /// Running variance.
+    pub running_var: RunningState<Tensor<1>>,
+    /// Batch statistics are used (and running statistics updated) when this is
+    /// on and the device is an autodiff device.
+    pub training: Param<Flag>,
+    /// Number of channels.
+    pub channels: usize,
+}
+
+const BN_MOMENTUM: f64 = 0.1;
+const BN_EPSILON: f64 = 1e-5;
+
+impl Bn {
+    /// A BatchNorm over `channels`; `affine` adds trainable scale and shift.
+    pub fn new(channels: usize, affine: bool, device: &Device) -> Bn {
+        let param = |v: Tensor<1>| Some(Param::from_tensor(v));
+        Bn {
+            gamma: if affine { param(Tensor::ones([channels], device)) } else { None },
+            beta: if affine { param(Tensor::zeros([channels], device)) } else { None },
+            running_mean: RunningState::new(Tensor::zeros([channels], device)),
+            running_var: RunningState::new(Tensor::ones([channels], device)),
+            training: Param::from_bool(true),
+            channels,
+        }
+    }
+
+    /// `[N, C, H, W] -> [N, C, H, W]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let device = x.device();
+        let gamma = self
+            .gamma
+            .as_ref()
+            .map_or_else(|| Tensor::ones([self.channels], &device), |g| g.val());
+        let beta = self
+            .beta
+            .as_ref()
+            .map_or_else(|| Tensor::zeros([self.channels], &device), |b| b.val());
+        if device.is_autodiff() && self.training.is_enabled() {
+            let out = burn::tensor::module::batch_norm_train(x, gamma, beta, BN_EPSILON);
+            let mean = self.running_mean.value_sync().to_device(&device);
+            let var = self.running_var.value_sync().to_device(&device);
+            self.running_mean.update(
+                mean.mul_scalar(1.0 - BN_MOMENTUM)
+                    .add(out.mean.detach().mul_scalar(BN_MOMENTUM))
+                    .detach(),
+            );
+            self.running_var.update(
+                var.mul_scalar(1.0 - BN_MOMENTUM)
+                    .add(out.variance.detach().mul_scalar(BN_MOMENTUM))
+                    .detach(),
+            );
+            out.output
+        } else {
+            let mean = self.running_mean.value().to_device(&device);
+            let var = self.running_var.value().to_device(&device);
+            burn::tensor::module::batch_norm(x, gamma, beta, mean, var, BN_EPSILON)
+        }
+    }
+}
+
+/// A bias-free convolution with symmetric padding.
+pub fn conv(
+    c_in: usize,
+    c_out: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    groups: usize,
+    device: &Device,
+) -> Conv2d {
+    Conv2dConfig::new([c_in, c_out], [kernel, kernel])
+        .with_stride([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(padding, padding, padding, padding))
+        .with_dilation([dilation, dilation])
+        .with_groups(groups)
+        .with_bias(false)
+        .init(device)
+}
+
+/// `ReLUConvBN(C_in, C_out, k, s, p)`: ReLU, convolution, BN.
+#[derive(Module, Debug)]
+pub struct ReluConvBn {
+    /// The convolution.
+    pub conv: Conv2d,
+    /// The BatchNorm.
+    pub bn: Bn,
+}
+
+impl ReluConvBn {
+    /// ReLU, `k x k` convolution with stride `s` and padding `p`, BN.
+    pub fn new(c_in: usize, c_out: usize, k: usize, s: usize, p: usize, affine: bool, device: &Device) -> Self {
+        ReluConvBn {
+            conv: conv(c_in, c_out, k, s, p, 1, 1, device),
+            bn: Bn::new(c_out, affine, device),
+        }
+    }
+
+    /// `[N, C_in, H, W] -> [N, C_out, H', W']`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.bn.forward(self.conv.forward(relu(x)))
+    }
+}
+
+/// `FactorizedReduce(C_in, C_out)`: ReLU, then two 1x1 stride-2 convolutions
+/// (on `x` and on `x` shifted by one pixel), concatenated, then BN.
+///
+/// The shifted branch zero-pads one row and column at the far edge, so both
+/// branches give `ceil(H/2) x ceil(W/2)` for odd sizes too (DARTS' own code
+/// fails on odd sizes; on even sizes the two agree exactly).
+#[derive(Module, Debug)]
+pub struct FactorizedReduce {
+    /// 1x1 stride-2 convolution on `x`.
+    pub conv1: Conv2d,
+    /// 1x1 stride-2 convolution on `x[:, :, 1:, 1:]`.
+    pub conv2: Conv2d,
+    /// The BatchNorm.
+    pub bn: Bn,
+}
+
+impl FactorizedReduce {
+    /// Halves resolution, `C_in -> C_out` channels (`C_out` even).
+    pub fn new(c_in: usize, c_out: usize, affine: bool, device: &Device) -> Self {
+        assert!(c_out % 2 == 0, "FactorizedReduce needs an even output channel count, got {c_out}");
+        FactorizedReduce {
+            conv1: conv(c_in, c_out / 2, 1, 2, 0, 1, 1, device),
+            conv2: conv(c_in, c_out / 2, 1, 2, 0, 1, 1, device),
+            bn: Bn::new(c_out, affine, device),
+        }
+    }
+
+    /// `[N, C_in, H, W] -> [N, C_out, ceil(H/2), ceil(W/2)]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = relu(x);
+        let [n, c, h, w] = x.dims();
+        let shifted = x
+            .clone()
+            .pad((0, 1, 0, 1), PadMode::Constant(0.0))
+            .slice([0..n, 0..c, 1..h + 1, 1..w + 1]);
+        let out = Tensor::cat(vec![self.conv1.forward(x), self.conv2.forward(shifted)], 1);
+        self.bn.forward(out)
+    }
+}
+
+/// `sep_conv_k`: [ReLU, depthwise k x k (stride s), 1x1, BN] twice, the second
+/// at stride 1.
+#[derive(Module, Debug)]
+pub struct SepConv {
+    /// First depthwise convolution.
+    pub dw1: Conv2d,
+    /// First pointwise convolution.
+    pub pw1: Conv2d,
+    /// First BN.
+    pub bn1: Bn,
+    /// Second depthwise convolution.
+    pub dw2: Conv2d,
+    /// Second pointwise convolution.
+    pub pw2: Conv2d,
+    /// Second BN.
+    pub bn2: Bn,
+}
+
+impl SepConv {
+    /// `k x k` separable convolution on `c` channels at stride `s`.
+    pub fn new(c: usize, k: usize, s: usize, affine: bool, device: &Device) -> Self {
+        SepConv {
+            dw1: conv(c, c, k, s, k / 2, 1, c, device),
+            pw1: conv(c, c, 1, 1, 0, 1, 1, device),
+            bn1: Bn::new(c, affine, device),
+            dw2: conv(c, c, k, 1, k / 2, 1, c, device),
+            pw2: conv(c, c, 1, 1, 0, 1, 1, device),
+            bn2: Bn::new(c, affine, device),
+        }
+    }
+
+    /// `[N, C, H, W] -> [N, C, H/s, W/s]` (rounded up).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let x = self.bn1.forward(self.pw1.forward(self.dw1.forward(relu(x))));
+        self.bn2.forward(self.pw2.forward(self.dw2.forward(relu(x))))
+    }
+}
+
+/// `dil_conv_k`: ReLU, depthwise k x k with dilation 2 (stride s), 1x1, BN.
+#[derive(Module, Debug)]
+pub struct DilConv {
+    /// Dilated depthwise convolution.
+    pub dw: Conv2d,
+    /// Pointwise convolution.
+    pub pw: Conv2d,
+    /// BN.
+    pub bn: Bn,
+}
+
+impl DilConv {
+    /// `k x k` dilated separable convolution (padding 2 for 3x3, 4 for 5x5).
+    pub fn new(c: usize, k: usize, s: usize, affine: bool, device: &Device) -> Self {
+        DilConv {
+            dw: conv(c, c, k, s, k - 1, 2, c, device),
+            pw: conv(c, c, 1, 1, 0, 1, 1, device),
+            bn: Bn::new(c, affine, device),
+        }
+    }
+
+    /// `[N, C, H, W] -> [N, C, H/s, W/s]` (rounded up).
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.bn.forward(self.pw.forward(self.dw.forward(relu(x))))
+    }
+}
+
+/// 3x3 max pooling (padding 1), with a non-affine BN in the search network.
+#[derive(Module, Debug)]
+pub struct MaxPool {
+    /// The pooling.
+    pub pool: MaxPool2d,
+    /// The BN of the search network.
+    pub bn: Option<Bn>,
+}
+
+/// 3x3 average pooling (padding 1, padding not counted), with a non-affine BN
+/// in the search network.
+#[derive(Module, Debug)]
+pub struct AvgPool {
+    /// The pooling.
+    pub pool: AvgPool2d,
+    /// The BN of the search network.
+    pub bn: Option<Bn>,
+}
+
+/// The `none` op: zeros of the (strided) output shape.
+#[derive(Module, Debug)]
+pub struct Zero {
+    /// 1 or 2.
+    pub stride: usize,
+}
+
+impl Zero {
+    /// Zeros `[N, C, ceil(H/s), ceil(W/s)]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [n, c, h, w] = x.dims();
+        let s = self.stride;
+        Tensor::zeros([n, c, h.div_ceil(s), w.div_ceil(s)], &x.device())
+    }
+}
+
+/// Identity (`skip_connect` at stride 1).
+#[derive(Module, Debug)]
+pub struct Identity {
+    /// Always 1; kept so the module is not a unit struct.
+    pub stride: usize,
+}
+
+/// One DARTS op on an edge.
+#[derive(Module, Debug)]
+pub enum Op {
+    /// `none`.
+    Zero(Zero),
+    /// `max_pool_3x3`.
+    MaxPool(MaxPool),
+    /// `avg_pool_3x3`.
+    AvgPool(AvgPool),
+    /// `skip_connect` at stride 1.
+    Identity(Identity),
+    /// `skip_connect` at stride 2.
+    Reduce(FactorizedReduce),
+    /// `sep_conv_3x3`, `sep_conv_5x5`.
+    Sep(SepConv),
+    /// `dil_conv_3x3`, `dil_conv_5x5`.
+    Dil(DilConv),
+}
+
+/// Whether an op's BatchNorms are affine and whether pooling gets a BN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpMode {
+    /// Search network: non-affine BN everywhere, BN after pooling.
+    Search,
+    /// Evaluation network: affine BN, plain pooling.
+    Eval,
+}
+
+impl Op {
+    /// The op `primitive` on `c` channels at `stride`.
+    pub fn new(primitive: Primitive, c: usize, stride: usize, mode: OpMode, device: &Device) -> Op {
+        let affine = mode == OpMode::Eval;
+        let pool_bn = || (mode == OpMode::Search).then(|| Bn::new(c, false, device));
+        let pad = PaddingConfig2d::Explicit(1, 1, 1, 1);
+        match primitive {
+            Primitive::None => Op::Zero(Zero { stride }),
+            Primitive::MaxPool3x3 => Op::MaxPool(MaxPool {
+                pool: MaxPool2dConfig::new([3, 3]).with_strides([stride, stride]).with_padding(pad).init(),
+                bn: pool_bn(),
+            }),
+            Primitive::AvgPool3x3 => Op::AvgPool(AvgPool {
+                pool: AvgPool2dConfig::new([3, 3])
+                    .with_strides([stride, stride])
+                    .with_padding(pad)
+                    .with_count_include_pad(false)
+                    .init(),
+                bn: pool_bn(),
+            }),
+            Primitive::SkipConnect if stride == 1 => Op::Identity(Identity { stride: 1 }),
+            Primitive::SkipConnect => Op::Reduce(FactorizedReduce::new(c, c, affine, device)),
+            Primitive::SepConv3x3 => Op::Sep(SepConv::new(c, 3, stride, affine, device)),
+            Primitive::SepConv5x5 => Op::Sep(SepConv::new(c, 5, stride, affine, device)),
+            Primitive::DilConv3x3 => Op::Dil(DilConv::new(c, 3, stride, affine, device)),
+            Primitive::DilConv5x5 => Op::Dil(DilConv::new(c, 5, stride, affine, device)),
+        }
+    }
+
+    /// Whether this is the identity (which drop-path leaves alone).
+    pub fn is_identity(&self) -> bool {
+        matches!(self, Op::Identity(_))
+    }
+
+    /// Whether this is the `none` op.
+    pub fn is_zero(&self) -> bool {
+        matches!(self, Op::Zero(_))
+    }
+
+    /// `[N, C, H, W] -> [N, C, ceil(H/s), ceil(W/s)]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Op::Zero(z) => z.forward(x),
+            Op::MaxPool(p) => {
+                let y = p.pool.forward(x);
+                p.bn.as_ref().map_or(y.clone(), |bn| bn.forward(y))
+            }
+            Op::AvgPool(p) => {
+                let y = p.pool.forward(x);
+                p.bn.as_ref().map_or(y.clone(), |bn| bn.forward(y))
+            }
+            Op::Identity(_) => x,
+            Op::Reduce(r) => r.forward(x),
+            Op::Sep(s) => s.forward(x),
+            Op::Dil(d) => d.forward(x),
+        }
+    }
+}
+
+/// Drop-path: zeroes whole examples with probability `p` and scales the rest
+/// by `1 / (1 - p)` (DARTS' `drop_path`). A no-op when `p == 0`.
+pub fn drop_path(x: Tensor<4>, p: f64) -> Tensor<4> {
+    if p <= 0.0 {
+        return x;
+    }
+    let keep = 1.0 - p;
+    let [n, ..] = x.dims();
+    let mask: Tensor<4> = Tensor::random([n, 1, 1, 1], burn::tensor::Distribution::Bernoulli(keep), &x.device());
+    x.div_scalar(keep).mul(mask)
+}

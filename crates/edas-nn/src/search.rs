@@ -1,0 +1,308 @@
+//! The search supernet (DARTS' `model_search.py`) driven by per-step edge
+//! weightings, so that EDAS, DARTS and GDAS share one forward.
+//!
+//! Each of a cell's 14 edges holds all 8 ops. A forward takes, per cell kind
+//! and per edge, an [`EdgeWeighting`]: `Off` (the edge is skipped), `Clamped`
+//! (one op, weight exactly 1: only that op runs), `Relaxed` (a weight tensor
+//! over the 8 ops: every op with a non-`none` weight runs, with gradient to the
+//! weights) or `Sampled` (GDAS: one op runs, scaled by its entry of a weight
+//! tensor that carries the straight-through gradient). A mostly clamped
+//! supernet therefore costs about what the discrete network costs.
+
+use burn::nn::conv::Conv2d;
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
+use edas_genotype::{CellKind, Genotype, NUM_OPS, Primitive};
+
+use crate::ops::{Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv};
+
+/// How one edge takes part in a forward pass.
+#[derive(Clone, Debug)]
+pub enum EdgeWeighting {
+    /// Not computed.
+    Off,
+    /// One op with weight exactly 1 (the clamp); no gradient to any weight.
+    Clamped(Primitive),
+    /// A `[8]` weight tensor: output = sum over ops of weight * op(x). `none`
+    /// contributes zeros and is not computed.
+    Relaxed(Tensor<1>),
+    /// Only `op` runs, scaled by `weights[op]` (GDAS' hard one-hot with a
+    /// straight-through gradient).
+    Sampled {
+        /// The op that runs.
+        op: Primitive,
+        /// `[8]` weights; entry `op` scales the output and carries the gradient.
+        weights: Tensor<1>,
+    },
+}
+
+impl EdgeWeighting {
+    /// The ops this weighting computes.
+    pub fn active_ops(&self) -> Vec<Primitive> {
+        match self {
+            EdgeWeighting::Off => Vec::new(),
+            EdgeWeighting::Clamped(op) | EdgeWeighting::Sampled { op, .. } => {
+                if *op == Primitive::None { Vec::new() } else { vec![*op] }
+            }
+            EdgeWeighting::Relaxed(_) => Primitive::ALL[1..].to_vec(),
+        }
+    }
+
+    /// Whether the edge is computed at all.
+    pub fn is_on(&self) -> bool {
+        !matches!(self, EdgeWeighting::Off)
+    }
+}
+
+/// The weightings of all 14 edges of one cell kind.
+pub type CellWeights = Vec<EdgeWeighting>;
+
+/// The weightings of both cell kinds for one forward pass.
+#[derive(Clone, Debug)]
+pub struct NetworkWeights {
+    /// Normal cells' edges.
+    pub normal: CellWeights,
+    /// Reduction cells' edges.
+    pub reduce: CellWeights,
+}
+
+impl NetworkWeights {
+    /// Every edge clamped to `genotype` (edges it does not keep are off).
+    pub fn clamped(genotype: &Genotype) -> NetworkWeights {
+        let cell = |kind: CellKind| {
+            Edge::all()
+                .map(|e| match genotype.cell(kind).op_on(e) {
+                    Some(op) => EdgeWeighting::Clamped(op),
+                    None => EdgeWeighting::Off,
+                })
+                .collect()
+        };
+        NetworkWeights {
+            normal: cell(CellKind::Normal),
+            reduce: cell(CellKind::Reduce),
+        }
+    }
+
+    /// The weightings of `kind`.
+    pub fn cell(&self, kind: CellKind) -> &CellWeights {
+        match kind {
+            CellKind::Normal => &self.normal,
+            CellKind::Reduce => &self.reduce,
+        }
+    }
+
+    /// Mutable weightings of `kind`.
+    pub fn cell_mut(&mut self, kind: CellKind) -> &mut CellWeights {
+        match kind {
+            CellKind::Normal => &mut self.normal,
+            CellKind::Reduce => &mut self.reduce,
+        }
+    }
+}
+
+/// One edge of the supernet: all 8 ops, indexed by [`Primitive::index`].
+#[derive(Module, Debug)]
+pub struct MixedEdge {
+    /// The candidate ops.
+    pub ops: Vec<Op>,
+}
+
+impl MixedEdge {
+    fn new(c: usize, stride: usize, device: &Device) -> MixedEdge {
+        MixedEdge {
+            ops: Primitive::ALL
+                .into_iter()
+                .map(|p| Op::new(p, c, stride, OpMode::Search, device))
+                .collect(),
+        }
+    }
+
+    /// The edge's output under `weighting` (`None` when it is off or `none`).
+    pub fn forward(&self, x: Tensor<4>, weighting: &EdgeWeighting) -> Option<Tensor<4>> {
+        let scale = |y: Tensor<4>, w: &Tensor<1>, k: usize| {
+            y.mul(w.clone().slice([k..k + 1]).reshape([1, 1, 1, 1]))
+        };
+        match weighting {
+            EdgeWeighting::Off => None,
+            EdgeWeighting::Clamped(op) => {
+                (*op != Primitive::None).then(|| self.ops[op.index()].forward(x))
+            }
+            EdgeWeighting::Sampled { op, weights } => {
+                let k = op.index();
+                Some(scale(self.ops[k].forward(x), weights, k))
+            }
+            EdgeWeighting::Relaxed(weights) => (1..NUM_OPS)
+                .map(|k| scale(self.ops[k].forward(x.clone()), weights, k))
+                .reduce(|a, b| a.add(b)),
+        }
+    }
+}
+
+/// How a cell's first input is preprocessed.
+#[derive(Module, Debug)]
+pub enum Preprocess {
+    /// After a reduction cell: halve the resolution.
+    Reduce(FactorizedReduce),
+    /// Otherwise: ReLU, 1x1 conv, BN.
+    Conv(ReluConvBn),
+}
+
+impl Preprocess {
+    /// `[N, C_pp, H, W] -> [N, C, H', W']`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Preprocess::Reduce(r) => r.forward(x),
+            Preprocess::Conv(c) => c.forward(x),
+        }
+    }
+}
+
+/// A supernet cell: preprocessing and 14 mixed edges.
+#[derive(Module, Debug)]
+pub struct SearchCell {
+    /// Preprocessing of `s0` (the cell two back).
+    pub pre0: Preprocess,
+    /// Preprocessing of `s1` (the previous cell).
+    pub pre1: ReluConvBn,
+    /// The 14 edges in [`edas_genotype::space`] order.
+    pub edges: Vec<MixedEdge>,
+    /// Whether this is a reduction cell.
+    pub reduction: bool,
+}
+
+impl SearchCell {
+    fn new(c_pp: usize, c_p: usize, c: usize, reduction: bool, reduction_prev: bool, device: &Device) -> Self {
+        let pre0 = if reduction_prev {
+            Preprocess::Reduce(FactorizedReduce::new(c_pp, c, false, device))
+        } else {
+            Preprocess::Conv(ReluConvBn::new(c_pp, c, 1, 1, 0, false, device))
+        };
+        SearchCell {
+            pre0,
+            pre1: ReluConvBn::new(c_p, c, 1, 1, 0, false, device),
+            edges: Edge::all()
+                .map(|e| {
+                    let stride = if reduction && e.input < NUM_INPUT_STATES { 2 } else { 1 };
+                    MixedEdge::new(c, stride, device)
+                })
+                .collect(),
+            reduction,
+        }
+    }
+
+    /// `(s0, s1) -> concat of nodes 2..=5`, `[N, 4C, H', W']`.
+    pub fn forward(&self, s0: Tensor<4>, s1: Tensor<4>, weights: &CellWeights) -> Tensor<4> {
+        let mut states = vec![self.pre0.forward(s0), self.pre1.forward(s1)];
+        for node in NUM_INPUT_STATES..NUM_STATES {
+            let mut sum: Option<Tensor<4>> = None;
+            for input in 0..node {
+                let e = Edge { node, input }.index();
+                if let Some(y) = self.edges[e].forward(states[input].clone(), &weights[e]) {
+                    sum = Some(match sum {
+                        Some(s) => s.add(y),
+                        None => y,
+                    });
+                }
+            }
+            // A node with no active input is zeros of the node shape.
+            let zero_edge = Edge { node, input: 0 }.index();
+            let value = sum.unwrap_or_else(|| self.edges[zero_edge].ops[0].forward(states[0].clone()));
+            states.push(value);
+        }
+        Tensor::cat(states.split_off(NUM_INPUT_STATES), 1)
+    }
+}
+
+/// Configuration of the search network.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SearchNetworkConfig {
+    /// Input channels (1 grayscale, 3 RGB).
+    pub in_channels: usize,
+    /// Number of classes.
+    pub classes: usize,
+    /// Initial channels `C`.
+    pub channels: usize,
+    /// Number of cells `L`; reductions at `L/3` and `2L/3`.
+    pub layers: usize,
+    /// Stem multiplier (DARTS: 3).
+    pub stem_multiplier: usize,
+}
+
+impl SearchNetworkConfig {
+    /// DARTS' CIFAR search network: C=16, L=8.
+    pub fn darts_cifar(classes: usize) -> Self {
+        SearchNetworkConfig {
+            in_channels: 3,
+            classes,
+            channels: 16,
+            layers: 8,
+            stem_multiplier: 3,
+        }
+    }
+
+    /// Whether cell `i` is a reduction cell.
+    pub fn is_reduction(&self, i: usize) -> bool {
+        is_reduction(self.layers, i)
+    }
+}
+
+/// Reduction cells sit at `L/3` and `2L/3` (integer division).
+pub fn is_reduction(layers: usize, i: usize) -> bool {
+    i == layers / 3 || i == 2 * layers / 3
+}
+
+/// The search network: stem, `L` search cells, global pooling, classifier.
+#[derive(Module, Debug)]
+pub struct SearchNetwork {
+    /// Stem convolution (3x3, `in -> 3C`).
+    pub stem_conv: Conv2d,
+    /// Stem BN (non-affine in search).
+    pub stem_bn: Bn,
+    /// The cells.
+    pub cells: Vec<SearchCell>,
+    /// The classifier.
+    pub classifier: Linear,
+}
+
+impl SearchNetwork {
+    /// Builds the network; panics on a config that cannot be built (checked
+    /// by [`crate::check_layers`]).
+    pub fn new(config: &SearchNetworkConfig, device: &Device) -> SearchNetwork {
+        let c = config.channels;
+        let c_stem = config.stem_multiplier * c;
+        let (mut c_pp, mut c_p, mut c_curr) = (c_stem, c_stem, c);
+        let mut reduction_prev = false;
+        let mut cells = Vec::with_capacity(config.layers);
+        for i in 0..config.layers {
+            let reduction = config.is_reduction(i);
+            if reduction {
+                c_curr *= 2;
+            }
+            cells.push(SearchCell::new(c_pp, c_p, c_curr, reduction, reduction_prev, device));
+            reduction_prev = reduction;
+            c_pp = c_p;
+            c_p = 4 * c_curr;
+        }
+        SearchNetwork {
+            stem_conv: conv(config.in_channels, c_stem, 3, 1, 1, 1, 1, device),
+            stem_bn: Bn::new(c_stem, false, device),
+            cells,
+            classifier: LinearConfig::new(c_p, config.classes).init(device),
+        }
+    }
+
+    /// `[N, C_in, H, W] -> logits [N, classes]`.
+    pub fn forward(&self, x: Tensor<4>, weights: &NetworkWeights) -> Tensor<2> {
+        let s = self.stem_bn.forward(self.stem_conv.forward(x));
+        let (mut s0, mut s1) = (s.clone(), s);
+        for cell in &self.cells {
+            let kind = if cell.reduction { CellKind::Reduce } else { CellKind::Normal };
+            let out = cell.forward(s0, s1.clone(), weights.cell(kind));
+            s0 = s1;
+            s1 = out;
+        }
+        let pooled = s1.mean_dim(3).mean_dim(2).flatten(1, 3);
+        self.classifier.forward(pooled)
+    }
+}
