@@ -44,7 +44,14 @@ impl std::ops::Add for Costs {
     }
 }
 
-fn out_size(size: usize, kernel: usize, stride: usize, pad_before: usize, pad_after: usize, dilation: usize) -> usize {
+fn out_size(
+    size: usize,
+    kernel: usize,
+    stride: usize,
+    pad_before: usize,
+    pad_after: usize,
+    dilation: usize,
+) -> usize {
     (size + pad_before + pad_after).saturating_sub(dilation * (kernel - 1) + 1) / stride + 1
 }
 

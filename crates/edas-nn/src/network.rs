@@ -42,7 +42,11 @@ impl Cell {
         device: &Device,
     ) -> Cell {
         let affine = mode == OpMode::Eval;
-        let kind = if reduction { CellKind::Reduce } else { CellKind::Normal };
+        let kind = if reduction {
+            CellKind::Reduce
+        } else {
+            CellKind::Normal
+        };
         let cell = genotype.cell(kind);
         let pre0 = if reduction_prev {
             Preprocess::Reduce(FactorizedReduce::new(c_pp, c, affine, device))
@@ -52,7 +56,11 @@ impl Cell {
         let mut ops = Vec::new();
         let mut inputs = Vec::new();
         for edge in cell.edges() {
-            let stride = if reduction && edge.input < NUM_INPUT_STATES { 2 } else { 1 };
+            let stride = if reduction && edge.input < NUM_INPUT_STATES {
+                2
+            } else {
+                1
+            };
             ops.push(Op::new(edge.op, c, stride, mode, device));
             inputs.push(edge.input);
         }
@@ -76,7 +84,11 @@ impl Cell {
             for k in [2 * pair, 2 * pair + 1] {
                 let op = &self.ops[k];
                 let y = op.forward(states[self.inputs[k]].clone());
-                h.push(if op.is_identity() { y } else { drop_path(y, drop_prob) });
+                h.push(if op.is_identity() {
+                    y
+                } else {
+                    drop_path(y, drop_prob)
+                });
             }
             let b = h.pop().unwrap_or_else(|| unreachable!("two ops per node"));
             let a = h.pop().unwrap_or_else(|| unreachable!("two ops per node"));
@@ -105,7 +117,14 @@ pub struct AuxHead {
 
 impl AuxHead {
     /// A head for `c` input channels at `spatial x spatial`.
-    fn new(c: usize, classes: usize, spatial: usize, stride: usize, imagenet: bool, device: &Device) -> AuxHead {
+    fn new(
+        c: usize,
+        classes: usize,
+        spatial: usize,
+        stride: usize,
+        imagenet: bool,
+        device: &Device,
+    ) -> AuxHead {
         let pooled = (spatial.saturating_sub(5)) / stride + 1;
         AuxHead {
             pool: AvgPool2dConfig::new([5, 5])
@@ -124,7 +143,9 @@ impl AuxHead {
 
     /// `[N, C, H, W] -> [N, classes]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let x = self.bn1.forward(self.conv1.forward(self.pool.forward(relu(x))));
+        let x = self
+            .bn1
+            .forward(self.conv1.forward(self.pool.forward(relu(x))));
         let x = self.conv2.forward(relu(x));
         let x = relu(match &self.bn2 {
             Some(bn) => bn.forward(x),
@@ -241,32 +262,54 @@ pub struct Network {
 /// the auxiliary head's 5x5 pooling).
 pub fn check_layers(layers: usize, channels: usize) -> Result<(), NnError> {
     if layers < 3 {
-        return Err(NnError::Config(format!("layers must be at least 3 (reductions at L/3 and 2L/3), got {layers}")));
+        return Err(NnError::Config(format!(
+            "layers must be at least 3 (reductions at L/3 and 2L/3), got {layers}"
+        )));
     }
     if channels == 0 || channels % 2 != 0 {
-        return Err(NnError::Config(format!("channels must be even and positive (FactorizedReduce halves them), got {channels}")));
+        return Err(NnError::Config(format!(
+            "channels must be even and positive (FactorizedReduce halves them), got {channels}"
+        )));
     }
     Ok(())
 }
 
 fn aux_spatial(config: &NetworkConfig, imagenet: bool) -> usize {
-    let s = if imagenet { config.image_size.div_ceil(8) } else { config.image_size };
+    let s = if imagenet {
+        config.image_size.div_ceil(8)
+    } else {
+        config.image_size
+    };
     s.div_ceil(2).div_ceil(2)
 }
 
 impl Network {
     /// DARTS' `NetworkCIFAR`: a 3x3 stem and `L` cells (works for any input
     /// channels and image size, e.g. 1x28x28).
-    pub fn cifar(genotype: &Genotype, config: &NetworkConfig, device: &Device) -> Result<Network, NnError> {
+    pub fn cifar(
+        genotype: &Genotype,
+        config: &NetworkConfig,
+        device: &Device,
+    ) -> Result<Network, NnError> {
         Network::build(genotype, config, false, OpMode::Eval, device)
     }
 
     /// DARTS' `NetworkImageNet`: the stride-8 stem and `L` cells.
-    pub fn imagenet(genotype: &Genotype, config: &NetworkConfig, device: &Device) -> Result<Network, NnError> {
+    pub fn imagenet(
+        genotype: &Genotype,
+        config: &NetworkConfig,
+        device: &Device,
+    ) -> Result<Network, NnError> {
         Network::build(genotype, config, true, OpMode::Eval, device)
     }
 
-    fn build(genotype: &Genotype, config: &NetworkConfig, imagenet: bool, mode: OpMode, device: &Device) -> Result<Network, NnError> {
+    fn build(
+        genotype: &Genotype,
+        config: &NetworkConfig,
+        imagenet: bool,
+        mode: OpMode,
+        device: &Device,
+    ) -> Result<Network, NnError> {
         check_layers(config.layers, config.channels)?;
         let affine = mode == OpMode::Eval;
         let c = config.channels;
@@ -302,14 +345,30 @@ impl Network {
             if reduction {
                 c_curr *= 2;
             }
-            let cell = Cell::new(genotype, c_pp, c_p, c_curr, reduction, reduction_prev, mode, device);
+            let cell = Cell::new(
+                genotype,
+                c_pp,
+                c_p,
+                c_curr,
+                reduction,
+                reduction_prev,
+                mode,
+                device,
+            );
             reduction_prev = reduction;
             c_pp = c_p;
             c_p = cell.concat.len() * c_curr;
             cells.push(cell);
             if i == aux_at && config.auxiliary {
                 let stride = if imagenet { 2 } else { 3 };
-                aux = Some(AuxHead::new(c_p, config.classes, spatial, stride, imagenet, device));
+                aux = Some(AuxHead::new(
+                    c_p,
+                    config.classes,
+                    spatial,
+                    stride,
+                    imagenet,
+                    device,
+                ));
             }
         }
         Ok(Network {
@@ -328,7 +387,11 @@ impl Network {
     pub fn from_search(search: &SearchNetwork, genotype: &Genotype) -> Result<Network, NnError> {
         let mut cells = Vec::with_capacity(search.cells.len());
         for (i, sc) in search.cells.iter().enumerate() {
-            let kind = if sc.reduction { CellKind::Reduce } else { CellKind::Normal };
+            let kind = if sc.reduction {
+                CellKind::Reduce
+            } else {
+                CellKind::Normal
+            };
             let g = genotype.cell(kind);
             if g.concat().len() != 4 {
                 return Err(NnError::Mismatch(format!(
@@ -340,7 +403,15 @@ impl Network {
             let mut inputs = Vec::new();
             for (node, pair) in g.nodes() {
                 for e in pair {
-                    ops.push(sc.edges[Edge { node, input: e.input }.index()].ops[e.op.index()].clone());
+                    ops.push(
+                        sc.edges[Edge {
+                            node,
+                            input: e.input,
+                        }
+                        .index()]
+                        .ops[e.op.index()]
+                        .clone(),
+                    );
                     inputs.push(e.input);
                 }
             }

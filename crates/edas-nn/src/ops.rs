@@ -6,9 +6,9 @@
 //! evaluation networks BN is affine and pooling stands alone.
 
 use burn::module::{Flag, Param, RunningState};
+use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
@@ -43,8 +43,16 @@ impl Bn {
     pub fn new(channels: usize, affine: bool, device: &Device) -> Bn {
         let param = |v: Tensor<1>| Some(Param::from_tensor(v));
         Bn {
-            gamma: if affine { param(Tensor::ones([channels], device)) } else { None },
-            beta: if affine { param(Tensor::zeros([channels], device)) } else { None },
+            gamma: if affine {
+                param(Tensor::ones([channels], device))
+            } else {
+                None
+            },
+            beta: if affine {
+                param(Tensor::zeros([channels], device))
+            } else {
+                None
+            },
             running_mean: RunningState::new(Tensor::zeros([channels], device)),
             running_var: RunningState::new(Tensor::ones([channels], device)),
             training: Param::from_bool(true),
@@ -99,7 +107,9 @@ pub fn conv(
 ) -> Conv2d {
     Conv2dConfig::new([c_in, c_out], [kernel, kernel])
         .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(padding, padding, padding, padding))
+        .with_padding(PaddingConfig2d::Explicit(
+            padding, padding, padding, padding,
+        ))
         .with_dilation([dilation, dilation])
         .with_groups(groups)
         .with_bias(false)
@@ -117,7 +127,15 @@ pub struct ReluConvBn {
 
 impl ReluConvBn {
     /// ReLU, `k x k` convolution with stride `s` and padding `p`, BN.
-    pub fn new(c_in: usize, c_out: usize, k: usize, s: usize, p: usize, affine: bool, device: &Device) -> Self {
+    pub fn new(
+        c_in: usize,
+        c_out: usize,
+        k: usize,
+        s: usize,
+        p: usize,
+        affine: bool,
+        device: &Device,
+    ) -> Self {
         ReluConvBn {
             conv: conv(c_in, c_out, k, s, p, 1, 1, device),
             bn: Bn::new(c_out, affine, device),
@@ -149,7 +167,10 @@ pub struct FactorizedReduce {
 impl FactorizedReduce {
     /// Halves resolution, `C_in -> C_out` channels (`C_out` even).
     pub fn new(c_in: usize, c_out: usize, affine: bool, device: &Device) -> Self {
-        assert!(c_out % 2 == 0, "FactorizedReduce needs an even output channel count, got {c_out}");
+        assert!(
+            c_out % 2 == 0,
+            "FactorizedReduce needs an even output channel count, got {c_out}"
+        );
         FactorizedReduce {
             conv1: conv(c_in, c_out / 2, 1, 2, 0, 1, 1, device),
             conv2: conv(c_in, c_out / 2, 1, 2, 0, 1, 1, device),
@@ -161,10 +182,12 @@ impl FactorizedReduce {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = relu(x);
         let [n, c, h, w] = x.dims();
-        let shifted = x
-            .clone()
-            .pad((0, 1, 0, 1), PadMode::Constant(0.0))
-            .slice([0..n, 0..c, 1..h + 1, 1..w + 1]);
+        let shifted = x.clone().pad((0, 1, 0, 1), PadMode::Constant(0.0)).slice([
+            0..n,
+            0..c,
+            1..h + 1,
+            1..w + 1,
+        ]);
         let out = Tensor::cat(vec![self.conv1.forward(x), self.conv2.forward(shifted)], 1);
         self.bn.forward(out)
     }
@@ -203,8 +226,11 @@ impl SepConv {
 
     /// `[N, C, H, W] -> [N, C, H/s, W/s]` (rounded up).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.bn1.forward(self.pw1.forward(self.dw1.forward(relu(x))));
-        self.bn2.forward(self.pw2.forward(self.dw2.forward(relu(x))))
+        let x = self
+            .bn1
+            .forward(self.pw1.forward(self.dw1.forward(relu(x))));
+        self.bn2
+            .forward(self.pw2.forward(self.dw2.forward(relu(x))))
     }
 }
 
@@ -314,7 +340,10 @@ impl Op {
         match primitive {
             Primitive::None => Op::Zero(Zero { stride }),
             Primitive::MaxPool3x3 => Op::MaxPool(MaxPool {
-                pool: MaxPool2dConfig::new([3, 3]).with_strides([stride, stride]).with_padding(pad).init(),
+                pool: MaxPool2dConfig::new([3, 3])
+                    .with_strides([stride, stride])
+                    .with_padding(pad)
+                    .init(),
                 bn: pool_bn(),
             }),
             Primitive::AvgPool3x3 => Op::AvgPool(AvgPool {
@@ -372,6 +401,10 @@ pub fn drop_path(x: Tensor<4>, p: f64) -> Tensor<4> {
     }
     let keep = 1.0 - p;
     let [n, ..] = x.dims();
-    let mask: Tensor<4> = Tensor::random([n, 1, 1, 1], burn::tensor::Distribution::Bernoulli(keep), &x.device());
+    let mask: Tensor<4> = Tensor::random(
+        [n, 1, 1, 1],
+        burn::tensor::Distribution::Bernoulli(keep),
+        &x.device(),
+    );
     x.div_scalar(keep).mul(mask)
 }

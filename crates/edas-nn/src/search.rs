@@ -43,7 +43,11 @@ impl EdgeWeighting {
         match self {
             EdgeWeighting::Off => Vec::new(),
             EdgeWeighting::Clamped(op) | EdgeWeighting::Sampled { op, .. } => {
-                if *op == Primitive::None { Vec::new() } else { vec![*op] }
+                if *op == Primitive::None {
+                    Vec::new()
+                } else {
+                    vec![*op]
+                }
             }
             EdgeWeighting::Relaxed(_) => Primitive::ALL[1..].to_vec(),
         }
@@ -172,7 +176,14 @@ pub struct SearchCell {
 }
 
 impl SearchCell {
-    fn new(c_pp: usize, c_p: usize, c: usize, reduction: bool, reduction_prev: bool, device: &Device) -> Self {
+    fn new(
+        c_pp: usize,
+        c_p: usize,
+        c: usize,
+        reduction: bool,
+        reduction_prev: bool,
+        device: &Device,
+    ) -> Self {
         let pre0 = if reduction_prev {
             Preprocess::Reduce(FactorizedReduce::new(c_pp, c, false, device))
         } else {
@@ -183,7 +194,11 @@ impl SearchCell {
             pre1: ReluConvBn::new(c_p, c, 1, 1, 0, false, device),
             edges: Edge::all()
                 .map(|e| {
-                    let stride = if reduction && e.input < NUM_INPUT_STATES { 2 } else { 1 };
+                    let stride = if reduction && e.input < NUM_INPUT_STATES {
+                        2
+                    } else {
+                        1
+                    };
                     MixedEdge::new(c, stride, device)
                 })
                 .collect(),
@@ -207,7 +222,8 @@ impl SearchCell {
             }
             // A node with no active input is zeros of the node shape.
             let zero_edge = Edge { node, input: 0 }.index();
-            let value = sum.unwrap_or_else(|| self.edges[zero_edge].ops[0].forward(states[0].clone()));
+            let value =
+                sum.unwrap_or_else(|| self.edges[zero_edge].ops[0].forward(states[0].clone()));
             states.push(value);
         }
         Tensor::cat(states.split_off(NUM_INPUT_STATES), 1)
@@ -279,7 +295,14 @@ impl SearchNetwork {
             if reduction {
                 c_curr *= 2;
             }
-            cells.push(SearchCell::new(c_pp, c_p, c_curr, reduction, reduction_prev, device));
+            cells.push(SearchCell::new(
+                c_pp,
+                c_p,
+                c_curr,
+                reduction,
+                reduction_prev,
+                device,
+            ));
             reduction_prev = reduction;
             c_pp = c_p;
             c_p = 4 * c_curr;
@@ -297,7 +320,11 @@ impl SearchNetwork {
         let s = self.stem_bn.forward(self.stem_conv.forward(x));
         let (mut s0, mut s1) = (s.clone(), s);
         for cell in &self.cells {
-            let kind = if cell.reduction { CellKind::Reduce } else { CellKind::Normal };
+            let kind = if cell.reduction {
+                CellKind::Reduce
+            } else {
+                CellKind::Normal
+            };
             let out = cell.forward(s0, s1.clone(), weights.cell(kind));
             s0 = s1;
             s1 = out;

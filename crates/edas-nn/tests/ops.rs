@@ -1,0 +1,191 @@
+//! The ops: output shapes (odd sizes included), pooling at borders, BatchNorm
+//! affinity, per-op parameter counts and a finite-difference gradient check.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use burn::prelude::*;
+use edas_genotype::Primitive;
+use edas_nn::count::{self, Costs};
+use edas_nn::ops::{Bn, Op, OpMode};
+
+fn input(device: &Device, shape: [usize; 4]) -> Tensor<4> {
+    let n: usize = shape.iter().product();
+    let values: Vec<f32> = (0..n)
+        .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
+        .collect();
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+#[test]
+fn output_shapes_for_stride_1_and_2_and_odd_sizes() {
+    let device = Device::flex();
+    for size in [8usize, 7, 5] {
+        let x = input(&device, [2, 4, size, size]);
+        for p in Primitive::ALL {
+            for (stride, mode) in [
+                (1, OpMode::Search),
+                (2, OpMode::Search),
+                (1, OpMode::Eval),
+                (2, OpMode::Eval),
+            ] {
+                let op = Op::new(p, 4, stride, mode, &device);
+                let out = size.div_ceil(stride);
+                assert_eq!(
+                    op.forward(x.clone()).dims(),
+                    [2, 4, out, out],
+                    "{p} stride {stride} on {size}x{size}"
+                );
+                // The counting walk predicts the same shape.
+                assert_eq!(
+                    count::op(&op, [4, size, size], &mut Costs::default()),
+                    [4, out, out]
+                );
+            }
+        }
+    }
+}
+
+fn values(t: Tensor<4>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn average_pooling_does_not_count_padding() {
+    let device = Device::flex();
+    // One 3x3 channel with values 1..9.
+    let x: Tensor<4> = Tensor::from_data(
+        TensorData::new((1..=9).map(|v| v as f32).collect::<Vec<_>>(), [1, 1, 3, 3]),
+        &device,
+    );
+    let op = Op::new(Primitive::AvgPool3x3, 1, 1, OpMode::Eval, &device);
+    let y = values(op.forward(x.clone()));
+    // Corner: mean of 1, 2, 4, 5 (the 4 in-image pixels), not their sum / 9.
+    assert!((y[0] - 3.0).abs() < 1e-6, "{}", y[0]);
+    // Edge centre: mean of 1, 2, 3, 4, 5, 6.
+    assert!((y[1] - 3.5).abs() < 1e-6);
+    // Centre: mean of all 9.
+    assert!((y[4] - 5.0).abs() < 1e-6);
+    let max = values(Op::new(Primitive::MaxPool3x3, 1, 1, OpMode::Eval, &device).forward(x));
+    assert_eq!(max, vec![5.0, 6.0, 6.0, 8.0, 9.0, 9.0, 8.0, 9.0, 9.0]);
+}
+
+#[test]
+fn non_affine_batchnorm_has_no_trainable_parameters() {
+    let device = Device::flex();
+    let mut acc = Costs::default();
+    let search = Op::new(Primitive::MaxPool3x3, 16, 1, OpMode::Search, &device);
+    count::op(&search, [16, 8, 8], &mut acc);
+    assert_eq!(
+        (acc.params, acc.buffers),
+        (0, 32),
+        "pooling + non-affine BN: running stats only"
+    );
+    let bn = Bn::new(16, false, &device);
+    assert!(bn.gamma.is_none() && bn.beta.is_none());
+    // burn stores only the 2 x 16 running statistics.
+    assert_eq!(bn.num_params(), 32);
+    let affine = Bn::new(16, true, &device);
+    assert_eq!(affine.num_params(), 64);
+    // In training, a non-affine BN output has zero mean and unit variance per channel.
+    let ad = Device::flex().autodiff();
+    let y = values(bn.forward(input(&ad, [4, 16, 5, 5]).mul_scalar(3.0).add_scalar(2.0)));
+    let plane = 25;
+    for c in [0usize, 7, 15] {
+        let vals: Vec<f32> = (0..4)
+            .flat_map(|n| y[(n * 16 + c) * plane..(n * 16 + c + 1) * plane].to_vec())
+            .collect();
+        let mean = vals.iter().sum::<f32>() / vals.len() as f32;
+        let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / vals.len() as f32;
+        assert!(
+            mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3,
+            "channel {c}: {mean} {var}"
+        );
+    }
+}
+
+#[test]
+fn per_op_parameter_counts() {
+    let device = Device::flex();
+    let c = 16;
+    // DARTS' definitions: depthwise k*k*C, pointwise C*C, affine BN 2C.
+    let expected = [
+        (Primitive::None, 1, 0),
+        (Primitive::MaxPool3x3, 1, 0),
+        (Primitive::AvgPool3x3, 2, 0),
+        (Primitive::SkipConnect, 1, 0),
+        (Primitive::SkipConnect, 2, 2 * (c * c / 2) + 2 * c),
+        (Primitive::SepConv3x3, 1, 2 * (9 * c + c * c + 2 * c)),
+        (Primitive::SepConv5x5, 2, 2 * (25 * c + c * c + 2 * c)),
+        (Primitive::DilConv3x3, 1, 9 * c + c * c + 2 * c),
+        (Primitive::DilConv5x5, 1, 25 * c + c * c + 2 * c),
+    ];
+    for (p, stride, params) in expected {
+        let mut acc = Costs::default();
+        count::op(
+            &Op::new(p, c, stride, OpMode::Eval, &device),
+            [c, 8, 8],
+            &mut acc,
+        );
+        assert_eq!(acc.params, params as u64, "{p} stride {stride}");
+        // Search mode drops exactly the affine BN parameters.
+        let mut s = Costs::default();
+        let op = Op::new(p, c, stride, OpMode::Search, &device);
+        count::op(&op, [c, 8, 8], &mut s);
+        let bns = match p {
+            Primitive::SepConv3x3 | Primitive::SepConv5x5 => 2,
+            Primitive::DilConv3x3 | Primitive::DilConv5x5 => 1,
+            Primitive::SkipConnect if stride == 2 => 1,
+            _ => 0,
+        };
+        assert_eq!(s.params, (params - bns * 2 * c) as u64, "{p} search");
+        assert_eq!(
+            op.num_params() as u64,
+            s.params + s.buffers,
+            "{p}: walk agrees with burn"
+        );
+    }
+    // sep_conv_3x3 on 16 channels: 864 parameters.
+    assert_eq!(2 * (9 * 16 + 16 * 16 + 2 * 16), 864);
+}
+
+/// d sum(op(x) * r) / dx against central differences, for a small dilated
+/// convolution in training mode (batch statistics included).
+#[test]
+fn gradients_match_finite_differences() {
+    let device = Device::flex().autodiff();
+    let op = Op::new(Primitive::DilConv3x3, 2, 1, OpMode::Eval, &device);
+    let shape = [2, 2, 5, 5];
+    let base: Vec<f32> = input(&Device::flex(), shape)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let r: Tensor<4> = input(&device, shape).mul_scalar(0.7).add_scalar(0.1);
+    let loss = |v: &[f32]| -> f64 {
+        let x: Tensor<4> = Tensor::from_data(TensorData::new(v.to_vec(), shape), &device);
+        let y = op.forward(x).mul(r.clone()).sum();
+        f64::from(y.into_scalar::<f32>())
+    };
+    let x: Tensor<4> =
+        Tensor::from_data(TensorData::new(base.clone(), shape), &device).require_grad();
+    let y = op.forward(x.clone()).mul(r.clone()).sum();
+    let grads = y.backward();
+    let g: Vec<f32> = x
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let h = 1e-2f32;
+    let mut worst = 0f64;
+    for i in [0usize, 6, 12, 24, 31, 49, 77, 99] {
+        let mut plus = base.clone();
+        plus[i] += h;
+        let mut minus = base.clone();
+        minus[i] -= h;
+        let fd = (loss(&plus) - loss(&minus)) / (2.0 * f64::from(h));
+        let err = (fd - f64::from(g[i])).abs() / fd.abs().max(1.0);
+        worst = worst.max(err);
+        assert!(err < 2e-2, "element {i}: analytic {} vs numeric {fd}", g[i]);
+    }
+    println!("worst relative error {worst:.2e}");
+}
