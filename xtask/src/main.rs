@@ -3,22 +3,29 @@
 //! Tasks:
 //! - `lint`: `cargo fmt --check` and `cargo clippy` with warnings as errors.
 //! - `test`: the README's test command (`cargo test --workspace --locked`).
+//! - `bench nn [BATCH] [STEPS] [CASE...]`: network speed and peak memory, one
+//!   process per case (`crates/edas-nn/benches/nn.rs`).
+//! - `bench torch [BATCH] [STEPS]`: the same discrete network in PyTorch
+//!   (`bench/torch_darts.py`; installs torch from PyPI into `target/bench-venv`).
+//! - `bench data`: input-pipeline throughput.
 //!
 //! Experiment tasks (search, train, matrix, report) land here with the crates
 //! that implement them.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-fn cargo(args: &[&str]) -> Result<()> {
+pub(crate) fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("$ cargo {}", args.join(" "));
     let status = Command::new(&cargo)
@@ -36,10 +43,19 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   lint    cargo fmt --check, then cargo clippy --workspace --all-targets -D warnings
-  test    cargo test --workspace --locked (the README's test command)";
+  test    cargo test --workspace --locked (the README's test command)
+  bench nn [BATCH] [STEPS] [CASE...]   network step time and peak memory
+  bench torch [BATCH] [STEPS]          the PyTorch reference of the discrete network
+  bench data                           input-pipeline throughput";
 
-fn run(task: &str) -> Result<()> {
+fn run(task: &str, rest: &[String]) -> Result<()> {
     match task {
+        "bench" => match rest.first().map(String::as_str) {
+            Some("nn") => bench::nn(&rest[1..]),
+            Some("torch") => bench::torch(&rest[1..]),
+            Some("data") => bench::data(),
+            _ => bail!("usage: cargo xtask bench nn|torch|data\n\n{USAGE}"),
+        },
         "lint" => {
             cargo(&["fmt", "--all", "--", "--check"])?;
             cargo(&[
@@ -58,11 +74,12 @@ fn run(task: &str) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let Some(task) = std::env::args().nth(1) else {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(task) = args.first().cloned() else {
         eprintln!("{USAGE}");
         return ExitCode::FAILURE;
     };
-    match run(&task) {
+    match run(&task, &args[1..]) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

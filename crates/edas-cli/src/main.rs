@@ -4,6 +4,7 @@
 
 mod data_cmd;
 mod genotype_cmd;
+mod inspect_cmd;
 mod source;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ enum Command {
     /// Check that a data set is in place (and download it if asked).
     #[command(subcommand)]
     Data(data_cmd::DataCommand),
+    /// Parameters, mult-adds and cell shapes of the network a genotype builds.
+    Inspect(inspect_cmd::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Genotype(cmd) => genotype_cmd::run(cmd),
         Command::Data(cmd) => data_cmd::run(cmd),
+        Command::Inspect(args) => inspect_cmd::run(args),
     };
     match result {
         Ok(code) => code,

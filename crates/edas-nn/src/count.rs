@@ -205,10 +205,8 @@ pub fn network(n: &Network, input: Shape3) -> NetworkCosts {
         s0 = s1;
         s1 = out;
         cell_shapes.push(out);
-        if i == aux_at {
-            if let Some(a) = &n.aux {
-                aux_head(a, out, &mut aux);
-            }
+        if let Some(a) = n.aux.as_ref().filter(|_| i == aux_at) {
+            aux_head(a, out, &mut aux);
         }
     }
     linear(&n.classifier, &mut acc);
@@ -233,8 +231,8 @@ fn search_cell(c: &SearchCell, s0: Shape3, s1: Shape3, acc: &mut Costs) -> Shape
     let mut e = 0;
     for node in 2..6 {
         let mut out = states[0];
-        for input in 0..node {
-            out = mixed_edge(&c.edges[e], states[input], acc);
+        for &input in &states[..node] {
+            out = mixed_edge(&c.edges[e], input, acc);
             e += 1;
         }
         states.push(out);

@@ -266,7 +266,7 @@ pub fn check_layers(layers: usize, channels: usize) -> Result<(), NnError> {
             "layers must be at least 3 (reductions at L/3 and 2L/3), got {layers}"
         )));
     }
-    if channels == 0 || channels % 2 != 0 {
+    if channels == 0 || !channels.is_multiple_of(2) {
         return Err(NnError::Config(format!(
             "channels must be even and positive (FactorizedReduce halves them), got {channels}"
         )));

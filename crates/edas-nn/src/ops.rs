@@ -168,7 +168,7 @@ impl FactorizedReduce {
     /// Halves resolution, `C_in -> C_out` channels (`C_out` even).
     pub fn new(c_in: usize, c_out: usize, affine: bool, device: &Device) -> Self {
         assert!(
-            c_out % 2 == 0,
+            c_out.is_multiple_of(2),
             "FactorizedReduce needs an even output channel count, got {c_out}"
         );
         FactorizedReduce {

@@ -211,9 +211,9 @@ impl SearchCell {
         let mut states = vec![self.pre0.forward(s0), self.pre1.forward(s1)];
         for node in NUM_INPUT_STATES..NUM_STATES {
             let mut sum: Option<Tensor<4>> = None;
-            for input in 0..node {
+            for (input, state) in states.iter().enumerate().take(node) {
                 let e = Edge { node, input }.index();
-                if let Some(y) = self.edges[e].forward(states[input].clone(), &weights[e]) {
+                if let Some(y) = self.edges[e].forward(state.clone(), &weights[e]) {
                     sum = Some(match sum {
                         Some(s) => s.add(y),
                         None => y,

@@ -1,3 +1,18 @@
-//! `edas-search`: The clamped-variable optimizer (EDAS) and the DARTS, GDAS and random baselines.
+//! `edas-search`: the clamped-variable optimizer of EDAS (this project's
+//! design of arXiv:1912.01237, `docs/edas.md`), on the `edas-nn` supernet.
 //!
-//! Not built yet: see the project's issues and `docs/` for what lands here.
+//! In place: the architecture variables and their initialisation, the clamp
+//! `C(alpha)`, EDAS' per-step edge weightings (one relaxed edge per cell kind,
+//! temperature, Gumbel noise), DARTS' all-relaxed weightings, the relaxed-edge
+//! sampler, and the per-edge Adam that leaves every clamped edge untouched.
+//! The search loop, the other baselines and `edas search` are still to come.
+
+pub mod adam;
+pub mod arch;
+pub mod error;
+pub mod sampler;
+
+pub use adam::{AdamConfig, RowAdam};
+pub use arch::{ArchVars, mean_entropy, softmax_rows};
+pub use error::SearchError;
+pub use sampler::{EdgeDistribution, EdgeSampler};

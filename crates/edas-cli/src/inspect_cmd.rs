@@ -1,0 +1,140 @@
+//! `edas inspect`: build the discrete network of a genotype and report its
+//! parameters, mult-adds and per-cell output shapes.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use burn::prelude::Device;
+use clap::{Args, ValueEnum};
+use edas_nn::count::{self, NetworkCosts};
+use edas_nn::{Network, NetworkConfig};
+use serde::Serialize;
+
+use crate::source::resolve;
+
+/// Which network to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetKind {
+    /// DARTS' NetworkCIFAR (defaults: C=36, L=20, 10 classes, 3x32x32).
+    Cifar,
+    /// DARTS' NetworkImageNet (defaults: C=48, L=14, 1000 classes, 3x224x224).
+    Imagenet,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The genotype (published name, file, run directory, `-` or DARTS text).
+    #[arg(long)]
+    genotype: String,
+    /// Network family.
+    #[arg(long, value_enum, default_value = "cifar")]
+    net: NetKind,
+    /// Initial channels C.
+    #[arg(long)]
+    channels: Option<usize>,
+    /// Number of cells L.
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Number of classes.
+    #[arg(long)]
+    classes: Option<usize>,
+    /// Input channels (1 for grayscale).
+    #[arg(long)]
+    in_channels: Option<usize>,
+    /// Input height and width.
+    #[arg(long)]
+    image_size: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    genotype: &'a str,
+    net: NetKind,
+    config: &'a NetworkConfig,
+    params: u64,
+    params_with_aux: u64,
+    mult_adds: u64,
+    costs: &'a NetworkCosts,
+}
+
+/// Runs `edas inspect`.
+pub fn run(args: InspectArgs) -> Result<ExitCode> {
+    let loaded = resolve(&args.genotype)?;
+    let base = match args.net {
+        NetKind::Cifar => NetworkConfig::darts_cifar(10),
+        NetKind::Imagenet => NetworkConfig::darts_imagenet(1000),
+    };
+    let config = NetworkConfig {
+        in_channels: args.in_channels.unwrap_or(base.in_channels),
+        image_size: args.image_size.unwrap_or(base.image_size),
+        classes: args.classes.unwrap_or(base.classes),
+        channels: args.channels.unwrap_or(base.channels),
+        layers: args.layers.unwrap_or(base.layers),
+        auxiliary: true,
+    };
+    let device = Device::flex();
+    let net = match args.net {
+        NetKind::Cifar => Network::cifar(&loaded.genotype, &config, &device)?,
+        NetKind::Imagenet => Network::imagenet(&loaded.genotype, &config, &device)?,
+    };
+    let costs = count::network(
+        &net,
+        [config.in_channels, config.image_size, config.image_size],
+    );
+    if args.json {
+        let report = Report {
+            genotype: &loaded.label,
+            net: args.net,
+            config: &config,
+            params: costs.main.params,
+            params_with_aux: costs.main.params + costs.aux.params,
+            mult_adds: costs.main.mult_adds,
+            costs: &costs,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} as {:?} network: C={}, L={}, {} classes, input {}x{}x{}",
+        loaded.label,
+        args.net,
+        config.channels,
+        config.layers,
+        config.classes,
+        config.in_channels,
+        config.image_size,
+        config.image_size
+    );
+    println!(
+        "parameters: {} ({:.2}M) without the auxiliary head, {} ({:.2}M) with it",
+        costs.main.params,
+        costs.main.params as f64 / 1e6,
+        costs.main.params + costs.aux.params,
+        (costs.main.params + costs.aux.params) as f64 / 1e6
+    );
+    println!(
+        "mult-adds: {} ({:.1}M; convolutions and linear layers, one image, no auxiliary head)",
+        costs.main.mult_adds,
+        costs.main.mult_adds as f64 / 1e6
+    );
+    println!("cells:");
+    for (i, (shape, reduction)) in costs.cell_shapes.iter().zip(&costs.reductions).enumerate() {
+        let aux = if i == 2 * config.layers / 3 {
+            "  <- auxiliary head"
+        } else {
+            ""
+        };
+        println!(
+            "  {i:>2} {:<9} {} x {} x {}{aux}",
+            if *reduction { "reduce" } else { "normal" },
+            shape[0],
+            shape[1],
+            shape[2]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,125 @@
+//! `cargo xtask bench nn|data|torch`: benchmarks, each case in its own process.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cargo, project_root};
+
+/// The network cases of `crates/edas-nn/benches/nn.rs`.
+pub const NN_CASES: [&str; 9] = [
+    "discrete-c16-l8",
+    "discrete-c16-l20",
+    "discrete-c36-l20",
+    "derived-l8",
+    "edas-l8",
+    "darts-l8",
+    "derived-l20",
+    "edas-l20",
+    "darts-l20",
+];
+
+fn run_json(cmd: &mut Command) -> Result<serde_json::Value> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .with_context(|| format!("no JSON line in the output of {cmd:?}: {stdout}"))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn row(v: &serde_json::Value) -> String {
+    format!(
+        "| {} | {} | {:.3} | {:.1} | {:.0} |",
+        v["case"].as_str().unwrap_or("?"),
+        v["batch"],
+        v["median_step_s"].as_f64().unwrap_or(f64::NAN),
+        v["images_per_s"].as_f64().unwrap_or(f64::NAN),
+        v["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
+    )
+}
+
+/// `cargo xtask bench nn [BATCH] [STEPS] [CASE...]`.
+pub fn nn(args: &[String]) -> Result<()> {
+    let batch = args.first().cloned().unwrap_or_else(|| "32".to_owned());
+    let steps = args.get(1).cloned().unwrap_or_else(|| "3".to_owned());
+    let cases: Vec<String> = if args.len() > 2 {
+        args[2..].to_vec()
+    } else {
+        NN_CASES.iter().map(|s| (*s).to_owned()).collect()
+    };
+    cargo(&["bench", "-p", "edas-nn", "--bench", "nn", "--no-run"])?;
+    println!("| case | batch | median step (s) | images/s | peak RSS (MiB) |");
+    println!("|---|---|---|---|---|");
+    for case in &cases {
+        let v = run_json(
+            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+                .args([
+                    "bench", "-q", "-p", "edas-nn", "--bench", "nn", "--", case, &batch, &steps,
+                ])
+                .current_dir(project_root()),
+        )?;
+        println!("{}", row(&v));
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench torch [BATCH] [STEPS]`: the PyTorch reference of the
+/// discrete network (`bench/torch_darts.py`), in a virtual environment under
+/// `target/bench-venv` with torch from PyPI.
+pub fn torch(args: &[String]) -> Result<()> {
+    let root = project_root();
+    let venv = root.join("target").join("bench-venv");
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()?;
+        if !status.success() {
+            bail!("cannot create {}", venv.display());
+        }
+    }
+    let has_torch = Command::new(&python)
+        .args(["-c", "import torch"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_torch {
+        eprintln!(
+            "installing torch from PyPI into {} (several GB)",
+            venv.display()
+        );
+        let status = Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "torch"])
+            .status()?;
+        if !status.success() {
+            bail!("pip install torch failed");
+        }
+    }
+    let batch = args.first().cloned().unwrap_or_else(|| "32".to_owned());
+    let steps = args.get(1).cloned().unwrap_or_else(|| "3".to_owned());
+    let script = root.join("bench").join("torch_darts.py");
+    println!("| case | batch | median step (s) | images/s | peak RSS (MiB) |");
+    println!("|---|---|---|---|---|");
+    for channels in ["16", "36"] {
+        let v = run_json(
+            Command::new(&python)
+                .arg(&script)
+                .args([channels, &batch, &steps]),
+        )?;
+        println!("{}", row(&v));
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench data`.
+pub fn data() -> Result<()> {
+    cargo(&["bench", "-p", "edas-data", "--bench", "pipeline"])
+}
