@@ -70,6 +70,16 @@ fn ops(device: &Device, batch: usize, steps: usize) {
     }
 }
 
+/// `flex` by default; `EDAS_BENCH_BACKEND=ndarray` with `--features ndarray`.
+fn bench_device() -> Device {
+    match std::env::var("EDAS_BENCH_BACKEND").as_deref() {
+        #[cfg(feature = "ndarray")]
+        Ok("ndarray") => Device::ndarray().autodiff(),
+        Ok("flex") | Err(_) => Device::flex().autodiff(),
+        Ok(other) => panic!("unknown or not compiled-in backend `{other}`"),
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -81,7 +91,7 @@ fn main() {
         .unwrap_or_else(|| "discrete-c16-l20".to_owned());
     let batch: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(32);
     let steps: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(5);
-    let device = Device::flex().autodiff();
+    let device = bench_device();
     if case == "ops" {
         ops(&device, batch, steps);
         return;
@@ -216,7 +226,8 @@ fn main() {
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let median = times[times.len() / 2];
     println!(
-        "{{\"case\": \"{case}\", \"batch\": {batch}, \"steps\": {steps}, \"stored_values\": {params}, \"median_step_s\": {median:.4}, \"images_per_s\": {:.1}, \"peak_rss_mib\": {:.0}, \"rss_before_mib\": {:.0}, \"threads\": {}}}",
+        "{{\"case\": \"{case}\", \"backend\": \"{}\", \"batch\": {batch}, \"steps\": {steps}, \"stored_values\": {params}, \"median_step_s\": {median:.4}, \"images_per_s\": {:.1}, \"peak_rss_mib\": {:.0}, \"rss_before_mib\": {:.0}, \"threads\": {}}}",
+        std::env::var("EDAS_BENCH_BACKEND").unwrap_or_else(|_| "flex".to_owned()),
         batch as f64 / median,
         peak_rss_mib(),
         rss_before,

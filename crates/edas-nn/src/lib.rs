@@ -22,3 +22,8 @@ pub use network::{Logits, Network, NetworkConfig, check_layers};
 pub use ops::{Op, OpMode};
 pub use search::{EdgeWeighting, NetworkWeights, SearchNetwork, SearchNetworkConfig};
 pub mod count;
+
+/// The crate README's example, compiled and run as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -1,3 +1,8 @@
-//! `edas-train`: Training and evaluation of discrete networks from scratch; shared run machinery.
+//! `edas-train`: training and evaluation of discrete networks from scratch,
+//! and the run machinery that search and training share.
 //!
-//! Not built yet: see the project's issues and `docs/` for what lands here.
+//! In place so far: the DARTS weight optimiser set up as PyTorch behaves
+//! ([`optim`]: SGD without dampening, global-norm clipping, cosine schedule).
+//! Training, evaluation, run directories and checkpoints are issue 6.
+
+pub mod optim;
