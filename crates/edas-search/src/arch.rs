@@ -62,6 +62,15 @@ impl ArchVars {
         })
     }
 
+    /// Replaces the values of both kinds, keeping the parameter ids (so
+    /// optimiser state and gradient lookups stay attached).
+    pub fn set_values(&mut self, normal: &[f32], reduce: &[f32]) -> Result<(), SearchError> {
+        let fresh = ArchVars::from_values(normal, reduce, &self.normal.val().device())?;
+        self.normal = Param::initialized(self.normal.id, fresh.normal.val().require_grad());
+        self.reduce = Param::initialized(self.reduce.id, fresh.reduce.val().require_grad());
+        Ok(())
+    }
+
     /// The variables of `kind`.
     pub fn alpha(&self, kind: CellKind) -> Tensor<2> {
         match kind {
