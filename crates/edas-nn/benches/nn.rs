@@ -74,6 +74,7 @@ fn ops(device: &Device, batch: usize, steps: usize) {
 fn bench_device() -> Device {
     match std::env::var("EDAS_BENCH_BACKEND").as_deref() {
         #[cfg(feature = "ndarray")]
+        #[allow(deprecated)] // ndarray is deprecated in burn; kept only to compare backends
         Ok("ndarray") => Device::ndarray().autodiff(),
         Ok("flex") | Err(_) => Device::flex().autodiff(),
         Ok(other) => panic!("unknown or not compiled-in backend `{other}`"),
