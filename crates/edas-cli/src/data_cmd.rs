@@ -55,34 +55,9 @@ struct PartReport {
 }
 
 fn report(source: &dyn ImageSource, split: Split, started: Instant) -> Result<PartReport> {
-    let mut class_counts = vec![0usize; source.num_classes()];
-    for i in 0..source.len() {
-        class_counts[source.label(i)] += 1;
-    }
     let shape = source.fixed_shape();
-    let channel_stats = match shape {
-        Some(s) => {
-            let plane = s.height * s.width;
-            let mut sums = vec![(0f64, 0f64); s.channels];
-            for i in 0..source.len() {
-                let img = source.image(i)?;
-                for (c, (sum, sq)) in sums.iter_mut().enumerate() {
-                    for &v in &img.data[c * plane..(c + 1) * plane] {
-                        let v = f64::from(v) / 255.0;
-                        *sum += v;
-                        *sq += v * v;
-                    }
-                }
-            }
-            let n = (source.len() * plane) as f64;
-            Some(
-                sums.into_iter()
-                    .map(|(s, q)| (s / n, (q / n - (s / n).powi(2)).max(0.0).sqrt()))
-                    .collect(),
-            )
-        }
-        None => None,
-    };
+    let class_counts = edas_data::dataset::class_counts(source);
+    let channel_stats = edas_data::dataset::channel_stats(source)?;
     Ok(PartReport {
         split: split.name(),
         description: source.describe(),

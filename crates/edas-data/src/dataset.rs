@@ -144,34 +144,44 @@ impl InMemoryDataset {
 
     /// How many examples each class has.
     pub fn class_counts(&self) -> Vec<usize> {
-        let mut counts = vec![0; self.classes.len()];
-        for &l in self.labels.iter() {
-            counts[usize::from(l)] += 1;
-        }
-        counts
+        class_counts(self)
     }
+}
 
-    /// Per-channel mean and standard deviation of the pixels, on the 0..1
-    /// scale (what normalisation constants are computed from).
-    pub fn channel_stats(&self) -> Vec<(f64, f64)> {
-        let plane = self.shape.height * self.shape.width;
-        (0..self.shape.channels)
-            .map(|c| {
-                let (mut sum, mut sq, mut n) = (0f64, 0f64, 0f64);
-                for i in 0..self.len() {
-                    let img = self.pixels(i);
-                    for &v in &img[c * plane..(c + 1) * plane] {
-                        let v = f64::from(v) / 255.0;
-                        sum += v;
-                        sq += v * v;
-                        n += 1.0;
-                    }
-                }
-                let mean = sum / n;
-                (mean, (sq / n - mean * mean).max(0.0).sqrt())
-            })
-            .collect()
+/// How many examples of `source` each class has.
+pub fn class_counts(source: &dyn ImageSource) -> Vec<usize> {
+    let mut counts = vec![0; source.num_classes()];
+    for i in 0..source.len() {
+        counts[source.label(i)] += 1;
     }
+    counts
+}
+
+/// Per-channel mean and standard deviation of the pixels of `source` on the
+/// `0..1` scale (what normalisation constants are computed from), reading
+/// every image; `None` when its images differ in shape.
+pub fn channel_stats(source: &dyn ImageSource) -> Result<Option<Vec<(f64, f64)>>> {
+    let Some(shape) = source.fixed_shape() else {
+        return Ok(None);
+    };
+    let plane = shape.height * shape.width;
+    let mut sums = vec![(0f64, 0f64); shape.channels];
+    for i in 0..source.len() {
+        let img = source.image(i)?;
+        for (c, (sum, sq)) in sums.iter_mut().enumerate() {
+            for &v in &img.data[c * plane..(c + 1) * plane] {
+                let v = f64::from(v) / 255.0;
+                *sum += v;
+                *sq += v * v;
+            }
+        }
+    }
+    let n = (source.len() * plane).max(1) as f64;
+    Ok(Some(
+        sums.into_iter()
+            .map(|(s, q)| (s / n, (q / n - (s / n).powi(2)).max(0.0).sqrt()))
+            .collect(),
+    ))
 }
 
 impl ImageSource for InMemoryDataset {
