@@ -46,7 +46,7 @@ impl Normalization {
     }
 
     /// Fashion-MNIST: mean and standard deviation of the 60000 training
-    /// images, measured by `fashion_mnist_statistics` in `tests/formats.rs`.
+    /// images, measured (`fashion_mnist_real_files` in `tests/formats.rs` checks them).
     pub fn fashion_mnist() -> Normalization {
         Normalization {
             mean: vec![0.2860],
