@@ -10,7 +10,7 @@ use edas_genotype::space::{Edge, NUM_INPUT_STATES};
 use edas_genotype::{CellKind, Genotype};
 
 use crate::error::NnError;
-use crate::ops::{Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path};
+use crate::ops::{Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path, then_bn};
 use crate::search::{Preprocess, SearchNetwork, is_reduction};
 
 /// A discrete cell: two ops per node, from the genotype.
@@ -147,10 +147,7 @@ impl AuxHead {
             .bn1
             .forward(self.conv1.forward(self.pool.forward(relu(x))));
         let x = self.conv2.forward(relu(x));
-        let x = relu(match &self.bn2 {
-            Some(bn) => bn.forward(x),
-            None => x,
-        });
+        let x = relu(then_bn(self.bn2.as_ref(), x));
         self.classifier.forward(x.flatten(1, 3))
     }
 }

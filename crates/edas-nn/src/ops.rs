@@ -377,19 +377,21 @@ impl Op {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
             Op::Zero(z) => z.forward(x),
-            Op::MaxPool(p) => {
-                let y = p.pool.forward(x);
-                p.bn.as_ref().map_or(y.clone(), |bn| bn.forward(y))
-            }
-            Op::AvgPool(p) => {
-                let y = p.pool.forward(x);
-                p.bn.as_ref().map_or(y.clone(), |bn| bn.forward(y))
-            }
+            Op::MaxPool(p) => then_bn(p.bn.as_ref(), p.pool.forward(x)),
+            Op::AvgPool(p) => then_bn(p.bn.as_ref(), p.pool.forward(x)),
             Op::Identity(_) => x,
             Op::Reduce(r) => r.forward(x),
             Op::Sep(s) => s.forward(x),
             Op::Dil(d) => d.forward(x),
         }
+    }
+}
+
+/// `bn(y)` when there is a BatchNorm, `y` otherwise.
+pub(crate) fn then_bn(bn: Option<&Bn>, y: Tensor<4>) -> Tensor<4> {
+    match bn {
+        Some(bn) => bn.forward(y),
+        None => y,
     }
 }
 
