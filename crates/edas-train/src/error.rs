@@ -1,0 +1,59 @@
+//! Errors of the run machinery.
+
+use std::path::PathBuf;
+
+/// What can go wrong while setting up, writing or resuming a run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Reading or writing a file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A config file or override is wrong; `key` is the dotted key.
+    #[error("{file}: key `{key}`: {message}")]
+    Config {
+        /// The config file (or `--set` for an override).
+        file: String,
+        /// The dotted key (`edas.tau`), empty for the whole file.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The run directory is in a state that does not allow the request.
+    #[error("{path}: {message}")]
+    RunDir {
+        /// The run directory.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A checkpoint cannot be written or read.
+    #[error("checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The checkpoint directory or file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// JSON (metrics, state) that cannot be written or parsed.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+/// `Result` with [`RunError`].
+pub type Result<T> = std::result::Result<T, RunError>;
+
+/// Attaches `path` to an I/O error.
+pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RunError {
+    let path = path.into();
+    move |source| RunError::Io { path, source }
+}

@@ -1,0 +1,425 @@
+//! Run directories: what a search or training run writes, how it is
+//! protected from being overwritten, and how it is resumed.
+//!
+//! Layout (`docs/runs.md`):
+//!
+//! ```text
+//! RUN_DIR/
+//!   config.toml      the resolved config (after --set overrides)
+//!   command.txt      the command line
+//!   git.txt          the commit of the source tree (and whether it was dirty)
+//!   log.txt          what the run printed
+//!   metrics.jsonl    one JSON object per epoch
+//!   checkpoint/      the last completed epoch (replaced atomically)
+//!   results.json     written last: its presence marks a finished run
+//!   ...              genotype, plots
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Result, RunError, io};
+
+/// The file whose presence marks a finished run.
+pub const RESULTS_FILE: &str = "results.json";
+/// The per-epoch metrics.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// The checkpoint directory.
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+
+/// How to treat an existing run directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Start a run; the directory must be absent or empty.
+    New,
+    /// Continue the run in the directory from its checkpoint.
+    Resume,
+    /// Start a run, deleting whatever the directory holds.
+    Force,
+}
+
+/// An open run directory.
+#[derive(Debug)]
+pub struct RunDir {
+    path: PathBuf,
+    log: File,
+    echo: bool,
+}
+
+fn dir_error(path: &Path, message: impl Into<String>) -> RunError {
+    RunError::RunDir {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl RunDir {
+    /// Opens `path` for a run under `mode`. A directory that holds a
+    /// finished run is never reused without [`OpenMode::Force`]; one that
+    /// holds an unfinished run must be resumed or forced.
+    pub fn open(path: &Path, mode: OpenMode) -> Result<RunDir> {
+        let exists = path.exists();
+        let non_empty = exists
+            && std::fs::read_dir(path)
+                .map_err(io(path))?
+                .next()
+                .is_some();
+        let finished = path.join(RESULTS_FILE).exists();
+        let has_checkpoint = latest_checkpoint(path).is_some();
+        match mode {
+            OpenMode::New if finished => {
+                return Err(dir_error(
+                    path,
+                    "holds a finished run; pass --force to overwrite it or choose another --out",
+                ));
+            }
+            OpenMode::New if has_checkpoint => {
+                return Err(dir_error(
+                    path,
+                    "holds an unfinished run; pass --resume to continue it or --force to start over",
+                ));
+            }
+            OpenMode::New if non_empty => {
+                return Err(dir_error(
+                    path,
+                    "exists and is not empty; pass --force to overwrite it or choose another --out",
+                ));
+            }
+            OpenMode::Resume if !exists => {
+                return Err(dir_error(path, "no such run directory to resume"));
+            }
+            OpenMode::Resume if finished => {
+                return Err(dir_error(
+                    path,
+                    "the run has already finished; nothing to resume",
+                ));
+            }
+            OpenMode::Resume if !has_checkpoint => {
+                return Err(dir_error(
+                    path,
+                    "holds no checkpoint to resume from (the run stopped before its first epoch ended)",
+                ));
+            }
+            OpenMode::Force if exists => {
+                std::fs::remove_dir_all(path).map_err(io(path))?;
+            }
+            _ => {}
+        }
+        std::fs::create_dir_all(path).map_err(io(path))?;
+        let log_path = path.join("log.txt");
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(io(&log_path))?;
+        Ok(RunDir {
+            path: path.to_owned(),
+            log,
+            echo: true,
+        })
+    }
+
+    /// Whether [`RunDir::line`] also prints to standard error.
+    pub fn set_echo(&mut self, echo: bool) {
+        self.echo = echo;
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A file in the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Writes `name` atomically.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        write_atomic(&self.file(name), bytes)
+    }
+
+    /// Writes `value` as pretty JSON to `name`, atomically.
+    pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> Result<()> {
+        let path = self.file(name);
+        let text = serde_json::to_string_pretty(value).map_err(|source| RunError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        write_atomic(&path, format!("{text}\n").as_bytes())
+    }
+
+    /// Records what started the run: the resolved config, the command line
+    /// and the source commit.
+    pub fn write_provenance(&self, config_toml: &str, command_line: &[String]) -> Result<()> {
+        self.write("config.toml", config_toml.as_bytes())?;
+        self.write("command.txt", format!("{}\n", shell_line(command_line)).as_bytes())?;
+        self.write(
+            "git.txt",
+            format!("{}\n", git_description().unwrap_or_else(|| "unknown".into())).as_bytes(),
+        )
+    }
+
+    /// Appends a line to `log.txt` (and prints it to standard error unless
+    /// echo is off).
+    pub fn line(&mut self, text: &str) {
+        if self.echo {
+            eprintln!("{text}");
+        }
+        // The log is a convenience copy of the terminal; a failing write must
+        // not stop a long run.
+        let _ = writeln!(self.log, "{text}");
+    }
+
+    /// Appends one record to `metrics.jsonl`.
+    pub fn append_metrics<T: Serialize>(&self, record: &T) -> Result<()> {
+        let path = self.file(METRICS_FILE);
+        let line = serde_json::to_string(record).map_err(|source| RunError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        writeln!(f, "{line}").map_err(io(&path))?;
+        f.sync_data().map_err(io(&path))
+    }
+
+    /// Drops metrics records whose `epoch` is `>= epoch` (used on resume, so
+    /// that epochs after the checkpoint are logged once).
+    pub fn truncate_metrics(&self, epoch: usize) -> Result<()> {
+        let kept: Vec<String> = self
+            .read_metrics()?
+            .into_iter()
+            .filter(|v| {
+                v.get("epoch")
+                    .and_then(serde_json::Value::as_u64)
+                    .is_some_and(|e| (e as usize) < epoch)
+            })
+            .map(|v| v.to_string())
+            .collect();
+        let mut text = kept.join("\n");
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        write_atomic(&self.file(METRICS_FILE), text.as_bytes())
+    }
+
+    /// The records of `metrics.jsonl` (none if it does not exist).
+    pub fn read_metrics(&self) -> Result<Vec<serde_json::Value>> {
+        read_jsonl(&self.file(METRICS_FILE))
+    }
+
+    /// Whether the run has finished.
+    pub fn is_finished(&self) -> bool {
+        self.file(RESULTS_FILE).exists()
+    }
+}
+
+/// The records of a JSON-lines file (none if it does not exist).
+pub fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(path)(e)),
+    };
+    let mut out = Vec::new();
+    for line in BufReader::new(f).lines() {
+        let line = line.map_err(io(path))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(
+            serde_json::from_str(&line).map_err(|source| RunError::Json {
+                path: path.to_owned(),
+                source,
+            })?,
+        );
+    }
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` via a temporary file in the same directory,
+/// synced and then renamed over `path`: a reader sees the old or the new
+/// contents, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = tmp_path(path);
+    {
+        let mut f = File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// The checkpoint of a run directory: `checkpoint/`, or `checkpoint.old/`
+/// when a crash came between the two renames of [`commit_checkpoint`].
+pub fn latest_checkpoint(run: &Path) -> Option<PathBuf> {
+    [CHECKPOINT_DIR, "checkpoint.old"]
+        .into_iter()
+        .map(|n| run.join(n))
+        .find(|p| p.join("state.json").is_file())
+}
+
+/// A fresh staging directory for the next checkpoint (`checkpoint.tmp/`).
+pub fn stage_checkpoint(run: &Path) -> Result<PathBuf> {
+    let tmp = run.join("checkpoint.tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    Ok(tmp)
+}
+
+/// Replaces `checkpoint/` by the staged one: `checkpoint -> checkpoint.old`,
+/// `checkpoint.tmp -> checkpoint`, then `checkpoint.old` is removed. At
+/// every instant one complete checkpoint exists.
+pub fn commit_checkpoint(run: &Path) -> Result<PathBuf> {
+    let tmp = run.join("checkpoint.tmp");
+    let cur = run.join(CHECKPOINT_DIR);
+    let old = run.join("checkpoint.old");
+    if !tmp.join("state.json").is_file() {
+        return Err(RunError::Checkpoint {
+            path: tmp,
+            message: "staged checkpoint has no state.json".into(),
+        });
+    }
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    if cur.exists() {
+        std::fs::rename(&cur, &old).map_err(io(&cur))?;
+    }
+    std::fs::rename(&tmp, &cur).map_err(io(&tmp))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(cur)
+}
+
+fn shell_line(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            if !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
+            {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `git rev-parse HEAD` of the working directory, with `-dirty` when the
+/// tree has uncommitted changes; `None` outside a git checkout.
+pub fn git_description() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let commit = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let dirty = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .ok()
+        .is_some_and(|o| !o.stdout.is_empty());
+    Some(if dirty {
+        format!("{commit}-dirty")
+    } else {
+        commit
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_dir_guards() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("run");
+        let mut run = RunDir::open(&p, OpenMode::New).unwrap();
+        run.set_echo(false);
+        run.line("hello");
+        // Not finished, no checkpoint, but not empty (log.txt): New refuses.
+        let e = RunDir::open(&p, OpenMode::New).unwrap_err().to_string();
+        assert!(e.contains("not empty"), "{e}");
+        let e = RunDir::open(&p, OpenMode::Resume).unwrap_err().to_string();
+        assert!(e.contains("no checkpoint"), "{e}");
+        let staged = stage_checkpoint(&p).unwrap();
+        std::fs::write(staged.join("state.json"), "{}").unwrap();
+        commit_checkpoint(&p).unwrap();
+        let e = RunDir::open(&p, OpenMode::New).unwrap_err().to_string();
+        assert!(e.contains("--resume"), "{e}");
+        RunDir::open(&p, OpenMode::Resume).unwrap();
+        run.write_json(RESULTS_FILE, &serde_json::json!({"ok": true}))
+            .unwrap();
+        let e = RunDir::open(&p, OpenMode::New).unwrap_err().to_string();
+        assert!(e.contains("finished") && e.contains("--force"), "{e}");
+        let e = RunDir::open(&p, OpenMode::Resume).unwrap_err().to_string();
+        assert!(e.contains("already finished"), "{e}");
+        let run = RunDir::open(&p, OpenMode::Force).unwrap();
+        assert!(!run.is_finished());
+        assert!(latest_checkpoint(&p).is_none());
+    }
+
+    #[test]
+    fn checkpoints_replace_atomically_and_metrics_truncate() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunDir::open(tmp.path(), OpenMode::Force).unwrap();
+        for epoch in 0..3 {
+            let staged = stage_checkpoint(run.path()).unwrap();
+            std::fs::write(staged.join("state.json"), format!("{epoch}")).unwrap();
+            let cur = commit_checkpoint(run.path()).unwrap();
+            assert_eq!(
+                std::fs::read_to_string(cur.join("state.json")).unwrap(),
+                epoch.to_string()
+            );
+            run.append_metrics(&serde_json::json!({"epoch": epoch, "loss": 1.0}))
+                .unwrap();
+        }
+        assert!(!run.path().join("checkpoint.old").exists());
+        assert!(!run.path().join("checkpoint.tmp").exists());
+        // A crash between the renames leaves only checkpoint.old: still found.
+        std::fs::rename(run.path().join("checkpoint"), run.path().join("checkpoint.old")).unwrap();
+        assert_eq!(
+            latest_checkpoint(run.path()).unwrap(),
+            run.path().join("checkpoint.old")
+        );
+        run.truncate_metrics(2).unwrap();
+        let m = run.read_metrics().unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[1]["epoch"], 1);
+    }
+
+    #[test]
+    fn command_lines_are_quoted_for_a_shell() {
+        let args: Vec<String> = ["edas", "search", "--set", "name=a b", "it's"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            shell_line(&args),
+            r"edas search --set 'name=a b' 'it'\''s'"
+        );
+    }
+}
