@@ -20,7 +20,7 @@ pub mod search;
 pub use error::NnError;
 pub use network::{Logits, Network, NetworkConfig, check_layers};
 pub use ops::{Op, OpMode};
-pub use search::{EdgeWeighting, NetworkWeights, SearchNetwork, SearchNetworkConfig};
+pub use search::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, SearchNetworkConfig};
 pub mod count;
 
 /// The crate README's example, compiled and run as a doctest.

@@ -410,3 +410,34 @@ pub fn drop_path(x: Tensor<4>, p: f64) -> Tensor<4> {
     );
     x.div_scalar(keep).mul(mask)
 }
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Drop-path with the mask a function of `seed` (one draw per example), so
+/// that a run is reproducible and resumable whatever the backend's random
+/// generator does. Same scaling as [`drop_path`].
+pub fn drop_path_seeded(x: Tensor<4>, p: f64, seed: u64) -> Tensor<4> {
+    if p <= 0.0 {
+        return x;
+    }
+    let keep = 1.0 - p;
+    let [n, ..] = x.dims();
+    let mask: Vec<f32> = (0..n as u64)
+        .map(|i| {
+            let u = (splitmix64(seed ^ splitmix64(i)) >> 11) as f64 / (1u64 << 53) as f64;
+            if u < keep { (1.0 / keep) as f32 } else { 0.0 }
+        })
+        .collect();
+    let mask: Tensor<4> = Tensor::from_data(TensorData::new(mask, [n, 1, 1, 1]), &x.device());
+    x.mul(mask)
+}
+
+/// A per-(cell, edge, step) seed for [`drop_path_seeded`].
+pub fn drop_path_seed(seed: u64, cell: usize, edge: usize) -> u64 {
+    splitmix64(seed ^ splitmix64(((cell as u64) << 32) | edge as u64))
+}

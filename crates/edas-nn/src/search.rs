@@ -15,7 +15,20 @@ use burn::prelude::*;
 use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
 use edas_genotype::{CellKind, Genotype, NUM_OPS, Primitive};
 
-use crate::ops::{Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv};
+use crate::ops::{
+    Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path_seed, drop_path_seeded,
+};
+
+/// Drop-path on the clamped edges of the supernet (an EDAS regulariser):
+/// the output of every clamped edge whose op is not `skip_connect` is
+/// dropped per example with probability `prob`, masks drawn from `seed`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DropPath {
+    /// Drop probability.
+    pub prob: f64,
+    /// Seed of this forward pass's masks.
+    pub seed: u64,
+}
 
 /// How one edge takes part in a forward pass.
 #[derive(Clone, Debug)]
@@ -208,12 +221,29 @@ impl SearchCell {
 
     /// `(s0, s1) -> concat of nodes 2..=5`, `[N, 4C, H', W']`.
     pub fn forward(&self, s0: Tensor<4>, s1: Tensor<4>, weights: &CellWeights) -> Tensor<4> {
+        self.forward_with(s0, s1, weights, None)
+    }
+
+    /// [`SearchCell::forward`] with drop-path on clamped edges; `drop` holds
+    /// the settings and this cell's index.
+    pub fn forward_with(
+        &self,
+        s0: Tensor<4>,
+        s1: Tensor<4>,
+        weights: &CellWeights,
+        drop: Option<(DropPath, usize)>,
+    ) -> Tensor<4> {
         let mut states = vec![self.pre0.forward(s0), self.pre1.forward(s1)];
         for node in NUM_INPUT_STATES..NUM_STATES {
             let mut sum: Option<Tensor<4>> = None;
             for (input, state) in states.iter().enumerate().take(node) {
                 let e = Edge { node, input }.index();
-                if let Some(y) = self.edges[e].forward(state.clone(), &weights[e]) {
+                if let Some(mut y) = self.edges[e].forward(state.clone(), &weights[e]) {
+                    if let (Some((d, cell)), EdgeWeighting::Clamped(op)) = (drop, &weights[e])
+                        && *op != Primitive::SkipConnect
+                    {
+                        y = drop_path_seeded(y, d.prob, drop_path_seed(d.seed, cell, e));
+                    }
                     sum = Some(match sum {
                         Some(s) => s.add(y),
                         None => y,
@@ -317,15 +347,25 @@ impl SearchNetwork {
 
     /// `[N, C_in, H, W] -> logits [N, classes]`.
     pub fn forward(&self, x: Tensor<4>, weights: &NetworkWeights) -> Tensor<2> {
+        self.forward_with(x, weights, None)
+    }
+
+    /// [`SearchNetwork::forward`] with optional drop-path on clamped edges.
+    pub fn forward_with(
+        &self,
+        x: Tensor<4>,
+        weights: &NetworkWeights,
+        drop: Option<DropPath>,
+    ) -> Tensor<2> {
         let s = self.stem_bn.forward(self.stem_conv.forward(x));
         let (mut s0, mut s1) = (s.clone(), s);
-        for cell in &self.cells {
+        for (i, cell) in self.cells.iter().enumerate() {
             let kind = if cell.reduction {
                 CellKind::Reduce
             } else {
                 CellKind::Normal
             };
-            let out = cell.forward(s0, s1.clone(), weights.cell(kind));
+            let out = cell.forward_with(s0, s1.clone(), weights.cell(kind), drop.map(|d| (d, i)));
             s0 = s1;
             s1 = out;
         }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// Adam hyperparameters (DARTS' architecture optimiser by default).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct AdamConfig {
     /// Learning rate (DARTS: 3e-4).
     pub lr: f64,

@@ -1,22 +1,32 @@
 //! `edas-search`: the clamped-variable optimizer of EDAS (this project's
-//! design of arXiv:1912.01237, `docs/edas.md`), on the `edas-nn` supernet.
+//! design of arXiv:1912.01237, `docs/edas.md`) and the DARTS, GDAS and
+//! random-search baselines, on the `edas-nn` supernet.
 //!
-//! In place: the architecture variables and their initialisation, the clamp
-//! `C(alpha)`, EDAS' per-step edge weightings (one relaxed edge per cell kind,
-//! temperature, Gumbel noise), DARTS' all-relaxed weightings, the relaxed-edge
-//! sampler, and the per-edge Adam that leaves every clamped edge untouched.
-//! `Searcher::step` runs one EDAS iteration (architecture step, then weight
-//! step with DARTS' SGD). The epoch loop, metrics, the other baselines,
-//! checkpoints and `edas search` are still to come.
+//! - [`arch`]: architecture variables, the clamp `C(alpha)`, EDAS' and
+//!   DARTS' edge weightings;
+//! - [`sampler`]: which edges are relaxed at a step;
+//! - [`adam`]: per-edge Adam that leaves every clamped edge bit-identical;
+//! - [`strategy`]: the strategies, GDAS' straight-through weightings,
+//!   random single paths, epsilon-exploration;
+//! - [`searcher`]: one iteration (architecture step, weight step), the
+//!   pruning-gap evaluation, checkpoint state;
+//! - [`config`]: the TOML search config and its checks;
+//! - [`run`]: the epoch loop with metrics, plots, checkpoints and resume.
 
 pub mod adam;
 pub mod arch;
+pub mod config;
 pub mod error;
+pub mod run;
 pub mod sampler;
 pub mod searcher;
+pub mod strategy;
 
 pub use adam::{AdamConfig, RowAdam};
 pub use arch::{ArchVars, mean_entropy, softmax_rows};
+pub use config::SearchConfig;
 pub use error::SearchError;
+pub use run::{EpochRecord, RunOptions, SearchOutcome, SearchResults, run_search};
 pub use sampler::{EdgeDistribution, EdgeSampler};
-pub use searcher::{EdasSettings, Searcher, StepStats};
+pub use searcher::{EdasSettings, Evaluation, Searcher, StepContext, StepStats};
+pub use strategy::Strategy;

@@ -34,6 +34,16 @@ impl EdgeSampler {
         }
     }
 
+    /// The rest of the current permutation (checkpoints).
+    pub fn queue(&self) -> &[usize] {
+        &self.queue
+    }
+
+    /// Restores the pending permutation from a checkpoint.
+    pub fn set_queue(&mut self, queue: Vec<usize>) {
+        self.queue = queue.into_iter().filter(|&e| e < NUM_EDGES).collect();
+    }
+
     /// The next set of distinct relaxed edges, ascending.
     pub fn draw(&mut self, rng: &mut Rng) -> Vec<usize> {
         let mut edges = match self.distribution {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// SGD settings (DARTS' search and CIFAR training defaults).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct SgdSettings {
     /// Initial learning rate (DARTS: 0.025).
     pub lr: f64,

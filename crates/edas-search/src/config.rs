@@ -1,0 +1,368 @@
+//! The search config (`configs/search/*.toml`): every key, its default and
+//! its checks. `docs/search.md` lists the keys.
+
+use edas_data::{DataConfig, DatasetKind};
+use edas_train::config::invalid;
+use edas_train::optim::SgdSettings;
+use serde::{Deserialize, Serialize};
+
+use crate::adam::AdamConfig;
+use crate::sampler::EdgeDistribution;
+use crate::searcher::EdasSettings;
+use crate::strategy::Strategy;
+
+/// How the search reads its data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoaderSection {
+    /// Share of the (used) training set for weight steps; the rest feeds
+    /// architecture steps and the per-epoch evaluation (DARTS: 0.5).
+    pub train_portion: f64,
+    /// Use only the first this many training examples (CPU-sized runs).
+    pub train_examples: Option<usize>,
+    /// Evaluate the pruning gap on at most this many validation examples.
+    pub eval_examples: Option<usize>,
+    /// Batch size of both steps (DARTS: 64).
+    pub batch_size: usize,
+    /// Data-loading threads.
+    pub workers: usize,
+    /// Random crop and flip on the weight-step batches (DARTS: yes).
+    pub augment: bool,
+}
+
+impl Default for LoaderSection {
+    fn default() -> Self {
+        LoaderSection {
+            train_portion: 0.5,
+            train_examples: None,
+            eval_examples: Some(5000),
+            batch_size: 64,
+            workers: 2,
+            augment: true,
+        }
+    }
+}
+
+/// The supernet's size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSection {
+    /// Initial channels `C` (16).
+    pub channels: usize,
+    /// Cells `L` (EDAS: 20, as deep as the evaluation network; DARTS: 8).
+    pub layers: usize,
+    /// Stem multiplier (3).
+    pub stem_multiplier: usize,
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            channels: 16,
+            layers: 20,
+            stem_multiplier: 3,
+        }
+    }
+}
+
+/// EDAS' relaxed edges.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EdasSection {
+    /// Relaxed edges per cell kind per step (1..=14).
+    pub relaxed_edges: usize,
+    /// `uniform` or `permutation`.
+    pub edge_distribution: EdgeDistribution,
+    /// Softmax temperature on the relaxed edge at the first search epoch.
+    pub tau_start: f64,
+    /// ... and at the last (linear in between).
+    pub tau_end: f64,
+    /// Gumbel noise on the relaxed edge.
+    pub gumbel: bool,
+}
+
+impl Default for EdasSection {
+    fn default() -> Self {
+        EdasSection {
+            relaxed_edges: 1,
+            edge_distribution: EdgeDistribution::Uniform,
+            tau_start: 1.0,
+            tau_end: 1.0,
+            gumbel: false,
+        }
+    }
+}
+
+/// Regularisers (each off by default; `docs/edas.md`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Regularizers {
+    /// Weight-only epochs on uniformly sampled single paths first.
+    pub warmup_epochs: usize,
+    /// Exploration probability on clamped edges at the first search epoch,
+    /// annealed linearly to 0 at the last.
+    pub epsilon: f64,
+    /// Drop-path probability on clamped edges in weight steps.
+    pub drop_path: f64,
+    /// Cap on `skip_connect` in the derived normal cell (P-DARTS: 2).
+    pub normal_skip_cap: Option<usize>,
+}
+
+impl Default for Regularizers {
+    fn default() -> Self {
+        Regularizers {
+            warmup_epochs: 0,
+            epsilon: 0.0,
+            drop_path: 0.0,
+            normal_skip_cap: None,
+        }
+    }
+}
+
+/// GDAS' temperature schedule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GdasSection {
+    /// At the first epoch (GDAS: 10).
+    pub tau_start: f64,
+    /// At the last (GDAS: 0.1).
+    pub tau_end: f64,
+}
+
+impl Default for GdasSection {
+    fn default() -> Self {
+        GdasSection {
+            tau_start: 10.0,
+            tau_end: 0.1,
+        }
+    }
+}
+
+/// Random search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RandomSection {
+    /// Fresh candidates scored at the end of each epoch.
+    pub candidates: usize,
+}
+
+impl Default for RandomSection {
+    fn default() -> Self {
+        RandomSection { candidates: 8 }
+    }
+}
+
+/// A whole search run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchConfig {
+    /// A label for logs and reports.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Seed of everything random in the run.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// `edas`, `darts`, `gdas` or `random`.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// Search epochs (including warm-up).
+    pub epochs: usize,
+    /// The data set.
+    pub data: DataConfig,
+    /// Splitting and batching.
+    #[serde(default)]
+    pub loader: LoaderSection,
+    /// The supernet.
+    #[serde(default)]
+    pub network: NetworkSection,
+    /// EDAS' relaxed edges.
+    #[serde(default)]
+    pub edas: EdasSection,
+    /// Regularisers.
+    #[serde(default)]
+    pub regularizers: Regularizers,
+    /// GDAS.
+    #[serde(default)]
+    pub gdas: GdasSection,
+    /// Random search.
+    #[serde(default)]
+    pub random: RandomSection,
+    /// Architecture optimiser (Adam).
+    #[serde(default)]
+    pub arch: AdamConfig,
+    /// Weight optimiser (SGD, cosine schedule over the epochs).
+    #[serde(default)]
+    pub weights: SgdSettings,
+}
+
+fn default_name() -> String {
+    "search".into()
+}
+
+fn default_seed() -> u64 {
+    2
+}
+
+impl SearchConfig {
+    /// A config for `dataset` with every other key at its default.
+    pub fn new(dataset: DatasetKind, epochs: usize) -> SearchConfig {
+        SearchConfig {
+            name: default_name(),
+            seed: default_seed(),
+            strategy: Strategy::Edas,
+            epochs,
+            data: DataConfig::new(dataset),
+            loader: LoaderSection::default(),
+            network: NetworkSection::default(),
+            edas: EdasSection::default(),
+            regularizers: Regularizers::default(),
+            gdas: GdasSection::default(),
+            random: RandomSection::default(),
+            arch: AdamConfig::default(),
+            weights: SgdSettings::default(),
+        }
+    }
+
+    /// Range and consistency checks, naming the key; `origin` is the file.
+    pub fn validate(&self, origin: &str) -> edas_train::Result<()> {
+        let err = |key: &str, msg: String| Err(invalid(origin, key, msg));
+        if self.epochs == 0 {
+            return err("epochs", "must be at least 1".into());
+        }
+        let l = &self.loader;
+        if !(l.train_portion > 0.0 && l.train_portion < 1.0) {
+            return err(
+                "loader.train_portion",
+                format!("must be strictly between 0 and 1, got {}", l.train_portion),
+            );
+        }
+        if l.batch_size == 0 {
+            return err("loader.batch_size", "must be at least 1".into());
+        }
+        if l.train_examples.is_some_and(|n| n < 2 * l.batch_size) {
+            return err(
+                "loader.train_examples",
+                format!("must allow one batch in each half: at least {}", 2 * l.batch_size),
+            );
+        }
+        if l.eval_examples == Some(0) {
+            return err("loader.eval_examples", "must be at least 1 (or absent for all)".into());
+        }
+        let n = &self.network;
+        if n.channels == 0 {
+            return err("network.channels", "must be at least 1".into());
+        }
+        if n.layers < 3 {
+            return err(
+                "network.layers",
+                format!("must be at least 3 (two reduction cells at L/3 and 2L/3), got {}", n.layers),
+            );
+        }
+        if n.stem_multiplier == 0 {
+            return err("network.stem_multiplier", "must be at least 1".into());
+        }
+        let e = &self.edas;
+        if !(1..=14).contains(&e.relaxed_edges) {
+            return err(
+                "edas.relaxed_edges",
+                format!("must be between 1 and 14, got {}", e.relaxed_edges),
+            );
+        }
+        for (key, v) in [
+            ("edas.tau_start", e.tau_start),
+            ("edas.tau_end", e.tau_end),
+            ("gdas.tau_start", self.gdas.tau_start),
+            ("gdas.tau_end", self.gdas.tau_end),
+            ("arch.lr", self.arch.lr),
+            ("weights.lr", self.weights.lr),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return err(key, format!("must be positive, got {v}"));
+            }
+        }
+        for (key, v) in [
+            ("arch.weight_decay", self.arch.weight_decay),
+            ("weights.weight_decay", self.weights.weight_decay),
+            ("weights.lr_min", self.weights.lr_min),
+            ("weights.grad_clip", self.weights.grad_clip),
+            ("weights.momentum", self.weights.momentum),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return err(key, format!("must be zero or positive, got {v}"));
+            }
+        }
+        for (key, v) in [("arch.beta1", self.arch.beta1), ("arch.beta2", self.arch.beta2)] {
+            if !(0.0..1.0).contains(&v) {
+                return err(key, format!("must be in [0, 1), got {v}"));
+            }
+        }
+        let r = &self.regularizers;
+        if !(0.0..=1.0).contains(&r.epsilon) {
+            return err("regularizers.epsilon", format!("must be in [0, 1], got {}", r.epsilon));
+        }
+        if !(0.0..1.0).contains(&r.drop_path) {
+            return err(
+                "regularizers.drop_path",
+                format!("must be in [0, 1), got {}", r.drop_path),
+            );
+        }
+        if r.warmup_epochs >= self.epochs && self.strategy.has_arch_step() {
+            return err(
+                "regularizers.warmup_epochs",
+                format!(
+                    "leaves no search epoch: {} warm-up of {} epochs",
+                    r.warmup_epochs, self.epochs
+                ),
+            );
+        }
+        if self.strategy == Strategy::Random && self.random.candidates == 0 {
+            return err("random.candidates", "must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The optimiser settings this config implies.
+    pub fn settings(&self) -> EdasSettings {
+        EdasSettings {
+            strategy: self.strategy,
+            relaxed_edges: self.edas.relaxed_edges,
+            edge_distribution: self.edas.edge_distribution,
+            gumbel: self.edas.gumbel,
+            normal_skip_cap: self.regularizers.normal_skip_cap,
+            arch: self.arch,
+            weights: self.weights,
+        }
+    }
+
+    /// Temperature at `epoch` (0-based): EDAS' or GDAS' schedule, linear
+    /// from the first to the last search epoch.
+    pub fn tau(&self, epoch: usize) -> f64 {
+        let (a, b) = match self.strategy {
+            Strategy::Gdas => (self.gdas.tau_start, self.gdas.tau_end),
+            _ => (self.edas.tau_start, self.edas.tau_end),
+        };
+        a + (b - a) * self.search_progress(epoch)
+    }
+
+    /// Exploration probability at `epoch`: `epsilon` at the first search
+    /// epoch, linearly to 0 at the last.
+    pub fn epsilon(&self, epoch: usize) -> f64 {
+        self.regularizers.epsilon * (1.0 - self.search_progress(epoch))
+    }
+
+    /// Whether `epoch` is a warm-up epoch.
+    pub fn is_warmup(&self, epoch: usize) -> bool {
+        epoch < self.regularizers.warmup_epochs
+    }
+
+    /// 0 at the first search epoch after warm-up, 1 at the last.
+    fn search_progress(&self, epoch: usize) -> f64 {
+        let w = self.regularizers.warmup_epochs;
+        let span = self.epochs.saturating_sub(w + 1);
+        if span == 0 {
+            0.0
+        } else {
+            (epoch.saturating_sub(w) as f64 / span as f64).min(1.0)
+        }
+    }
+}
