@@ -3,8 +3,10 @@
 //! Argument parsing and glue only; the work is done by the library crates.
 
 mod data_cmd;
+mod device;
 mod genotype_cmd;
 mod inspect_cmd;
+mod search_cmd;
 mod source;
 
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ enum Command {
     Data(data_cmd::DataCommand),
     /// Parameters, mult-adds and cell shapes of the network a genotype builds.
     Inspect(inspect_cmd::InspectArgs),
+    /// Search a cell architecture (EDAS, DARTS, GDAS or random) from a config.
+    Search(search_cmd::SearchArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +41,7 @@ fn main() -> ExitCode {
         Command::Genotype(cmd) => genotype_cmd::run(cmd),
         Command::Data(cmd) => data_cmd::run(cmd),
         Command::Inspect(args) => inspect_cmd::run(args),
+        Command::Search(args) => search_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -22,12 +22,12 @@ pub enum SearchError {
     Nn(#[from] edas_nn::NnError),
     /// A loss became NaN or infinite; the run stopped without checkpointing.
     #[error(
-        "the {which} loss became {value} at epoch {epoch}, step {step}; the run stopped and {checkpoint} \
-         (lower weights.lr or arch.lr, or raise weights.grad_clip's strictness, then --resume or start over)"
+        "the {what} at epoch {epoch}, step {step}; the run stopped and {checkpoint} \
+         (lower weights.lr or arch.lr, or clip gradients harder with weights.grad_clip, then start over)"
     )]
     Diverged {
-        /// `training` or `validation`.
-        which: &'static str,
+        /// What became non-finite (`training loss became NaN`).
+        what: String,
         /// The value (`NaN`, `inf`).
         value: f64,
         /// 1-based epoch.
@@ -37,6 +37,10 @@ pub enum SearchError {
         /// What is left on disk.
         checkpoint: String,
     },
+    /// A gradient or value that must be finite is not (the caller adds
+    /// where).
+    #[error("{0}")]
+    NonFinite(String),
     /// A file the run writes at its end.
     #[error(transparent)]
     Genotype(#[from] edas_genotype::Error),

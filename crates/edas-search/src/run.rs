@@ -254,14 +254,14 @@ fn ops_table(genotype: &Genotype) -> BTreeMap<String, BTreeMap<String, usize>> {
 }
 
 fn nonfinite(
-    which: &'static str,
+    what: &str,
     value: f64,
     epoch: usize,
     step: usize,
     run: &Path,
 ) -> SearchError {
     SearchError::Diverged {
-        which,
+        what: what.to_owned(),
         value,
         epoch: epoch + 1,
         step: step + 1,
@@ -368,19 +368,33 @@ pub fn run_search(
                 SearchError::Shape("the validation loader ran out of batches".into())
             })??;
             let ts = Instant::now();
-            let stats = searcher.step(tb.to_tensors(device), vb.to_tensors(device), &ctx)?;
+            let stats = match searcher.step(tb.to_tensors(device), vb.to_tensors(device), &ctx) {
+                Err(SearchError::NonFinite(what)) => {
+                    progress.finish();
+                    let e = nonfinite(&what, f64::NAN, epoch, s, run.path());
+                    run.line(&format!("error: {e}"));
+                    return Err(e);
+                }
+                other => other?,
+            };
             step_time += ts.elapsed().as_secs_f64();
             if let Some(v) = stats.val_loss
                 && !v.is_finite()
             {
                 progress.finish();
-                let e = nonfinite("validation", v, epoch, s, run.path());
+                let e = nonfinite(&format!("validation loss became {v}"), v, epoch, s, run.path());
                 run.line(&format!("error: {e}"));
                 return Err(e);
             }
             if !stats.train_loss.is_finite() {
                 progress.finish();
-                let e = nonfinite("training", stats.train_loss, epoch, s, run.path());
+                let e = nonfinite(
+                    &format!("training loss became {}", stats.train_loss),
+                    stats.train_loss,
+                    epoch,
+                    s,
+                    run.path(),
+                );
                 run.line(&format!("error: {e}"));
                 return Err(e);
             }

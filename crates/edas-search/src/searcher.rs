@@ -273,8 +273,20 @@ impl Searcher {
                 Strategy::Random => unreachable!("random search has no architecture step"),
             };
             let (loss, correct) = loss_and_correct(self.net.forward(valid.0, &weights), valid.1);
-            val_loss = Some(scalar(loss.clone()));
+            let value = scalar(loss.clone());
+            val_loss = Some(value);
             val_correct = Some(correct);
+            if !value.is_finite() {
+                // Stop before a non-finite loss touches alpha.
+                return Ok(StepStats {
+                    relaxed,
+                    val_loss,
+                    val_correct,
+                    train_loss: f64::NAN,
+                    train_correct: 0,
+                    grad_norm: f64::NAN,
+                });
+            }
             let mut grads = loss.backward();
             let arch_grads = GradientsParams::from_module(&mut grads, &self.arch);
             let grad_of = |id| {
@@ -284,6 +296,11 @@ impl Searcher {
                     .unwrap_or_else(|| vec![0.0; 112])
             };
             let (g_normal, g_reduce) = (grad_of(self.arch.normal.id), grad_of(self.arch.reduce.id));
+            if let Some(bad) = g_normal.iter().chain(&g_reduce).find(|g| !g.is_finite()) {
+                return Err(SearchError::NonFinite(format!(
+                    "architecture gradient became {bad} (the validation loss was {value})"
+                )));
+            }
             let mut normal = self.arch.values(CellKind::Normal);
             let mut reduce = self.arch.values(CellKind::Reduce);
             self.arch_adam[0].step(&self.settings.arch, &mut normal, &g_normal, &rows[0]);
