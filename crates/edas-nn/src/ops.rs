@@ -28,8 +28,9 @@ pub struct Bn {
     pub running_mean: RunningState<Tensor<1>>,
     /// Running variance.
     pub running_var: RunningState<Tensor<1>>,
-    /// Batch statistics are used (and running statistics updated) when this is
-    /// on and the device is an autodiff device.
+    /// Batch statistics are used when this is on (running statistics are
+    /// updated only on an autodiff device); `Module::valid()` turns it off,
+    /// so inference uses the running statistics.
     pub training: Param<Flag>,
     /// Number of channels.
     pub channels: usize,
@@ -71,8 +72,13 @@ impl Bn {
             .beta
             .as_ref()
             .map_or_else(|| Tensor::zeros([self.channels], &device), |b| b.val());
-        if device.is_autodiff() && self.training.is_enabled() {
+        if self.training.is_enabled() {
             let out = burn::tensor::module::batch_norm_train(x, gamma, beta, BN_EPSILON);
+            if !device.is_autodiff() {
+                // Batch statistics without training (the supernet's
+                // evaluation): the running statistics are left alone.
+                return out.output;
+            }
             let mean = self.running_mean.value_sync().to_device(&device);
             let var = self.running_var.value_sync().to_device(&device);
             self.running_mean.update(

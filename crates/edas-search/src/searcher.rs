@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use burn::module::{Flag, ModuleMapper, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
@@ -193,6 +194,36 @@ fn scalar(t: Tensor<1>) -> f64 {
     f64::from(t.into_scalar::<f32>())
 }
 
+/// `module` on the inner (non-autodiff) device with its training flags kept
+/// on: BatchNorm normalises with batch statistics, as during search, and
+/// touches no running statistics; no autodiff bookkeeping (which costs
+/// gigabytes over an evaluation on the autodiff device even when nothing is
+/// tracked).
+fn on_inner<M: Module>(module: &M) -> M {
+    struct FlagsOn;
+    impl ModuleMapper for FlagsOn {
+        fn map_flag(&mut self, flag: Param<Flag>) -> Param<Flag> {
+            flag.with_value(true)
+        }
+    }
+    module.valid().map(&mut FlagsOn)
+}
+
+/// A copy of `module` whose parameters are detached from autodiff (the
+/// original keeps requiring gradients): forwards through it record no graph
+/// for the weights. (`Module::no_grad` on a clone is not enough: a clone
+/// shares a lazily initialised parameter's state with the original.)
+fn untracked<M: Module>(module: &M) -> M {
+    struct Detach;
+    impl ModuleMapper for Detach {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let (id, tensor, _) = param.consume();
+            Param::initialized(id, tensor.detach())
+        }
+    }
+    module.clone().map(&mut Detach)
+}
+
 const ALL_ROWS: [usize; NUM_EDGES] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 
 impl Searcher {
@@ -272,7 +303,10 @@ impl Searcher {
                 ),
                 Strategy::Random => unreachable!("random search has no architecture step"),
             };
-            let (loss, correct) = loss_and_correct(self.net.forward(valid.0, &weights), valid.1);
+            // Only alpha is trained here: an untracked copy of the weights
+            // saves their gradients (and the activations kept for them).
+            let net = untracked(&self.net);
+            let (loss, correct) = loss_and_correct(net.forward(valid.0, &weights), valid.1);
             let value = scalar(loss.clone());
             val_loss = Some(value);
             val_correct = Some(correct);
@@ -404,20 +438,21 @@ impl Searcher {
         tau: f64,
     ) -> Result<Evaluation, SearchError> {
         let genotype = self.genotype()?;
-        let arch = detached(&self.arch);
-        let derived = Network::from_search(&self.net, &genotype)
-            .map_err(|e| SearchError::Shape(e.to_string()))?;
+        let net = on_inner(&self.net);
+        let arch = self.arch.valid();
+        let derived =
+            Network::from_search(&net, &genotype).map_err(|e| SearchError::Shape(e.to_string()))?;
         let mut eval = Evaluation::default();
         for (x, y) in batches {
-            let x = x.clone().detach();
+            let (x, y) = (x.clone().inner(), y.clone().inner());
             let n = y.dims()[0];
             eval.examples += n;
-            let logits = derived.forward(x.clone(), 0.0, false).logits.detach();
+            let logits = derived.forward(x.clone(), 0.0, false).logits;
             let (loss, c) = loss_and_correct(logits, y.clone());
             eval.derived_correct += c;
             eval.derived_loss += scalar(loss) * n as f64;
             let weights = self.searched_weights(&arch, &genotype, tau);
-            let logits = self.net.forward(x, &weights).detach();
+            let logits = net.forward(x, &weights);
             let (loss, c) = loss_and_correct(logits, y.clone());
             eval.searched_correct += c;
             eval.searched_loss += scalar(loss) * n as f64;
@@ -433,10 +468,11 @@ impl Searcher {
         batches: &[(Tensor<4>, Tensor<1, Int>)],
     ) -> f64 {
         let weights = NetworkWeights::clamped(genotype);
+        let net = on_inner(&self.net);
         let (mut correct, mut n) = (0, 0);
         for (x, y) in batches {
             n += y.dims()[0];
-            let logits = self.net.forward(x.clone().detach(), &weights).detach();
+            let logits = net.forward(x.clone().inner(), &weights);
             correct += loss_and_correct(logits, y.clone()).1;
         }
         correct as f64 / n.max(1) as f64
