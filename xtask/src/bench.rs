@@ -71,6 +71,45 @@ pub fn nn(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The whole-search-step cases of `crates/edas-search/benches/step.rs`.
+pub const SEARCH_CASES: [&str; 8] = [
+    "derived-l8",
+    "edas-l8",
+    "gdas-l8",
+    "darts-l8",
+    "derived-l20",
+    "edas-l20",
+    "gdas-l20",
+    "darts-l20",
+];
+
+/// `cargo xtask bench search [BATCH] [STEPS] [CASE...]`: one whole search
+/// step per strategy against a training step of the derived network.
+pub fn search(args: &[String]) -> Result<()> {
+    let batch = args.first().cloned().unwrap_or_else(|| "32".to_owned());
+    let steps = args.get(1).cloned().unwrap_or_else(|| "3".to_owned());
+    let cases: Vec<String> = if args.len() > 2 {
+        args[2..].to_vec()
+    } else {
+        SEARCH_CASES.iter().map(|s| (*s).to_owned()).collect()
+    };
+    cargo(&["bench", "-p", "edas-search", "--bench", "step", "--no-run"])?;
+    println!("| case | batch | median step (s) | images/s | peak RSS (MiB) |");
+    println!("|---|---|---|---|---|");
+    for case in &cases {
+        let v = run_json(
+            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+                .args([
+                    "bench", "-q", "-p", "edas-search", "--bench", "step", "--", case, &batch,
+                    &steps,
+                ])
+                .current_dir(project_root()),
+        )?;
+        println!("{}", row(&v));
+    }
+    Ok(())
+}
+
 /// `cargo xtask bench torch [BATCH] [STEPS]`: the PyTorch reference of the
 /// discrete network (`bench/torch_darts.py`), in a virtual environment under
 /// `target/bench-venv` with torch from PyPI.

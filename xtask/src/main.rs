@@ -5,6 +5,8 @@
 //! - `test`: the README's test command (`cargo test --workspace --locked`).
 //! - `bench nn [BATCH] [STEPS] [CASE...]`: network speed and peak memory, one
 //!   process per case (`crates/edas-nn/benches/nn.rs`).
+//! - `bench search [BATCH] [STEPS] [CASE...]`: one whole search step per
+//!   strategy (architecture + weight step) against a derived-network step.
 //! - `bench torch [BATCH] [STEPS]`: the same discrete network in PyTorch
 //!   (`bench/torch_darts.py`; installs torch from PyPI into `target/bench-venv`).
 //! - `bench data`: input-pipeline throughput.
@@ -45,6 +47,7 @@ tasks:
   lint    cargo fmt --check, then cargo clippy --workspace --all-targets -D warnings
   test    cargo test --workspace --locked (the README's test command)
   bench nn [BATCH] [STEPS] [CASE...]   network step time and peak memory
+  bench search [BATCH] [STEPS] [CASE...]  whole search step per strategy vs the derived network
   bench torch [BATCH] [STEPS]          the PyTorch reference of the discrete network
   bench data                           input-pipeline throughput";
 
@@ -53,8 +56,9 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
         "bench" => match rest.first().map(String::as_str) {
             Some("nn") => bench::nn(&rest[1..]),
             Some("torch") => bench::torch(&rest[1..]),
+            Some("search") => bench::search(&rest[1..]),
             Some("data") => bench::data(),
-            _ => bail!("usage: cargo xtask bench nn|torch|data\n\n{USAGE}"),
+            _ => bail!("usage: cargo xtask bench nn|search|torch|data\n\n{USAGE}"),
         },
         "lint" => {
             cargo(&["fmt", "--all", "--", "--check"])?;

@@ -8,6 +8,7 @@ mod genotype_cmd;
 mod inspect_cmd;
 mod search_cmd;
 mod source;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -33,6 +34,10 @@ enum Command {
     Inspect(inspect_cmd::InspectArgs),
     /// Search a cell architecture (EDAS, DARTS, GDAS or random) from a config.
     Search(search_cmd::SearchArgs),
+    /// Train a genotype's network from scratch with a config's recipe.
+    Train(train_cmd::TrainArgs),
+    /// Test accuracy (top-1, top-5) and loss of a trained run.
+    Eval(train_cmd::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +47,8 @@ fn main() -> ExitCode {
         Command::Data(cmd) => data_cmd::run(cmd),
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Search(args) => search_cmd::run(args),
+        Command::Train(args) => train_cmd::train(args),
+        Command::Eval(args) => train_cmd::eval(args),
     };
     match result {
         Ok(code) => code,

@@ -10,7 +10,10 @@ use edas_genotype::space::{Edge, NUM_INPUT_STATES};
 use edas_genotype::{CellKind, Genotype};
 
 use crate::error::NnError;
-use crate::ops::{Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path, then_bn};
+use crate::ops::{
+    Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path, drop_path_seed, drop_path_seeded,
+    then_bn,
+};
 use crate::search::{Preprocess, SearchNetwork, is_reduction};
 
 /// A discrete cell: two ops per node, from the genotype.
@@ -78,6 +81,19 @@ impl Cell {
     /// drop-path probability (0 at evaluation), applied to every op but the
     /// identity.
     pub fn forward(&self, s0: Tensor<4>, s1: Tensor<4>, drop_prob: f64) -> Tensor<4> {
+        self.forward_seeded(s0, s1, drop_prob, None)
+    }
+
+    /// [`Cell::forward`] with drop-path masks drawn from `seed` (a function
+    /// of the step and this cell) instead of the backend's generator, so that
+    /// a training run is reproducible and resumable.
+    pub fn forward_seeded(
+        &self,
+        s0: Tensor<4>,
+        s1: Tensor<4>,
+        drop_prob: f64,
+        seed: Option<u64>,
+    ) -> Tensor<4> {
         let mut states = vec![self.pre0.forward(s0), self.pre1.forward(s1)];
         for pair in 0..self.ops.len() / 2 {
             let mut h = Vec::with_capacity(2);
@@ -87,7 +103,10 @@ impl Cell {
                 h.push(if op.is_identity() {
                     y
                 } else {
-                    drop_path(y, drop_prob)
+                    match seed {
+                        Some(seed) => drop_path_seeded(y, drop_prob, drop_path_seed(seed, 0, k)),
+                        None => drop_path(y, drop_prob),
+                    }
                 });
             }
             let b = h.pop().unwrap_or_else(|| unreachable!("two ops per node"));
@@ -435,6 +454,18 @@ impl Network {
     /// `[N, C_in, H, W] -> logits`; `drop_prob` is the drop-path probability;
     /// auxiliary logits are computed when `aux` is asked and the head exists.
     pub fn forward(&self, x: Tensor<4>, drop_prob: f64, aux: bool) -> Logits {
+        self.forward_seeded(x, drop_prob, aux, None)
+    }
+
+    /// [`Network::forward`] with drop-path masks drawn from `seed` (give a
+    /// different seed each step) instead of the backend's generator.
+    pub fn forward_seeded(
+        &self,
+        x: Tensor<4>,
+        drop_prob: f64,
+        aux: bool,
+        seed: Option<u64>,
+    ) -> Logits {
         let (mut s0, mut s1) = match &self.stem {
             Stem::Cifar(st) => {
                 let s = st.bn.forward(st.conv.forward(x));
@@ -450,7 +481,8 @@ impl Network {
         let aux_at = 2 * self.cells.len() / 3;
         let mut aux_logits = None;
         for (i, cell) in self.cells.iter().enumerate() {
-            let out = cell.forward(s0, s1.clone(), drop_prob);
+            let cell_seed = seed.map(|s| drop_path_seed(s, i, usize::MAX));
+            let out = cell.forward_seeded(s0, s1.clone(), drop_prob, cell_seed);
             s0 = s1;
             s1 = out;
             if i == aux_at && aux {

@@ -334,11 +334,9 @@ pub fn run_search(
     }
 
     let steps = data.train.num_batches().min(data.valid.num_batches());
-    let mut previous = if start_epoch > 0 {
-        Some(searcher.genotype()?)
-    } else {
-        None
-    };
+    // The genotype at the start of the next epoch (the initial clamp, or
+    // the checkpoint's), for `changed_edges`.
+    let mut previous = searcher.genotype()?;
     let mut last = run
         .read_metrics()?
         .last()
@@ -420,14 +418,12 @@ pub fn run_search(
         }
         let eval = searcher.evaluate(&data.eval, ctx.tau)?;
         let genotype = searcher.genotype()?;
-        let changed = previous.map_or(0, |p| {
-            diff(&p, &genotype)
-                .changes
-                .iter()
-                .filter(|c| matches!(c, edas_genotype::Change::Edge { .. }))
-                .count()
-        });
-        previous = Some(genotype);
+        let changed = diff(&previous, &genotype)
+            .changes
+            .iter()
+            .filter(|c| matches!(c, edas_genotype::Change::Edge { .. }))
+            .count();
+        previous = genotype;
         let alpha = [
             searcher.arch.softmax_values(CellKind::Normal),
             searcher.arch.softmax_values(CellKind::Reduce),
@@ -517,7 +513,7 @@ fn epoch_line(config: &SearchConfig, r: &EpochRecord) -> String {
         _ => String::new(),
     };
     format!(
-        "epoch {}/{}{} lr {:.4} | train {:.3}/{:.1}%{val} | searched {:.2}% derived {:.2}% gap {:+.2} | H {:.3}/{:.3} | {} edges changed | {:.3} s/step{} | {}\n  genotype {}",
+        "epoch {}/{}{} lr {:.4} | train {:.3}/{:.1}%{val} | searched {:.2}% derived {:.2}% gap {:+.2} | H {:.4}/{:.4} | {} edges changed | {:.3} s/step{} | {}\n  genotype {}",
         r.epoch + 1,
         config.epochs,
         if r.warmup { " (warm-up)" } else { "" },

@@ -12,7 +12,8 @@
 //! - [`progress`]: step and epoch progress for terminals and logs;
 //! - [`sys`]: peak memory.
 //!
-//! Training a discrete network from scratch (`edas train`) is issue 6.
+//! - [`train`]: training a discrete network from scratch with DARTS'
+//!   recipes, evaluation (top-1/top-5), rebuilding a trained run.
 
 pub mod checkpoint;
 pub mod config;
@@ -22,5 +23,6 @@ pub mod plot;
 pub mod progress;
 pub mod run;
 pub mod sys;
+pub mod train;
 
 pub use error::{Result, RunError};

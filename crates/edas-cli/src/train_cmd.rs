@@ -1,0 +1,168 @@
+//! `edas train` (a genotype from scratch) and `edas eval` (a trained run on
+//! the test set).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use edas_data::DataConfig;
+use edas_train::config::load;
+use edas_train::run::OpenMode;
+use edas_train::train::{TrainConfig, TrainOptions, evaluate, load_run, run_train};
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The genotype: a published name, a file, a search run directory, `-`
+    /// or DARTS text.
+    #[arg(long, required_unless_present = "resume")]
+    genotype: Option<String>,
+    /// The training config (TOML; see configs/train/).
+    #[arg(long, required_unless_present = "resume")]
+    config: Option<PathBuf>,
+    /// Override a config key: `--set epochs=10 --set network.channels=16`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// The run directory (default: runs/<config name>-<genotype label>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Continue the unfinished run in this directory.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["genotype", "config", "sets", "out", "force"])]
+    resume: Option<PathBuf>,
+    /// Overwrite the run directory if it holds a run.
+    #[arg(long)]
+    force: bool,
+    /// Stop (checkpointed) once this many epochs are done.
+    #[arg(long, value_name = "EPOCHS")]
+    stop_after: Option<usize>,
+    /// Device: cpu.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Print only errors.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print the final record as JSON on standard output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn train(args: TrainArgs) -> Result<ExitCode> {
+    let (loaded, genotype, out, mode) = match &args.resume {
+        Some(dir) => {
+            let path = dir.join("config.toml");
+            if !path.is_file() {
+                bail!("{}: not a training run directory (no config.toml)", dir.display());
+            }
+            let (_, g) = edas_genotype::load(&dir.join("genotype.json"))?;
+            (load::<TrainConfig>(&path, &[])?, g, dir.clone(), OpenMode::Resume)
+        }
+        None => {
+            let path = args.config.as_ref().context("--config is required")?;
+            let g = crate::source::resolve(args.genotype.as_deref().unwrap_or_default())?;
+            let loaded = load::<TrainConfig>(path, &args.sets)?;
+            let out = args.out.clone().unwrap_or_else(|| {
+                PathBuf::from("runs").join(format!("{}-{}", loaded.config.name, g.label))
+            });
+            let mode = if args.force {
+                OpenMode::Force
+            } else {
+                OpenMode::New
+            };
+            (loaded, g.genotype, out, mode)
+        }
+    };
+    loaded.config.validate(&loaded.origin)?;
+    let device = crate::device::parse(&args.device, true)?;
+    let options = TrainOptions {
+        out,
+        mode,
+        stop_after: args.stop_after,
+        command_line: std::env::args().collect(),
+        verbose: !args.quiet,
+    };
+    let outcome = run_train(&loaded.config, &genotype, &options, &device)?;
+    if args.json {
+        let v = serde_json::json!({
+            "run_dir": options.out,
+            "finished": outcome.finished,
+            "epochs_done": outcome.epochs_done,
+            "last": outcome.last,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A training run directory.
+    #[arg(long)]
+    run: PathBuf,
+    /// Read the test set from this directory instead of the run's.
+    #[arg(long)]
+    data_root: Option<PathBuf>,
+    /// Evaluate at most this many test examples.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Device: cpu.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn eval(args: EvalArgs) -> Result<ExitCode> {
+    let config_path = args.run.join("config.toml");
+    if !config_path.is_file() {
+        bail!("{}: not a training run directory (no config.toml)", args.run.display());
+    }
+    let data = match &args.data_root {
+        Some(root) => {
+            let c = load::<TrainConfig>(&config_path, &[])?.config;
+            Some(DataConfig {
+                root: Some(root.clone()),
+                ..c.data
+            })
+        }
+        None => None,
+    };
+    let device = crate::device::parse(&args.device, false)?;
+    let (mut trained, mut test) = load_run(&args.run, data, &device)?;
+    if let Some(limit) = args.limit {
+        trained.config.loader.test_examples = Some(limit);
+        let source = test.source().clone();
+        let n = limit.min(source.len());
+        test = edas_data::Loader::new(
+            source,
+            Some((0..n).collect()),
+            trained.config.data.eval_pipeline(),
+            test.config().clone(),
+        )?;
+    }
+    let result = evaluate(&trained.net, &test, &device)?;
+    if args.json {
+        let v = serde_json::json!({
+            "run_dir": args.run,
+            "genotype": edas_genotype::darts_text::to_darts(&trained.genotype),
+            "final_weights": trained.finished,
+            "test": result,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{}: {} test examples, top-1 {:.2}%, top-5 {:.2}%, loss {:.4}{}",
+            args.run.display(),
+            result.examples,
+            100.0 * result.top1,
+            100.0 * result.top5,
+            result.loss,
+            if trained.finished {
+                ""
+            } else {
+                " (unfinished run: last checkpoint's weights)"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
