@@ -245,8 +245,11 @@ impl TrainConfig {
         if self.loader.batch_size == 0 {
             return err("loader.batch_size", "must be at least 1".into());
         }
-        if let Err(e) = check_layers(self.network.layers, self.network.channels) {
+        if let Err(e) = check_layers(self.network.layers, 2) {
             return err("network.layers", e.to_string());
+        }
+        if let Err(e) = check_layers(3, self.network.channels) {
+            return err("network.channels", e.to_string());
         }
         let o = &self.optim;
         if !(o.lr > 0.0 && o.lr.is_finite()) {
