@@ -38,6 +38,8 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// Test accuracy (top-1, top-5) and loss of a trained run.
     Eval(train_cmd::EvalArgs),
+    /// Write a trained run's weights as safetensors with PyTorch names.
+    Export(train_cmd::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +51,7 @@ fn main() -> ExitCode {
         Command::Search(args) => search_cmd::run(args),
         Command::Train(args) => train_cmd::train(args),
         Command::Eval(args) => train_cmd::eval(args),
+        Command::Export(args) => train_cmd::export(args),
     };
     match result {
         Ok(code) => code,

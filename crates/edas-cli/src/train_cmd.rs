@@ -166,3 +166,37 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A training run directory.
+    #[arg(long)]
+    run: PathBuf,
+    /// The safetensors file (default: RUN_DIR/model.safetensors).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+/// `edas export`: the trained weights as safetensors with PyTorch names.
+pub fn export(args: ExportArgs) -> Result<ExitCode> {
+    if !args.run.join("config.toml").is_file() {
+        bail!("{}: not a training run directory (no config.toml)", args.run.display());
+    }
+    let device = crate::device::parse("cpu", false)?;
+    let (trained, _) = load_run(&args.run, None, &device)?;
+    let out = args
+        .output
+        .unwrap_or_else(|| args.run.join("model.safetensors"));
+    edas_train::export::export_safetensors(&trained.net, &out)?;
+    println!(
+        "{}: {} tensors with PyTorch (DARTS model.py) names{}",
+        out.display(),
+        edas_train::export::burn_paths(&trained.net).len(),
+        if trained.finished {
+            ""
+        } else {
+            " (unfinished run: last checkpoint's weights)"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}

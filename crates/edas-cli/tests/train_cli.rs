@@ -70,6 +70,12 @@ fn trains_a_tiny_network_on_fashion_mnist_well_above_chance() {
     ok(&o);
     let eval: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(eval["test"]["top1"].as_f64().unwrap(), top1);
+    let o = edas(&["export", "--run", out_s]);
+    ok(&o);
+    let st = std::fs::read(out.join("model.safetensors")).unwrap();
+    let n = u64::from_le_bytes(st[..8].try_into().unwrap()) as usize;
+    let header = String::from_utf8_lossy(&st[8..8 + n]).to_string();
+    assert!(header.contains("\"classifier.weight\"") && header.contains("\"stem.0.weight\""));
     // A finished run is not overwritten without --force.
     let mut again = vec!["train", "--genotype", "DARTS_V2", "--config", config, "--out", out_s];
     again.extend(sets);

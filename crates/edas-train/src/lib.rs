@@ -18,11 +18,13 @@
 pub mod checkpoint;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod optim;
 pub mod plot;
 pub mod progress;
 pub mod run;
 pub mod sys;
 pub mod train;
+
 
 pub use error::{Result, RunError};

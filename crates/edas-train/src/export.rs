@@ -1,0 +1,151 @@
+//! Exporting a trained network to safetensors with PyTorch-style parameter
+//! names (DARTS' `model.py` layout), so that PyTorch code can load it.
+
+use std::path::Path;
+
+use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
+use edas_nn::Network;
+
+use crate::error::{Result, RunError};
+
+/// `(burn path pattern, PyTorch replacement)`, applied in order. burn paths
+/// name enum variants (`Cifar`, `SepConv`, `Conv`...); DARTS' modules are
+/// `nn.Sequential`s indexed by position.
+pub const PYTORCH_NAMES: &[(&str, &str)] = &[
+    // Stems.
+    (r"^stem\.Cifar\.conv\.", "stem.0."),
+    (r"^stem\.Cifar\.bn\.", "stem.1."),
+    (r"^stem\.ImageNet\.conv0a\.", "stem0.0."),
+    (r"^stem\.ImageNet\.bn0a\.", "stem0.1."),
+    (r"^stem\.ImageNet\.conv0b\.", "stem0.3."),
+    (r"^stem\.ImageNet\.bn0b\.", "stem0.4."),
+    (r"^stem\.ImageNet\.conv1\.", "stem1.1."),
+    (r"^stem\.ImageNet\.bn1\.", "stem1.2."),
+    // Cell preprocessing.
+    (r"\.pre0\.Reduce\.conv1\.", ".preprocess0.conv_1."),
+    (r"\.pre0\.Reduce\.conv2\.", ".preprocess0.conv_2."),
+    (r"\.pre0\.Reduce\.bn\.", ".preprocess0.bn."),
+    (r"\.pre0\.Conv\.conv\.", ".preprocess0.op.1."),
+    (r"\.pre0\.Conv\.bn\.", ".preprocess0.op.2."),
+    (r"\.pre1\.conv\.", ".preprocess1.op.1."),
+    (r"\.pre1\.bn\.", ".preprocess1.op.2."),
+    // Ops.
+    (r"\.ops\.(\d+)\.Sep\.dw1\.", "._ops.$1.op.1."),
+    (r"\.ops\.(\d+)\.Sep\.pw1\.", "._ops.$1.op.2."),
+    (r"\.ops\.(\d+)\.Sep\.bn1\.", "._ops.$1.op.3."),
+    (r"\.ops\.(\d+)\.Sep\.dw2\.", "._ops.$1.op.5."),
+    (r"\.ops\.(\d+)\.Sep\.pw2\.", "._ops.$1.op.6."),
+    (r"\.ops\.(\d+)\.Sep\.bn2\.", "._ops.$1.op.7."),
+    (r"\.ops\.(\d+)\.Dil\.dw\.", "._ops.$1.op.1."),
+    (r"\.ops\.(\d+)\.Dil\.pw\.", "._ops.$1.op.2."),
+    (r"\.ops\.(\d+)\.Dil\.bn\.", "._ops.$1.op.3."),
+    (r"\.ops\.(\d+)\.Reduce\.conv1\.", "._ops.$1.conv_1."),
+    (r"\.ops\.(\d+)\.Reduce\.conv2\.", "._ops.$1.conv_2."),
+    (r"\.ops\.(\d+)\.Reduce\.bn\.", "._ops.$1.bn."),
+    // Auxiliary head.
+    (r"^aux\.conv1\.", "auxiliary_head.features.2."),
+    (r"^aux\.bn1\.", "auxiliary_head.features.3."),
+    (r"^aux\.conv2\.", "auxiliary_head.features.5."),
+    (r"^aux\.bn2\.", "auxiliary_head.features.6."),
+    (r"^aux\.classifier\.", "auxiliary_head.classifier."),
+    // BatchNorm parameters.
+    (r"\.gamma$", ".weight"),
+    (r"\.beta$", ".bias"),
+];
+
+/// Writes `net`'s parameters and BatchNorm statistics to `path` as
+/// safetensors with PyTorch names and layouts (linear weights transposed to
+/// `[out, in]`).
+pub fn export_safetensors(net: &Network, path: &Path) -> Result<()> {
+    let mut store = SafetensorsStore::from_file(path)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .metadata("format", "pt")
+        .metadata("producer", "edas");
+    for (from, to) in PYTORCH_NAMES {
+        store = store.with_key_remapping(*from, *to);
+    }
+    net.save_into(&mut store).map_err(|e| RunError::Checkpoint {
+        path: path.to_owned(),
+        message: format!("safetensors export: {e}"),
+    })
+}
+
+/// The burn path of every tensor of `net` (what [`PYTORCH_NAMES`] maps).
+pub fn burn_paths(net: &Network) -> Vec<String> {
+    net.collect(None, None, false)
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::prelude::*;
+    use edas_genotype::published::PDARTS;
+    use edas_nn::NetworkConfig;
+
+    /// The names, dtypes and shapes in a safetensors header.
+    fn header(path: &Path) -> serde_json::Map<String, serde_json::Value> {
+        let bytes = std::fs::read(path).unwrap();
+        let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+        let v: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn exports_pytorch_names_and_layouts() {
+        let device = Device::flex();
+        let config = NetworkConfig {
+            channels: 8,
+            layers: 5,
+            classes: 7,
+            ..NetworkConfig::darts_cifar(10)
+        };
+        let net = Network::cifar(&PDARTS, &config, &device).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("m.safetensors");
+        export_safetensors(&net, &path).unwrap();
+        let h = header(&path);
+        let names: Vec<&String> = h.keys().filter(|k| *k != "__metadata__").collect();
+        assert_eq!(names.len(), burn_paths(&net).len());
+        let pytorch = regex_lite(&names);
+        assert!(pytorch.is_empty(), "names left in burn form: {pytorch:?}");
+        for want in [
+            "stem.0.weight",
+            "stem.1.weight",
+            "stem.1.running_var",
+            "cells.0.preprocess0.op.1.weight",
+            "cells.0.preprocess1.op.2.bias",
+            "cells.0._ops.1.op.1.weight",
+            "cells.0._ops.3.op.7.running_mean",
+            "cells.2.preprocess0.conv_1.weight",
+            "auxiliary_head.features.2.weight",
+            "auxiliary_head.features.6.weight",
+            "auxiliary_head.classifier.weight",
+            "classifier.weight",
+            "classifier.bias",
+        ] {
+            assert!(h.contains_key(want), "missing {want}; have {names:?}");
+        }
+        // Linear weights are [out, in] as in PyTorch.
+        let in_features = net.classifier.weight.val().dims()[0];
+        assert_eq!(h["classifier.weight"]["shape"], serde_json::json!([7, in_features]));
+        // Depthwise conv weights keep PyTorch's [out, in/groups, k, k].
+        assert_eq!(h["cells.0._ops.1.op.1.weight"]["shape"][1], 1);
+    }
+
+    /// Names that still carry burn-only segments.
+    fn regex_lite<'a>(names: &[&'a String]) -> Vec<&'a String> {
+        names
+            .iter()
+            .copied()
+            .filter(|n| {
+                n.split('.').any(|seg| {
+                    ["Cifar", "ImageNet", "Sep", "Dil", "Reduce", "Conv", "gamma", "beta", "pre0", "pre1", "aux", "ops"]
+                        .contains(&seg)
+                })
+            })
+            .collect()
+    }
+}
