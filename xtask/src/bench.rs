@@ -100,7 +100,15 @@ pub fn search(args: &[String]) -> Result<()> {
         let v = run_json(
             Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
                 .args([
-                    "bench", "-q", "-p", "edas-search", "--bench", "step", "--", case, &batch,
+                    "bench",
+                    "-q",
+                    "-p",
+                    "edas-search",
+                    "--bench",
+                    "step",
+                    "--",
+                    case,
+                    &batch,
                     &steps,
                 ])
                 .current_dir(project_root()),

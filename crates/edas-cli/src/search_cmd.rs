@@ -46,7 +46,10 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
         Some(dir) => {
             let path = dir.join("config.toml");
             if !path.is_file() {
-                bail!("{}: not a search run directory (no config.toml)", dir.display());
+                bail!(
+                    "{}: not a search run directory (no config.toml)",
+                    dir.display()
+                );
             }
             let loaded = load::<SearchConfig>(&path, &[])?;
             (loaded, dir.clone(), OpenMode::Resume)

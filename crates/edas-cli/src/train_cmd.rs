@@ -51,10 +51,18 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
         Some(dir) => {
             let path = dir.join("config.toml");
             if !path.is_file() {
-                bail!("{}: not a training run directory (no config.toml)", dir.display());
+                bail!(
+                    "{}: not a training run directory (no config.toml)",
+                    dir.display()
+                );
             }
             let (_, g) = edas_genotype::load(&dir.join("genotype.json"))?;
-            (load::<TrainConfig>(&path, &[])?, g, dir.clone(), OpenMode::Resume)
+            (
+                load::<TrainConfig>(&path, &[])?,
+                g,
+                dir.clone(),
+                OpenMode::Resume,
+            )
         }
         None => {
             let path = args.config.as_ref().context("--config is required")?;
@@ -115,7 +123,10 @@ pub struct EvalArgs {
 pub fn eval(args: EvalArgs) -> Result<ExitCode> {
     let config_path = args.run.join("config.toml");
     if !config_path.is_file() {
-        bail!("{}: not a training run directory (no config.toml)", args.run.display());
+        bail!(
+            "{}: not a training run directory (no config.toml)",
+            args.run.display()
+        );
     }
     let data = match &args.data_root {
         Some(root) => {
@@ -180,7 +191,10 @@ pub struct ExportArgs {
 /// `edas export`: the trained weights as safetensors with PyTorch names.
 pub fn export(args: ExportArgs) -> Result<ExitCode> {
     if !args.run.join("config.toml").is_file() {
-        bail!("{}: not a training run directory (no config.toml)", args.run.display());
+        bail!(
+            "{}: not a training run directory (no config.toml)",
+            args.run.display()
+        );
     }
     let device = crate::device::parse("cpu", false)?;
     let (trained, _) = load_run(&args.run, None, &device)?;

@@ -42,14 +42,28 @@ fn trains_a_tiny_network_on_fashion_mnist_well_above_chance() {
     let out = tmp.path().join("run");
     let (config, out_s) = (config.to_str().unwrap(), out.to_str().unwrap());
     let sets = [
-        "--set", "epochs=3",
-        "--set", "loader.train_examples=2000",
-        "--set", "loader.test_examples=1000",
-        "--set", "network.channels=8",
-        "--set", "network.layers=5",
-        "--set", "network.auxiliary=false",
+        "--set",
+        "epochs=3",
+        "--set",
+        "loader.train_examples=2000",
+        "--set",
+        "loader.test_examples=1000",
+        "--set",
+        "network.channels=8",
+        "--set",
+        "network.layers=5",
+        "--set",
+        "network.auxiliary=false",
     ];
-    let mut args = vec!["train", "--genotype", "DARTS_V2", "--config", config, "--out", out_s];
+    let mut args = vec![
+        "train",
+        "--genotype",
+        "DARTS_V2",
+        "--config",
+        config,
+        "--out",
+        out_s,
+    ];
     args.extend(sets);
     args.extend(["--stop-after", "1", "--quiet"]);
     ok(&edas(&args));
@@ -63,7 +77,13 @@ fn trains_a_tiny_network_on_fashion_mnist_well_above_chance() {
     assert!(top1 >= 0.40, "test top-1 {top1}");
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 3);
-    for f in ["model.bpk", "genotype.json", "config.toml", "curves.svg", "log.txt"] {
+    for f in [
+        "model.bpk",
+        "genotype.json",
+        "config.toml",
+        "curves.svg",
+        "log.txt",
+    ] {
         assert!(out.join(f).is_file(), "{f}");
     }
     let o = edas(&["eval", "--run", out_s, "--json"]);
@@ -77,7 +97,15 @@ fn trains_a_tiny_network_on_fashion_mnist_well_above_chance() {
     let header = String::from_utf8_lossy(&st[8..8 + n]).to_string();
     assert!(header.contains("\"classifier.weight\"") && header.contains("\"stem.0.weight\""));
     // A finished run is not overwritten without --force.
-    let mut again = vec!["train", "--genotype", "DARTS_V2", "--config", config, "--out", out_s];
+    let mut again = vec![
+        "train",
+        "--genotype",
+        "DARTS_V2",
+        "--config",
+        config,
+        "--out",
+        out_s,
+    ];
     again.extend(sets);
     let o = edas(&again);
     assert!(!o.status.success());
@@ -93,17 +121,30 @@ fn config_errors_name_file_and_key_before_training() {
     for (set, expect) in [
         ("optim.lr=-1", "key `optim.lr`: must be positive"),
         ("network.layers=2", "key `network.layers`"),
-        ("network.channels=7", "key `network.channels`: invalid network configuration: channels must be even"),
+        (
+            "network.channels=7",
+            "key `network.channels`: invalid network configuration: channels must be even",
+        ),
         ("optim.lrr=1", "unknown field `lrr`"),
         ("epochs=\"x\"", "key `epochs`: invalid type"),
     ] {
         let o = edas(&[
-            "train", "--genotype", "DARTS_V2", "--config", config.to_str().unwrap(),
-            "--out", out.to_str().unwrap(), "--set", set,
+            "train",
+            "--genotype",
+            "DARTS_V2",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            set,
         ]);
         assert!(!o.status.success());
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(err.contains("fashion-mnist-cpu.toml") && err.contains(expect), "{set}: {err}");
+        assert!(
+            err.contains("fashion-mnist-cpu.toml") && err.contains(expect),
+            "{set}: {err}"
+        );
         assert!(!out.exists(), "nothing written before the config is valid");
     }
 }

@@ -11,8 +11,8 @@ use edas_genotype::{CellKind, Genotype};
 
 use crate::error::NnError;
 use crate::ops::{
-    Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path, drop_path_seed, drop_path_seeded,
-    then_bn,
+    Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path, drop_path_seed,
+    drop_path_seeded, then_bn,
 };
 use crate::search::{Preprocess, SearchNetwork, is_reduction};
 

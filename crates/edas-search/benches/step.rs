@@ -64,7 +64,10 @@ fn main() {
         let mut optim = sgd(&SgdSettings::default());
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
         Box::new(move || {
-            let loss = loss_fn.forward(net.forward(train.0.clone(), 0.0, false).logits, train.1.clone());
+            let loss = loss_fn.forward(
+                net.forward(train.0.clone(), 0.0, false).logits,
+                train.1.clone(),
+            );
             let grads = GradientsParams::from_grads(loss.backward(), &net);
             net = optim.step(0.025, net.clone(), grads);
         })
@@ -84,9 +87,7 @@ fn main() {
             ..StepContext::plain(0.025)
         };
         Box::new(move || {
-            searcher
-                .step(train.clone(), valid.clone(), &ctx)
-                .unwrap();
+            searcher.step(train.clone(), valid.clone(), &ctx).unwrap();
         })
     };
     step();

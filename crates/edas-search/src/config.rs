@@ -242,11 +242,17 @@ impl SearchConfig {
         if l.train_examples.is_some_and(|n| n < 2 * l.batch_size) {
             return err(
                 "loader.train_examples",
-                format!("must allow one batch in each half: at least {}", 2 * l.batch_size),
+                format!(
+                    "must allow one batch in each half: at least {}",
+                    2 * l.batch_size
+                ),
             );
         }
         if l.eval_examples == Some(0) {
-            return err("loader.eval_examples", "must be at least 1 (or absent for all)".into());
+            return err(
+                "loader.eval_examples",
+                "must be at least 1 (or absent for all)".into(),
+            );
         }
         let n = &self.network;
         if n.channels == 0 {
@@ -255,7 +261,10 @@ impl SearchConfig {
         if n.layers < 3 {
             return err(
                 "network.layers",
-                format!("must be at least 3 (two reduction cells at L/3 and 2L/3), got {}", n.layers),
+                format!(
+                    "must be at least 3 (two reduction cells at L/3 and 2L/3), got {}",
+                    n.layers
+                ),
             );
         }
         if n.stem_multiplier == 0 {
@@ -291,14 +300,20 @@ impl SearchConfig {
                 return err(key, format!("must be zero or positive, got {v}"));
             }
         }
-        for (key, v) in [("arch.beta1", self.arch.beta1), ("arch.beta2", self.arch.beta2)] {
+        for (key, v) in [
+            ("arch.beta1", self.arch.beta1),
+            ("arch.beta2", self.arch.beta2),
+        ] {
             if !(0.0..1.0).contains(&v) {
                 return err(key, format!("must be in [0, 1), got {v}"));
             }
         }
         let r = &self.regularizers;
         if !(0.0..=1.0).contains(&r.epsilon) {
-            return err("regularizers.epsilon", format!("must be in [0, 1], got {}", r.epsilon));
+            return err(
+                "regularizers.epsilon",
+                format!("must be in [0, 1], got {}", r.epsilon),
+            );
         }
         if !(0.0..1.0).contains(&r.drop_path) {
             return err(

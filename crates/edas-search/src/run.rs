@@ -169,7 +169,9 @@ fn open_data(config: &SearchConfig, device: &Device) -> Result<Data, SearchError
         ))
     })?;
     let l = &config.loader;
-    let n = l.train_examples.map_or(source.len(), |k| k.min(source.len()));
+    let n = l
+        .train_examples
+        .map_or(source.len(), |k| k.min(source.len()));
     let (train_idx, valid_idx) = search_split(n, l.train_portion, config.seed)?;
     let pipeline = if l.augment {
         config.data.train_pipeline(false)
@@ -253,13 +255,7 @@ fn ops_table(genotype: &Genotype) -> BTreeMap<String, BTreeMap<String, usize>> {
         .collect()
 }
 
-fn nonfinite(
-    what: &str,
-    value: f64,
-    epoch: usize,
-    step: usize,
-    run: &Path,
-) -> SearchError {
+fn nonfinite(what: &str, value: f64, epoch: usize, step: usize, run: &Path) -> SearchError {
     SearchError::Diverged {
         what: what.to_owned(),
         value,
@@ -294,11 +290,9 @@ pub fn run_search(
             })
         })?;
         let path = dir.join("state.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| {
-            edas_train::RunError::Io {
-                path: path.clone(),
-                source,
-            }
+        let text = std::fs::read_to_string(&path).map_err(|source| edas_train::RunError::Io {
+            path: path.clone(),
+            source,
         })?;
         let state: CheckpointState = serde_json::from_str(&text)
             .map_err(|source| edas_train::RunError::Json { path, source })?;
@@ -380,7 +374,13 @@ pub fn run_search(
                 && !v.is_finite()
             {
                 progress.finish();
-                let e = nonfinite(&format!("validation loss became {v}"), v, epoch, s, run.path());
+                let e = nonfinite(
+                    &format!("validation loss became {v}"),
+                    v,
+                    epoch,
+                    s,
+                    run.path(),
+                );
                 run.line(&format!("error: {e}"));
                 return Err(e);
             }
@@ -592,7 +592,12 @@ fn write_plots(run: &RunDir, config: &SearchConfig) -> Result<(), SearchError> {
     ];
     run.write(
         "curves.svg",
-        figure(&format!("{} ({})", config.name, config.strategy), &charts, 2).as_bytes(),
+        figure(
+            &format!("{} ({})", config.name, config.strategy),
+            &charts,
+            2,
+        )
+        .as_bytes(),
     )?;
     if config.strategy.has_arch_step() {
         let mut charts = Vec::new();
@@ -613,7 +618,9 @@ fn write_plots(run: &RunDir, config: &SearchConfig) -> Result<(), SearchError> {
                             points: rs
                                 .iter()
                                 .filter_map(|r| {
-                                    r.alpha[k].get(e * NUM_OPS + p.index()).map(|&v| (x(r), f64::from(v)))
+                                    r.alpha[k]
+                                        .get(e * NUM_OPS + p.index())
+                                        .map(|&v| (x(r), f64::from(v)))
                                 })
                                 .collect(),
                         })

@@ -294,9 +294,15 @@ impl Searcher {
                     ];
                     let genotype = self.clamp()?;
                     let arch = self.arch.clone();
-                    (self.edas_weights(&arch, &genotype, &relaxed, ctx.tau), relaxed.clone())
+                    (
+                        self.edas_weights(&arch, &genotype, &relaxed, ctx.tau),
+                        relaxed.clone(),
+                    )
                 }
-                Strategy::Darts => (self.arch.darts_weights(1.0), [ALL_ROWS.to_vec(), ALL_ROWS.to_vec()]),
+                Strategy::Darts => (
+                    self.arch.darts_weights(1.0),
+                    [ALL_ROWS.to_vec(), ALL_ROWS.to_vec()],
+                ),
                 Strategy::Gdas => (
                     gdas_weights(&self.arch, ctx.tau, &mut self.rng),
                     [ALL_ROWS.to_vec(), ALL_ROWS.to_vec()],
@@ -409,7 +415,12 @@ impl Searcher {
     /// The weightings of the network "as searched" for evaluation: EDAS with
     /// one freshly drawn relaxed edge per kind, DARTS' full mixture, a GDAS
     /// sample, random search's best candidate.
-    fn searched_weights(&mut self, arch: &ArchVars, genotype: &Genotype, tau: f64) -> NetworkWeights {
+    fn searched_weights(
+        &mut self,
+        arch: &ArchVars,
+        genotype: &Genotype,
+        tau: f64,
+    ) -> NetworkWeights {
         match self.settings.strategy {
             Strategy::Edas => {
                 let relaxed = [
@@ -485,7 +496,9 @@ impl Searcher {
         candidates: usize,
         batches: &[(Tensor<4>, Tensor<1, Int>)],
     ) -> (Genotype, f64) {
-        let mut best = self.best_random.map(|(g, _)| (g, self.score_genotype(&g, batches)));
+        let mut best = self
+            .best_random
+            .map(|(g, _)| (g, self.score_genotype(&g, batches)));
         for _ in 0..candidates {
             let g = random_genotype(&mut self.rng);
             let s = self.score_genotype(&g, batches);
@@ -523,7 +536,8 @@ impl Searcher {
         load_module(&mut self.net, &dir.join("supernet.bpk"))?;
         let optim = std::mem::replace(&mut self.optim, sgd(&self.settings.weights));
         self.optim = load_optimizer(optim, &dir.join("sgd.bpk"))?;
-        self.arch.set_values(&state.alpha_normal, &state.alpha_reduce)?;
+        self.arch
+            .set_values(&state.alpha_normal, &state.alpha_reduce)?;
         self.arch_adam = state.adam.clone();
         self.rng = Rng::from_state(state.rng);
         self.sampler.set_queue(state.sampler_queue.clone());

@@ -80,7 +80,7 @@ pub fn random_genotype(rng: &mut Rng) -> Genotype {
     let concat = [2, 3, 4, 5];
     // Valid by construction: distinct inputs, no `none`, ascending concat.
     Genotype::from_lists(&normal, &concat, &reduce, &concat)
-        .unwrap_or_else(|_| edas_genotype::published::DARTS_V2)
+        .unwrap_or(edas_genotype::published::DARTS_V2)
 }
 
 /// Epsilon-exploration: each clamped edge takes a uniformly drawn op other
@@ -128,10 +128,14 @@ pub fn gdas_weights(arch: &ArchVars, tau: f64, rng: &mut Rng) -> NetworkWeights 
                     .reshape([NUM_OPS]);
                 let p = softmax(row.add(noise).div_scalar(tau), 0);
                 let k = (0..NUM_OPS)
-                    .map(|k| host_alpha.get(e * NUM_OPS + k).copied().unwrap_or(0.0)
-                        + host_noise.get(k).copied().unwrap_or(0.0))
+                    .map(|k| {
+                        host_alpha.get(e * NUM_OPS + k).copied().unwrap_or(0.0)
+                            + host_noise.get(k).copied().unwrap_or(0.0)
+                    })
                     .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (k, v)| if v > best.1 { (k, v) } else { best })
+                    .fold((0, f32::NEG_INFINITY), |best, (k, v)| {
+                        if v > best.1 { (k, v) } else { best }
+                    })
                     .0;
                 let mut hot = vec![0f32; NUM_OPS];
                 hot[k] = 1.0;
@@ -188,7 +192,10 @@ mod tests {
         }
         assert_eq!(counts[0], 0, "never none");
         // 400 draws over 7 ops: each between 30 and 90 (mean 57).
-        assert!(counts[1..].iter().all(|&c| (30..=90).contains(&c)), "{counts:?}");
+        assert!(
+            counts[1..].iter().all(|&c| (30..=90).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

@@ -45,7 +45,10 @@ fn bad_values_name_file_and_key() {
         }
     };
     let e = check(&["weights.lr=-0.1"]);
-    assert!(e.contains("fashion-mnist-edas.toml") && e.contains("key `weights.lr`: must be positive"), "{e}");
+    assert!(
+        e.contains("fashion-mnist-edas.toml") && e.contains("key `weights.lr`: must be positive"),
+        "{e}"
+    );
     let e = check(&["edas.tau_strat=2"]);
     assert!(e.contains("unknown field `tau_strat`"), "{e}");
     let e = check(&["network.layers=2"]);
@@ -53,7 +56,10 @@ fn bad_values_name_file_and_key() {
     let e = check(&["loader.batch_size=\"big\""]);
     assert!(e.contains("key `loader.batch_size`: invalid type"), "{e}");
     let e = check(&["strategy=pdarts"]);
-    assert!(e.contains("key `strategy`") && e.contains("unknown variant"), "{e}");
+    assert!(
+        e.contains("key `strategy`") && e.contains("unknown variant"),
+        "{e}"
+    );
     let e = check(&["regularizers.warmup_epochs=4"]);
     assert!(e.contains("leaves no search epoch"), "{e}");
     let e = check(&["edas.relaxed_edges=15"]);

@@ -35,9 +35,12 @@ fn non_finite_loss_stops_and_keeps_the_checkpoint() {
         command_line: vec![],
         verbose: false,
     };
-    let err = run_search(&c, &options, &device).err().expect("the run diverges");
+    let err = run_search(&c, &options, &device).expect_err("the run diverges");
     let text = err.to_string();
-    assert!(matches!(err, SearchError::Diverged { epoch: 2, .. }), "{text}");
+    assert!(
+        matches!(err, SearchError::Diverged { epoch: 2, .. }),
+        "{text}"
+    );
     assert!(text.contains("became"), "{text}");
     assert!(text.contains("last good checkpoint is intact"), "{text}");
     let state: serde_json::Value =
@@ -47,5 +50,9 @@ fn non_finite_loss_stops_and_keeps_the_checkpoint() {
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 1);
     assert!(!out.join("results.json").exists());
-    assert!(std::fs::read_to_string(out.join("log.txt")).unwrap().contains("error: the"));
+    assert!(
+        std::fs::read_to_string(out.join("log.txt"))
+            .unwrap()
+            .contains("error: the")
+    );
 }

@@ -101,7 +101,13 @@ fn interrupted_and_resumed_equals_uninterrupted() {
         assert_eq!(ma.len(), 3);
         assert_eq!(ma, mb, "{strategy}: metrics differ");
         assert_eq!(searcher_state(&whole), searcher_state(&parts), "{strategy}");
-        for f in ["genotype.json", "genotype.txt", "normal.dot", "reduce.dot", "curves.svg"] {
+        for f in [
+            "genotype.json",
+            "genotype.txt",
+            "normal.dot",
+            "reduce.dot",
+            "curves.svg",
+        ] {
             assert!(whole.join(f).is_file(), "{f}");
             assert_eq!(
                 std::fs::read(whole.join(f)).unwrap(),
@@ -109,7 +115,10 @@ fn interrupted_and_resumed_equals_uninterrupted() {
                 "{f}"
             );
         }
-        assert_eq!(whole.join("alpha.svg").is_file(), strategy != Strategy::Random);
+        assert_eq!(
+            whole.join("alpha.svg").is_file(),
+            strategy != Strategy::Random
+        );
         // The stored genotype is the final one.
         let (_, g) = edas_genotype::load(&whole.join("genotype.json")).unwrap();
         assert_eq!(g, a.genotype);

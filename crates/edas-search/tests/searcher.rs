@@ -67,7 +67,9 @@ fn edas_steps_move_only_relaxed_rows_and_learn() {
                 searcher.arch.values(CellKind::Normal),
                 searcher.arch.values(CellKind::Reduce),
             ];
-            let stats = searcher.step(t.clone(), v.clone(), &StepContext::plain(0.05)).unwrap();
+            let stats = searcher
+                .step(t.clone(), v.clone(), &StepContext::plain(0.05))
+                .unwrap();
             let after = [
                 searcher.arch.values(CellKind::Normal),
                 searcher.arch.values(CellKind::Reduce),

@@ -22,9 +22,7 @@ pub fn save_module<M: Module + ModuleSnapshot>(module: &M, path: &Path) -> Resul
     let mut store = BurnpackStore::from_file(path)
         .auto_extension(false)
         .overwrite(true);
-    module
-        .save_into(&mut store)
-        .map_err(|e| ck_error(path, e))
+    module.save_into(&mut store).map_err(|e| ck_error(path, e))
 }
 
 /// Loads `path` into `module` (built with the same structure); every tensor
@@ -54,7 +52,9 @@ pub fn load_module<M: Module + ModuleSnapshot>(module: &mut M, path: &Path) -> R
 
 /// Writes an optimiser's state to `path`.
 pub fn save_optimizer(optim: &ModuleOptimizer, path: &Path) -> Result<()> {
-    optim.save(path).map_err(|e| ck_error(path, format!("{e:?}")))
+    optim
+        .save(path)
+        .map_err(|e| ck_error(path, format!("{e:?}")))
 }
 
 /// Loads an optimiser's state from `path` into `optim`.
@@ -62,5 +62,7 @@ pub fn load_optimizer(optim: ModuleOptimizer, path: &Path) -> Result<ModuleOptim
     if !path.is_file() {
         return Err(ck_error(path, "file not found"));
     }
-    optim.load(path).map_err(|e| ck_error(path, format!("{e:?}")))
+    optim
+        .load(path)
+        .map_err(|e| ck_error(path, format!("{e:?}")))
 }

@@ -37,7 +37,9 @@ fn config_error(file: &str, key: &str, message: impl Into<String>) -> RunError {
 pub fn parse_override_value(value: &str) -> toml::Value {
     let doc = format!("v = {value}");
     match doc.parse::<toml::Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(value.to_owned())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(value.to_owned())),
         Err(_) => toml::Value::String(value.to_owned()),
     }
 }
@@ -173,7 +175,10 @@ mod tests {
         assert!(e.starts_with("x.toml: key `edas.tau`: invalid type"), "{e}");
         let t = table("name = 'a'\nepochs = 3\n[edas]\ntau = 1.0\ntua = 2.0\n");
         let e = from_table::<Outer>(t, "x.toml").unwrap_err().to_string();
-        assert!(e.contains("`edas.tua`") || e.contains("unknown field `tua`"), "{e}");
+        assert!(
+            e.contains("`edas.tua`") || e.contains("unknown field `tua`"),
+            "{e}"
+        );
         let t = table("name = 'a'\nepochs = -3\n[edas]\ntau = 1.0\n");
         let e = from_table::<Outer>(t, "x.toml").unwrap_err().to_string();
         assert!(e.contains("key `epochs`"), "{e}");

@@ -130,7 +130,10 @@ mod tests {
         }
         // Linear weights are [out, in] as in PyTorch.
         let in_features = net.classifier.weight.val().dims()[0];
-        assert_eq!(h["classifier.weight"]["shape"], serde_json::json!([7, in_features]));
+        assert_eq!(
+            h["classifier.weight"]["shape"],
+            serde_json::json!([7, in_features])
+        );
         // Depthwise conv weights keep PyTorch's [out, in/groups, k, k].
         assert_eq!(h["cells.0._ops.1.op.1.weight"]["shape"][1], 1);
     }
@@ -142,8 +145,11 @@ mod tests {
             .copied()
             .filter(|n| {
                 n.split('.').any(|seg| {
-                    ["Cifar", "ImageNet", "Sep", "Dil", "Reduce", "Conv", "gamma", "beta", "pre0", "pre1", "aux", "ops"]
-                        .contains(&seg)
+                    [
+                        "Cifar", "ImageNet", "Sep", "Dil", "Reduce", "Conv", "gamma", "beta",
+                        "pre0", "pre1", "aux", "ops",
+                    ]
+                    .contains(&seg)
                 })
             })
             .collect()

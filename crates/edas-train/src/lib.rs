@@ -26,5 +26,4 @@ pub mod run;
 pub mod sys;
 pub mod train;
 
-
 pub use error::{Result, RunError};

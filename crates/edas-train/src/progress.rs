@@ -126,7 +126,10 @@ mod tests {
         p.step("loss 2.0");
         p.step("loss 1.9");
         let line = p.line("loss 1.9");
-        assert!(line.starts_with("epoch 1/3 [############------------] 2/4 "), "{line}");
+        assert!(
+            line.starts_with("epoch 1/3 [############------------] 2/4 "),
+            "{line}"
+        );
         assert!(line.ends_with("loss 1.9"));
     }
 }

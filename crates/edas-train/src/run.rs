@@ -62,11 +62,7 @@ impl RunDir {
     /// holds an unfinished run must be resumed or forced.
     pub fn open(path: &Path, mode: OpenMode) -> Result<RunDir> {
         let exists = path.exists();
-        let non_empty = exists
-            && std::fs::read_dir(path)
-                .map_err(io(path))?
-                .next()
-                .is_some();
+        let non_empty = exists && std::fs::read_dir(path).map_err(io(path))?.next().is_some();
         let finished = path.join(RESULTS_FILE).exists();
         let has_checkpoint = latest_checkpoint(path).is_some();
         match mode {
@@ -156,10 +152,17 @@ impl RunDir {
     /// and the source commit.
     pub fn write_provenance(&self, config_toml: &str, command_line: &[String]) -> Result<()> {
         self.write("config.toml", config_toml.as_bytes())?;
-        self.write("command.txt", format!("{}\n", shell_line(command_line)).as_bytes())?;
+        self.write(
+            "command.txt",
+            format!("{}\n", shell_line(command_line)).as_bytes(),
+        )?;
         self.write(
             "git.txt",
-            format!("{}\n", git_description().unwrap_or_else(|| "unknown".into())).as_bytes(),
+            format!(
+                "{}\n",
+                git_description().unwrap_or_else(|| "unknown".into())
+            )
+            .as_bytes(),
         )
     }
 
@@ -401,7 +404,11 @@ mod tests {
         assert!(!run.path().join("checkpoint.old").exists());
         assert!(!run.path().join("checkpoint.tmp").exists());
         // A crash between the renames leaves only checkpoint.old: still found.
-        std::fs::rename(run.path().join("checkpoint"), run.path().join("checkpoint.old")).unwrap();
+        std::fs::rename(
+            run.path().join("checkpoint"),
+            run.path().join("checkpoint.old"),
+        )
+        .unwrap();
         assert_eq!(
             latest_checkpoint(run.path()).unwrap(),
             run.path().join("checkpoint.old")
@@ -417,9 +424,6 @@ mod tests {
         let args: Vec<String> = ["edas", "search", "--set", "name=a b", "it's"]
             .map(String::from)
             .to_vec();
-        assert_eq!(
-            shell_line(&args),
-            r"edas search --set 'name=a b' 'it'\''s'"
-        );
+        assert_eq!(shell_line(&args), r"edas search --set 'name=a b' 'it'\''s'");
     }
 }

@@ -292,7 +292,11 @@ impl TrainConfig {
         match self.optim.schedule {
             Schedule::Cosine => cosine_lr(&self.optim.sgd(), epoch, self.epochs),
             Schedule::Step => {
-                self.optim.lr * self.optim.gamma.powi((epoch / self.optim.step_every) as i32)
+                self.optim.lr
+                    * self
+                        .optim
+                        .gamma
+                        .powi((epoch / self.optim.step_every) as i32)
             }
         }
     }
@@ -398,7 +402,9 @@ pub fn build_network(
     source: &dyn ImageSource,
     device: &Device,
 ) -> Result<Network, TrainError> {
-    let shape = source.fixed_shape().unwrap_or(edas_data::ImageShape::new(3, 224, 224));
+    let shape = source
+        .fixed_shape()
+        .unwrap_or(edas_data::ImageShape::new(3, 224, 224));
     let net = NetworkConfig {
         in_channels: shape.channels,
         image_size: match config.network.kind {
@@ -417,7 +423,10 @@ pub fn build_network(
 }
 
 fn test_loader(config: &TrainConfig, source: Arc<dyn ImageSource>) -> Result<Loader, TrainError> {
-    let n = config.loader.test_examples.map_or(source.len(), |k| k.min(source.len()));
+    let n = config
+        .loader
+        .test_examples
+        .map_or(source.len(), |k| k.min(source.len()));
     Ok(Loader::new(
         source,
         Some((0..n).collect()),
@@ -525,7 +534,9 @@ pub fn run_train(
     let mut net = build_network(config, genotype, train_source.as_ref(), device)?;
     let mut optim = sgd(&config.optim.sgd());
     let params = edas_nn::count::network(&net, {
-        let s = train_source.fixed_shape().unwrap_or(edas_data::ImageShape::new(3, 224, 224));
+        let s = train_source
+            .fixed_shape()
+            .unwrap_or(edas_data::ImageShape::new(3, 224, 224));
         [s.channels, s.height, s.width]
     })
     .main
@@ -576,7 +587,9 @@ pub fn run_train(
         ));
     }
     let loss_fn = CrossEntropyLossConfig::new()
-        .with_smoothing((config.optim.label_smoothing > 0.0).then_some(config.optim.label_smoothing as f32))
+        .with_smoothing(
+            (config.optim.label_smoothing > 0.0).then_some(config.optim.label_smoothing as f32),
+        )
         .init(device);
     let mut last = None;
     let mut epoch = start;

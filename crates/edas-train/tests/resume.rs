@@ -54,17 +54,38 @@ fn interrupted_and_resumed_equals_uninterrupted() {
     let (whole, parts) = (tmp.path().join("whole"), tmp.path().join("parts"));
     let a = run_train(&c, &DARTS_V2, &opts(&whole, OpenMode::New, None), &device).unwrap();
     assert!(a.finished);
-    let b = run_train(&c, &DARTS_V2, &opts(&parts, OpenMode::New, Some(1)), &device).unwrap();
+    let b = run_train(
+        &c,
+        &DARTS_V2,
+        &opts(&parts, OpenMode::New, Some(1)),
+        &device,
+    )
+    .unwrap();
     assert!(!b.finished && b.epochs_done == 1);
-    let b = run_train(&c, &DARTS_V2, &opts(&parts, OpenMode::Resume, Some(2)), &device).unwrap();
+    let b = run_train(
+        &c,
+        &DARTS_V2,
+        &opts(&parts, OpenMode::Resume, Some(2)),
+        &device,
+    )
+    .unwrap();
     assert_eq!(b.epochs_done, 2);
-    let b = run_train(&c, &DARTS_V2, &opts(&parts, OpenMode::Resume, None), &device).unwrap();
+    let b = run_train(
+        &c,
+        &DARTS_V2,
+        &opts(&parts, OpenMode::Resume, None),
+        &device,
+    )
+    .unwrap();
     assert!(b.finished);
     let (ma, mb) = (metrics(&whole), metrics(&parts));
     assert_eq!(ma.len(), 3);
     assert_eq!(ma, mb);
     // Drop-path was ramped: 0, 0.1, 0.2.
-    let drops: Vec<f64> = ma.iter().map(|r| r["drop_prob"].as_f64().unwrap()).collect();
+    let drops: Vec<f64> = ma
+        .iter()
+        .map(|r| r["drop_prob"].as_f64().unwrap())
+        .collect();
     for (d, want) in drops.iter().zip([0.0, 0.1, 0.2]) {
         assert!((d - want).abs() < 1e-12, "{drops:?}");
     }
