@@ -29,12 +29,18 @@ mod tests {
 
     #[test]
     fn peak_grows_with_a_touched_allocation() {
-        let Some(before) = peak_rss_bytes() else {
+        // After a reset the peak is the current resident size, so a touched
+        // 64 MiB allocation raises it by about 64 MiB (other test threads
+        // may free memory meanwhile: a 48 MiB bar).
+        if !reset_peak_rss() {
             return; // not Linux
+        }
+        let Some(before) = peak_rss_bytes() else {
+            return;
         };
         let v = vec![1u8; 64 << 20];
         let after = peak_rss_bytes().unwrap();
         assert!(v.iter().map(|&b| u64::from(b)).sum::<u64>() == 64 << 20);
-        assert!(after >= before + (60 << 20), "{before} -> {after}");
+        assert!(after >= before + (48 << 20), "{before} -> {after}");
     }
 }
