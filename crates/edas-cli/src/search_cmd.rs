@@ -73,7 +73,10 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
         }
     };
     config.config.validate(&config.origin)?;
-    let device = crate::device::parse(&args.device, true)?;
+    let mut device = crate::device::parse(&args.device, true)?;
+    if config.config.gradient_checkpointing {
+        device = device.gradient_checkpointing();
+    }
     let options = RunOptions {
         out,
         mode,

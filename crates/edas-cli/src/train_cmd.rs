@@ -80,7 +80,10 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
         }
     };
     loaded.config.validate(&loaded.origin)?;
-    let device = crate::device::parse(&args.device, true)?;
+    let mut device = crate::device::parse(&args.device, true)?;
+    if loaded.config.gradient_checkpointing {
+        device = device.gradient_checkpointing();
+    }
     let options = TrainOptions {
         out,
         mode,

@@ -165,6 +165,11 @@ pub struct SearchConfig {
     /// `edas`, `darts`, `gdas` or `random`.
     #[serde(default)]
     pub strategy: Strategy,
+    /// burn's balanced gradient checkpointing: memory-bound activations are
+    /// recomputed in backward (on the CPU: about -22% memory, +3-8% time;
+    /// `docs/performance.md`).
+    #[serde(default)]
+    pub gradient_checkpointing: bool,
     /// Search epochs (including warm-up).
     pub epochs: usize,
     /// The data set.
@@ -210,6 +215,7 @@ impl SearchConfig {
             name: default_name(),
             seed: default_seed(),
             strategy: Strategy::Edas,
+            gradient_checkpointing: false,
             epochs,
             data: DataConfig::new(dataset),
             loader: LoaderSection::default(),

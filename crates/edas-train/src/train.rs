@@ -203,6 +203,10 @@ pub struct TrainConfig {
     /// Seed of everything random.
     #[serde(default)]
     pub seed: u64,
+    /// burn's balanced gradient checkpointing (less memory, a little more
+    /// time; `docs/performance.md`).
+    #[serde(default)]
+    pub gradient_checkpointing: bool,
     /// Epochs (CIFAR: 600, ImageNet: 250).
     pub epochs: usize,
     /// The data set.
@@ -228,6 +232,7 @@ impl TrainConfig {
         TrainConfig {
             name: default_name(),
             seed: 0,
+            gradient_checkpointing: false,
             epochs,
             data: DataConfig::new(dataset),
             loader: TrainLoader::default(),
