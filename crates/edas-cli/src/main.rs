@@ -44,6 +44,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `RUST_LOG=edas_search=debug` etc.; warnings only by default (the
+    // commands print their own progress and epoch lines).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     let result = match cli.command {
         Command::Genotype(cmd) => genotype_cmd::run(cmd),
         Command::Data(cmd) => data_cmd::run(cmd),

@@ -370,6 +370,15 @@ pub fn run_search(
                 other => other?,
             };
             step_time += ts.elapsed().as_secs_f64();
+            tracing::debug!(
+                epoch,
+                step = s,
+                train_loss = stats.train_loss,
+                val_loss = ?stats.val_loss,
+                grad_norm = stats.grad_norm,
+                relaxed = ?stats.relaxed,
+                "search step"
+            );
             if let Some(v) = stats.val_loss
                 && !v.is_finite()
             {

@@ -169,6 +169,7 @@ impl RunDir {
     /// Appends a line to `log.txt` (and prints it to standard error unless
     /// echo is off).
     pub fn line(&mut self, text: &str) {
+        tracing::info!(target: "edas::run", run = %self.path.display(), "{text}");
         if self.echo {
             eprintln!("{text}");
         }

@@ -641,6 +641,7 @@ pub fn run_train(
             let mut grads = GradientsParams::from_grads(loss.backward(), &net);
             clip_global_norm(&net, &mut grads, config.optim.grad_clip);
             net = optim.step(lr, net.clone(), grads);
+            tracing::debug!(epoch, step = s, loss = main_value, lr, "training step");
             loss_sum += main_value * batch.len() as f64;
             correct += hits.max(0) as usize;
             seen += batch.len();
