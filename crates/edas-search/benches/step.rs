@@ -104,6 +104,7 @@ fn main() {
         "{{\"case\": \"{case}\", \"batch\": {batch}, \"steps\": {steps}, \"median_step_s\": {median:.4}, \"images_per_s\": {:.1}, \"peak_rss_mib\": {:.0}, \"rss_before_mib\": {rss_before:.0}, \"checkpointing\": {}}}",
         batch as f64 / median,
         peak_rss_bytes().map_or(f64::NAN, mib),
-        device.gradient_checkpointing_strategy() == Some(burn::tensor::GradientCheckpointingStrategy::Balanced)
+        device.gradient_checkpointing_strategy()
+            == Some(burn::tensor::GradientCheckpointingStrategy::Balanced)
     );
 }
