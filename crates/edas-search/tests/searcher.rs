@@ -85,6 +85,19 @@ fn edas_steps_move_only_relaxed_rows_and_learn() {
                 assert!(before[k] != after[k], "the relaxed edge moved");
             }
             assert!(stats.train_loss.is_finite() && stats.grad_norm.is_finite());
+            // The clamp after the step is exactly the DARTS derivation of
+            // softmax(alpha), computed here from the host values.
+            let w = |k: usize, kind| {
+                edas_genotype::EdgeWeights::from_flat(kind, &edas_search::softmax_rows(&after[k]))
+                    .unwrap()
+            };
+            let derived = edas_genotype::derive(
+                &w(0, CellKind::Normal),
+                &w(1, CellKind::Reduce),
+                edas_genotype::DeriveOptions::default(),
+            )
+            .unwrap();
+            assert_eq!(searcher.genotype().unwrap(), derived);
             losses.push(stats.train_loss);
         }
         let _ = epoch;
