@@ -42,7 +42,27 @@ enum Command {
     Export(train_cmd::ExportArgs),
 }
 
+/// `edas ... | head` closes standard output early; Rust's `println!` then
+/// panics. Exit quietly as a shell tool does on SIGPIPE (status 141) instead
+/// of printing a panic (`unsafe` is forbidden, so SIGPIPE cannot be reset).
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     // `RUST_LOG=edas_search=debug` etc.; warnings only by default (the
     // commands print their own progress and epoch lines).
