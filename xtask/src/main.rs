@@ -15,6 +15,7 @@
 //! that implement them.
 
 mod bench;
+mod experiments;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -49,7 +50,10 @@ tasks:
   bench nn [BATCH] [STEPS] [CASE...]   network step time and peak memory
   bench search [BATCH] [STEPS] [CASE...]  whole search step per strategy vs the derived network
   bench torch [BATCH] [STEPS]          the PyTorch reference of the discrete network
-  bench data                           input-pipeline throughput";
+  bench data                           input-pipeline throughput
+  matrix FILE                          strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted
+  fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, hours)
+  report RUN_OR_DIR... [--csv FILE]    mean +/- std over seeds: search time, peak memory, pruning gap, params, test error";
 
 fn run(task: &str, rest: &[String]) -> Result<()> {
     match task {
@@ -73,6 +77,9 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
             ])
         }
         "test" => cargo(&["test", "--workspace", "--locked"]),
+        "matrix" => experiments::matrix(rest),
+        "fashion" => experiments::matrix(&["configs/matrix/fashion.toml".to_owned()]),
+        "report" => experiments::report(rest),
         other => bail!("unknown task `{other}`\n\n{USAGE}"),
     }
 }

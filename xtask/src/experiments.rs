@@ -1,0 +1,542 @@
+//! `cargo xtask matrix FILE` (configs x strategies x seeds, run in sequence,
+//! finished runs skipped, interrupted ones resumed) and `cargo xtask report
+//! RUNS...` (mean +/- std tables in Markdown and CSV).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+use crate::{cargo, project_root};
+
+/// A matrix file (`configs/matrix/*.toml`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Matrix {
+    /// Where the runs go: `OUT/<strategy>-s<seed>/{search,train}`.
+    pub out: PathBuf,
+    /// Search config path with `{strategy}` in it.
+    pub search_config: String,
+    /// Training config for the found cells (none: search only).
+    pub train_config: Option<String>,
+    /// Strategies.
+    pub strategies: Vec<String>,
+    /// Seeds.
+    pub seeds: Vec<u64>,
+    /// Extra `--set` overrides for every search (`key=value`).
+    pub search_set: Vec<String>,
+    /// Extra `--set` overrides for every training.
+    pub train_set: Vec<String>,
+}
+
+fn sets(table: Option<&toml::Value>) -> Result<Vec<String>> {
+    let Some(t) = table else {
+        return Ok(Vec::new());
+    };
+    let t = t.as_table().context("override sections must be tables")?;
+    Ok(t.iter().map(|(k, v)| format!("{k}={v}")).collect())
+}
+
+impl Matrix {
+    /// Parses a matrix file.
+    pub fn parse(text: &str, origin: &str) -> Result<Matrix> {
+        let t: toml::Table = text
+            .parse()
+            .with_context(|| format!("{origin}: not TOML"))?;
+        let known = [
+            "out",
+            "search_config",
+            "train_config",
+            "strategies",
+            "seeds",
+            "search_set",
+            "train_set",
+        ];
+        if let Some(k) = t.keys().find(|k| !known.contains(&k.as_str())) {
+            bail!(
+                "{origin}: unknown key `{k}` (expected one of {})",
+                known.join(", ")
+            );
+        }
+        let string = |k: &str| -> Result<String> {
+            t.get(k)
+                .and_then(toml::Value::as_str)
+                .map(str::to_owned)
+                .with_context(|| format!("{origin}: key `{k}` must be a string"))
+        };
+        let strategies: Vec<String> = t
+            .get("strategies")
+            .and_then(toml::Value::as_array)
+            .with_context(|| format!("{origin}: key `strategies` must be a list"))?
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .with_context(|| format!("{origin}: key `strategies` must list strings"))?;
+        let seeds: Vec<u64> = t
+            .get("seeds")
+            .and_then(toml::Value::as_array)
+            .with_context(|| format!("{origin}: key `seeds` must be a list"))?
+            .iter()
+            .map(|v| v.as_integer().and_then(|i| u64::try_from(i).ok()))
+            .collect::<Option<_>>()
+            .with_context(|| format!("{origin}: key `seeds` must list non-negative integers"))?;
+        if strategies.is_empty() || seeds.is_empty() {
+            bail!("{origin}: `strategies` and `seeds` must not be empty");
+        }
+        let search_config = string("search_config")?;
+        if !search_config.contains("{strategy}") && strategies.len() > 1 {
+            bail!(
+                "{origin}: key `search_config` must contain {{strategy}} when several strategies are listed"
+            );
+        }
+        Ok(Matrix {
+            out: PathBuf::from(string("out")?),
+            search_config,
+            train_config: t
+                .get("train_config")
+                .and_then(toml::Value::as_str)
+                .map(str::to_owned),
+            strategies,
+            seeds,
+            search_set: sets(t.get("search_set"))?,
+            train_set: sets(t.get("train_set"))?,
+        })
+    }
+
+    /// The runs in order: `(unit dir, strategy, seed)`.
+    pub fn units(&self) -> Vec<(PathBuf, String, u64)> {
+        let mut out = Vec::new();
+        for seed in &self.seeds {
+            for s in &self.strategies {
+                out.push((self.out.join(format!("{s}-s{seed}")), s.clone(), *seed));
+            }
+        }
+        out
+    }
+}
+
+/// What to do with a run directory: skip it (finished), resume it, or start it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `results.json` exists.
+    Skip,
+    /// A checkpoint exists.
+    Resume,
+    /// Nothing (or an unusable leftover): start over.
+    Start,
+}
+
+/// The action for run directory `dir`.
+pub fn action(dir: &Path) -> Action {
+    if dir.join("results.json").is_file() {
+        Action::Skip
+    } else if dir.join("checkpoint/state.json").is_file()
+        || dir.join("checkpoint.old/state.json").is_file()
+    {
+        Action::Resume
+    } else {
+        Action::Start
+    }
+}
+
+fn edas_binary() -> Result<PathBuf> {
+    cargo(&["build", "--release", "--locked", "-p", "edas-cli"])?;
+    Ok(project_root().join("target/release/edas"))
+}
+
+fn run_edas(bin: &Path, args: &[String]) -> Result<()> {
+    eprintln!("+ edas {}", args.join(" "));
+    let status = Command::new(bin)
+        .args(args)
+        .current_dir(project_root())
+        .status()
+        .with_context(|| format!("cannot run {}", bin.display()))?;
+    if !status.success() {
+        bail!("edas {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// `cargo xtask matrix FILE`.
+pub fn matrix(args: &[String]) -> Result<()> {
+    let file = args
+        .first()
+        .context("usage: cargo xtask matrix configs/matrix/FILE.toml")?;
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
+    let mut m = Matrix::parse(&text, file)?;
+    // Relative paths are the project root's, where edas runs.
+    m.out = project_root().join(&m.out);
+    let bin = edas_binary()?;
+    let units = m.units();
+    for (i, (unit, strategy, seed)) in units.iter().enumerate() {
+        eprintln!(
+            "== run {}/{}: {strategy}, seed {seed} -> {}",
+            i + 1,
+            units.len(),
+            unit.display()
+        );
+        let search = unit.join("search");
+        let mut a: Vec<String> = vec!["search".into()];
+        match action(&search) {
+            Action::Skip => eprintln!("search finished; skipped"),
+            Action::Resume => {
+                a.extend([
+                    "--resume".into(),
+                    search.display().to_string(),
+                    "--quiet".into(),
+                ]);
+                run_edas(&bin, &a)?;
+            }
+            Action::Start => {
+                a.extend([
+                    "--config".into(),
+                    m.search_config.replace("{strategy}", strategy),
+                    "--out".into(),
+                    search.display().to_string(),
+                    "--force".into(),
+                    "--quiet".into(),
+                    "--set".into(),
+                    format!("seed={seed}"),
+                ]);
+                for s in &m.search_set {
+                    a.extend(["--set".into(), s.clone()]);
+                }
+                run_edas(&bin, &a)?;
+            }
+        }
+        let Some(train_config) = &m.train_config else {
+            continue;
+        };
+        let train = unit.join("train");
+        let mut a: Vec<String> = vec!["train".into()];
+        match action(&train) {
+            Action::Skip => eprintln!("training finished; skipped"),
+            Action::Resume => {
+                a.extend([
+                    "--resume".into(),
+                    train.display().to_string(),
+                    "--quiet".into(),
+                ]);
+                run_edas(&bin, &a)?;
+            }
+            Action::Start => {
+                a.extend([
+                    "--genotype".into(),
+                    search.display().to_string(),
+                    "--config".into(),
+                    train_config.clone(),
+                    "--out".into(),
+                    train.display().to_string(),
+                    "--force".into(),
+                    "--quiet".into(),
+                    "--set".into(),
+                    format!("seed={seed}"),
+                ]);
+                for s in &m.train_set {
+                    a.extend(["--set".into(), s.clone()]);
+                }
+                run_edas(&bin, &a)?;
+            }
+        }
+    }
+    report(&[m.out.display().to_string()])
+}
+
+/// One run (a search, a training, or both) for the report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unit {
+    /// Group label: the directory name without its `-s<seed>` suffix.
+    pub label: String,
+    /// The search's `results.json`.
+    pub search: Option<Value>,
+    /// The training's `results.json`.
+    pub train: Option<Value>,
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+}
+
+fn label_of(dir: &Path) -> String {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    match name.rsplit_once("-s") {
+        Some((head, seed)) if !seed.is_empty() && seed.chars().all(|c| c.is_ascii_digit()) => {
+            head.to_owned()
+        }
+        _ => name,
+    }
+}
+
+/// The finished runs under `path`: a run directory, a matrix unit
+/// (`search/` + `train/`), or a directory of either.
+pub fn collect(path: &Path) -> Vec<Unit> {
+    let results = read_json(&path.join("results.json"));
+    if let Some(r) = results {
+        let is_search = r.get("strategy").is_some();
+        return vec![Unit {
+            label: label_of(path),
+            search: is_search.then(|| r.clone()),
+            train: (!is_search).then_some(r),
+        }];
+    }
+    let (s, t) = (
+        read_json(&path.join("search/results.json")),
+        read_json(&path.join("train/results.json")),
+    );
+    if s.is_some() || t.is_some() {
+        return vec![Unit {
+            label: label_of(path),
+            search: s,
+            train: t,
+        }];
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.iter().flat_map(|d| collect(d)).collect()
+}
+
+/// `(mean, sample std)`; std is `None` for one value.
+pub fn mean_std(values: &[f64]) -> Option<(f64, Option<f64>)> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = (values.len() > 1)
+        .then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    Some((mean, std))
+}
+
+fn fmt_ms(v: Option<(f64, Option<f64>)>, digits: usize) -> String {
+    match v {
+        None => "-".into(),
+        Some((m, None)) => format!("{m:.digits$}"),
+        Some((m, Some(s))) => format!("{m:.digits$} ± {s:.digits$}"),
+    }
+}
+
+/// The report's rows: `(label, runs, columns)`.
+pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<String>>) {
+    let header = vec![
+        "group",
+        "runs",
+        "search time (min)",
+        "peak memory (MiB)",
+        "pruning gap (points)",
+        "params",
+        "test error (%)",
+        "genotypes",
+    ];
+    let mut groups: BTreeMap<String, Vec<&Unit>> = BTreeMap::new();
+    for u in units {
+        groups.entry(u.label.clone()).or_default().push(u);
+    }
+    let (mut md, mut csv) = (Vec::new(), Vec::new());
+    for (label, us) in groups {
+        let f = |sel: &dyn Fn(&Unit) -> Option<f64>| -> Vec<f64> {
+            us.iter().filter_map(|u| sel(u)).collect()
+        };
+        let num = |v: Option<&Value>, k: &str| v.and_then(|v| v.get(k)).and_then(Value::as_f64);
+        let time = f(&|u| num(u.search.as_ref(), "search_time_s").map(|s| s / 60.0));
+        let mem = f(&|u| num(u.search.as_ref(), "peak_memory_mib"));
+        let gap = f(&|u| num(u.search.as_ref(), "pruning_gap").map(|g| 100.0 * g));
+        let params = f(&|u| num(u.train.as_ref(), "params"));
+        let err = f(&|u| {
+            u.train
+                .as_ref()
+                .and_then(|t| t.get("test"))
+                .and_then(|t| t.get("top1"))
+                .and_then(Value::as_f64)
+                .map(|a| 100.0 * (1.0 - a))
+        });
+        let genotypes: Vec<String> = us
+            .iter()
+            .filter_map(|u| {
+                u.search
+                    .as_ref()
+                    .or(u.train.as_ref())
+                    .and_then(|v| v.get("genotype"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = genotypes.iter().collect();
+        let cells = vec![
+            label.clone(),
+            us.len().to_string(),
+            fmt_ms(mean_std(&time), 1),
+            fmt_ms(mean_std(&mem), 0),
+            fmt_ms(mean_std(&gap), 1),
+            fmt_ms(mean_std(&params), 0),
+            fmt_ms(mean_std(&err), 2),
+            format!("{} distinct of {}", distinct.len(), genotypes.len()),
+        ];
+        md.push(cells.clone());
+        let raw = |v: &[f64]| {
+            mean_std(v).map_or((String::new(), String::new()), |(m, s)| {
+                (m.to_string(), s.map_or(String::new(), |s| s.to_string()))
+            })
+        };
+        let mut row = vec![label, us.len().to_string()];
+        for v in [&time, &mem, &gap, &params, &err] {
+            let (m, s) = raw(v);
+            row.push(m);
+            row.push(s);
+        }
+        row.push(genotypes.join(" | ").replace(',', ";"));
+        csv.push(row);
+    }
+    (header, md, csv)
+}
+
+/// `cargo xtask report RUNS... [--csv FILE]`: prints Markdown, writes CSV.
+pub fn report(args: &[String]) -> Result<()> {
+    let mut paths = Vec::new();
+    let mut csv_path = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--csv" {
+            csv_path = Some(PathBuf::from(it.next().context("--csv needs a file")?));
+        } else {
+            paths.push(PathBuf::from(a));
+        }
+    }
+    if paths.is_empty() {
+        bail!("usage: cargo xtask report RUN_OR_DIR... [--csv FILE]");
+    }
+    let units: Vec<Unit> = paths.iter().flat_map(|p| collect(p)).collect();
+    if units.is_empty() {
+        bail!(
+            "no finished runs (results.json) under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let (header, md, csv) = table(&units);
+    println!("| {} |", header.join(" | "));
+    println!("|{}", "---|".repeat(header.len()));
+    for row in &md {
+        println!("| {} |", row.join(" | "));
+    }
+    let csv_path = csv_path.unwrap_or_else(|| PathBuf::from("report.csv"));
+    let mut text = String::from(
+        "group,runs,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,genotypes\n",
+    );
+    for row in csv {
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    std::fs::write(&csv_path, text)
+        .with_context(|| format!("cannot write {}", csv_path.display()))?;
+    eprintln!("CSV written to {}", csv_path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn matrix_expands_and_rejects_mistakes() {
+        let m = Matrix::parse(
+            r#"
+out = "runs/m"
+search_config = "configs/search/fashion-mnist-{strategy}.toml"
+train_config = "configs/train/fashion-mnist-cpu.toml"
+strategies = ["edas", "darts"]
+seeds = [1, 2, 3]
+[search_set]
+"loader.train_examples" = 1000
+"#,
+            "m.toml",
+        )
+        .unwrap();
+        let units = m.units();
+        assert_eq!(units.len(), 6);
+        assert_eq!(units[0].0, PathBuf::from("runs/m/edas-s1"));
+        assert_eq!(
+            units[5],
+            (PathBuf::from("runs/m/darts-s3"), "darts".into(), 3)
+        );
+        assert_eq!(m.search_set, vec!["loader.train_examples=1000".to_owned()]);
+        let e = Matrix::parse(
+            "out='x'\nsearch_config='a'\nstrategies=['edas']\nseeds=[1]\nsede=2",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown key `sede`"));
+        let e = Matrix::parse(
+            "out='x'\nsearch_config='a'\nstrategies=['edas','darts']\nseeds=[1]",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("{strategy}"));
+        let e = Matrix::parse(
+            "out='x'\nsearch_config='a'\nstrategies=['edas']\nseeds=[-1]",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("seeds"));
+    }
+
+    #[test]
+    fn actions_follow_the_run_directory() {
+        let tmp = std::env::temp_dir().join(format!("xtask-action-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        assert_eq!(action(&tmp), Action::Start);
+        std::fs::create_dir_all(tmp.join("checkpoint")).unwrap();
+        std::fs::write(tmp.join("checkpoint/state.json"), "{}").unwrap();
+        assert_eq!(action(&tmp), Action::Resume);
+        std::fs::write(tmp.join("results.json"), "{}").unwrap();
+        assert_eq!(action(&tmp), Action::Skip);
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+
+    #[test]
+    fn report_groups_seeds_with_mean_and_sample_std() {
+        let unit = |label: &str, gap: f64, time: f64, top1: f64| Unit {
+            label: label.into(),
+            search: Some(
+                serde_json::json!({"strategy": "edas", "pruning_gap": gap, "search_time_s": time, "peak_memory_mib": 100.0, "genotype": format!("G{gap}")}),
+            ),
+            train: Some(serde_json::json!({"params": 1000, "test": {"top1": top1}})),
+        };
+        let units = vec![
+            unit("edas", 0.01, 60.0, 0.9),
+            unit("edas", 0.03, 180.0, 0.8),
+            unit("darts", 0.5, 600.0, 0.85),
+        ];
+        let (_, md, csv) = table(&units);
+        assert_eq!(md.len(), 2);
+        let edas = md.iter().find(|r| r[0] == "edas").unwrap();
+        assert_eq!(edas[1], "2");
+        assert_eq!(edas[2], "2.0 ± 1.4"); // minutes: 1 and 3
+        assert_eq!(edas[4], "2.0 ± 1.4"); // gap points: 1 and 3
+        assert_eq!(edas[6], "15.00 ± 7.07"); // error: 10% and 20%
+        assert_eq!(edas[7], "2 distinct of 2");
+        let darts = md.iter().find(|r| r[0] == "darts").unwrap();
+        assert_eq!(darts[4], "50.0");
+        assert_eq!(csv.len(), 2);
+        assert_eq!(label_of(Path::new("runs/m/edas-s12")), "edas");
+        assert_eq!(
+            label_of(Path::new("runs/fashion-mnist-edas")),
+            "fashion-mnist-edas"
+        );
+    }
+}
