@@ -16,10 +16,7 @@ use edas_train::config::to_toml;
 use edas_train::optim::cosine_lr;
 use edas_train::plot::{Chart, Series, figure};
 use edas_train::progress::{Progress, fmt_duration};
-use edas_train::run::{
-    OpenMode, RESULTS_FILE, RunDir, commit_checkpoint, latest_checkpoint, read_jsonl,
-    stage_checkpoint,
-};
+use edas_train::run::{OpenMode, RESULTS_FILE, RunDir, stage_checkpoint};
 use edas_train::sys::{mib, peak_rss_bytes, reset_peak_rss};
 use serde::{Deserialize, Serialize};
 
@@ -255,16 +252,13 @@ fn ops_table(genotype: &Genotype) -> BTreeMap<String, BTreeMap<String, usize>> {
         .collect()
 }
 
-fn nonfinite(what: &str, value: f64, epoch: usize, step: usize, run: &Path) -> SearchError {
+fn nonfinite(what: &str, value: f64, epoch: usize, step: usize, run: &RunDir) -> SearchError {
     SearchError::Diverged {
         what: what.to_owned(),
         value,
         epoch: epoch + 1,
         step: step + 1,
-        checkpoint: match latest_checkpoint(run) {
-            Some(p) => format!("the last good checkpoint is intact in {}", p.display()),
-            None => "no checkpoint had been written yet".into(),
-        },
+        checkpoint: run.checkpoint_status(),
     }
 }
 
@@ -283,19 +277,7 @@ pub fn run_search(
     let mut start_epoch = 0;
     let mut elapsed = 0.0;
     if options.mode == OpenMode::Resume {
-        let dir = latest_checkpoint(run.path()).ok_or_else(|| {
-            SearchError::Run(edas_train::RunError::RunDir {
-                path: run.path().to_owned(),
-                message: "no checkpoint".into(),
-            })
-        })?;
-        let path = dir.join("state.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| edas_train::RunError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let state: CheckpointState = serde_json::from_str(&text)
-            .map_err(|source| edas_train::RunError::Json { path, source })?;
+        let (dir, state): (_, CheckpointState) = run.read_checkpoint()?;
         if state.config != config_toml {
             return Err(SearchError::Run(edas_train::RunError::RunDir {
                 path: run.path().to_owned(),
@@ -331,10 +313,7 @@ pub fn run_search(
     // The genotype at the start of the next epoch (the initial clamp, or
     // the checkpoint's), for `changed_edges`.
     let mut previous = searcher.genotype()?;
-    let mut last = run
-        .read_metrics()?
-        .last()
-        .and_then(|v| serde_json::from_value::<EpochRecord>(v.clone()).ok());
+    let mut last = records(&run)?.pop();
     let mut epoch = start_epoch;
     while epoch < config.epochs {
         if options.stop_after.is_some_and(|s| epoch >= s) {
@@ -363,7 +342,7 @@ pub fn run_search(
             let stats = match searcher.step(tb.to_tensors(device), vb.to_tensors(device), &ctx) {
                 Err(SearchError::NonFinite(what)) => {
                     progress.finish();
-                    let e = nonfinite(&what, f64::NAN, epoch, s, run.path());
+                    let e = nonfinite(&what, f64::NAN, epoch, s, &run);
                     run.line(&format!("error: {e}"));
                     return Err(e);
                 }
@@ -383,13 +362,7 @@ pub fn run_search(
                 && !v.is_finite()
             {
                 progress.finish();
-                let e = nonfinite(
-                    &format!("validation loss became {v}"),
-                    v,
-                    epoch,
-                    s,
-                    run.path(),
-                );
+                let e = nonfinite(&format!("validation loss became {v}"), v, epoch, s, &run);
                 run.line(&format!("error: {e}"));
                 return Err(e);
             }
@@ -400,7 +373,7 @@ pub fn run_search(
                     stats.train_loss,
                     epoch,
                     s,
-                    run.path(),
+                    &run,
                 );
                 run.line(&format!("error: {e}"));
                 return Err(e);
@@ -479,12 +452,7 @@ pub fn run_search(
             elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
             searcher: searcher.save(&staged)?,
         };
-        let json = serde_json::to_string(&state).map_err(|source| edas_train::RunError::Json {
-            path: staged.join("state.json"),
-            source,
-        })?;
-        edas_train::run::write_atomic(&staged.join("state.json"), json.as_bytes())?;
-        commit_checkpoint(run.path())?;
+        run.commit_checkpoint_with(&state)?;
         elapsed += t0.elapsed().as_secs_f64();
         let record = EpochRecord {
             epoch_time_s: t0.elapsed().as_secs_f64(),
@@ -544,10 +512,7 @@ fn epoch_line(config: &SearchConfig, r: &EpochRecord) -> String {
 }
 
 fn records(run: &RunDir) -> Result<Vec<EpochRecord>, SearchError> {
-    Ok(read_jsonl(&run.file(edas_train::run::METRICS_FILE))?
-        .into_iter()
-        .filter_map(|v| serde_json::from_value(v).ok())
-        .collect())
+    Ok(run.records()?)
 }
 
 /// `curves.svg` (losses, accuracies, pruning gap) and `alpha.svg`

@@ -20,6 +20,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::error::{Result, RunError, io};
 
@@ -217,6 +218,51 @@ impl RunDir {
     /// The records of `metrics.jsonl` (none if it does not exist).
     pub fn read_metrics(&self) -> Result<Vec<serde_json::Value>> {
         read_jsonl(&self.file(METRICS_FILE))
+    }
+
+    /// The metrics records that parse as `T` (a search's or a training's
+    /// per-epoch record).
+    pub fn records<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
+        Ok(self
+            .read_metrics()?
+            .into_iter()
+            .filter_map(|v| serde_json::from_value(v).ok())
+            .collect())
+    }
+
+    /// The checkpoint to resume from and its `state.json` as `T`.
+    pub fn read_checkpoint<T: DeserializeOwned>(&self) -> Result<(PathBuf, T)> {
+        let dir = latest_checkpoint(&self.path).ok_or_else(|| RunError::RunDir {
+            path: self.path.clone(),
+            message: "holds no checkpoint to resume from".into(),
+        })?;
+        let path = dir.join("state.json");
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let state = serde_json::from_str(&text).map_err(|source| RunError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        Ok((dir, state))
+    }
+
+    /// Writes `state` as `state.json` into the staged checkpoint (whose other
+    /// files the caller has written) and swaps it in ([`commit_checkpoint`]).
+    pub fn commit_checkpoint_with<T: Serialize>(&self, state: &T) -> Result<PathBuf> {
+        let path = self.path.join("checkpoint.tmp").join("state.json");
+        let json = serde_json::to_string(state).map_err(|source| RunError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        write_atomic(&path, json.as_bytes())?;
+        commit_checkpoint(&self.path)
+    }
+
+    /// What a failure leaves for the user: the intact checkpoint, or none.
+    pub fn checkpoint_status(&self) -> String {
+        match latest_checkpoint(&self.path) {
+            Some(p) => format!("the last good checkpoint is intact in {}", p.display()),
+            None => "no checkpoint had been written yet".into(),
+        }
     }
 
     /// Whether the run has finished.

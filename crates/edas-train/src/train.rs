@@ -16,14 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
 use crate::config::{invalid, to_toml};
-use crate::error::{Result as RunResult, RunError, io};
+use crate::error::{Result as RunResult, RunError};
 use crate::optim::{SgdSettings, clip_global_norm, cosine_lr, sgd};
 use crate::plot::{Chart, Series, figure};
 use crate::progress::{Progress, fmt_duration};
-use crate::run::{
-    OpenMode, RESULTS_FILE, RunDir, commit_checkpoint, latest_checkpoint, read_jsonl,
-    stage_checkpoint, write_atomic,
-};
+use crate::run::{OpenMode, RESULTS_FILE, RunDir, latest_checkpoint, stage_checkpoint};
 use crate::sys::{mib, peak_rss_bytes, reset_peak_rss};
 
 /// Errors of a training or evaluation run.
@@ -482,22 +479,12 @@ pub fn evaluate(net: &Network, loader: &Loader, device: &Device) -> Result<EvalR
     })
 }
 
-fn nonfinite(value: f64, epoch: usize, step: usize, run: &Path) -> TrainError {
+fn nonfinite(value: f64, epoch: usize, step: usize, run: &RunDir) -> TrainError {
     TrainError::Diverged {
         value,
         epoch: epoch + 1,
         step: step + 1,
-        checkpoint: match latest_checkpoint(run) {
-            Some(p) => format!("the last good checkpoint is intact in {}", p.display()),
-            None => "no checkpoint had been written yet".into(),
-        },
-    }
-}
-
-fn json_err(path: &Path) -> impl FnOnce(serde_json::Error) -> RunError + '_ {
-    move |source| RunError::Json {
-        path: path.to_owned(),
-        source,
+        checkpoint: run.checkpoint_status(),
     }
 }
 
@@ -549,13 +536,7 @@ pub fn run_train(
     let mut start = 0;
     let mut elapsed = 0.0;
     if options.mode == OpenMode::Resume {
-        let dir = latest_checkpoint(run.path()).ok_or_else(|| RunError::RunDir {
-            path: run.path().to_owned(),
-            message: "no checkpoint".into(),
-        })?;
-        let path = dir.join("state.json");
-        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-        let state: TrainState = serde_json::from_str(&text).map_err(json_err(&path))?;
+        let (dir, state): (_, TrainState) = run.read_checkpoint()?;
         if state.config != config_toml {
             return Err(RunError::RunDir {
                 path: run.path().to_owned(),
@@ -626,7 +607,7 @@ pub fn run_train(
             let main_value = f64::from(main.clone().into_scalar::<f32>());
             if !main_value.is_finite() {
                 progress.finish();
-                let e = nonfinite(main_value, epoch, s, run.path());
+                let e = nonfinite(main_value, epoch, s, &run);
                 run.line(&format!("error: {e}"));
                 return Err(e);
             }
@@ -659,15 +640,11 @@ pub fn run_train(
         let staged = stage_checkpoint(run.path())?;
         save_module(&net, &staged.join("model.bpk"))?;
         save_optimizer(&optim, &staged.join("sgd.bpk"))?;
-        let state = TrainState {
+        run.commit_checkpoint_with(&TrainState {
             epochs_done: epoch + 1,
             config: config_toml.clone(),
             elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
-        };
-        let path = staged.join("state.json");
-        let json = serde_json::to_string(&state).map_err(json_err(&path))?;
-        write_atomic(&path, json.as_bytes())?;
-        commit_checkpoint(run.path())?;
+        })?;
         elapsed += t0.elapsed().as_secs_f64();
         let record = TrainRecord {
             epoch,
@@ -743,10 +720,7 @@ pub fn run_train(
 }
 
 fn train_records(run: &RunDir) -> RunResult<Vec<TrainRecord>> {
-    Ok(read_jsonl(&run.file(crate::run::METRICS_FILE))?
-        .into_iter()
-        .filter_map(|v| serde_json::from_value(v).ok())
-        .collect())
+    run.records()
 }
 
 fn write_curves(run: &RunDir, config: &TrainConfig) -> RunResult<()> {
