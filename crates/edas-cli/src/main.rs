@@ -6,6 +6,7 @@ mod data_cmd;
 mod device;
 mod genotype_cmd;
 mod inspect_cmd;
+mod run_args;
 mod search_cmd;
 mod source;
 mod train_cmd;

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+
+use crate::run_args::RunArgs;
 use edas_search::{RunOptions, SearchConfig, run_search};
 use edas_train::config::load;
 use edas_train::run::OpenMode;
@@ -12,37 +14,14 @@ use edas_train::run::OpenMode;
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// The search config (TOML; see configs/search/).
-    #[arg(long, required_unless_present = "resume")]
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
     config: Option<PathBuf>,
-    /// Override a config key: `--set edas.tau_start=2 --set epochs=10`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<String>,
-    /// The run directory (default: runs/<config name>).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Continue the unfinished run in this directory from its checkpoint,
-    /// with the config stored there.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "sets", "out", "force"])]
-    resume: Option<PathBuf>,
-    /// Overwrite the run directory if it holds a run.
-    #[arg(long)]
-    force: bool,
-    /// Stop (checkpointed) once this many epochs are done; resume later.
-    #[arg(long, value_name = "EPOCHS")]
-    stop_after: Option<usize>,
-    /// Device: cpu.
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// Print only errors (the run directory's log.txt has everything).
-    #[arg(long, short)]
-    quiet: bool,
-    /// Print the final results as JSON on standard output.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 pub fn run(args: SearchArgs) -> Result<ExitCode> {
-    let (config, out, mode) = match &args.resume {
+    let (config, out, mode) = match &args.run.resume {
         Some(dir) => {
             let path = dir.join("config.toml");
             if !path.is_file() {
@@ -59,33 +38,26 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
                 .config
                 .as_ref()
                 .context("--config is required (or --resume RUN_DIR)")?;
-            let loaded = load::<SearchConfig>(path, &args.sets)?;
+            let loaded = load::<SearchConfig>(path, &args.run.sets)?;
             let out = args
+                .run
                 .out
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("runs").join(&loaded.config.name));
-            let mode = if args.force {
-                OpenMode::Force
-            } else {
-                OpenMode::New
-            };
-            (loaded, out, mode)
+            (loaded, out, args.run.new_mode())
         }
     };
     config.config.validate(&config.origin)?;
-    let mut device = crate::device::parse(&args.device, true)?;
-    if config.config.gradient_checkpointing {
-        device = device.gradient_checkpointing();
-    }
+    let device = args.run.device(config.config.gradient_checkpointing)?;
     let options = RunOptions {
         out,
         mode,
-        stop_after: args.stop_after,
+        stop_after: args.run.stop_after,
         command_line: std::env::args().collect(),
-        verbose: !args.quiet,
+        verbose: !args.run.quiet,
     };
     let outcome = run_search(&config.config, &options, &device)?;
-    if args.json {
+    if args.run.json {
         let results = serde_json::json!({
             "run_dir": options.out,
             "finished": outcome.finished,

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+
+use crate::run_args::RunArgs;
 use edas_data::DataConfig;
 use edas_train::config::load;
 use edas_train::run::OpenMode;
@@ -15,39 +17,17 @@ use edas_train::train::{TrainConfig, TrainOptions, evaluate, load_run, run_train
 pub struct TrainArgs {
     /// The genotype: a published name, a file, a search run directory, `-`
     /// or DARTS text.
-    #[arg(long, required_unless_present = "resume")]
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
     genotype: Option<String>,
     /// The training config (TOML; see configs/train/).
-    #[arg(long, required_unless_present = "resume")]
+    #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
     config: Option<PathBuf>,
-    /// Override a config key: `--set epochs=10 --set network.channels=16`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<String>,
-    /// The run directory (default: runs/<config name>-<genotype label>).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Continue the unfinished run in this directory.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["genotype", "config", "sets", "out", "force"])]
-    resume: Option<PathBuf>,
-    /// Overwrite the run directory if it holds a run.
-    #[arg(long)]
-    force: bool,
-    /// Stop (checkpointed) once this many epochs are done.
-    #[arg(long, value_name = "EPOCHS")]
-    stop_after: Option<usize>,
-    /// Device: cpu.
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// Print only errors.
-    #[arg(long, short)]
-    quiet: bool,
-    /// Print the final record as JSON on standard output.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 pub fn train(args: TrainArgs) -> Result<ExitCode> {
-    let (loaded, genotype, out, mode) = match &args.resume {
+    let (loaded, genotype, out, mode) = match &args.run.resume {
         Some(dir) => {
             let path = dir.join("config.toml");
             if !path.is_file() {
@@ -67,32 +47,24 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
         None => {
             let path = args.config.as_ref().context("--config is required")?;
             let g = crate::source::resolve(args.genotype.as_deref().unwrap_or_default())?;
-            let loaded = load::<TrainConfig>(path, &args.sets)?;
-            let out = args.out.clone().unwrap_or_else(|| {
+            let loaded = load::<TrainConfig>(path, &args.run.sets)?;
+            let out = args.run.out.clone().unwrap_or_else(|| {
                 PathBuf::from("runs").join(format!("{}-{}", loaded.config.name, g.label))
             });
-            let mode = if args.force {
-                OpenMode::Force
-            } else {
-                OpenMode::New
-            };
-            (loaded, g.genotype, out, mode)
+            (loaded, g.genotype, out, args.run.new_mode())
         }
     };
     loaded.config.validate(&loaded.origin)?;
-    let mut device = crate::device::parse(&args.device, true)?;
-    if loaded.config.gradient_checkpointing {
-        device = device.gradient_checkpointing();
-    }
+    let device = args.run.device(loaded.config.gradient_checkpointing)?;
     let options = TrainOptions {
         out,
         mode,
-        stop_after: args.stop_after,
+        stop_after: args.run.stop_after,
         command_line: std::env::args().collect(),
-        verbose: !args.quiet,
+        verbose: !args.run.quiet,
     };
     let outcome = run_train(&loaded.config, &genotype, &options, &device)?;
-    if args.json {
+    if args.run.json {
         let v = serde_json::json!({
             "run_dir": options.out,
             "finished": outcome.finished,
