@@ -46,29 +46,36 @@ fn row(v: &serde_json::Value) -> String {
     )
 }
 
-/// `cargo xtask bench nn [BATCH] [STEPS] [CASE...]`.
-pub fn nn(args: &[String]) -> Result<()> {
+/// Runs `cargo bench -p PACKAGE --bench BENCH -- CASE BATCH STEPS` once per
+/// case (each in its own process, so peak memory is the case's own) and
+/// prints a Markdown table. `args`: `[BATCH] [STEPS] [CASE...]`.
+fn run_cases(package: &str, bench: &str, default_cases: &[&str], args: &[String]) -> Result<()> {
     let batch = args.first().cloned().unwrap_or_else(|| "32".to_owned());
     let steps = args.get(1).cloned().unwrap_or_else(|| "3".to_owned());
     let cases: Vec<String> = if args.len() > 2 {
         args[2..].to_vec()
     } else {
-        NN_CASES.iter().map(|s| (*s).to_owned()).collect()
+        default_cases.iter().map(|s| (*s).to_owned()).collect()
     };
-    cargo(&["bench", "-p", "edas-nn", "--bench", "nn", "--no-run"])?;
+    cargo(&["bench", "-p", package, "--bench", bench, "--no-run"])?;
     println!("| case | batch | median step (s) | images/s | peak RSS (MiB) |");
     println!("|---|---|---|---|---|");
     for case in &cases {
         let v = run_json(
             Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
                 .args([
-                    "bench", "-q", "-p", "edas-nn", "--bench", "nn", "--", case, &batch, &steps,
+                    "bench", "-q", "-p", package, "--bench", bench, "--", case, &batch, &steps,
                 ])
                 .current_dir(project_root()),
         )?;
         println!("{}", row(&v));
     }
     Ok(())
+}
+
+/// `cargo xtask bench nn [BATCH] [STEPS] [CASE...]`.
+pub fn nn(args: &[String]) -> Result<()> {
+    run_cases("edas-nn", "nn", &NN_CASES, args)
 }
 
 /// The whole-search-step cases of `crates/edas-search/benches/step.rs`.
@@ -86,36 +93,7 @@ pub const SEARCH_CASES: [&str; 8] = [
 /// `cargo xtask bench search [BATCH] [STEPS] [CASE...]`: one whole search
 /// step per strategy against a training step of the derived network.
 pub fn search(args: &[String]) -> Result<()> {
-    let batch = args.first().cloned().unwrap_or_else(|| "32".to_owned());
-    let steps = args.get(1).cloned().unwrap_or_else(|| "3".to_owned());
-    let cases: Vec<String> = if args.len() > 2 {
-        args[2..].to_vec()
-    } else {
-        SEARCH_CASES.iter().map(|s| (*s).to_owned()).collect()
-    };
-    cargo(&["bench", "-p", "edas-search", "--bench", "step", "--no-run"])?;
-    println!("| case | batch | median step (s) | images/s | peak RSS (MiB) |");
-    println!("|---|---|---|---|---|");
-    for case in &cases {
-        let v = run_json(
-            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-                .args([
-                    "bench",
-                    "-q",
-                    "-p",
-                    "edas-search",
-                    "--bench",
-                    "step",
-                    "--",
-                    case,
-                    &batch,
-                    &steps,
-                ])
-                .current_dir(project_root()),
-        )?;
-        println!("{}", row(&v));
-    }
-    Ok(())
+    run_cases("edas-search", "step", &SEARCH_CASES, args)
 }
 
 /// `cargo xtask bench torch [BATCH] [STEPS]`: the PyTorch reference of the
