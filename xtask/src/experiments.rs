@@ -158,6 +158,33 @@ fn run_edas(bin: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `edas COMMAND` for run directory `dir` as [`action`] says: skip a
+/// finished run, `--resume` an interrupted one, else start it with `start`
+/// (the config and overrides) and the seed.
+fn run_step(bin: &Path, command: &str, dir: &Path, seed: u64, start: Vec<String>) -> Result<()> {
+    let mut a = vec![command.to_owned()];
+    match action(dir) {
+        Action::Skip => {
+            eprintln!("{command} finished; skipped");
+            return Ok(());
+        }
+        Action::Resume => a.extend(["--resume".into(), dir.display().to_string()]),
+        Action::Start => {
+            // The seed first, so that overrides in `start` may replace it.
+            a.extend([
+                "--out".into(),
+                dir.display().to_string(),
+                "--force".into(),
+                "--set".into(),
+                format!("seed={seed}"),
+            ]);
+            a.extend(start);
+        }
+    }
+    a.push("--quiet".into());
+    run_edas(bin, &a)
+}
+
 /// `cargo xtask matrix FILE`.
 pub fn matrix(args: &[String]) -> Result<()> {
     let file = args
@@ -177,67 +204,29 @@ pub fn matrix(args: &[String]) -> Result<()> {
             unit.display()
         );
         let search = unit.join("search");
-        let mut a: Vec<String> = vec!["search".into()];
-        match action(&search) {
-            Action::Skip => eprintln!("search finished; skipped"),
-            Action::Resume => {
-                a.extend([
-                    "--resume".into(),
-                    search.display().to_string(),
-                    "--quiet".into(),
-                ]);
-                run_edas(&bin, &a)?;
-            }
-            Action::Start => {
-                a.extend([
-                    "--config".into(),
-                    m.search_config.replace("{strategy}", strategy),
-                    "--out".into(),
-                    search.display().to_string(),
-                    "--force".into(),
-                    "--quiet".into(),
-                    "--set".into(),
-                    format!("seed={seed}"),
-                ]);
-                for s in &m.search_set {
-                    a.extend(["--set".into(), s.clone()]);
-                }
-                run_edas(&bin, &a)?;
-            }
-        }
-        let Some(train_config) = &m.train_config else {
-            continue;
-        };
-        let train = unit.join("train");
-        let mut a: Vec<String> = vec!["train".into()];
-        match action(&train) {
-            Action::Skip => eprintln!("training finished; skipped"),
-            Action::Resume => {
-                a.extend([
-                    "--resume".into(),
-                    train.display().to_string(),
-                    "--quiet".into(),
-                ]);
-                run_edas(&bin, &a)?;
-            }
-            Action::Start => {
-                a.extend([
-                    "--genotype".into(),
-                    search.display().to_string(),
-                    "--config".into(),
-                    train_config.clone(),
-                    "--out".into(),
-                    train.display().to_string(),
-                    "--force".into(),
-                    "--quiet".into(),
-                    "--set".into(),
-                    format!("seed={seed}"),
-                ]);
-                for s in &m.train_set {
-                    a.extend(["--set".into(), s.clone()]);
-                }
-                run_edas(&bin, &a)?;
-            }
+        let mut start = vec![
+            "--config".to_owned(),
+            m.search_config.replace("{strategy}", strategy),
+        ];
+        start.extend(
+            m.search_set
+                .iter()
+                .flat_map(|s| ["--set".to_owned(), s.clone()]),
+        );
+        run_step(&bin, "search", &search, *seed, start)?;
+        if let Some(train_config) = &m.train_config {
+            let mut start = vec![
+                "--genotype".to_owned(),
+                search.display().to_string(),
+                "--config".to_owned(),
+                train_config.clone(),
+            ];
+            start.extend(
+                m.train_set
+                    .iter()
+                    .flat_map(|s| ["--set".to_owned(), s.clone()]),
+            );
+            run_step(&bin, "train", &unit.join("train"), *seed, start)?;
         }
     }
     report(&[m.out.display().to_string()])

@@ -10,8 +10,8 @@ use clap::Args;
 use crate::run_args::RunArgs;
 use edas_data::DataConfig;
 use edas_train::config::load;
-use edas_train::run::OpenMode;
-use edas_train::train::{TrainConfig, TrainOptions, evaluate, load_run, run_train};
+use edas_train::run::{OpenMode, RunOptions};
+use edas_train::train::{TrainConfig, evaluate, load_run, run_train};
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -56,7 +56,7 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
     };
     loaded.config.validate(&loaded.origin)?;
     let device = args.run.device(loaded.config.gradient_checkpointing)?;
-    let options = TrainOptions {
+    let options = RunOptions {
         out,
         mode,
         stop_after: args.run.stop_after,

@@ -3,7 +3,7 @@
 //! (`docs/search.md`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -16,7 +16,7 @@ use edas_train::config::to_toml;
 use edas_train::optim::cosine_lr;
 use edas_train::plot::{Chart, Series, figure};
 use edas_train::progress::{Progress, fmt_duration};
-use edas_train::run::{OpenMode, RESULTS_FILE, RunDir, stage_checkpoint};
+use edas_train::run::{OpenMode, RESULTS_FILE, RunDir, RunOptions, stage_checkpoint};
 use edas_train::sys::{mib, peak_rss_bytes, reset_peak_rss};
 use serde::{Deserialize, Serialize};
 
@@ -25,21 +25,6 @@ use crate::config::SearchConfig;
 use crate::error::SearchError;
 use crate::searcher::{Evaluation, Searcher, SearcherState, StepContext};
 use crate::strategy::{Strategy, op_histogram};
-
-/// How to run a search.
-#[derive(Clone, Debug)]
-pub struct RunOptions {
-    /// The run directory.
-    pub out: PathBuf,
-    /// New, resume or force.
-    pub mode: OpenMode,
-    /// Stop (with a checkpoint) once this many epochs are done in total.
-    pub stop_after: Option<usize>,
-    /// The command line, recorded in the run directory.
-    pub command_line: Vec<String>,
-    /// Print progress and epoch lines to standard error.
-    pub verbose: bool,
-}
 
 /// One line of `metrics.jsonl`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -42,6 +42,21 @@ pub enum OpenMode {
     Force,
 }
 
+/// How to run a search or a training.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// The run directory.
+    pub out: PathBuf,
+    /// New, resume or force.
+    pub mode: OpenMode,
+    /// Stop (with a checkpoint) once this many epochs are done in total.
+    pub stop_after: Option<usize>,
+    /// The command line, recorded in the run directory.
+    pub command_line: Vec<String>,
+    /// Print progress and epoch lines to standard error.
+    pub verbose: bool,
+}
+
 /// An open run directory.
 #[derive(Debug)]
 pub struct RunDir {

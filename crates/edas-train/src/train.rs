@@ -1,7 +1,7 @@
 //! Training a discrete network from scratch with DARTS' recipes, evaluating
 //! it, and the training run directory (`docs/train.md`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -20,7 +20,7 @@ use crate::error::{Result as RunResult, RunError};
 use crate::optim::{SgdSettings, clip_global_norm, cosine_lr, sgd};
 use crate::plot::{Chart, Series, figure};
 use crate::progress::{Progress, fmt_duration};
-use crate::run::{OpenMode, RESULTS_FILE, RunDir, latest_checkpoint, stage_checkpoint};
+use crate::run::{OpenMode, RESULTS_FILE, RunDir, RunOptions, latest_checkpoint, stage_checkpoint};
 use crate::sys::{mib, peak_rss_bytes, reset_peak_rss};
 
 /// Errors of a training or evaluation run.
@@ -375,21 +375,6 @@ pub struct TrainResults {
     pub train_time_s: f64,
 }
 
-/// How to run.
-#[derive(Clone, Debug)]
-pub struct TrainOptions {
-    /// Run directory.
-    pub out: PathBuf,
-    /// New, resume or force.
-    pub mode: OpenMode,
-    /// Stop once this many epochs are done.
-    pub stop_after: Option<usize>,
-    /// The command line.
-    pub command_line: Vec<String>,
-    /// Print progress.
-    pub verbose: bool,
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct TrainState {
     epochs_done: usize,
@@ -492,7 +477,7 @@ fn nonfinite(value: f64, epoch: usize, step: usize, run: &RunDir) -> TrainError 
 pub fn run_train(
     config: &TrainConfig,
     genotype: &Genotype,
-    options: &TrainOptions,
+    options: &RunOptions,
     device: &Device,
 ) -> Result<TrainOutcome, TrainError> {
     let mut run = RunDir::open(&options.out, options.mode)?;

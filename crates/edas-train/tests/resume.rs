@@ -10,8 +10,8 @@ use std::path::Path;
 use burn::prelude::*;
 use edas_data::{DatasetKind, SyntheticSpec};
 use edas_genotype::published::DARTS_V2;
-use edas_train::run::OpenMode;
-use edas_train::train::{TrainConfig, TrainOptions, run_train};
+use edas_train::run::{OpenMode, RunOptions};
+use edas_train::train::{TrainConfig, run_train};
 
 fn metrics(run: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(run.join("metrics.jsonl"))
@@ -44,7 +44,7 @@ fn interrupted_and_resumed_equals_uninterrupted() {
     c.optim.lr = 0.05;
     c.validate("test").unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let opts = |dir: &Path, mode, stop_after| TrainOptions {
+    let opts = |dir: &Path, mode, stop_after| RunOptions {
         out: dir.to_owned(),
         mode,
         stop_after,
