@@ -140,8 +140,14 @@ pub fn action(dir: &Path) -> Action {
     }
 }
 
-fn edas_binary() -> Result<PathBuf> {
-    cargo(&["build", "--release", "--locked", "-p", "edas-cli"])?;
+/// Builds the release `edas` (with the cargo `feature` a GPU device needs)
+/// and returns its path.
+pub fn edas_binary(feature: Option<&str>) -> Result<PathBuf> {
+    let mut args = vec!["build", "--release", "--locked", "-p", "edas-cli"];
+    if let Some(f) = feature {
+        args.extend(["--features", f]);
+    }
+    cargo(&args)?;
     Ok(project_root().join("target/release/edas"))
 }
 
@@ -160,8 +166,14 @@ fn run_edas(bin: &Path, args: &[String]) -> Result<()> {
 
 /// `edas COMMAND` for run directory `dir` as [`action`] says: skip a
 /// finished run, `--resume` an interrupted one, else start it with `start`
-/// (the config and overrides) and the seed.
-fn run_step(bin: &Path, command: &str, dir: &Path, seed: u64, start: Vec<String>) -> Result<()> {
+/// (the config and overrides) and the seed (none: the config's).
+pub fn run_step(
+    bin: &Path,
+    command: &str,
+    dir: &Path,
+    seed: Option<u64>,
+    start: Vec<String>,
+) -> Result<()> {
     let mut a = vec![command.to_owned()];
     match action(dir) {
         Action::Skip => {
@@ -170,14 +182,11 @@ fn run_step(bin: &Path, command: &str, dir: &Path, seed: u64, start: Vec<String>
         }
         Action::Resume => a.extend(["--resume".into(), dir.display().to_string()]),
         Action::Start => {
+            a.extend(["--out".into(), dir.display().to_string(), "--force".into()]);
             // The seed first, so that overrides in `start` may replace it.
-            a.extend([
-                "--out".into(),
-                dir.display().to_string(),
-                "--force".into(),
-                "--set".into(),
-                format!("seed={seed}"),
-            ]);
+            if let Some(seed) = seed {
+                a.extend(["--set".into(), format!("seed={seed}")]);
+            }
             a.extend(start);
         }
     }
@@ -185,16 +194,94 @@ fn run_step(bin: &Path, command: &str, dir: &Path, seed: u64, start: Vec<String>
     run_edas(bin, &a)
 }
 
+/// Where Debian's `dataset-fashion-mnist` puts its files.
+const DEBIAN_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+/// Whether `dir` holds the four Fashion-MNIST IDX files (gzipped or not).
+fn has_fashion_mnist(dir: &Path) -> bool {
+    [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ]
+    .iter()
+    .all(|f| dir.join(f).is_file() || dir.join(format!("{f}.gz")).is_file())
+}
+
+/// Finds Fashion-MNIST for `cargo xtask fashion`: Debian's package if
+/// installed; else installs it with apt-get where there is one; else returns
+/// the overrides that make edas download it (checksum-verified) into its
+/// cache directory.
+fn locate_fashion_mnist() -> Vec<String> {
+    let debian = Path::new(DEBIAN_FASHION_MNIST);
+    if has_fashion_mnist(debian) {
+        eprintln!("Fashion-MNIST: {DEBIAN_FASHION_MNIST} (Debian's dataset-fashion-mnist)");
+        return Vec::new();
+    }
+    if Path::new("/usr/bin/apt-get").is_file() {
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+        let mut cmd = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
+        eprintln!(
+            "Fashion-MNIST: not in {DEBIAN_FASHION_MNIST}; installing dataset-fashion-mnist with apt-get"
+        );
+        let ok = cmd
+            .args([
+                "install",
+                "-y",
+                "--no-install-recommends",
+                "dataset-fashion-mnist",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok && has_fashion_mnist(debian) {
+            return Vec::new();
+        }
+        eprintln!("Fashion-MNIST: apt-get did not install it");
+    }
+    eprintln!("Fashion-MNIST: edas will download it (data.download=true, checksums verified)");
+    vec!["data.download=true".to_owned()]
+}
+
+/// `cargo xtask fashion`: the CPU-sized end-to-end experiment, with the data
+/// located (or installed, or downloaded) first.
+pub fn fashion() -> Result<()> {
+    let extra = locate_fashion_mnist();
+    run_matrix("configs/matrix/fashion.toml", &extra)
+}
+
 /// `cargo xtask matrix FILE`.
 pub fn matrix(args: &[String]) -> Result<()> {
     let file = args
         .first()
         .context("usage: cargo xtask matrix configs/matrix/FILE.toml")?;
-    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
+    run_matrix(file, &[])
+}
+
+/// Runs matrix `file`, with `extra` overrides for every search and training.
+fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
+    // Relative to the working directory, else to the project root.
+    let path = if Path::new(file).exists() {
+        PathBuf::from(file)
+    } else {
+        project_root().join(file)
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {file}"))?;
     let mut m = Matrix::parse(&text, file)?;
+    m.search_set.extend(extra.iter().cloned());
+    m.train_set.extend(extra.iter().cloned());
     // Relative paths are the project root's, where edas runs.
     m.out = project_root().join(&m.out);
-    let bin = edas_binary()?;
+    let bin = edas_binary(None)?;
     let units = m.units();
     for (i, (unit, strategy, seed)) in units.iter().enumerate() {
         eprintln!(
@@ -213,7 +300,7 @@ pub fn matrix(args: &[String]) -> Result<()> {
                 .iter()
                 .flat_map(|s| ["--set".to_owned(), s.clone()]),
         );
-        run_step(&bin, "search", &search, *seed, start)?;
+        run_step(&bin, "search", &search, Some(*seed), start)?;
         if let Some(train_config) = &m.train_config {
             let mut start = vec![
                 "--genotype".to_owned(),
@@ -226,7 +313,7 @@ pub fn matrix(args: &[String]) -> Result<()> {
                     .iter()
                     .flat_map(|s| ["--set".to_owned(), s.clone()]),
             );
-            run_step(&bin, "train", &unit.join("train"), *seed, start)?;
+            run_step(&bin, "train", &unit.join("train"), Some(*seed), start)?;
         }
     }
     report(&[m.out.display().to_string()])
@@ -440,6 +527,24 @@ pub fn report(args: &[String]) -> Result<()> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn fashion_mnist_files_are_recognised() {
+        let tmp = std::env::temp_dir().join(format!("edas-xtask-fm-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        assert!(!has_fashion_mnist(&tmp));
+        for f in [
+            "train-images-idx3-ubyte.gz",
+            "train-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte",
+        ] {
+            std::fs::write(tmp.join(f), b"x").unwrap();
+        }
+        assert!(!has_fashion_mnist(&tmp));
+        std::fs::write(tmp.join("t10k-labels-idx1-ubyte.gz"), b"x").unwrap();
+        assert!(has_fashion_mnist(&tmp));
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 
     #[test]
     fn matrix_expands_and_rejects_mistakes() {

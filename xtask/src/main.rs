@@ -11,11 +11,17 @@
 //!   (`bench/torch_darts.py`; installs torch from PyPI into `target/bench-venv`).
 //! - `bench data`: input-pipeline throughput.
 //!
-//! Experiment tasks (search, train, matrix, report) land here with the crates
-//! that implement them.
+//!
+//! Experiments:
+//! - `matrix FILE`, `fashion`, `report RUNS...` (`experiments.rs`).
+//! - `search-cifar10`, `search-cifar100`, `train-cifar10`, `train-cifar100`,
+//!   `imagenet`: the paper-scale runs (`paper.rs`).
+//! - `gpu-check`: a short search and training on synthetic CIFAR-shaped data on
+//!   a GPU backend, printing step time and memory (`gpu.rs`).
 
 mod bench;
 mod experiments;
+mod paper;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -52,8 +58,15 @@ tasks:
   bench torch [BATCH] [STEPS]          the PyTorch reference of the discrete network
   bench data                           input-pipeline throughput
   matrix FILE                          strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted
-  fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, hours)
-  report RUN_OR_DIR... [--csv FILE]    mean +/- std over seeds: search time, peak memory, pruning gap, params, test error";
+  fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h); finds or installs the data
+  report RUN_OR_DIR... [--csv FILE]    mean +/- std over seeds: search time, peak memory, pruning gap, params, test error
+  search-cifar10|search-cifar100|train-cifar10|train-cifar100|imagenet OPTIONS  paper-scale runs (below)
+
+";
+
+fn usage() -> String {
+    format!("{USAGE}{}", paper::PAPER_USAGE)
+}
 
 fn run(task: &str, rest: &[String]) -> Result<()> {
     match task {
@@ -62,7 +75,10 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
             Some("torch") => bench::torch(&rest[1..]),
             Some("search") => bench::search(&rest[1..]),
             Some("data") => bench::data(),
-            _ => bail!("usage: cargo xtask bench nn|search|torch|data\n\n{USAGE}"),
+            _ => bail!(
+                "usage: cargo xtask bench nn|search|torch|data\n\n{}",
+                usage()
+            ),
         },
         "lint" => {
             cargo(&["fmt", "--all", "--", "--check"])?;
@@ -78,16 +94,21 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
         }
         "test" => cargo(&["test", "--workspace", "--locked"]),
         "matrix" => experiments::matrix(rest),
-        "fashion" => experiments::matrix(&["configs/matrix/fashion.toml".to_owned()]),
+        "fashion" => experiments::fashion(),
         "report" => experiments::report(rest),
-        other => bail!("unknown task `{other}`\n\n{USAGE}"),
+        "search-cifar10" => paper::search(paper::Data::Cifar10, rest),
+        "search-cifar100" => paper::search(paper::Data::Cifar100, rest),
+        "train-cifar10" => paper::train(paper::Data::Cifar10, rest),
+        "train-cifar100" => paper::train(paper::Data::Cifar100, rest),
+        "imagenet" => paper::imagenet(rest),
+        other => bail!("unknown task `{other}`\n\n{}", usage()),
     }
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(task) = args.first().cloned() else {
-        eprintln!("{USAGE}");
+        eprintln!("{}", usage());
         return ExitCode::FAILURE;
     };
     match run(&task, &args[1..]) {

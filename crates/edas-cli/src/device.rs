@@ -1,18 +1,148 @@
 //! `--device`: which burn device a command runs on.
+//!
+//! `cpu` (burn's `flex` backend) is always compiled in. GPU backends are cargo
+//! features of `edas-cli`: `cuda` (`--device cuda` or `cuda:N`), `vulkan`
+//! (`--device vulkan` or `vulkan:N`, the N-th discrete GPU) and `wgpu`
+//! (`--device wgpu`, the adapter wgpu prefers; `wgpu:N`, the N-th discrete GPU;
+//! `wgpu:cpu`, a software adapter such as Mesa's llvmpipe).
 
 use anyhow::{Result, bail};
 use burn::prelude::Device;
 
-/// The device named by `--device` (`cpu`; GPU backends need a build with
-/// their feature), as an autodiff device when `autodiff`.
+/// The backends this binary was built with, for messages.
+pub fn compiled() -> Vec<&'static str> {
+    let mut v = vec!["cpu"];
+    if cfg!(feature = "cuda") {
+        v.push("cuda");
+    }
+    if cfg!(feature = "vulkan") {
+        v.push("vulkan");
+    }
+    if cfg!(feature = "wgpu") {
+        v.push("wgpu");
+    }
+    v
+}
+
+/// `name` split into backend and optional `:index` suffix.
+fn split(name: &str) -> (&str, Option<&str>) {
+    match name.split_once(':') {
+        Some((b, i)) => (b, Some(i)),
+        None => (name, None),
+    }
+}
+
+/// The GPU index in `cuda:N` / `vulkan:N` / `wgpu:N` (0 when absent).
+#[allow(dead_code)] // unused in a CPU-only build
+fn index(name: &str, suffix: Option<&str>) -> Result<usize> {
+    match suffix {
+        None => Ok(0),
+        Some(s) => s.parse().map_err(|_| {
+            anyhow::anyhow!("--device {name}: `{s}` is not a device index (expected e.g. cuda:0)")
+        }),
+    }
+}
+
+fn not_compiled(name: &str, feature: &str) -> Result<Device> {
+    bail!(
+        "--device {name}: this edas binary was built without the `{feature}` backend \
+         (compiled in: {}); rebuild with `cargo build --release -p edas-cli --features {feature}` \
+         (docs/gpu.md)",
+        compiled().join(", ")
+    )
+}
+
+/// The device named by `--device`, as an autodiff device when `autodiff`.
 pub fn parse(name: &str, autodiff: bool) -> Result<Device> {
-    let device = match name {
-        "cpu" | "flex" => Device::flex(),
-        other if other.starts_with("cuda") || other == "vulkan" || other == "wgpu" => bail!(
-            "--device {other}: this edas binary was built with the CPU backend only \
-             (burn's `flex`); GPU backends are not compiled in yet"
+    let (backend, suffix) = split(name);
+    let device = match backend {
+        "cpu" | "flex" if suffix.is_none() => Device::flex(),
+        "cuda" => cuda(name, suffix)?,
+        "vulkan" => vulkan(name, suffix)?,
+        "wgpu" => wgpu(name, suffix)?,
+        _ => bail!(
+            "--device {name}: unknown device (expected cpu, cuda[:N], vulkan[:N] or wgpu[:N|:cpu]; \
+             compiled in: {})",
+            compiled().join(", ")
         ),
-        other => bail!("--device {other}: unknown device (expected cpu)"),
     };
     Ok(if autodiff { device.autodiff() } else { device })
+}
+
+#[cfg(feature = "cuda")]
+fn cuda(name: &str, suffix: Option<&str>) -> Result<Device> {
+    Ok(Device::cuda(index(name, suffix)?))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda(name: &str, _suffix: Option<&str>) -> Result<Device> {
+    not_compiled(name, "cuda")
+}
+
+#[cfg(feature = "vulkan")]
+fn vulkan(name: &str, suffix: Option<&str>) -> Result<Device> {
+    use burn::tensor::DeviceKind;
+    let kind = match suffix {
+        Some("cpu") => DeviceKind::Cpu,
+        None => DeviceKind::DefaultDevice,
+        s => DeviceKind::DiscreteGpu(index(name, s)?),
+    };
+    Ok(Device::vulkan(kind))
+}
+
+#[cfg(not(feature = "vulkan"))]
+fn vulkan(name: &str, _suffix: Option<&str>) -> Result<Device> {
+    not_compiled(name, "vulkan")
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu(name: &str, suffix: Option<&str>) -> Result<Device> {
+    use burn::tensor::DeviceKind;
+    let kind = match suffix {
+        Some("cpu") => DeviceKind::Cpu,
+        None => DeviceKind::DefaultDevice,
+        s => DeviceKind::DiscreteGpu(index(name, s)?),
+    };
+    Ok(Device::wgpu(kind))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu(name: &str, _suffix: Option<&str>) -> Result<Device> {
+    not_compiled(name, "wgpu")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_or_explain() {
+        assert!(parse("cpu", false).is_ok());
+        assert!(parse("flex", true).is_ok());
+        let e = parse("tpu", false)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            e.contains("unknown device") && e.contains("compiled in: cpu"),
+            "{e}"
+        );
+        if !cfg!(feature = "cuda") {
+            let e = parse("cuda:1", false)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("--features cuda"), "{e}");
+        }
+        if !cfg!(feature = "vulkan") {
+            let e = parse("vulkan", false)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("--features vulkan"), "{e}");
+        }
+        assert_eq!(split("cuda:3"), ("cuda", Some("3")));
+        assert_eq!(index("cuda:3", Some("3")).ok(), Some(3));
+        assert!(index("cuda:x", Some("x")).is_err());
+    }
 }

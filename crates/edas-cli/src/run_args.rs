@@ -27,7 +27,7 @@ pub struct RunArgs {
     /// Stop (checkpointed) once this many epochs are done; resume later.
     #[arg(long, value_name = "EPOCHS")]
     pub stop_after: Option<usize>,
-    /// Device: cpu.
+    /// Device: cpu, or with a GPU build cuda[:N], vulkan[:N], wgpu[:N|:cpu].
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Print only errors (the run directory's log.txt has everything).

@@ -1,0 +1,460 @@
+//! The paper-scale experiments: `cargo xtask search-cifar10`,
+//! `search-cifar100`, `train-cifar10`, `train-cifar100` and `imagenet` (search
+//! on CIFAR-10, train the found cell on ImageNet). Each runs the config of its
+//! experiment (configs/search, configs/train) with the data directory given,
+//! on the device given, through the same skip/resume/start rule as `matrix`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::experiments::{edas_binary, run_step};
+use crate::project_root;
+
+/// The data sets the paper-scale tasks read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Data {
+    /// CIFAR-10, binary version.
+    Cifar10,
+    /// CIFAR-100, binary version.
+    Cifar100,
+    /// ImageNet as `train/<class>/*` and `val/<class>/*`.
+    Imagenet,
+}
+
+impl Data {
+    fn title(self) -> &'static str {
+        match self {
+            Data::Cifar10 => "CIFAR-10",
+            Data::Cifar100 => "CIFAR-100",
+            Data::Imagenet => "ImageNet",
+        }
+    }
+}
+
+/// Checks that `dir` holds `data` in the layout edas reads, naming what is
+/// missing and where to get it.
+pub fn check_data(data: Data, dir: &Path) -> Result<()> {
+    let (subdir, files, source): (&str, &[&str], &str) = match data {
+        Data::Cifar10 => (
+            "cifar-10-batches-bin",
+            &[
+                "data_batch_1.bin",
+                "data_batch_2.bin",
+                "data_batch_3.bin",
+                "data_batch_4.bin",
+                "data_batch_5.bin",
+                "test_batch.bin",
+            ],
+            "unpack cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html there, or add --download",
+        ),
+        Data::Cifar100 => (
+            "cifar-100-binary",
+            &["train.bin", "test.bin"],
+            "unpack cifar-100-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar.html there, or add --download",
+        ),
+        Data::Imagenet => {
+            for part in ["train", "val"] {
+                let p = dir.join(part);
+                let classes = std::fs::read_dir(&p)
+                    .map(|rd| {
+                        rd.filter_map(Result::ok)
+                            .filter(|e| e.path().is_dir())
+                            .count()
+                    })
+                    .unwrap_or(0);
+                if classes == 0 {
+                    bail!(
+                        "ImageNet not found: {} has no class folders (expected {}/train/<class>/*.JPEG \
+                         and {}/val/<class>/*.JPEG, ILSVRC2012 with the validation images sorted into \
+                         class folders; it cannot be downloaded by edas)",
+                        p.display(),
+                        dir.display(),
+                        dir.display()
+                    );
+                }
+            }
+            return Ok(());
+        }
+    };
+    if !dir.is_dir() {
+        bail!(
+            "{} not found: {} is not a directory ({source})",
+            data.title(),
+            dir.display()
+        );
+    }
+    let base = if dir.join(files[0]).is_file() {
+        dir.to_path_buf()
+    } else {
+        dir.join(subdir)
+    };
+    let missing: Vec<&str> = files
+        .iter()
+        .copied()
+        .filter(|f| !base.join(f).is_file())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{} not found: {} lacks {} (expected the binary version in {} or {}/{subdir}; {source})",
+            data.title(),
+            base.display(),
+            missing.join(", "),
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Options of the paper-scale tasks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Options {
+    /// `--data DIR`.
+    pub data: Option<PathBuf>,
+    /// `--cifar-data DIR` (imagenet: the CIFAR-10 directory to search on).
+    pub cifar_data: Option<PathBuf>,
+    /// `--download`: fetch CIFAR into the data directory when absent.
+    pub download: bool,
+    /// `--device D` (default cpu).
+    pub device: String,
+    /// `--strategy S` (searches; default edas).
+    pub strategy: String,
+    /// `--seed N` (default: the config's).
+    pub seed: Option<u64>,
+    /// `--genotype G` (training: a name, file or search run directory).
+    pub genotype: Option<String>,
+    /// `--out DIR`.
+    pub out: Option<PathBuf>,
+    /// `--set KEY=VALUE`, passed on.
+    pub sets: Vec<String>,
+    /// `--bin PATH`: a prebuilt edas binary (default: build one).
+    pub bin: Option<PathBuf>,
+}
+
+/// Parses the options after the task name.
+pub fn parse(args: &[String]) -> Result<Options> {
+    let mut o = Options {
+        device: "cpu".into(),
+        strategy: "edas".into(),
+        ..Options::default()
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .with_context(|| format!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--data" => o.data = Some(value()?.into()),
+            "--cifar-data" => o.cifar_data = Some(value()?.into()),
+            "--download" => o.download = true,
+            "--device" => o.device = value()?,
+            "--strategy" => o.strategy = value()?,
+            "--seed" => {
+                let v = value()?;
+                o.seed = Some(
+                    v.parse()
+                        .with_context(|| format!("--seed {v}: not a number"))?,
+                );
+            }
+            "--genotype" => o.genotype = Some(value()?),
+            "--out" => o.out = Some(value()?.into()),
+            "--set" => o.sets.push(value()?),
+            "--bin" => o.bin = Some(value()?.into()),
+            other => bail!("unknown option `{other}`\n\n{PAPER_USAGE}"),
+        }
+    }
+    if !["edas", "darts", "gdas", "random"].contains(&o.strategy.as_str()) {
+        bail!(
+            "--strategy {}: expected edas, darts, gdas or random",
+            o.strategy
+        );
+    }
+    Ok(o)
+}
+
+/// Usage of the paper-scale tasks.
+pub const PAPER_USAGE: &str = "paper-scale tasks (DARTS' budgets; hours to days on a GPU):
+  search-cifar10  --data DIR [--download] [--strategy edas|darts|gdas|random]
+  search-cifar100 --data DIR [--download] [--strategy ...]
+  train-cifar10   --data DIR [--download] [--genotype NAME|FILE|RUN_DIR]
+  train-cifar100  --data DIR [--download] [--genotype NAME|FILE|RUN_DIR]
+  imagenet        --data IMAGENET_DIR (--genotype G | --cifar-data CIFAR10_DIR [--download])
+common: [--device cpu|cuda[:N]|vulkan[:N]|wgpu[:N]] [--seed N] [--out DIR] [--set KEY=VALUE]... [--bin PATH]
+  A finished run is skipped, an interrupted one resumed.";
+
+/// The cargo feature a device needs.
+pub fn feature(device: &str) -> Result<Option<&'static str>> {
+    let backend = device.split(':').next().unwrap_or(device);
+    Ok(match backend {
+        "cpu" | "flex" => None,
+        "cuda" => Some("cuda"),
+        "vulkan" => Some("vulkan"),
+        "wgpu" => Some("wgpu"),
+        other => bail!("--device {other}: expected cpu, cuda[:N], vulkan[:N] or wgpu[:N]"),
+    })
+}
+
+/// The `--set`/`--device` arguments a run gets from `o` for data in `dir`.
+fn run_args(o: &Options, dir: &Path, download: bool) -> Vec<String> {
+    let mut a = vec![
+        "--set".to_owned(),
+        format!("data.root={}", toml_string(dir)),
+    ];
+    if download {
+        a.extend(["--set".to_owned(), "data.download=true".to_owned()]);
+    }
+    a.extend(["--device".to_owned(), o.device.clone()]);
+    a.extend(o.sets.iter().flat_map(|s| ["--set".to_owned(), s.clone()]));
+    a
+}
+
+/// A path as a TOML string value (so that `--set` never reads it as a number).
+fn toml_string(p: &Path) -> String {
+    toml::Value::String(p.display().to_string()).to_string()
+}
+
+fn data_dir(o: &Options, data: Data) -> Result<PathBuf> {
+    let dir = o.data.clone().with_context(|| {
+        format!(
+            "no data directory: pass --data DIR (the {} directory){}",
+            data.title(),
+            if data == Data::Imagenet {
+                ""
+            } else {
+                "; with --download it is fetched there"
+            }
+        )
+    })?;
+    Ok(absolute(&dir))
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().map_or_else(|_| p.to_path_buf(), |d| d.join(p))
+    }
+}
+
+fn binary(o: &Options) -> Result<PathBuf> {
+    match &o.bin {
+        Some(b) if b.is_file() => Ok(absolute(b)),
+        Some(b) => bail!("--bin {}: no such file", b.display()),
+        None => edas_binary(feature(&o.device)?),
+    }
+}
+
+/// The command lines of a search: `(run dir, seed, start arguments)`.
+pub fn search_plan(o: &Options, data: Data, dir: &Path) -> (PathBuf, Vec<String>) {
+    let name = match data {
+        Data::Cifar100 => "cifar100",
+        _ => "cifar10",
+    };
+    let out = o.out.clone().map_or_else(
+        || {
+            project_root().join(format!(
+                "runs/paper/search-{name}-{}{}",
+                o.strategy,
+                o.seed.map(|s| format!("-s{s}")).unwrap_or_default()
+            ))
+        },
+        |p| absolute(&p),
+    );
+    let mut start = vec![
+        "--config".to_owned(),
+        format!("configs/search/{name}-{}.toml", o.strategy),
+    ];
+    start.extend(run_args(o, dir, o.download));
+    (out, start)
+}
+
+/// `search-cifar10` / `search-cifar100`.
+pub fn search(data: Data, args: &[String]) -> Result<()> {
+    let o = parse(args)?;
+    let dir = data_dir(&o, data)?;
+    if !o.download {
+        check_data(data, &dir)?;
+    }
+    let bin = binary(&o)?;
+    let (out, start) = search_plan(&o, data, &dir);
+    run_step(&bin, "search", &out, o.seed, start)?;
+    eprintln!("found cell: {}", out.join("genotype.txt").display());
+    Ok(())
+}
+
+/// The genotype a training uses: `--genotype`, else the EDAS search run of
+/// the same data set made by `search-<name>`.
+fn genotype(o: &Options, name: &str) -> Result<String> {
+    if let Some(g) = &o.genotype {
+        return Ok(g.clone());
+    }
+    let run = project_root().join(format!("runs/paper/search-{name}-edas"));
+    if run.join("genotype.json").is_file() {
+        return Ok(run.display().to_string());
+    }
+    bail!(
+        "no genotype: pass --genotype NAME|FILE|RUN_DIR (e.g. DARTS_V2), or run \
+         `cargo xtask search-{name} --data DIR` first (its run {} has no genotype.json yet)",
+        run.display()
+    )
+}
+
+/// `train-cifar10` / `train-cifar100`.
+pub fn train(data: Data, args: &[String]) -> Result<()> {
+    let o = parse(args)?;
+    let name = if data == Data::Cifar100 {
+        "cifar100"
+    } else {
+        "cifar10"
+    };
+    let dir = data_dir(&o, data)?;
+    if !o.download {
+        check_data(data, &dir)?;
+    }
+    let g = genotype(&o, name)?;
+    let bin = binary(&o)?;
+    let out = o.out.clone().map_or_else(
+        || {
+            project_root().join(format!(
+                "runs/paper/train-{name}{}",
+                o.seed.map(|s| format!("-s{s}")).unwrap_or_default()
+            ))
+        },
+        |p| absolute(&p),
+    );
+    let mut start = vec![
+        "--genotype".to_owned(),
+        g,
+        "--config".to_owned(),
+        format!("configs/train/{name}.toml"),
+    ];
+    start.extend(run_args(&o, &dir, o.download));
+    run_step(&bin, "train", &out, o.seed, start)
+}
+
+/// `imagenet`: search on CIFAR-10 (unless `--genotype`), then train on
+/// ImageNet.
+pub fn imagenet(args: &[String]) -> Result<()> {
+    let o = parse(args)?;
+    let dir = data_dir(&o, Data::Imagenet)?;
+    check_data(Data::Imagenet, &dir)?;
+    let root = o.out.clone().map_or_else(
+        || project_root().join("runs/paper/imagenet"),
+        |p| absolute(&p),
+    );
+    let genotype = match &o.genotype {
+        Some(g) => g.clone(),
+        None => {
+            let cifar = absolute(o.cifar_data.as_ref().context(
+                "imagenet needs a cell: pass --genotype NAME|FILE|RUN_DIR, or --cifar-data DIR \
+                 (CIFAR-10) to search one first",
+            )?);
+            if !o.download {
+                check_data(Data::Cifar10, &cifar)?;
+            }
+            let search = Options {
+                out: Some(root.join("search")),
+                sets: Vec::new(),
+                ..o.clone()
+            };
+            let bin = binary(&o)?;
+            let (out, start) = search_plan(&search, Data::Cifar10, &cifar);
+            run_step(&bin, "search", &out, o.seed, start)?;
+            out.display().to_string()
+        }
+    };
+    let bin = binary(&o)?;
+    let mut start = vec![
+        "--genotype".to_owned(),
+        genotype,
+        "--config".to_owned(),
+        "configs/train/imagenet.toml".to_owned(),
+    ];
+    start.extend(run_args(&o, &dir, false));
+    run_step(&bin, "train", &root.join("train"), o.seed, start)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn missing_or_partial_data_is_named() {
+        let tmp = std::env::temp_dir().join(format!("edas-xtask-data-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let e = check_data(Data::Cifar10, &tmp).unwrap_err().to_string();
+        assert!(
+            e.contains("CIFAR-10 not found") && e.contains("not a directory"),
+            "{e}"
+        );
+        let bin = tmp.join("cifar-10-batches-bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for f in ["data_batch_1.bin", "data_batch_2.bin", "test_batch.bin"] {
+            std::fs::write(bin.join(f), b"x").unwrap();
+        }
+        let e = check_data(Data::Cifar10, &tmp).unwrap_err().to_string();
+        assert!(
+            e.contains("data_batch_3.bin, data_batch_4.bin, data_batch_5.bin")
+                && !e.contains("test_batch"),
+            "{e}"
+        );
+        for f in ["data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"] {
+            std::fs::write(bin.join(f), b"x").unwrap();
+        }
+        check_data(Data::Cifar10, &tmp).unwrap();
+        // The batches directory itself is accepted too.
+        check_data(Data::Cifar10, &bin).unwrap();
+        let e = check_data(Data::Cifar100, &tmp).unwrap_err().to_string();
+        assert!(e.contains("train.bin, test.bin"), "{e}");
+        let e = check_data(Data::Imagenet, &tmp).unwrap_err().to_string();
+        assert!(e.contains("train has no class folders"), "{e}");
+        std::fs::create_dir_all(tmp.join("train/n01440764")).unwrap();
+        std::fs::create_dir_all(tmp.join("val/n01440764")).unwrap();
+        check_data(Data::Imagenet, &tmp).unwrap();
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    #[test]
+    fn options_and_command_lines() {
+        let o = parse(&args(
+            "--data /d --device cuda:1 --strategy gdas --seed 3 --set epochs=2",
+        ))
+        .unwrap();
+        assert_eq!(feature(&o.device).unwrap(), Some("cuda"));
+        assert_eq!(feature("cpu").unwrap(), None);
+        assert!(feature("tpu").is_err());
+        let (out, start) = search_plan(&o, Data::Cifar100, Path::new("/d"));
+        assert!(
+            out.ends_with("runs/paper/search-cifar100-gdas-s3"),
+            "{}",
+            out.display()
+        );
+        assert_eq!(
+            start,
+            args(
+                "--config configs/search/cifar100-gdas.toml --set data.root=\"/d\" \
+                 --device cuda:1 --set epochs=2"
+            )
+        );
+        assert!(parse(&args("--strategy pc-darts")).is_err());
+        assert!(parse(&args("--seed x")).is_err());
+        assert!(parse(&args("--data")).is_err());
+        assert!(parse(&args("--frobnicate")).is_err());
+        let e = data_dir(&parse(&[]).unwrap(), Data::Cifar10)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--data DIR"), "{e}");
+        let e = imagenet(&args("--data /nonexistent-imagenet"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ImageNet not found"), "{e}");
+    }
+}
