@@ -140,15 +140,20 @@ pub fn action(dir: &Path) -> Action {
     }
 }
 
-/// Builds the release `edas` (with the cargo `feature` a GPU device needs)
-/// and returns its path.
+/// Builds the release `edas` and returns its path. With the cargo `feature`
+/// a GPU device needs, into `target/gpu` (the features change every burn
+/// crate, so the CPU build in `target/release` is kept apart).
 pub fn edas_binary(feature: Option<&str>) -> Result<PathBuf> {
     let mut args = vec!["build", "--release", "--locked", "-p", "edas-cli"];
-    if let Some(f) = feature {
-        args.extend(["--features", f]);
-    }
+    let dir = match feature {
+        Some(f) => {
+            args.extend(["--features", f, "--target-dir", "target/gpu"]);
+            "target/gpu/release/edas"
+        }
+        None => "target/release/edas",
+    };
     cargo(&args)?;
-    Ok(project_root().join("target/release/edas"))
+    Ok(project_root().join(dir))
 }
 
 fn run_edas(bin: &Path, args: &[String]) -> Result<()> {

@@ -128,6 +128,8 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// `--set KEY=VALUE`, passed on.
     pub sets: Vec<String>,
+    /// `--search-set KEY=VALUE` (imagenet: for the CIFAR-10 search).
+    pub search_sets: Vec<String>,
     /// `--bin PATH`: a prebuilt edas binary (default: build one).
     pub bin: Option<PathBuf>,
 }
@@ -162,6 +164,7 @@ pub fn parse(args: &[String]) -> Result<Options> {
             "--genotype" => o.genotype = Some(value()?),
             "--out" => o.out = Some(value()?.into()),
             "--set" => o.sets.push(value()?),
+            "--search-set" => o.search_sets.push(value()?),
             "--bin" => o.bin = Some(value()?.into()),
             other => bail!("unknown option `{other}`\n\n{PAPER_USAGE}"),
         }
@@ -181,7 +184,7 @@ pub const PAPER_USAGE: &str = "paper-scale tasks (DARTS' budgets; hours to days 
   search-cifar100 --data DIR [--download] [--strategy ...]
   train-cifar10   --data DIR [--download] [--genotype NAME|FILE|RUN_DIR]
   train-cifar100  --data DIR [--download] [--genotype NAME|FILE|RUN_DIR]
-  imagenet        --data IMAGENET_DIR (--genotype G | --cifar-data CIFAR10_DIR [--download])
+  imagenet        --data IMAGENET_DIR (--genotype G | --cifar-data CIFAR10_DIR [--download] [--search-set KEY=VALUE]...)
 common: [--device cpu|cuda[:N]|vulkan[:N]|wgpu[:N]] [--seed N] [--out DIR] [--set KEY=VALUE]... [--bin PATH]
   A finished run is skipped, an interrupted one resumed.";
 
@@ -345,6 +348,7 @@ pub fn imagenet(args: &[String]) -> Result<()> {
         || project_root().join("runs/paper/imagenet"),
         |p| absolute(&p),
     );
+    let bin = binary(&o)?;
     let genotype = match &o.genotype {
         Some(g) => g.clone(),
         None => {
@@ -357,16 +361,14 @@ pub fn imagenet(args: &[String]) -> Result<()> {
             }
             let search = Options {
                 out: Some(root.join("search")),
-                sets: Vec::new(),
+                sets: o.search_sets.clone(),
                 ..o.clone()
             };
-            let bin = binary(&o)?;
             let (out, start) = search_plan(&search, Data::Cifar10, &cifar);
             run_step(&bin, "search", &out, o.seed, start)?;
             out.display().to_string()
         }
     };
-    let bin = binary(&o)?;
     let mut start = vec![
         "--genotype".to_owned(),
         genotype,
