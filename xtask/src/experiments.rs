@@ -333,6 +333,19 @@ pub struct Unit {
     pub search: Option<Value>,
     /// The training's `results.json`.
     pub train: Option<Value>,
+    /// The `--device` the run was started with (its `command.txt`).
+    pub device: String,
+}
+
+/// The `--device` in a run directory's `command.txt` (`cpu` when absent).
+fn device_of(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("command.txt")).unwrap_or_default();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .iter()
+        .position(|w| *w == "--device")
+        .and_then(|i| words.get(i + 1))
+        .map_or_else(|| "cpu".to_owned(), |d| (*d).to_owned())
 }
 
 fn read_json(path: &Path) -> Option<Value> {
@@ -364,6 +377,7 @@ pub fn collect(path: &Path) -> Vec<Unit> {
             label: label_of(path),
             search: is_search.then(|| r.clone()),
             train: (!is_search).then_some(r),
+            device: device_of(path),
         }];
     }
     let (s, t) = (
@@ -371,10 +385,12 @@ pub fn collect(path: &Path) -> Vec<Unit> {
         read_json(&path.join("train/results.json")),
     );
     if s.is_some() || t.is_some() {
+        let device = device_of(&path.join(if s.is_some() { "search" } else { "train" }));
         return vec![Unit {
             label: label_of(path),
             search: s,
             train: t,
+            device,
         }];
     }
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(path)
@@ -413,6 +429,7 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
     let header = vec![
         "group",
         "runs",
+        "device",
         "search time (min)",
         "peak memory (MiB)",
         "pruning gap (points)",
@@ -454,9 +471,13 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
             })
             .collect();
         let distinct: std::collections::BTreeSet<&String> = genotypes.iter().collect();
+        let devices: std::collections::BTreeSet<&str> =
+            us.iter().map(|u| u.device.as_str()).collect();
+        let device = devices.into_iter().collect::<Vec<_>>().join("+");
         let cells = vec![
             label.clone(),
             us.len().to_string(),
+            device.clone(),
             fmt_ms(mean_std(&time), 1),
             fmt_ms(mean_std(&mem), 0),
             fmt_ms(mean_std(&gap), 1),
@@ -470,7 +491,7 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
                 (m.to_string(), s.map_or(String::new(), |s| s.to_string()))
             })
         };
-        let mut row = vec![label, us.len().to_string()];
+        let mut row = vec![label, us.len().to_string(), device];
         for v in [&time, &mem, &gap, &params, &err] {
             let (m, s) = raw(v);
             row.push(m);
@@ -516,7 +537,7 @@ pub fn report(args: &[String]) -> Result<()> {
     }
     let csv_path = csv_path.unwrap_or_else(|| PathBuf::from("report.csv"));
     let mut text = String::from(
-        "group,runs,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,genotypes\n",
+        "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,genotypes\n",
     );
     for row in csv {
         text.push_str(&row.join(","));
@@ -615,6 +636,7 @@ seeds = [1, 2, 3]
                 serde_json::json!({"strategy": "edas", "pruning_gap": gap, "search_time_s": time, "peak_memory_mib": 100.0, "genotype": format!("G{gap}")}),
             ),
             train: Some(serde_json::json!({"params": 1000, "test": {"top1": top1}})),
+            device: if label == "darts" { "cuda:1" } else { "cpu" }.into(),
         };
         let units = vec![
             unit("edas", 0.01, 60.0, 0.9),
@@ -625,12 +647,20 @@ seeds = [1, 2, 3]
         assert_eq!(md.len(), 2);
         let edas = md.iter().find(|r| r[0] == "edas").unwrap();
         assert_eq!(edas[1], "2");
-        assert_eq!(edas[2], "2.0 ± 1.4"); // minutes: 1 and 3
-        assert_eq!(edas[4], "2.0 ± 1.4"); // gap points: 1 and 3
-        assert_eq!(edas[6], "15.00 ± 7.07"); // error: 10% and 20%
-        assert_eq!(edas[7], "2 distinct of 2");
+        assert_eq!(edas[2], "cpu");
+        assert_eq!(edas[3], "2.0 ± 1.4"); // minutes: 1 and 3
+        assert_eq!(edas[5], "2.0 ± 1.4"); // gap points: 1 and 3
+        assert_eq!(edas[7], "15.00 ± 7.07"); // error: 10% and 20%
+        assert_eq!(edas[8], "2 distinct of 2");
         let darts = md.iter().find(|r| r[0] == "darts").unwrap();
-        assert_eq!(darts[4], "50.0");
+        assert_eq!(darts[2], "cuda:1");
+        assert_eq!(darts[5], "50.0");
+        let tmp = std::env::temp_dir().join(format!("edas-xtask-dev-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        assert_eq!(device_of(&tmp), "cpu");
+        std::fs::write(tmp.join("command.txt"), "edas search --device vulkan:0 --quiet").unwrap();
+        assert_eq!(device_of(&tmp), "vulkan:0");
+        std::fs::remove_dir_all(&tmp).unwrap();
         assert_eq!(csv.len(), 2);
         assert_eq!(label_of(Path::new("runs/m/edas-s12")), "edas");
         assert_eq!(
