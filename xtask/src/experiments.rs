@@ -84,6 +84,19 @@ impl Matrix {
         if strategies.is_empty() || seeds.is_empty() {
             bail!("{origin}: `strategies` and `seeds` must not be empty");
         }
+        let known_strategies = ["edas", "darts", "gdas", "random", RANDOM_CELL];
+        if let Some(s) = strategies
+            .iter()
+            .find(|s| !known_strategies.contains(&s.as_str()))
+        {
+            bail!(
+                "{origin}: unknown strategy `{s}` (expected {})",
+                known_strategies.join(", ")
+            );
+        }
+        if strategies.iter().any(|s| s == RANDOM_CELL) && t.get("train_config").is_none() {
+            bail!("{origin}: `{RANDOM_CELL}` only trains, so it needs a `train_config`");
+        }
         let search_config = string("search_config")?;
         if !search_config.contains("{strategy}") && strategies.len() > 1 {
             bail!(
@@ -199,6 +212,10 @@ pub fn run_step(
     run_edas(bin, &a)
 }
 
+/// The pseudo-strategy of a matrix that trains a uniformly sampled cell
+/// (`edas genotype random --seed SEED`) without searching.
+pub const RANDOM_CELL: &str = "random-cell";
+
 /// Where Debian's `dataset-fashion-mnist` puts its files.
 const DEBIAN_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
@@ -295,21 +312,41 @@ fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
             units.len(),
             unit.display()
         );
-        let search = unit.join("search");
-        let mut start = vec![
-            "--config".to_owned(),
-            m.search_config.replace("{strategy}", strategy),
-        ];
-        start.extend(
-            m.search_set
-                .iter()
-                .flat_map(|s| ["--set".to_owned(), s.clone()]),
-        );
-        run_step(&bin, "search", &search, Some(*seed), start)?;
+        let genotype = if strategy == RANDOM_CELL {
+            // No search: a uniformly sampled cell, the seed's.
+            let file = unit.join("cell/genotype.json");
+            if !file.is_file() {
+                run_edas(
+                    &bin,
+                    &[
+                        "genotype".into(),
+                        "random".into(),
+                        "--seed".into(),
+                        seed.to_string(),
+                        "-o".into(),
+                        file.display().to_string(),
+                    ],
+                )?;
+            }
+            file
+        } else {
+            let search = unit.join("search");
+            let mut start = vec![
+                "--config".to_owned(),
+                m.search_config.replace("{strategy}", strategy),
+            ];
+            start.extend(
+                m.search_set
+                    .iter()
+                    .flat_map(|s| ["--set".to_owned(), s.clone()]),
+            );
+            run_step(&bin, "search", &search, Some(*seed), start)?;
+            search
+        };
         if let Some(train_config) = &m.train_config {
             let mut start = vec![
                 "--genotype".to_owned(),
-                search.display().to_string(),
+                genotype.display().to_string(),
                 "--config".to_owned(),
                 train_config.clone(),
             ];
@@ -579,7 +616,7 @@ mod tests {
 out = "runs/m"
 search_config = "configs/search/fashion-mnist-{strategy}.toml"
 train_config = "configs/train/fashion-mnist-cpu.toml"
-strategies = ["edas", "darts"]
+strategies = ["edas", "darts", "random-cell"]
 seeds = [1, 2, 3]
 [search_set]
 "loader.train_examples" = 1000
@@ -588,12 +625,13 @@ seeds = [1, 2, 3]
         )
         .unwrap();
         let units = m.units();
-        assert_eq!(units.len(), 6);
+        assert_eq!(units.len(), 9);
         assert_eq!(units[0].0, PathBuf::from("runs/m/edas-s1"));
         assert_eq!(
-            units[5],
+            units[7],
             (PathBuf::from("runs/m/darts-s3"), "darts".into(), 3)
         );
+        assert_eq!(units[8].1, RANDOM_CELL);
         assert_eq!(m.search_set, vec!["loader.train_examples=1000".to_owned()]);
         let e = Matrix::parse(
             "out='x'\nsearch_config='a'\nstrategies=['edas']\nseeds=[1]\nsede=2",
@@ -613,6 +651,18 @@ seeds = [1, 2, 3]
         )
         .unwrap_err();
         assert!(e.to_string().contains("seeds"));
+        let e = Matrix::parse(
+            "out='x'\nsearch_config='a'\nstrategies=['pcdarts']\nseeds=[1]",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown strategy `pcdarts`"));
+        let e = Matrix::parse(
+            "out='x'\nsearch_config='a'\nstrategies=['random-cell']\nseeds=[1]",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("needs a `train_config`"));
     }
 
     #[test]
@@ -658,7 +708,11 @@ seeds = [1, 2, 3]
         let tmp = std::env::temp_dir().join(format!("edas-xtask-dev-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).unwrap();
         assert_eq!(device_of(&tmp), "cpu");
-        std::fs::write(tmp.join("command.txt"), "edas search --device vulkan:0 --quiet").unwrap();
+        std::fs::write(
+            tmp.join("command.txt"),
+            "edas search --device vulkan:0 --quiet",
+        )
+        .unwrap();
         assert_eq!(device_of(&tmp), "vulkan:0");
         std::fs::remove_dir_all(&tmp).unwrap();
         assert_eq!(csv.len(), 2);

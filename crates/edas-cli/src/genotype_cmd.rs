@@ -1,4 +1,4 @@
-//! `edas genotype show|convert|plot|diff|list`.
+//! `edas genotype show|convert|plot|diff|list|random`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,24 @@ pub enum GenotypeCommand {
     Diff(DiffArgs),
     /// List the published genotypes that can be named on the command line.
     List,
+    /// Sample a genotype uniformly from the DARTS space (two distinct inputs
+    /// per node, each with a uniformly drawn op other than `none`): the
+    /// "random cell" baseline, trained without any search.
+    Random(RandomArgs),
+}
+
+/// Arguments of `edas genotype random`.
+#[derive(Debug, Args)]
+pub struct RandomArgs {
+    /// Seed of the sample (the same seed gives the same genotype).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output format; defaults to the extension of --output, else DARTS text.
+    #[arg(long, value_parser = parse_format)]
+    to: Option<Format>,
+    /// Write here instead of standard output.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
 }
 
 /// A genotype argument.
@@ -108,6 +126,12 @@ pub fn run(cmd: GenotypeCommand) -> Result<ExitCode> {
         GenotypeCommand::Convert(args) => convert(args),
         GenotypeCommand::Plot(args) => plot(args),
         GenotypeCommand::Diff(args) => diff(args),
+        GenotypeCommand::Random(args) => {
+            let mut rng = edas_data::Rng::new(args.seed);
+            let genotype = edas_search::strategy::random_genotype(&mut rng);
+            let name = format!("RANDOM_S{}", args.seed);
+            write_genotype(&genotype, Some(&name), args.to, args.output)
+        }
         GenotypeCommand::List => {
             for p in &published::ALL {
                 println!("{:<16} {}", p.name, p.source);
@@ -203,7 +227,24 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
 
 fn convert(args: ConvertArgs) -> Result<ExitCode> {
     let loaded = resolve(&args.source.genotype)?;
-    let format = match (args.to, &args.output) {
+    write_genotype(
+        &loaded.genotype,
+        loaded.name.as_deref(),
+        args.to,
+        args.output,
+    )
+}
+
+/// Writes `genotype` in format `to` (default: from the output's extension,
+/// else DARTS text, named `name` when that is an identifier) to `output` or
+/// standard output.
+fn write_genotype(
+    genotype: &edas_genotype::Genotype,
+    name: Option<&str>,
+    to: Option<Format>,
+    output: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let format = match (to, &output) {
         (Some(f), _) => f,
         (None, Some(path)) => Format::from_path(path).with_context(|| {
             format!(
@@ -213,18 +254,24 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         })?,
         (None, None) => Format::Darts,
     };
-    let mut text = match (format, &loaded.name) {
+    let mut text = match (format, name) {
         (Format::Darts, Some(name)) if is_identifier(name) => {
-            darts_text::to_darts_named(&loaded.genotype, name)
+            darts_text::to_darts_named(genotype, name)
         }
-        _ => format.write(&loaded.genotype),
+        _ => format.write(genotype),
     };
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    match args.output {
-        Some(path) => std::fs::write(&path, text)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+    match output {
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -273,3 +273,49 @@ fn plot_renders_svg_with_graphviz() {
         assert!(svg.contains("dil_conv_5x5"), "{f}");
     }
 }
+
+#[test]
+fn random_samples_are_seeded_valid_cells() {
+    let a = edas(&["genotype", "random", "--seed", "7"]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let again = edas(&["genotype", "random", "--seed", "7"]);
+    assert_eq!(stdout(&a), stdout(&again));
+    assert!(
+        stdout(&a).starts_with("RANDOM_S7 = Genotype(normal=["),
+        "{}",
+        stdout(&a)
+    );
+    let texts: Vec<String> = (0..8)
+        .map(|s| stdout(&edas(&["genotype", "random", "--seed", &s.to_string()])))
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = texts.iter().collect();
+    assert_eq!(distinct.len(), 8);
+    // As JSON: 8 edges per cell, two distinct inputs per node, inputs before
+    // the node, never `none`.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cells/random.json");
+    let o = edas(&[
+        "genotype",
+        "random",
+        "--seed",
+        "3",
+        "-o",
+        path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for cell in ["normal", "reduce"] {
+        let edges = v[cell]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), 8, "{v}");
+        for (node, pair) in edges.chunks(2).enumerate() {
+            let inputs: Vec<u64> = pair.iter().map(|e| e["input"].as_u64().unwrap()).collect();
+            assert_ne!(inputs[0], inputs[1], "{v}");
+            assert!(inputs.iter().all(|&i| i < node as u64 + 2), "{v}");
+            assert!(pair.iter().all(|e| e["op"] != "none"), "{v}");
+        }
+    }
+    // The file is a genotype argument like any other.
+    let o = edas(&["genotype", "show", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
