@@ -1,6 +1,6 @@
-//! `cargo xtask matrix FILE` (configs x strategies x seeds, run in sequence,
-//! finished runs skipped, interrupted ones resumed) and `cargo xtask report
-//! RUNS...` (mean +/- std tables in Markdown and CSV).
+//! `cargo xtask matrix FILE` (datasets x strategies x config grids x seeds,
+//! run in sequence, finished runs skipped, interrupted ones resumed) and
+//! `cargo xtask report RUNS...` (mean +/- std tables in Markdown and CSV).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,12 +14,15 @@ use crate::{cargo, project_root};
 /// A matrix file (`configs/matrix/*.toml`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Matrix {
-    /// Where the runs go: `OUT/<strategy>-s<seed>/{search,train}`.
+    /// Where the runs go: `OUT/<unit>/{search,train}` (see [`Matrix::units`]).
     pub out: PathBuf,
-    /// Search config path with `{strategy}` in it.
+    /// Search config path, with `{strategy}` (and `{dataset}`) in it.
     pub search_config: String,
-    /// Training config for the found cells (none: search only).
+    /// Training config for the found cells (none: search only), with
+    /// `{dataset}` in it when several datasets are listed.
     pub train_config: Option<String>,
+    /// Datasets substituted for `{dataset}` (empty: the configs' own).
+    pub datasets: Vec<String>,
     /// Strategies.
     pub strategies: Vec<String>,
     /// Seeds.
@@ -27,6 +30,31 @@ pub struct Matrix {
     /// Extra `--set` overrides for every search (`key=value`).
     pub search_set: Vec<String>,
     /// Extra `--set` overrides for every training.
+    pub train_set: Vec<String>,
+    /// Search config keys and the values to try (the cartesian product).
+    pub grid: Vec<(String, Vec<String>)>,
+    /// Training config keys and the values to try.
+    pub train_grid: Vec<(String, Vec<String>)>,
+}
+
+/// One run of a matrix: a search (or a sampled cell) and its training.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixUnit {
+    /// `OUT/[<dataset>-]<strategy>[-<key>=<value>...]-s<seed>`.
+    pub dir: PathBuf,
+    /// Dataset, when the matrix lists datasets.
+    pub dataset: Option<String>,
+    /// Strategy.
+    pub strategy: String,
+    /// Seed.
+    pub seed: u64,
+    /// The search config path.
+    pub search_config: String,
+    /// The training config path.
+    pub train_config: Option<String>,
+    /// `--set` overrides of the search (the matrix's, then the grid point's).
+    pub search_set: Vec<String>,
+    /// `--set` overrides of the training.
     pub train_set: Vec<String>,
 }
 
@@ -36,6 +64,66 @@ fn sets(table: Option<&toml::Value>) -> Result<Vec<String>> {
     };
     let t = t.as_table().context("override sections must be tables")?;
     Ok(t.iter().map(|(k, v)| format!("{k}={v}")).collect())
+}
+
+/// A `[grid]` table: each key with a non-empty list of values.
+fn grid(
+    table: Option<&toml::Value>,
+    name: &str,
+    origin: &str,
+) -> Result<Vec<(String, Vec<String>)>> {
+    let Some(t) = table else {
+        return Ok(Vec::new());
+    };
+    let t = t
+        .as_table()
+        .with_context(|| format!("{origin}: `{name}` must be a table of key = [values]"))?;
+    t.iter()
+        .map(|(k, v)| {
+            let values: Vec<String> = v
+                .as_array()
+                .filter(|a| !a.is_empty())
+                .with_context(|| format!("{origin}: `{name}.{k}` must be a non-empty list"))?
+                .iter()
+                .map(|v| match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect();
+            Ok((k.clone(), values))
+        })
+        .collect()
+}
+
+/// The cartesian product of a grid: one list of `(key, value)` per point.
+fn grid_points(grid: &[(String, Vec<String>)]) -> Vec<Vec<(String, String)>> {
+    let mut points = vec![Vec::new()];
+    for (key, values) in grid {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push((key.clone(), v.clone()));
+                    q
+                })
+            })
+            .collect();
+    }
+    points
+}
+
+/// A grid value as it appears in a directory name.
+fn dir_safe(v: &str) -> String {
+    v.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 impl Matrix {
@@ -48,10 +136,13 @@ impl Matrix {
             "out",
             "search_config",
             "train_config",
+            "datasets",
             "strategies",
             "seeds",
             "search_set",
             "train_set",
+            "grid",
+            "train_grid",
         ];
         if let Some(k) = t.keys().find(|k| !known.contains(&k.as_str())) {
             bail!(
@@ -65,14 +156,21 @@ impl Matrix {
                 .map(str::to_owned)
                 .with_context(|| format!("{origin}: key `{k}` must be a string"))
         };
-        let strategies: Vec<String> = t
-            .get("strategies")
-            .and_then(toml::Value::as_array)
-            .with_context(|| format!("{origin}: key `strategies` must be a list"))?
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect::<Option<_>>()
-            .with_context(|| format!("{origin}: key `strategies` must list strings"))?;
+        let strings = |k: &str| -> Result<Vec<String>> {
+            match t.get(k) {
+                None => Ok(Vec::new()),
+                Some(v) => v
+                    .as_array()
+                    .and_then(|a| {
+                        a.iter()
+                            .map(|v| v.as_str().map(str::to_owned))
+                            .collect::<Option<Vec<_>>>()
+                    })
+                    .with_context(|| format!("{origin}: key `{k}` must be a list of strings")),
+            }
+        };
+        let strategies = strings("strategies")?;
+        let datasets = strings("datasets")?;
         let seeds: Vec<u64> = t
             .get("seeds")
             .and_then(toml::Value::as_array)
@@ -94,7 +192,11 @@ impl Matrix {
                 known_strategies.join(", ")
             );
         }
-        if strategies.iter().any(|s| s == RANDOM_CELL) && t.get("train_config").is_none() {
+        let train_config = t
+            .get("train_config")
+            .and_then(toml::Value::as_str)
+            .map(str::to_owned);
+        if strategies.iter().any(|s| s == RANDOM_CELL) && train_config.is_none() {
             bail!("{origin}: `{RANDOM_CELL}` only trains, so it needs a `train_config`");
         }
         let search_config = string("search_config")?;
@@ -103,26 +205,85 @@ impl Matrix {
                 "{origin}: key `search_config` must contain {{strategy}} when several strategies are listed"
             );
         }
+        if datasets.len() > 1 {
+            let templated = search_config.contains("{dataset}")
+                && train_config
+                    .as_ref()
+                    .is_none_or(|c| c.contains("{dataset}"));
+            if !templated {
+                bail!(
+                    "{origin}: `search_config` and `train_config` must contain {{dataset}} when several datasets are listed"
+                );
+            }
+        }
         Ok(Matrix {
             out: PathBuf::from(string("out")?),
             search_config,
-            train_config: t
-                .get("train_config")
-                .and_then(toml::Value::as_str)
-                .map(str::to_owned),
+            train_config,
+            datasets,
             strategies,
             seeds,
             search_set: sets(t.get("search_set"))?,
             train_set: sets(t.get("train_set"))?,
+            grid: grid(t.get("grid"), "grid", origin)?,
+            train_grid: grid(t.get("train_grid"), "train_grid", origin)?,
         })
     }
 
-    /// The runs in order: `(unit dir, strategy, seed)`.
-    pub fn units(&self) -> Vec<(PathBuf, String, u64)> {
+    /// The runs in order: seeds outermost (so that a partial matrix has whole
+    /// seeds), then datasets, strategies, search grid points and training
+    /// grid points.
+    pub fn units(&self) -> Vec<MatrixUnit> {
+        let datasets: Vec<Option<&String>> = if self.datasets.is_empty() {
+            vec![None]
+        } else {
+            self.datasets.iter().map(Some).collect()
+        };
+        let search_points = grid_points(&self.grid);
+        let train_points = grid_points(&self.train_grid);
         let mut out = Vec::new();
         for seed in &self.seeds {
-            for s in &self.strategies {
-                out.push((self.out.join(format!("{s}-s{seed}")), s.clone(), *seed));
+            for dataset in &datasets {
+                let fill = |s: &str, strategy: &str| {
+                    let s = s.replace("{strategy}", strategy);
+                    match dataset {
+                        Some(d) => s.replace("{dataset}", d),
+                        None => s,
+                    }
+                };
+                for strategy in &self.strategies {
+                    for sp in &search_points {
+                        for tp in &train_points {
+                            let mut name = String::new();
+                            if let Some(d) = dataset {
+                                name.push_str(d);
+                                name.push('-');
+                            }
+                            name.push_str(strategy);
+                            for (k, v) in sp.iter().chain(tp) {
+                                name.push_str(&format!("-{k}={}", dir_safe(v)));
+                            }
+                            let with = |base: &[String], point: &[(String, String)]| {
+                                let mut v = base.to_vec();
+                                v.extend(point.iter().map(|(k, val)| format!("{k}={val}")));
+                                v
+                            };
+                            out.push(MatrixUnit {
+                                dir: self.out.join(format!("{name}-s{seed}")),
+                                dataset: dataset.cloned(),
+                                strategy: strategy.clone(),
+                                seed: *seed,
+                                search_config: fill(&self.search_config, strategy),
+                                train_config: self
+                                    .train_config
+                                    .as_deref()
+                                    .map(|c| fill(c, strategy)),
+                                search_set: with(&self.search_set, sp),
+                                train_set: with(&self.train_set, tp),
+                            });
+                        }
+                    }
+                }
             }
         }
         out
@@ -305,16 +466,27 @@ fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
     m.out = project_root().join(&m.out);
     let bin = edas_binary(None)?;
     let units = m.units();
-    for (i, (unit, strategy, seed)) in units.iter().enumerate() {
+    for (i, u) in units.iter().enumerate() {
         eprintln!(
-            "== run {}/{}: {strategy}, seed {seed} -> {}",
+            "== run {}/{}: {}{}, seed {} -> {}",
             i + 1,
             units.len(),
-            unit.display()
+            u.dataset
+                .as_ref()
+                .map(|d| format!("{d}, "))
+                .unwrap_or_default(),
+            u.strategy,
+            u.seed,
+            u.dir.display()
         );
-        let genotype = if strategy == RANDOM_CELL {
+        let overrides = |sets: &[String]| -> Vec<String> {
+            sets.iter()
+                .flat_map(|s| ["--set".to_owned(), s.clone()])
+                .collect()
+        };
+        let genotype = if u.strategy == RANDOM_CELL {
             // No search: a uniformly sampled cell, the seed's.
-            let file = unit.join("cell/genotype.json");
+            let file = u.dir.join("cell/genotype.json");
             if !file.is_file() {
                 run_edas(
                     &bin,
@@ -322,7 +494,7 @@ fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
                         "genotype".into(),
                         "random".into(),
                         "--seed".into(),
-                        seed.to_string(),
+                        u.seed.to_string(),
                         "-o".into(),
                         file.display().to_string(),
                     ],
@@ -330,32 +502,21 @@ fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
             }
             file
         } else {
-            let search = unit.join("search");
-            let mut start = vec![
-                "--config".to_owned(),
-                m.search_config.replace("{strategy}", strategy),
-            ];
-            start.extend(
-                m.search_set
-                    .iter()
-                    .flat_map(|s| ["--set".to_owned(), s.clone()]),
-            );
-            run_step(&bin, "search", &search, Some(*seed), start)?;
+            let search = u.dir.join("search");
+            let mut start = vec!["--config".to_owned(), u.search_config.clone()];
+            start.extend(overrides(&u.search_set));
+            run_step(&bin, "search", &search, Some(u.seed), start)?;
             search
         };
-        if let Some(train_config) = &m.train_config {
+        if let Some(train_config) = &u.train_config {
             let mut start = vec![
                 "--genotype".to_owned(),
                 genotype.display().to_string(),
                 "--config".to_owned(),
                 train_config.clone(),
             ];
-            start.extend(
-                m.train_set
-                    .iter()
-                    .flat_map(|s| ["--set".to_owned(), s.clone()]),
-            );
-            run_step(&bin, "train", &unit.join("train"), Some(*seed), start)?;
+            start.extend(overrides(&u.train_set));
+            run_step(&bin, "train", &u.dir.join("train"), Some(u.seed), start)?;
         }
     }
     report(&[m.out.display().to_string()])
@@ -592,6 +753,76 @@ mod tests {
     use super::*;
 
     #[test]
+    fn datasets_and_grids_expand_into_named_units() {
+        let m = Matrix::parse(
+            r#"
+out = "runs/g"
+search_config = "configs/search/{dataset}-{strategy}.toml"
+train_config = "configs/train/{dataset}.toml"
+datasets = ["cifar10", "cifar100"]
+strategies = ["edas"]
+seeds = [1, 2]
+[search_set]
+epochs = 5
+[grid]
+"edas.relaxed_edges" = [1, 2, 3]
+"edas.edge_distribution" = ["uniform"]
+[train_grid]
+"optim.lr" = [0.025, 0.05]
+"#,
+            "g.toml",
+        )
+        .unwrap();
+        let units = m.units();
+        // Grid keys in sorted order. 2 seeds x 2 datasets x 1 strategy x 3 x 1 search points x 2 training points.
+        assert_eq!(units.len(), 24);
+        let u = &units[0];
+        assert_eq!(
+            u.dir,
+            PathBuf::from(
+                "runs/g/cifar10-edas-edas.edge_distribution=uniform-edas.relaxed_edges=1-optim.lr=0.025-s1"
+            )
+        );
+        assert_eq!(u.search_config, "configs/search/cifar10-edas.toml");
+        assert_eq!(
+            u.train_config.as_deref(),
+            Some("configs/train/cifar10.toml")
+        );
+        assert_eq!(
+            u.search_set,
+            vec![
+                "epochs=5".to_owned(),
+                "edas.edge_distribution=uniform".to_owned(),
+                "edas.relaxed_edges=1".to_owned()
+            ]
+        );
+        assert_eq!(u.train_set, vec!["optim.lr=0.025".to_owned()]);
+        assert_eq!(units[1].train_set, vec!["optim.lr=0.05".to_owned()]);
+        assert_eq!(units[6].dataset.as_deref(), Some("cifar100"));
+        assert_eq!(units[12].seed, 2);
+        // Directory names are unique, and the seed is the only difference
+        // within a report group.
+        let dirs: std::collections::BTreeSet<&PathBuf> = units.iter().map(|u| &u.dir).collect();
+        assert_eq!(dirs.len(), 24);
+        let labels: std::collections::BTreeSet<String> =
+            units.iter().map(|u| label_of(&u.dir)).collect();
+        assert_eq!(labels.len(), 12);
+        let e = Matrix::parse(
+            "out='x'\nsearch_config='{strategy}'\ndatasets=['a','b']\nstrategies=['edas']\nseeds=[1]",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("{dataset}"), "{e}");
+        let e = Matrix::parse(
+            "out='x'\nsearch_config='a'\nstrategies=['edas']\nseeds=[1]\n[grid]\nepochs=[]",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("grid.epochs"), "{e}");
+        assert_eq!(dir_safe("a/b c"), "a_b_c");
+    }
+
+    #[test]
     fn fashion_mnist_files_are_recognised() {
         let tmp = std::env::temp_dir().join(format!("edas-xtask-fm-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).unwrap();
@@ -626,12 +857,14 @@ seeds = [1, 2, 3]
         .unwrap();
         let units = m.units();
         assert_eq!(units.len(), 9);
-        assert_eq!(units[0].0, PathBuf::from("runs/m/edas-s1"));
+        assert_eq!(units[0].dir, PathBuf::from("runs/m/edas-s1"));
+        assert_eq!(units[7].dir, PathBuf::from("runs/m/darts-s3"));
+        assert_eq!((units[7].strategy.as_str(), units[7].seed), ("darts", 3));
         assert_eq!(
-            units[7],
-            (PathBuf::from("runs/m/darts-s3"), "darts".into(), 3)
+            units[7].search_config,
+            "configs/search/fashion-mnist-darts.toml"
         );
-        assert_eq!(units[8].1, RANDOM_CELL);
+        assert_eq!(units[8].strategy, RANDOM_CELL);
         assert_eq!(m.search_set, vec!["loader.train_examples=1000".to_owned()]);
         let e = Matrix::parse(
             "out='x'\nsearch_config='a'\nstrategies=['edas']\nseeds=[1]\nsede=2",
