@@ -79,12 +79,14 @@ pub fn nn(args: &[String]) -> Result<()> {
 }
 
 /// The whole-search-step cases of `crates/edas-search/benches/step.rs`.
-pub const SEARCH_CASES: [&str; 8] = [
+pub const SEARCH_CASES: [&str; 10] = [
     "derived-l8",
+    "derived-v2-l8",
     "edas-l8",
     "gdas-l8",
     "darts-l8",
     "derived-l20",
+    "derived-v2-l20",
     "edas-l20",
     "gdas-l20",
     "darts-l20",

@@ -1,7 +1,9 @@
 //! Time and peak memory of one whole search step (`Searcher::step`:
 //! architecture step on a validation batch, then weight step on a training
 //! batch) per strategy, against one training step of the derived discrete
-//! network (the same C=16 supernet's DARTS_V2 cells with inherited weights).
+//! network: the cells EDAS's clamp holds at the same seed (`derived-*`), so
+//! that EDAS's step is exactly that network plus the relaxed edge, or
+//! DARTS_V2's cells (`derived-v2-*`), with the C=16 supernet's weights.
 //!
 //! One case per process, so that the peak resident memory (`VmHWM`) is the
 //! case's own:
@@ -11,8 +13,8 @@
 //! cargo xtask bench search [BATCH] [STEPS]   # every case, as a table
 //! ```
 //!
-//! Cases: `derived-l8`, `edas-l8`, `darts-l8`, `gdas-l8` and the same with
-//! `l20`. 32x32 RGB inputs, 10 classes, C=16. `EDAS_BENCH_CHECKPOINT=1`
+//! Cases: `derived-l8`, `derived-v2-l8`, `edas-l8`, `darts-l8`, `gdas-l8` and
+//! the same with `l20`. 32x32 RGB inputs, 10 classes, C=16. `EDAS_BENCH_CHECKPOINT=1`
 //! turns on burn's balanced gradient checkpointing. Prints a JSON line.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -58,8 +60,17 @@ fn main() {
     let (train, valid) = (data(0.0), data(1.0));
     let rss_before = peak_rss_bytes().map_or(f64::NAN, mib);
     let mut step: Box<dyn FnMut()> = if case.starts_with("derived") {
+        // The cells EDAS clamps to at this seed (what its search step
+        // trains besides the relaxed edge), or DARTS_V2 for `derived-v2-*`.
+        let genotype = if case.starts_with("derived-v2") {
+            DARTS_V2
+        } else {
+            Searcher::new(&config, EdasSettings::default(), 2, &device)
+                .genotype()
+                .unwrap()
+        };
         let search = SearchNetwork::new(&config, &device);
-        let mut net = Network::from_search(&search, &DARTS_V2).unwrap();
+        let mut net = Network::from_search(&search, &genotype).unwrap();
         drop(search);
         let mut optim = sgd(&SgdSettings::default());
         let loss_fn = CrossEntropyLossConfig::new().init(&device);
