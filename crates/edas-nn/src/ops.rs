@@ -186,7 +186,12 @@ impl FactorizedReduce {
 
     /// `[N, C_in, H, W] -> [N, C_out, ceil(H/2), ceil(W/2)]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = relu(x);
+        self.forward_activated(relu(x))
+    }
+
+    /// [`FactorizedReduce::forward`] of an input whose leading ReLU is
+    /// already applied.
+    pub fn forward_activated(&self, x: Tensor<4>) -> Tensor<4> {
         let [n, c, h, w] = x.dims();
         let shifted = x.clone().pad((0, 1, 0, 1), PadMode::Constant(0.0)).slice([
             0..n,
@@ -232,9 +237,12 @@ impl SepConv {
 
     /// `[N, C, H, W] -> [N, C, H/s, W/s]` (rounded up).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self
-            .bn1
-            .forward(self.pw1.forward(self.dw1.forward(relu(x))));
+        self.forward_activated(relu(x))
+    }
+
+    /// [`SepConv::forward`] of an input whose leading ReLU is already applied.
+    pub fn forward_activated(&self, r: Tensor<4>) -> Tensor<4> {
+        let x = self.bn1.forward(self.pw1.forward(self.dw1.forward(r)));
         self.bn2
             .forward(self.pw2.forward(self.dw2.forward(relu(x))))
     }
@@ -263,7 +271,12 @@ impl DilConv {
 
     /// `[N, C, H, W] -> [N, C, H/s, W/s]` (rounded up).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.pw.forward(self.dw.forward(relu(x))))
+        self.forward_activated(relu(x))
+    }
+
+    /// [`DilConv::forward`] of an input whose leading ReLU is already applied.
+    pub fn forward_activated(&self, r: Tensor<4>) -> Tensor<4> {
+        self.bn.forward(self.pw.forward(self.dw.forward(r)))
     }
 }
 
@@ -377,6 +390,25 @@ impl Op {
     /// Whether this is the `none` op.
     pub fn is_zero(&self) -> bool {
         matches!(self, Op::Zero(_))
+    }
+
+    /// Whether the op begins with a ReLU of its input (the convolutions and
+    /// the stride-2 skip): a mixed edge computes that ReLU once for all of
+    /// them ([`Op::forward_activated`]).
+    pub fn starts_with_relu(&self) -> bool {
+        matches!(self, Op::Reduce(_) | Op::Sep(_) | Op::Dil(_))
+    }
+
+    /// The op's output given `r = relu(x)`, for ops that
+    /// [start with a ReLU](Op::starts_with_relu); other ops get `r` as their
+    /// input, which is only right when `x` is already non-negative.
+    pub fn forward_activated(&self, r: Tensor<4>) -> Tensor<4> {
+        match self {
+            Op::Reduce(f) => f.forward_activated(r),
+            Op::Sep(s) => s.forward_activated(r),
+            Op::Dil(d) => d.forward_activated(r),
+            other => other.forward(r),
+        }
     }
 
     /// `[N, C, H, W] -> [N, C, ceil(H/s), ceil(W/s)]`.

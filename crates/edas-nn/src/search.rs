@@ -12,6 +12,7 @@
 use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
+use burn::tensor::activation::relu;
 use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
 use edas_genotype::{CellKind, Genotype, NUM_OPS, Primitive};
 
@@ -149,9 +150,23 @@ impl MixedEdge {
                 let k = op.index();
                 Some(scale(self.ops[k].forward(x), weights, k))
             }
-            EdgeWeighting::Relaxed(weights) => (1..NUM_OPS)
-                .map(|k| scale(self.ops[k].forward(x.clone()), weights, k))
-                .reduce(|a, b| a.add(b)),
+            EdgeWeighting::Relaxed(weights) => {
+                // The convolutions (and the stride-2 skip) all begin with
+                // ReLU(x): compute it once, so that backward keeps one copy
+                // instead of one per op (same values, less memory).
+                let activated = relu(x.clone());
+                (1..NUM_OPS)
+                    .map(|k| {
+                        let op = &self.ops[k];
+                        let y = if op.starts_with_relu() {
+                            op.forward_activated(activated.clone())
+                        } else {
+                            op.forward(x.clone())
+                        };
+                        scale(y, weights, k)
+                    })
+                    .reduce(|a, b| a.add(b))
+            }
         }
     }
 }

@@ -189,3 +189,44 @@ fn gradients_match_finite_differences() {
     }
     println!("worst relative error {worst:.2e}");
 }
+
+/// A relaxed edge shares one ReLU among the ops that begin with one; its
+/// output must still be exactly `sum_k w_k op_k(x)` over the 7 non-`none` ops,
+/// at stride 1 and at stride 2 (where skip_connect is FactorizedReduce).
+#[test]
+fn relaxed_edge_is_the_weighted_sum_of_its_ops() {
+    let device = Device::flex();
+    let config = edas_nn::SearchNetworkConfig {
+        channels: 4,
+        layers: 3,
+        ..edas_nn::SearchNetworkConfig::darts_cifar(10)
+    };
+    let net = edas_nn::SearchNetwork::new(&config, &device);
+    let raw: Vec<f32> = (0..8).map(|k| 0.3 * k as f32 - 1.0).collect();
+    let weights =
+        burn::tensor::activation::softmax(Tensor::<1>::from_floats(raw.as_slice(), &device), 0);
+    // Cell 0 is normal; cell 1 is a reduction cell. Edge 0 reads input 0.
+    // Cell 1 (the first reduction cell) works on 2C channels.
+    for (cell, stride, c) in [(0usize, 1usize, 4usize), (1, 2, 8)] {
+        let edge = &net.cells[cell].edges[0];
+        let x = input(&device, [2, c, 8, 8]);
+        let relaxed = edge
+            .forward(x.clone(), &edas_nn::EdgeWeighting::Relaxed(weights.clone()))
+            .unwrap();
+        let w: Vec<f32> = weights.clone().into_data().to_vec().unwrap();
+        let manual = (1..8)
+            .map(|k| edge.ops[k].forward(x.clone()).mul_scalar(w[k]))
+            .reduce(|a, b| a.add(b))
+            .unwrap();
+        assert_eq!(relaxed.dims(), [2, c, 8 / stride, 8 / stride]);
+        let diff: f32 = relaxed.sub(manual).abs().max().into_scalar();
+        assert!(diff < 1e-5, "cell {cell}: max difference {diff}");
+        let starts: Vec<bool> = edge.ops.iter().map(Op::starts_with_relu).collect();
+        // none, max, avg, skip, sep3, sep5, dil3, dil5
+        assert_eq!(
+            starts,
+            [false, false, false, stride == 2, true, true, true, true],
+            "cell {cell}"
+        );
+    }
+}

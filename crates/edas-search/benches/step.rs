@@ -15,7 +15,8 @@
 //!
 //! Cases: `derived-l8`, `derived-v2-l8`, `edas-l8`, `darts-l8`, `gdas-l8` and
 //! the same with `l20`. 32x32 RGB inputs, 10 classes, C=16. `EDAS_BENCH_CHECKPOINT=1`
-//! turns on burn's balanced gradient checkpointing. Prints a JSON line.
+//! turns on burn's balanced gradient checkpointing; `EDAS_BENCH_SEED=N` sets
+//! the searcher's seed (default 2), hence its clamped cells. Prints a JSON line.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -43,6 +44,11 @@ fn main() {
         device = device.gradient_checkpointing();
     }
     let layers = if case.ends_with("l20") { 20 } else { 8 };
+    // The searcher's seed (its alpha initialisation, hence the clamped cells).
+    let seed: u64 = std::env::var("EDAS_BENCH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
     let config = SearchNetworkConfig {
         layers,
         ..SearchNetworkConfig::darts_cifar(10)
@@ -65,7 +71,7 @@ fn main() {
         let genotype = if case.starts_with("derived-v2") {
             DARTS_V2
         } else {
-            Searcher::new(&config, EdasSettings::default(), 2, &device)
+            Searcher::new(&config, EdasSettings::default(), seed, &device)
                 .genotype()
                 .unwrap()
         };
@@ -92,7 +98,7 @@ fn main() {
             strategy,
             ..EdasSettings::default()
         };
-        let mut searcher = Searcher::new(&config, settings, 2, &device);
+        let mut searcher = Searcher::new(&config, settings, seed, &device);
         let ctx = StepContext {
             tau: 1.0,
             ..StepContext::plain(0.025)
@@ -112,7 +118,7 @@ fn main() {
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let median = times[times.len() / 2];
     println!(
-        "{{\"case\": \"{case}\", \"batch\": {batch}, \"steps\": {steps}, \"median_step_s\": {median:.4}, \"images_per_s\": {:.1}, \"peak_rss_mib\": {:.0}, \"rss_before_mib\": {rss_before:.0}, \"checkpointing\": {}}}",
+        "{{\"case\": \"{case}\", \"batch\": {batch}, \"steps\": {steps}, \"median_step_s\": {median:.4}, \"images_per_s\": {:.1}, \"peak_rss_mib\": {:.0}, \"rss_before_mib\": {rss_before:.0}, \"seed\": {seed}, \"checkpointing\": {}}}",
         batch as f64 / median,
         peak_rss_bytes().map_or(f64::NAN, mib),
         device.gradient_checkpointing_strategy()
