@@ -213,7 +213,7 @@ fn relaxed_edge_is_the_weighted_sum_of_its_ops() {
         let relaxed = edge
             .forward(x.clone(), &edas_nn::EdgeWeighting::Relaxed(weights.clone()))
             .unwrap();
-        let w: Vec<f32> = weights.clone().into_data().to_vec().unwrap();
+        let w: Vec<f32> = weights.clone().into_data().try_to_vec().unwrap();
         let manual = (1..8)
             .map(|k| edge.ops[k].forward(x.clone()).mul_scalar(w[k]))
             .reduce(|a, b| a.add(b))
