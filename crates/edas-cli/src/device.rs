@@ -79,15 +79,22 @@ fn cuda(name: &str, _suffix: Option<&str>) -> Result<Device> {
     not_compiled(name, "cuda")
 }
 
-#[cfg(feature = "vulkan")]
-fn vulkan(name: &str, suffix: Option<&str>) -> Result<Device> {
+/// The wgpu adapter named by a `vulkan`/`wgpu` suffix: none, the adapter wgpu
+/// prefers; `:cpu`, a software adapter; `:N`, the N-th discrete GPU.
+#[cfg(feature = "wgpu")]
+fn adapter(name: &str, suffix: Option<&str>) -> Result<burn::tensor::DeviceKind> {
     use burn::tensor::DeviceKind;
-    let kind = match suffix {
+    Ok(match suffix {
         Some("cpu") => DeviceKind::Cpu,
         None => DeviceKind::DefaultDevice,
         s => DeviceKind::DiscreteGpu(index(name, s)?),
-    };
-    Ok(Device::vulkan(kind))
+    })
+}
+
+// The `vulkan` feature turns on `wgpu` too (Cargo.toml), so `adapter` exists.
+#[cfg(feature = "vulkan")]
+fn vulkan(name: &str, suffix: Option<&str>) -> Result<Device> {
+    Ok(Device::vulkan(adapter(name, suffix)?))
 }
 
 #[cfg(not(feature = "vulkan"))]
@@ -97,13 +104,7 @@ fn vulkan(name: &str, _suffix: Option<&str>) -> Result<Device> {
 
 #[cfg(feature = "wgpu")]
 fn wgpu(name: &str, suffix: Option<&str>) -> Result<Device> {
-    use burn::tensor::DeviceKind;
-    let kind = match suffix {
-        Some("cpu") => DeviceKind::Cpu,
-        None => DeviceKind::DefaultDevice,
-        s => DeviceKind::DiscreteGpu(index(name, s)?),
-    };
-    Ok(Device::wgpu(kind))
+    Ok(Device::wgpu(adapter(name, suffix)?))
 }
 
 #[cfg(not(feature = "wgpu"))]
