@@ -343,6 +343,13 @@ fn run_edas(bin: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `KEY=VALUE` overrides as edas arguments: `--set KEY=VALUE` each.
+pub fn set_args(sets: &[String]) -> Vec<String> {
+    sets.iter()
+        .flat_map(|s| ["--set".to_owned(), s.clone()])
+        .collect()
+}
+
 /// `edas COMMAND` for run directory `dir` as [`action`] says: skip a
 /// finished run, `--resume` an interrupted one, else start it with `start`
 /// (the config and overrides) and the seed (none: the config's).
@@ -479,11 +486,6 @@ fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
             u.seed,
             u.dir.display()
         );
-        let overrides = |sets: &[String]| -> Vec<String> {
-            sets.iter()
-                .flat_map(|s| ["--set".to_owned(), s.clone()])
-                .collect()
-        };
         let genotype = if u.strategy == RANDOM_CELL {
             // No search: a uniformly sampled cell, the seed's.
             let file = u.dir.join("cell/genotype.json");
@@ -504,7 +506,7 @@ fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
         } else {
             let search = u.dir.join("search");
             let mut start = vec!["--config".to_owned(), u.search_config.clone()];
-            start.extend(overrides(&u.search_set));
+            start.extend(set_args(&u.search_set));
             run_step(&bin, "search", &search, Some(u.seed), start)?;
             search
         };
@@ -515,7 +517,7 @@ fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
                 "--config".to_owned(),
                 train_config.clone(),
             ];
-            start.extend(overrides(&u.train_set));
+            start.extend(set_args(&u.train_set));
             run_step(&bin, "train", &u.dir.join("train"), Some(u.seed), start)?;
         }
     }

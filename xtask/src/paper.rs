@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::experiments::{edas_binary, run_step};
+use crate::experiments::{edas_binary, run_step, set_args};
 use crate::project_root;
 
 /// The data sets the paper-scale tasks read.
@@ -23,6 +23,15 @@ pub enum Data {
 }
 
 impl Data {
+    /// The config name (`configs/search/<name>-*.toml`, `configs/train/<name>.toml`).
+    fn name(self) -> &'static str {
+        match self {
+            Data::Cifar10 => "cifar10",
+            Data::Cifar100 => "cifar100",
+            Data::Imagenet => "imagenet",
+        }
+    }
+
     fn title(self) -> &'static str {
         match self {
             Data::Cifar10 => "CIFAR-10",
@@ -210,7 +219,7 @@ fn run_args(o: &Options, dir: &Path, download: bool) -> Vec<String> {
         a.extend(["--set".to_owned(), "data.download=true".to_owned()]);
     }
     a.extend(["--device".to_owned(), o.device.clone()]);
-    a.extend(o.sets.iter().flat_map(|s| ["--set".to_owned(), s.clone()]));
+    a.extend(set_args(&o.sets));
     a
 }
 
@@ -250,12 +259,9 @@ fn binary(o: &Options) -> Result<PathBuf> {
     }
 }
 
-/// The command lines of a search: `(run dir, seed, start arguments)`.
+/// A search of CIFAR-10/100 `data` in `dir`: `(run dir, start arguments)`.
 pub fn search_plan(o: &Options, data: Data, dir: &Path) -> (PathBuf, Vec<String>) {
-    let name = match data {
-        Data::Cifar100 => "cifar100",
-        _ => "cifar10",
-    };
+    let name = data.name();
     let out = o.out.clone().map_or_else(
         || {
             project_root().join(format!(
@@ -308,11 +314,7 @@ fn genotype(o: &Options, name: &str) -> Result<String> {
 /// `train-cifar10` / `train-cifar100`.
 pub fn train(data: Data, args: &[String]) -> Result<()> {
     let o = parse(args)?;
-    let name = if data == Data::Cifar100 {
-        "cifar100"
-    } else {
-        "cifar10"
-    };
+    let name = data.name();
     let dir = data_dir(&o, data)?;
     if !o.download {
         check_data(data, &dir)?;
