@@ -15,11 +15,13 @@
 pub mod error;
 pub mod network;
 pub mod ops;
+pub mod recompute;
 pub mod search;
 
 pub use error::NnError;
 pub use network::{Logits, Network, NetworkConfig, check_layers};
 pub use ops::{Op, OpMode};
+pub use recompute::{Recomputed, WeightGrads, on_inner};
 pub use search::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, SearchNetworkConfig};
 pub mod count;
 

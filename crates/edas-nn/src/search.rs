@@ -127,7 +127,8 @@ pub struct MixedEdge {
 }
 
 impl MixedEdge {
-    fn new(c: usize, stride: usize, device: &Device) -> MixedEdge {
+    /// All 8 ops on `c` channels at `stride`, in search mode.
+    pub fn new_search(c: usize, stride: usize, device: &Device) -> MixedEdge {
         MixedEdge {
             ops: Primitive::ALL
                 .into_iter()
@@ -227,7 +228,7 @@ impl SearchCell {
                     } else {
                         1
                     };
-                    MixedEdge::new(c, stride, device)
+                    MixedEdge::new_search(c, stride, device)
                 })
                 .collect(),
             reduction,
@@ -253,25 +254,42 @@ impl SearchCell {
             let mut sum: Option<Tensor<4>> = None;
             for (input, state) in states.iter().enumerate().take(node) {
                 let e = Edge { node, input }.index();
-                if let Some(mut y) = self.edges[e].forward(state.clone(), &weights[e]) {
-                    if let (Some((d, cell)), EdgeWeighting::Clamped(op)) = (drop, &weights[e])
-                        && *op != Primitive::SkipConnect
-                    {
-                        y = drop_path_seeded(y, d.prob, drop_path_seed(d.seed, cell, e));
-                    }
+                if let Some(y) = self.edge_output(e, state.clone(), &weights[e], drop) {
                     sum = Some(match sum {
                         Some(s) => s.add(y),
                         None => y,
                     });
                 }
             }
-            // A node with no active input is zeros of the node shape.
-            let zero_edge = Edge { node, input: 0 }.index();
-            let value =
-                sum.unwrap_or_else(|| self.edges[zero_edge].ops[0].forward(states[0].clone()));
+            let value = sum.unwrap_or_else(|| self.zero_node(node, states[0].clone()));
             states.push(value);
         }
         Tensor::cat(states.split_off(NUM_INPUT_STATES), 1)
+    }
+
+    /// Edge `e`'s output on `x` under `weighting`, with drop-path on a
+    /// clamped edge that is not `skip_connect` (`None`: off or `none`).
+    pub(crate) fn edge_output(
+        &self,
+        e: usize,
+        x: Tensor<4>,
+        weighting: &EdgeWeighting,
+        drop: Option<(DropPath, usize)>,
+    ) -> Option<Tensor<4>> {
+        let y = self.edges[e].forward(x, weighting)?;
+        Some(match (drop, weighting) {
+            (Some((d, cell)), EdgeWeighting::Clamped(op)) if *op != Primitive::SkipConnect => {
+                drop_path_seeded(y, d.prob, drop_path_seed(d.seed, cell, e))
+            }
+            _ => y,
+        })
+    }
+
+    /// The value of a node with no active input: zeros of the node shape
+    /// (`s0` is the cell's first preprocessed input).
+    pub(crate) fn zero_node(&self, node: usize, s0: Tensor<4>) -> Tensor<4> {
+        let zero_edge = Edge { node, input: 0 }.index();
+        self.edges[zero_edge].ops[0].forward(s0)
     }
 }
 

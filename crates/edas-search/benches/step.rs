@@ -16,7 +16,9 @@
 //! Cases: `derived-l8`, `derived-v2-l8`, `edas-l8`, `darts-l8`, `gdas-l8` and
 //! the same with `l20`. 32x32 RGB inputs, 10 classes, C=16. `EDAS_BENCH_CHECKPOINT=1`
 //! turns on burn's balanced gradient checkpointing; `EDAS_BENCH_SEED=N` sets
-//! the searcher's seed (default 2), hence its clamped cells. Prints a JSON line.
+//! the searcher's seed (default 2), hence its clamped cells;
+//! `EDAS_BENCH_RECOMPUTE=0` keeps the relaxed edges' activations instead of
+//! recomputing them in backward (`recompute_relaxed`). Prints a JSON line.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -49,6 +51,8 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2);
+    // EDAS recomputes its relaxed edges in backward unless this is 0.
+    let recompute = std::env::var("EDAS_BENCH_RECOMPUTE").map_or(true, |v| v != "0");
     let config = SearchNetworkConfig {
         layers,
         ..SearchNetworkConfig::darts_cifar(10)
@@ -96,6 +100,7 @@ fn main() {
         };
         let settings = EdasSettings {
             strategy,
+            recompute_relaxed: recompute,
             ..EdasSettings::default()
         };
         let mut searcher = Searcher::new(&config, settings, seed, &device);
@@ -118,7 +123,7 @@ fn main() {
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let median = times[times.len() / 2];
     println!(
-        "{{\"case\": \"{case}\", \"batch\": {batch}, \"steps\": {steps}, \"median_step_s\": {median:.4}, \"images_per_s\": {:.1}, \"peak_rss_mib\": {:.0}, \"rss_before_mib\": {rss_before:.0}, \"seed\": {seed}, \"checkpointing\": {}}}",
+        "{{\"case\": \"{case}\", \"batch\": {batch}, \"steps\": {steps}, \"median_step_s\": {median:.4}, \"images_per_s\": {:.1}, \"peak_rss_mib\": {:.0}, \"rss_before_mib\": {rss_before:.0}, \"seed\": {seed}, \"recompute\": {recompute}, \"checkpointing\": {}}}",
         batch as f64 / median,
         peak_rss_bytes().map_or(f64::NAN, mib),
         device.gradient_checkpointing_strategy()

@@ -79,6 +79,9 @@ pub struct EdasSection {
     pub tau_end: f64,
     /// Gumbel noise on the relaxed edge.
     pub gumbel: bool,
+    /// Recompute the relaxed edges' ops in backward instead of keeping
+    /// their activations (same gradients, less memory, a little more time).
+    pub recompute: bool,
 }
 
 impl Default for EdasSection {
@@ -89,6 +92,7 @@ impl Default for EdasSection {
             tau_start: 1.0,
             tau_end: 1.0,
             gumbel: false,
+            recompute: true,
         }
     }
 }
@@ -349,6 +353,7 @@ impl SearchConfig {
             relaxed_edges: self.edas.relaxed_edges,
             edge_distribution: self.edas.edge_distribution,
             gumbel: self.edas.gumbel,
+            recompute_relaxed: self.edas.recompute,
             normal_skip_cap: self.regularizers.normal_skip_cap,
             arch: self.arch,
             weights: self.weights,

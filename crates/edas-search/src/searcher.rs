@@ -4,13 +4,17 @@
 
 use std::path::Path;
 
-use burn::module::{Flag, ModuleMapper, Param};
+use burn::module::{ModuleMapper, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use burn::tensor::Gradients;
 use edas_data::Rng;
 use edas_genotype::{CellKind, DeriveOptions, Genotype, NUM_EDGES};
-use edas_nn::{DropPath, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig};
+use edas_nn::{
+    DropPath, EdgeWeighting, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig,
+    WeightGrads, on_inner,
+};
 use edas_train::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
 use edas_train::optim::{SgdSettings, clip_global_norm, sgd};
 use serde::{Deserialize, Serialize};
@@ -34,6 +38,10 @@ pub struct EdasSettings {
     pub edge_distribution: EdgeDistribution,
     /// Add Gumbel noise to the relaxed edge's variables (EDAS).
     pub gumbel: bool,
+    /// Compute the relaxed edges' ops again during backward instead of
+    /// keeping their activations (EDAS; same gradients up to summation
+    /// order, less memory: `edas_nn::recompute`).
+    pub recompute_relaxed: bool,
     /// Cap on `skip_connect` in the derived normal cell.
     pub normal_skip_cap: Option<usize>,
     /// The architecture optimiser.
@@ -49,6 +57,7 @@ impl Default for EdasSettings {
             relaxed_edges: 1,
             edge_distribution: EdgeDistribution::Uniform,
             gumbel: false,
+            recompute_relaxed: true,
             normal_skip_cap: None,
             arch: AdamConfig::default(),
             weights: SgdSettings::default(),
@@ -169,18 +178,46 @@ pub struct Searcher {
 }
 
 fn loss_and_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, usize) {
+    let correct = correct_count(logits.clone(), labels.clone());
+    (cross_entropy(logits, labels), correct)
+}
+
+fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    CrossEntropyLossConfig::new()
+        .init(&logits.device())
+        .forward(logits, labels)
+}
+
+fn correct_count(logits: Tensor<2>, labels: Tensor<1, Int>) -> usize {
     let correct = logits
-        .clone()
         .argmax(1)
         .flatten::<1>(0, 1)
-        .equal(labels.clone())
+        .equal(labels)
         .int()
         .sum()
         .into_scalar::<i64>();
-    let loss = CrossEntropyLossConfig::new()
-        .init(&logits.device())
-        .forward(logits, labels);
-    (loss, correct.max(0) as usize)
+    correct.max(0) as usize
+}
+
+/// Pushes the weightings' gradients on to the tensors they were computed
+/// from (alpha): one backward of `sum over edges of sum(w * grad)`.
+fn weights_backward(weights: &NetworkWeights, grads: &WeightGrads) -> Option<Gradients> {
+    let mut total: Option<Tensor<1>> = None;
+    for kind in CellKind::ALL {
+        for (w, g) in weights.cell(kind).iter().zip(grads.cell(kind)) {
+            let (EdgeWeighting::Relaxed(w) | EdgeWeighting::Sampled { weights: w, .. }, Some(g)) =
+                (w, g)
+            else {
+                continue;
+            };
+            let term = w.clone().mul(g.clone()).sum();
+            total = Some(match total {
+                Some(t) => t.add(term),
+                None => term,
+            });
+        }
+    }
+    total.map(|t| t.backward())
 }
 
 fn host(t: Tensor<2>) -> Vec<f32> {
@@ -194,21 +231,6 @@ fn scalar(t: Tensor<1>) -> f64 {
     f64::from(t.into_scalar::<f32>())
 }
 
-/// `module` on the inner (non-autodiff) device with its training flags kept
-/// on: BatchNorm normalises with batch statistics, as during search, and
-/// touches no running statistics; no autodiff bookkeeping (which costs
-/// gigabytes over an evaluation on the autodiff device even when nothing is
-/// tracked).
-fn on_inner<M: Module>(module: &M) -> M {
-    struct FlagsOn;
-    impl ModuleMapper for FlagsOn {
-        fn map_flag(&mut self, flag: Param<Flag>) -> Param<Flag> {
-            flag.with_value(true)
-        }
-    }
-    module.valid().map(&mut FlagsOn)
-}
-
 /// A copy of `module` whose parameters are detached from autodiff (the
 /// original keeps requiring gradients): forwards through it record no graph
 /// for the weights. (`Module::no_grad` on a clone is not enough: a clone
@@ -218,7 +240,7 @@ fn untracked<M: Module>(module: &M) -> M {
     impl ModuleMapper for Detach {
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
             let (id, tensor, _) = param.consume();
-            Param::initialized(id, tensor.detach())
+            Param::initialized(id, tensor.detach().set_require_grad(false))
         }
     }
     module.clone().map(&mut Detach)
@@ -272,6 +294,12 @@ impl Searcher {
         })
     }
 
+    /// Whether steps recompute the relaxed edges in backward (EDAS with
+    /// `recompute_relaxed`).
+    fn recomputes(&self) -> bool {
+        self.settings.strategy == Strategy::Edas && self.settings.recompute_relaxed
+    }
+
     /// One iteration: an architecture step on `valid` (unless warming up or
     /// searching randomly), then a weight step on `train`.
     pub fn step(
@@ -310,10 +338,22 @@ impl Searcher {
                 Strategy::Random => unreachable!("random search has no architecture step"),
             };
             // Only alpha is trained here: an untracked copy of the weights
-            // saves their gradients (and the activations kept for them).
+            // saves their gradients.
             let net = untracked(&self.net);
-            let (loss, correct) = loss_and_correct(net.forward(valid.0, &weights), valid.1);
-            let value = scalar(loss.clone());
+            let (value, correct, loss) = if self.recomputes() {
+                let labels = valid.1.clone();
+                let out = net.backward_recomputing(valid.0, &weights, None, |logits| {
+                    cross_entropy(logits, labels)
+                });
+                (
+                    scalar(out.loss),
+                    correct_count(out.logits, valid.1),
+                    Err(out.weights),
+                )
+            } else {
+                let (loss, correct) = loss_and_correct(net.forward(valid.0, &weights), valid.1);
+                (scalar(loss.clone()), correct, Ok(loss))
+            };
             val_loss = Some(value);
             val_correct = Some(correct);
             if !value.is_finite() {
@@ -327,8 +367,14 @@ impl Searcher {
                     grad_norm: f64::NAN,
                 });
             }
-            let mut grads = loss.backward();
-            let arch_grads = GradientsParams::from_module(&mut grads, &self.arch);
+            let grads = match loss {
+                Ok(loss) => Some(loss.backward()),
+                Err(weight_grads) => weights_backward(&weights, &weight_grads),
+            };
+            let arch_grads = match grads {
+                Some(mut grads) => GradientsParams::from_module(&mut grads, &self.arch),
+                None => GradientsParams::new(),
+            };
             let grad_of = |id| {
                 arch_grads
                     .get::<2>(id)
@@ -369,9 +415,23 @@ impl Searcher {
             prob: ctx.drop_path,
             seed: self.rng.next_u64(),
         });
-        let (train_loss, train_correct) =
-            loss_and_correct(self.net.forward_with(train.0, &weights, drop), train.1);
-        let train_loss_value = scalar(train_loss.clone());
+        let (train_loss_value, train_correct, loss) = if self.recomputes() {
+            let labels = train.1.clone();
+            let out = self
+                .net
+                .backward_recomputing(train.0, &weights, drop, |logits| {
+                    cross_entropy(logits, labels)
+                });
+            (
+                scalar(out.loss),
+                correct_count(out.logits, train.1),
+                Err(out.params),
+            )
+        } else {
+            let (loss, correct) =
+                loss_and_correct(self.net.forward_with(train.0, &weights, drop), train.1);
+            (scalar(loss.clone()), correct, Ok(loss))
+        };
         if !train_loss_value.is_finite() {
             // Do not let a non-finite loss touch the weights.
             return Ok(StepStats {
@@ -383,7 +443,10 @@ impl Searcher {
                 grad_norm: f64::NAN,
             });
         }
-        let mut grads = GradientsParams::from_grads(train_loss.backward(), &self.net);
+        let mut grads = match loss {
+            Ok(loss) => GradientsParams::from_grads(loss.backward(), &self.net),
+            Err(grads) => grads,
+        };
         let grad_norm = clip_global_norm(&self.net, &mut grads, self.settings.weights.grad_clip);
         // Module clones share their tensors; the old handles go when replaced.
         self.net = self.optim.step(ctx.lr, self.net.clone(), grads);

@@ -158,8 +158,14 @@ pub fn gdas_weights(arch: &ArchVars, tau: f64, rng: &mut Rng) -> NetworkWeights 
 /// train `alpha`).
 pub fn detached(arch: &ArchVars) -> ArchVars {
     ArchVars {
-        normal: Param::initialized(arch.normal.id, arch.normal.val().detach()),
-        reduce: Param::initialized(arch.reduce.id, arch.reduce.val().detach()),
+        normal: Param::initialized(
+            arch.normal.id,
+            arch.normal.val().detach().set_require_grad(false),
+        ),
+        reduce: Param::initialized(
+            arch.reduce.id,
+            arch.reduce.val().detach().set_require_grad(false),
+        ),
     }
 }
 

@@ -191,3 +191,50 @@ fn baselines_step_as_their_strategy_says() {
         }
     }
 }
+
+/// EDAS steps with the relaxed edges recomputed in backward (the default)
+/// and with their activations kept: same alpha, same losses, same weights,
+/// up to floating-point summation order.
+#[test]
+fn recomputing_relaxed_edges_changes_nothing_but_memory() {
+    let device = Device::flex().autodiff();
+    let train = batches(&device, 48, Split::Train);
+    let valid = batches(&device, 48, Split::Test);
+    let settings = |recompute_relaxed| EdasSettings {
+        recompute_relaxed,
+        gumbel: true,
+        ..Default::default()
+    };
+    let mut kept = Searcher::new(&tiny(), settings(false), 9, &device);
+    let mut recomputed = Searcher::new(&tiny(), settings(true), 9, &device);
+    // The same weights (burn draws them from its own global generator).
+    let dir = tempfile::tempdir().unwrap();
+    let state = kept.save(dir.path()).unwrap();
+    recomputed.load(dir.path(), &state).unwrap();
+    let ctx = StepContext {
+        tau: 2.0,
+        epsilon: 0.3,
+        drop_path: 0.2,
+        ..StepContext::plain(0.05)
+    };
+    let max_diff = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    for (t, v) in train.iter().zip(&valid) {
+        let a = kept.step(t.clone(), v.clone(), &ctx).unwrap();
+        let b = recomputed.step(t.clone(), v.clone(), &ctx).unwrap();
+        assert_eq!(a.relaxed, b.relaxed);
+        assert!((a.train_loss - b.train_loss).abs() < 1e-4, "{a:?} vs {b:?}");
+        assert!((a.val_loss.unwrap() - b.val_loss.unwrap()).abs() < 1e-4);
+        assert!((a.grad_norm - b.grad_norm).abs() < 1e-3 * a.grad_norm);
+        assert_eq!(a.train_correct, b.train_correct);
+        for kind in CellKind::ALL {
+            let d = max_diff(&kept.arch.values(kind), &recomputed.arch.values(kind));
+            assert!(d < 1e-5, "alpha differs by {d}");
+        }
+    }
+    assert_eq!(kept.genotype().unwrap(), recomputed.genotype().unwrap());
+}

@@ -1,0 +1,104 @@
+//! How much memory each op of an edge keeps alive for backward, in units of
+//! one activation of the edge's input (`A` = 32 x 16 x 32 x 32 floats, 2 MiB):
+//! the resident memory after the forward pass (the kept tensors plus the
+//! output) and the peak over forward and backward, for each op alone, for
+//! a relaxed edge in a weight step (alpha constant) and in an architecture
+//! step (weights constant, alpha tracked), and each op under the
+//! architecture step's constant weights.
+//!
+//! ```text
+//! MALLOC_MMAP_THRESHOLD_=65536 cargo run --release -p edas-nn --example retained
+//! ```
+//!
+//! (The threshold makes glibc return every tensor buffer on free, so that
+//! the resident size follows the live tensors. Linux only: it reads
+//! `/proc/self/status` and resets the peak through `/proc/self/clear_refs`.)
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use burn::module::{ModuleMapper, Param};
+use burn::prelude::*;
+use edas_genotype::Primitive;
+use edas_nn::search::{EdgeWeighting, MixedEdge};
+
+fn status(key: &str) -> usize {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = s.lines().find(|l| l.starts_with(key)).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<usize>()
+        .unwrap()
+        * 1024
+}
+fn reset_peak() {
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+}
+
+fn untracked<M: Module>(module: &M) -> M {
+    struct Detach;
+    impl ModuleMapper for Detach {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let (id, tensor, _) = param.consume();
+            Param::initialized(id, tensor.detach().set_require_grad(false))
+        }
+    }
+    module.clone().map(&mut Detach)
+}
+
+fn main() {
+    let device = Device::flex().autodiff();
+    let (n, c, h) = (32, 16, 32);
+    let unit = (n * c * h * h * 4) as f64;
+    let edge = MixedEdge::new_search(c, 1, &device);
+    let x0: Tensor<4> = Tensor::random(
+        [n, c, h, h],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &device,
+    );
+    let measure = |label: &str, f: &dyn Fn(Tensor<4>) -> Tensor<4>| {
+        let x = x0.clone().detach().require_grad();
+        let base = status("VmRSS");
+        reset_peak();
+        let y = f(x.clone());
+        let after = status("VmRSS");
+        let peak_fwd = status("VmHWM");
+        let g = y.sum().backward();
+        let peak = status("VmHWM");
+        drop(g);
+        println!(
+            "{label:>16}: kept {:5.2} A (incl. output), fwd peak {:5.2} A, step peak {:5.2} A",
+            (after - base) as f64 / unit,
+            (peak_fwd - base) as f64 / unit,
+            (peak - base) as f64 / unit
+        );
+    };
+    for p in Primitive::ALL {
+        measure(&format!("{p}"), &|x| {
+            edge.forward(x.clone(), &EdgeWeighting::Clamped(p))
+                .unwrap_or_else(|| x.mul_scalar(0.0))
+        });
+    }
+    let w: Tensor<1> = Tensor::random([8], burn::tensor::Distribution::Uniform(0.0, 1.0), &device);
+    measure("relaxed (weight)", &|x| {
+        edge.forward(
+            x,
+            &EdgeWeighting::Relaxed(w.clone().detach().set_require_grad(false)),
+        )
+        .unwrap()
+    });
+    let frozen = untracked(&edge);
+    let wt = w.clone().detach().require_grad();
+    measure("relaxed (arch)", &|x| {
+        frozen
+            .forward(x, &EdgeWeighting::Relaxed(wt.clone()))
+            .unwrap()
+    });
+    let frozen2 = untracked(&edge);
+    for p in Primitive::ALL {
+        measure(&format!("arch {p}"), &|x| {
+            frozen2
+                .forward(x.clone(), &EdgeWeighting::Clamped(p))
+                .unwrap_or_else(|| x.mul_scalar(0.0))
+        });
+    }
+}

@@ -1,0 +1,481 @@
+//! One forward and backward pass of the search network that keeps no
+//! activations of its relaxed edges.
+//!
+//! An EDAS step trains the derived network plus one relaxed edge per cell
+//! kind, and that edge runs all 7 non-`none` ops in every cell of its kind.
+//! Kept for backward the usual way, their activations cost about as much as
+//! the rest of the cell (`docs/performance.md`). Here the relaxed edges run
+//! without autodiff in the forward pass (their output enters the graph as a
+//! constant) and run again, one edge at a time, when the backward pass
+//! reaches them, so their activations live only while that edge is being
+//! differentiated.
+//!
+//! The backward pass is taken in segments: every cell state (preprocessed
+//! inputs, nodes, cell output) is a leaf of the segment that consumes it, and
+//! the segments are differentiated in reverse order, each seeded with the
+//! gradient its output has collected from the later segments. A state is the
+//! same buffer as its leaf (no copy), so the only memory added is states that
+//! the ordinary graph would not have kept.
+//!
+//! The result equals an ordinary `loss.backward()` up to floating-point
+//! summation order (tests: `crates/edas-nn/tests/recompute.rs`). BatchNorm
+//! running statistics of a relaxed edge are updated once per pass, by the
+//! recomputation, with the same batch statistics.
+
+use burn::module::{Flag, ModuleMapper, ModuleVisitor, Param};
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use burn::tensor::Gradients;
+use edas_genotype::CellKind;
+use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
+
+use crate::search::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork};
+
+/// `module` on the inner (non-autodiff) device with its training flags kept
+/// on: BatchNorm normalises with batch statistics, as during search, and
+/// touches no running statistics; no autodiff bookkeeping.
+pub fn on_inner<M: Module>(module: &M) -> M {
+    struct FlagsOn;
+    impl ModuleMapper for FlagsOn {
+        fn map_flag(&mut self, flag: Param<Flag>) -> Param<Flag> {
+            flag.with_value(true)
+        }
+    }
+    module.valid().map(&mut FlagsOn)
+}
+
+/// What [`SearchNetwork::backward_recomputing`] returns.
+#[derive(Debug)]
+pub struct Recomputed {
+    /// The logits, detached.
+    pub logits: Tensor<2>,
+    /// The loss, detached.
+    pub loss: Tensor<1>,
+    /// Gradients of the network's tracked parameters.
+    pub params: GradientsParams,
+    /// Gradient of every tracked edge-weight tensor of the weightings
+    /// (`Relaxed` and `Sampled` weights that carry a gradient), per cell kind
+    /// and edge; `None` where the weighting has no tracked tensor.
+    pub weights: WeightGrads,
+}
+
+/// Gradients of the weightings' tensors, per cell kind and edge.
+#[derive(Debug, Default)]
+pub struct WeightGrads {
+    /// Normal cells' edges.
+    pub normal: Vec<Option<Tensor<1>>>,
+    /// Reduction cells' edges.
+    pub reduce: Vec<Option<Tensor<1>>>,
+}
+
+impl WeightGrads {
+    /// The gradients of `kind`'s edges.
+    pub fn cell(&self, kind: CellKind) -> &[Option<Tensor<1>>] {
+        match kind {
+            CellKind::Normal => &self.normal,
+            CellKind::Reduce => &self.reduce,
+        }
+    }
+}
+
+/// Which parameters a segment's graph can reach.
+enum Part {
+    Stem,
+    Pre0(usize),
+    Pre1(usize),
+    /// Edges of a cell.
+    Edges(usize, Vec<usize>),
+}
+
+/// How a state was computed from earlier states.
+enum Producer {
+    /// Backward through `out`'s graph (whose leaves include `inputs`).
+    Graph {
+        out: Tensor<4>,
+        inputs: Vec<usize>,
+        part: Part,
+    },
+    /// A relaxed edge of cell `cell` on state `input`, run again in backward.
+    Relaxed {
+        input: usize,
+        cell: usize,
+        edge: usize,
+    },
+    /// The channel-wise concatenation of `inputs`.
+    Cat { inputs: Vec<usize> },
+}
+
+struct State {
+    leaf: Option<Tensor<4>>,
+    grad: Option<Tensor<4>>,
+    producers: Vec<Producer>,
+}
+
+/// The weightings with every tracked tensor replaced by a leaf (shared by
+/// all cells of the kind), so that each segment's backward stops there.
+struct Leaves {
+    weights: NetworkWeights,
+    /// `(kind, edge, leaf)` of every tracked tensor.
+    tracked: Vec<(CellKind, usize, Tensor<1>)>,
+}
+
+impl Leaves {
+    fn new(weights: &NetworkWeights) -> Leaves {
+        let mut out = weights.clone();
+        let mut tracked = Vec::new();
+        for kind in CellKind::ALL {
+            for (e, w) in out.cell_mut(kind).iter_mut().enumerate() {
+                let tensor = match w {
+                    EdgeWeighting::Relaxed(t) | EdgeWeighting::Sampled { weights: t, .. } => t,
+                    EdgeWeighting::Off | EdgeWeighting::Clamped(_) => continue,
+                };
+                if tensor.is_tracked() {
+                    *tensor = tensor.clone().detach().require_grad();
+                    tracked.push((kind, e, tensor.clone()));
+                }
+            }
+        }
+        Leaves {
+            weights: out,
+            tracked,
+        }
+    }
+
+    fn is_tracked(&self, kind: CellKind, edge: usize) -> bool {
+        self.tracked
+            .iter()
+            .any(|(k, e, _)| *k == kind && *e == edge)
+    }
+
+    /// Moves the leaves' gradients out of `grads` into `into`.
+    fn collect(&self, grads: &mut Gradients, into: &mut WeightGrads) {
+        for (kind, e, leaf) in &self.tracked {
+            if let Some(g) = leaf.grad_remove(grads) {
+                let slot = &mut match kind {
+                    CellKind::Normal => &mut into.normal,
+                    CellKind::Reduce => &mut into.reduce,
+                }[*e];
+                *slot = Some(match slot.take() {
+                    Some(prev) => prev.add(g),
+                    None => g,
+                });
+            }
+        }
+    }
+}
+
+/// Adds a module's parameter gradients found in `grads` into `into`.
+struct Collect<'a> {
+    grads: &'a mut Gradients,
+    into: &'a mut GradientsParams,
+}
+
+impl ModuleVisitor for Collect<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if !param.is_require_grad() {
+            return;
+        }
+        if let Some(g) = param.val().grad_remove(self.grads) {
+            let g = match self.into.remove::<D>(param.id) {
+                Some(prev) => prev.add(g),
+                None => g,
+            };
+            self.into.register(param.id, g);
+        }
+    }
+}
+
+/// Whether any parameter of a module requires a gradient.
+struct AnyTracked(bool);
+
+impl ModuleVisitor for AnyTracked {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0 |= param.is_require_grad();
+    }
+}
+
+struct Tape {
+    states: Vec<State>,
+}
+
+impl Tape {
+    fn leaf(&self, id: usize) -> Tensor<4> {
+        match &self.states[id].leaf {
+            Some(leaf) => leaf.clone(),
+            None => unreachable!("state {id} is used after its backward"),
+        }
+    }
+
+    fn requires_grad(&self, id: usize) -> bool {
+        self.states[id]
+            .leaf
+            .as_ref()
+            .is_some_and(|l| l.is_require_grad())
+    }
+
+    /// Adds a state whose value is `value`; its leaf requires a gradient
+    /// when `needs_grad`.
+    fn push(&mut self, value: Tensor<4>, needs_grad: bool, producers: Vec<Producer>) -> usize {
+        let leaf = value.detach();
+        let leaf = if needs_grad {
+            leaf.require_grad()
+        } else {
+            leaf
+        };
+        self.states.push(State {
+            leaf: Some(leaf),
+            grad: None,
+            producers,
+        });
+        self.states.len() - 1
+    }
+
+    fn push_graph(&mut self, out: Tensor<4>, inputs: Vec<usize>, part: Part) -> usize {
+        let tracked = out.is_tracked();
+        self.push(
+            out.clone(),
+            tracked,
+            vec![Producer::Graph { out, inputs, part }],
+        )
+    }
+
+    fn add_grad(&mut self, id: usize, g: Tensor<4>) {
+        let slot = &mut self.states[id].grad;
+        *slot = Some(match slot.take() {
+            Some(prev) => prev.add(g),
+            None => g,
+        });
+    }
+
+    /// Moves the input leaves' gradients out of `grads`.
+    fn collect_inputs(&mut self, inputs: &[usize], grads: &mut Gradients) {
+        for &id in inputs {
+            if let Some(g) = self.states[id]
+                .leaf
+                .as_ref()
+                .and_then(|l| l.grad_remove(grads))
+            {
+                self.add_grad(id, g);
+            }
+        }
+    }
+}
+
+fn cell_kind(reduction: bool) -> CellKind {
+    if reduction {
+        CellKind::Reduce
+    } else {
+        CellKind::Normal
+    }
+}
+
+impl SearchNetwork {
+    /// The gradients of `loss(logits)` for a forward pass under `weights`
+    /// (with optional drop-path on clamped edges), computed without keeping
+    /// the activations of `Relaxed` edges: they are recomputed during the
+    /// backward pass (module docs). Returns the same gradients as
+    /// `loss.backward()` on [`SearchNetwork::forward_with`], up to
+    /// floating-point summation order, and updates the same BatchNorm
+    /// running statistics.
+    ///
+    /// Gradients go to the network's tracked parameters
+    /// ([`Recomputed::params`]) and to the tracked tensors of `weights`
+    /// ([`Recomputed::weights`]; push them on to the variables they came
+    /// from with a backward of `sum(w * grad)`).
+    pub fn backward_recomputing(
+        &self,
+        x: Tensor<4>,
+        weights: &NetworkWeights,
+        drop: Option<DropPath>,
+        loss: impl FnOnce(Tensor<2>) -> Tensor<1>,
+    ) -> Recomputed {
+        let leaves = Leaves::new(weights);
+        let net_tracked = {
+            let mut v = AnyTracked(false);
+            self.visit(&mut v);
+            v.0
+        };
+        let mut tape = Tape { states: Vec::new() };
+        let mut params = GradientsParams::new();
+        let mut weight_grads = WeightGrads {
+            normal: vec![None; weights.normal.len()],
+            reduce: vec![None; weights.reduce.len()],
+        };
+
+        // Forward.
+        let stem = self.stem_bn.forward(self.stem_conv.forward(x));
+        let stem = tape.push_graph(stem, Vec::new(), Part::Stem);
+        let (mut s0, mut s1) = (stem, stem);
+        for (i, cell) in self.cells.iter().enumerate() {
+            let kind = cell_kind(cell.reduction);
+            let cell_weights = leaves.weights.cell(kind);
+            let p0 = tape.push_graph(cell.pre0.forward(tape.leaf(s0)), vec![s0], Part::Pre0(i));
+            let p1 = tape.push_graph(cell.pre1.forward(tape.leaf(s1)), vec![s1], Part::Pre1(i));
+            let mut ids = vec![p0, p1];
+            for node in NUM_INPUT_STATES..NUM_STATES {
+                let mut graph: Option<Tensor<4>> = None;
+                let mut constant: Option<Tensor<4>> = None;
+                let (mut inputs, mut edges, mut relaxed) = (Vec::new(), Vec::new(), Vec::new());
+                for (input, &id) in ids.iter().enumerate().take(node) {
+                    let e = Edge { node, input }.index();
+                    match &cell_weights[e] {
+                        EdgeWeighting::Off => {}
+                        EdgeWeighting::Relaxed(w) => {
+                            let edge = on_inner(&cell.edges[e]);
+                            let weighting = EdgeWeighting::Relaxed(w.clone().inner());
+                            if let Some(y) = edge.forward(tape.leaf(id).inner(), &weighting) {
+                                constant = Some(match constant {
+                                    Some(c) => c.add(y),
+                                    None => y,
+                                });
+                            }
+                            relaxed.push(Producer::Relaxed {
+                                input: id,
+                                cell: i,
+                                edge: e,
+                            });
+                        }
+                        weighting => {
+                            let drop = drop.map(|d| (d, i));
+                            if let Some(y) = cell.edge_output(e, tape.leaf(id), weighting, drop) {
+                                graph = Some(match graph {
+                                    Some(g) => g.add(y),
+                                    None => y,
+                                });
+                                inputs.push(id);
+                                edges.push(e);
+                            }
+                        }
+                    }
+                }
+                let relaxed_needs_grad = relaxed.iter().any(|p| match p {
+                    Producer::Relaxed { input, edge, .. } => {
+                        net_tracked || tape.requires_grad(*input) || leaves.is_tracked(kind, *edge)
+                    }
+                    _ => false,
+                });
+                let (value, graph_producer) = match (graph, constant) {
+                    (Some(g), c) => {
+                        let out = match c {
+                            Some(c) => g.add(c.autodiff()),
+                            None => g,
+                        };
+                        let producer = Producer::Graph {
+                            out: out.clone(),
+                            inputs,
+                            part: Part::Edges(i, edges),
+                        };
+                        (out, Some(producer))
+                    }
+                    (None, Some(c)) => (c.autodiff(), None),
+                    (None, None) => (cell.zero_node(node, tape.leaf(p0)), None),
+                };
+                let needs_grad = value.is_tracked() || relaxed_needs_grad;
+                let mut producers: Vec<Producer> = graph_producer.into_iter().collect();
+                producers.extend(relaxed);
+                ids.push(tape.push(value, needs_grad, producers));
+            }
+            let nodes = ids.split_off(NUM_INPUT_STATES);
+            let needs_grad = nodes.iter().any(|&n| tape.requires_grad(n));
+            let out = Tensor::cat(nodes.iter().map(|&n| tape.leaf(n).inner()).collect(), 1);
+            let out = tape.push(
+                out.autodiff(),
+                needs_grad,
+                vec![Producer::Cat { inputs: nodes }],
+            );
+            s0 = s1;
+            s1 = out;
+        }
+
+        // The head, and the start of the backward pass.
+        let last = tape.leaf(s1);
+        let pooled = last.mean_dim(3).mean_dim(2).flatten(1, 3);
+        let logits = self.classifier.forward(pooled);
+        let loss = loss(logits.clone());
+        let loss_value = loss.clone().detach();
+        if loss.is_tracked() {
+            let mut grads = loss.backward();
+            self.classifier.visit(&mut Collect {
+                grads: &mut grads,
+                into: &mut params,
+            });
+            tape.collect_inputs(&[s1], &mut grads);
+        }
+
+        // Backward, segment by segment, latest state first.
+        for id in (0..tape.states.len()).rev() {
+            let grad = tape.states[id].grad.take();
+            let producers = std::mem::take(&mut tape.states[id].producers);
+            for producer in producers {
+                match producer {
+                    Producer::Graph { out, inputs, part } => {
+                        let Some(grad) = &grad else { continue };
+                        if !out.is_tracked() {
+                            continue;
+                        }
+                        let mut grads = out.mul(grad.clone()).sum().backward();
+                        let mut collect = Collect {
+                            grads: &mut grads,
+                            into: &mut params,
+                        };
+                        match part {
+                            Part::Stem => {
+                                self.stem_conv.visit(&mut collect);
+                                self.stem_bn.visit(&mut collect);
+                            }
+                            Part::Pre0(c) => self.cells[c].pre0.visit(&mut collect),
+                            Part::Pre1(c) => self.cells[c].pre1.visit(&mut collect),
+                            Part::Edges(c, edges) => {
+                                for e in edges {
+                                    self.cells[c].edges[e].visit(&mut collect);
+                                }
+                            }
+                        }
+                        tape.collect_inputs(&inputs, &mut grads);
+                        leaves.collect(&mut grads, &mut weight_grads);
+                    }
+                    Producer::Relaxed { input, cell, edge } => {
+                        let kind = cell_kind(self.cells[cell].reduction);
+                        let weighting = &leaves.weights.cell(kind)[edge];
+                        // Run even without a gradient: the forward pass left
+                        // this edge's BatchNorm statistics to this run.
+                        let Some(y) =
+                            self.cells[cell].edges[edge].forward(tape.leaf(input), weighting)
+                        else {
+                            continue;
+                        };
+                        let Some(grad) = &grad else { continue };
+                        if !y.is_tracked() {
+                            continue;
+                        }
+                        let mut grads = y.mul(grad.clone()).sum().backward();
+                        self.cells[cell].edges[edge].visit(&mut Collect {
+                            grads: &mut grads,
+                            into: &mut params,
+                        });
+                        tape.collect_inputs(&[input], &mut grads);
+                        leaves.collect(&mut grads, &mut weight_grads);
+                    }
+                    Producer::Cat { inputs } => {
+                        let Some(grad) = &grad else { continue };
+                        let parts = grad.clone().chunk(inputs.len(), 1);
+                        for (id, g) in inputs.into_iter().zip(parts) {
+                            if tape.requires_grad(id) {
+                                tape.add_grad(id, g);
+                            }
+                        }
+                    }
+                }
+            }
+            // Every consumer of this state came later and is done.
+            tape.states[id].leaf = None;
+        }
+
+        Recomputed {
+            logits: logits.detach(),
+            loss: loss_value,
+            params,
+            weights: weight_grads,
+        }
+    }
+}
