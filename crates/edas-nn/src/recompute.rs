@@ -216,12 +216,7 @@ impl Tape {
     /// Adds a state whose value is `value`; its leaf requires a gradient
     /// when `needs_grad`.
     fn push(&mut self, value: Tensor<4>, needs_grad: bool, producers: Vec<Producer>) -> usize {
-        let leaf = value.detach();
-        let leaf = if needs_grad {
-            leaf.require_grad()
-        } else {
-            leaf
-        };
+        let leaf = value.detach().set_require_grad(needs_grad);
         self.states.push(State {
             leaf: Some(leaf),
             grad: None,
