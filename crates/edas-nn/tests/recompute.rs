@@ -155,6 +155,8 @@ fn weights(alpha: &[Tensor<2>; 2]) -> NetworkWeights {
     // reduction cells (a stride-2 edge: factorized-reduce skip and strided
     // pools); edge 5 of normal cells is sampled.
     w.cell_mut(CellKind::Normal)[3] = EdgeWeighting::Relaxed(row(&alpha[0], 3));
+    // A second relaxed edge into the same node (edas.relaxed_edges = 2).
+    w.cell_mut(CellKind::Normal)[4] = EdgeWeighting::Relaxed(row(&alpha[0], 4));
     w.cell_mut(CellKind::Normal)[5] = EdgeWeighting::Sampled {
         op: Primitive::SepConv5x5,
         weights: row(&alpha[0], 5),
@@ -280,16 +282,17 @@ fn architecture_gradients_match_an_ordinary_backward() {
                 .unwrap()
         })
         .collect();
-    // Rows 3 and 5 (normal) and 0 (reduce) are nonzero, the others zero.
+    // Rows 3, 4 and 5 (normal) and 0 (reduce) are nonzero, the others zero.
     let norm = |v: &[f32], r: usize| {
         v[r * NUM_OPS..(r + 1) * NUM_OPS]
             .iter()
             .map(|x| x.abs())
             .sum::<f32>()
     };
-    assert!(norm(&expected[0], 3) > 1e-6 && norm(&expected[0], 5) > 1e-6);
+    assert!(norm(&expected[0], 3) > 1e-6 && norm(&expected[0], 4) > 1e-6);
+    assert!(norm(&expected[0], 5) > 1e-6);
     assert!(norm(&expected[1], 0) > 1e-6);
-    assert_eq!(norm(&expected[0], 4), 0.0);
+    assert_eq!(norm(&expected[0], 6), 0.0);
     let d = rel_diff(&expected, &got);
     assert!(d < 1e-4, "alpha gradients differ by {d}");
 }
