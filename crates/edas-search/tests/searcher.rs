@@ -233,7 +233,8 @@ fn recomputing_relaxed_edges_changes_nothing_but_memory() {
         assert_eq!(a.train_correct, b.train_correct);
         for kind in CellKind::ALL {
             let d = max_diff(&kept.arch.values(kind), &recomputed.arch.values(kind));
-            assert!(d < 1e-5, "alpha differs by {d}");
+            // Measured: at most 2.6e-10 (summation order).
+            assert!(d < 1e-6, "alpha differs by {d}");
         }
     }
     assert_eq!(kept.genotype().unwrap(), recomputed.genotype().unwrap());
