@@ -15,10 +15,10 @@
 //! `/proc/self/status` and resets the peak through `/proc/self/clear_refs`.)
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use burn::module::{ModuleMapper, Param};
 use burn::prelude::*;
 use edas_genotype::Primitive;
 use edas_nn::search::{EdgeWeighting, MixedEdge};
+use edas_nn::untracked;
 
 fn status(key: &str) -> usize {
     let s = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -32,17 +32,6 @@ fn status(key: &str) -> usize {
 }
 fn reset_peak() {
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
-}
-
-fn untracked<M: Module>(module: &M) -> M {
-    struct Detach;
-    impl ModuleMapper for Detach {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let (id, tensor, _) = param.consume();
-            Param::initialized(id, tensor.detach().set_require_grad(false))
-        }
-    }
-    module.clone().map(&mut Detach)
 }
 
 fn main() {

@@ -21,7 +21,7 @@ pub mod search;
 pub use error::NnError;
 pub use network::{Logits, Network, NetworkConfig, check_layers};
 pub use ops::{Op, OpMode};
-pub use recompute::{Recomputed, WeightGrads, on_inner};
+pub use recompute::{Recomputed, WeightGrads, on_inner, untracked};
 pub use search::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, SearchNetworkConfig};
 pub mod count;
 

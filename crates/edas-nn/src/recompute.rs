@@ -44,6 +44,24 @@ pub fn on_inner<M: Module>(module: &M) -> M {
     module.valid().map(&mut FlagsOn)
 }
 
+/// A copy of `module` whose parameters neither belong to a graph nor require
+/// a gradient (the original keeps its own): forwards through it record no
+/// graph for them. `Tensor::detach` alone is not enough: in burn 0.22 it
+/// keeps a tensor requiring a gradient, so a backward would still compute
+/// one for every detached parameter. (`Module::no_grad` on a clone is not
+/// enough either: a clone shares a lazily initialised parameter's state
+/// with the original.)
+pub fn untracked<M: Module>(module: &M) -> M {
+    struct Detach;
+    impl ModuleMapper for Detach {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let (id, tensor, _) = param.consume();
+            Param::initialized(id, tensor.detach().set_require_grad(false))
+        }
+    }
+    module.clone().map(&mut Detach)
+}
+
 /// What [`SearchNetwork::backward_recomputing`] returns.
 #[derive(Debug)]
 pub struct Recomputed {
@@ -75,6 +93,31 @@ impl WeightGrads {
             CellKind::Normal => &self.normal,
             CellKind::Reduce => &self.reduce,
         }
+    }
+
+    /// Pushes these gradients on to whatever `weights` (the weightings they
+    /// are the gradients of) were computed from, such as alpha: one backward
+    /// of `sum over edges of sum(w * grad)`. `None` when no weighting has a
+    /// gradient.
+    pub fn backward(&self, weights: &NetworkWeights) -> Option<Gradients> {
+        let mut total: Option<Tensor<1>> = None;
+        for kind in CellKind::ALL {
+            for (w, g) in weights.cell(kind).iter().zip(self.cell(kind)) {
+                let (
+                    EdgeWeighting::Relaxed(w) | EdgeWeighting::Sampled { weights: w, .. },
+                    Some(g),
+                ) = (w, g)
+                else {
+                    continue;
+                };
+                let term = w.clone().mul(g.clone()).sum();
+                total = Some(match total {
+                    Some(t) => t.add(term),
+                    None => term,
+                });
+            }
+        }
+        total.map(|t| t.backward())
     }
 }
 
@@ -276,7 +319,7 @@ impl SearchNetwork {
     /// Gradients go to the network's tracked parameters
     /// ([`Recomputed::params`]) and to the tracked tensors of `weights`
     /// ([`Recomputed::weights`]; push them on to the variables they came
-    /// from with a backward of `sum(w * grad)`).
+    /// from with [`WeightGrads::backward`]).
     pub fn backward_recomputing(
         &self,
         x: Tensor<4>,

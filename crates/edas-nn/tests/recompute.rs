@@ -4,14 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use edas_genotype::published::DARTS_V2;
 use edas_genotype::{CellKind, NUM_OPS, Primitive};
-use edas_nn::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, SearchNetworkConfig};
+use edas_nn::{
+    DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, SearchNetworkConfig, untracked,
+};
 
 const BATCH: usize = 4;
 
@@ -216,17 +218,18 @@ fn weight_gradients_match_an_ordinary_backward() {
     assert!(out.weights.normal.iter().all(Option::is_none));
 }
 
-/// A copy of `module` with its parameters detached (the architecture step
-/// trains alpha only).
-fn untracked<M: Module>(module: &M) -> M {
-    struct Detach;
-    impl ModuleMapper for Detach {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let (id, tensor, _) = param.consume();
-            Param::initialized(id, tensor.detach().set_require_grad(false))
-        }
-    }
-    module.clone().map(&mut Detach)
+/// Both alpha tensors' gradients, as host vectors.
+fn alpha_grads(alpha: &[Tensor<2>; 2], grads: &mut burn::tensor::Gradients) -> Vec<Vec<f32>> {
+    alpha
+        .iter()
+        .map(|a| {
+            a.grad_remove(grads)
+                .unwrap()
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        })
+        .collect()
 }
 
 #[test]
@@ -239,49 +242,22 @@ fn architecture_gradients_match_an_ordinary_backward() {
 
     let alpha_a = alpha(&device);
     let l = loss(plain.forward(x.clone(), &weights(&alpha_a)), y.clone());
-    let mut g = l.backward();
-    let expected: Vec<Vec<f32>> = alpha_a
-        .iter()
-        .map(|a| {
-            a.grad_remove(&mut g)
-                .unwrap()
-                .into_data()
-                .try_to_vec::<f32>()
-                .unwrap()
-        })
-        .collect();
+    let expected = alpha_grads(&alpha_a, &mut l.backward());
 
     let alpha_b = alpha(&device);
     let w = weights(&alpha_b);
     let out = recomputing.backward_recomputing(x, &w, None, |logits| loss(logits, y));
     assert!(out.params.is_empty(), "untracked weights got gradients");
     // Push the weight gradients on to alpha.
-    let mut surrogate: Option<Tensor<1>> = None;
     for kind in CellKind::ALL {
-        for (weighting, g) in w.cell(kind).iter().zip(out.weights.cell(kind)) {
-            let tensor = match weighting {
-                EdgeWeighting::Relaxed(t) | EdgeWeighting::Sampled { weights: t, .. } => t,
-                _ => continue,
-            };
-            let g = g.clone().expect("a tracked weighting without a gradient");
-            let term = tensor.clone().mul(g).sum();
-            surrogate = Some(match surrogate {
-                Some(s) => s.add(term),
-                None => term,
-            });
-        }
+        let tracked = w
+            .cell(kind)
+            .iter()
+            .filter(|w| matches!(w, EdgeWeighting::Relaxed(_) | EdgeWeighting::Sampled { .. }));
+        let with_grad = out.weights.cell(kind).iter().filter(|g| g.is_some());
+        assert_eq!(tracked.count(), with_grad.count(), "{kind:?}");
     }
-    let mut g = surrogate.unwrap().backward();
-    let got: Vec<Vec<f32>> = alpha_b
-        .iter()
-        .map(|a| {
-            a.grad_remove(&mut g)
-                .unwrap()
-                .into_data()
-                .try_to_vec::<f32>()
-                .unwrap()
-        })
-        .collect();
+    let got = alpha_grads(&alpha_b, &mut out.weights.backward(&w).unwrap());
     // Rows 3, 4 and 5 (normal) and 0 (reduce) are nonzero, the others zero.
     let norm = |v: &[f32], r: usize| {
         v[r * NUM_OPS..(r + 1) * NUM_OPS]

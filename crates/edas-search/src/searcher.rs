@@ -4,16 +4,13 @@
 
 use std::path::Path;
 
-use burn::module::{ModuleMapper, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use burn::tensor::Gradients;
 use edas_data::Rng;
 use edas_genotype::{CellKind, DeriveOptions, Genotype, NUM_EDGES};
 use edas_nn::{
-    DropPath, EdgeWeighting, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig,
-    WeightGrads, on_inner,
+    DropPath, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig, on_inner, untracked,
 };
 use edas_train::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
 use edas_train::optim::{SgdSettings, clip_global_norm, sgd};
@@ -23,7 +20,7 @@ use crate::adam::{AdamConfig, RowAdam};
 use crate::arch::ArchVars;
 use crate::error::SearchError;
 use crate::sampler::{EdgeDistribution, EdgeSampler};
-use crate::strategy::{Strategy, detached, explore, gdas_weights, random_genotype};
+use crate::strategy::{Strategy, explore, gdas_weights, random_genotype};
 
 /// The settings of the optimiser (this project's design; defaults are
 /// DARTS' where DARTS has one).
@@ -199,27 +196,6 @@ fn correct_count(logits: Tensor<2>, labels: Tensor<1, Int>) -> usize {
     correct.max(0) as usize
 }
 
-/// Pushes the weightings' gradients on to the tensors they were computed
-/// from (alpha): one backward of `sum over edges of sum(w * grad)`.
-fn weights_backward(weights: &NetworkWeights, grads: &WeightGrads) -> Option<Gradients> {
-    let mut total: Option<Tensor<1>> = None;
-    for kind in CellKind::ALL {
-        for (w, g) in weights.cell(kind).iter().zip(grads.cell(kind)) {
-            let (EdgeWeighting::Relaxed(w) | EdgeWeighting::Sampled { weights: w, .. }, Some(g)) =
-                (w, g)
-            else {
-                continue;
-            };
-            let term = w.clone().mul(g.clone()).sum();
-            total = Some(match total {
-                Some(t) => t.add(term),
-                None => term,
-            });
-        }
-    }
-    total.map(|t| t.backward())
-}
-
 fn host(t: Tensor<2>) -> Vec<f32> {
     t.into_data()
         .convert::<f32>()
@@ -229,21 +205,6 @@ fn host(t: Tensor<2>) -> Vec<f32> {
 
 fn scalar(t: Tensor<1>) -> f64 {
     f64::from(t.into_scalar::<f32>())
-}
-
-/// A copy of `module` whose parameters are detached from autodiff (the
-/// original keeps requiring gradients): forwards through it record no graph
-/// for the weights. (`Module::no_grad` on a clone is not enough: a clone
-/// shares a lazily initialised parameter's state with the original.)
-fn untracked<M: Module>(module: &M) -> M {
-    struct Detach;
-    impl ModuleMapper for Detach {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let (id, tensor, _) = param.consume();
-            Param::initialized(id, tensor.detach().set_require_grad(false))
-        }
-    }
-    module.clone().map(&mut Detach)
 }
 
 const ALL_ROWS: [usize; NUM_EDGES] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
@@ -369,7 +330,7 @@ impl Searcher {
             }
             let grads = match loss {
                 Ok(loss) => Some(loss.backward()),
-                Err(weight_grads) => weights_backward(&weights, &weight_grads),
+                Err(weight_grads) => weight_grads.backward(&weights),
             };
             let arch_grads = match grads {
                 Some(mut grads) => GradientsParams::from_module(&mut grads, &self.arch),
@@ -395,7 +356,7 @@ impl Searcher {
         }
 
         // Weight step (alpha detached: it is not trained here).
-        let frozen = detached(&self.arch);
+        let frozen = untracked(&self.arch);
         let weights = if ctx.warmup || strategy == Strategy::Random {
             NetworkWeights::clamped(&random_genotype(&mut self.rng))
         } else {

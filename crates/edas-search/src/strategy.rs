@@ -1,7 +1,6 @@
 //! The search strategies that share the supernet and the loop, and the
 //! weightings each one uses.
 
-use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use edas_data::Rng;
@@ -151,21 +150,6 @@ pub fn gdas_weights(arch: &ArchVars, tau: f64, rng: &mut Rng) -> NetworkWeights 
     NetworkWeights {
         normal: cell(CellKind::Normal, rng),
         reduce: cell(CellKind::Reduce, rng),
-    }
-}
-
-/// The variables with their gradient cut (for weight steps, which do not
-/// train `alpha`).
-pub fn detached(arch: &ArchVars) -> ArchVars {
-    ArchVars {
-        normal: Param::initialized(
-            arch.normal.id,
-            arch.normal.val().detach().set_require_grad(false),
-        ),
-        reduce: Param::initialized(
-            arch.reduce.id,
-            arch.reduce.val().detach().set_require_grad(false),
-        ),
     }
 }
 
