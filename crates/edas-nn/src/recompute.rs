@@ -307,6 +307,162 @@ fn cell_kind(reduction: bool) -> CellKind {
     }
 }
 
+/// One recomputing pass: the network, the weightings' leaves, the tape and
+/// the gradients collected so far.
+struct Pass<'a> {
+    net: &'a SearchNetwork,
+    leaves: Leaves,
+    /// Whether the network's parameters require gradients (weight steps).
+    net_tracked: bool,
+    tape: Tape,
+    params: GradientsParams,
+    weight_grads: WeightGrads,
+}
+
+impl Pass<'_> {
+    /// Node `node` of cell `i` from the states `ids` (the cell's inputs and
+    /// earlier nodes); returns the node's state.
+    fn node(&mut self, i: usize, node: usize, ids: &[usize], drop: Option<DropPath>) -> usize {
+        let cell = &self.net.cells[i];
+        let kind = cell_kind(cell.reduction);
+        let cell_weights = self.leaves.weights.cell(kind);
+        // The clamped (and sampled) edges' sum, with a graph, and the
+        // relaxed edges' sum, computed without one.
+        let mut graph: Option<Tensor<4>> = None;
+        let mut constant: Option<Tensor<4>> = None;
+        let (mut inputs, mut edges, mut relaxed) = (Vec::new(), Vec::new(), Vec::new());
+        for (input, &id) in ids.iter().enumerate().take(node) {
+            let e = Edge { node, input }.index();
+            match &cell_weights[e] {
+                EdgeWeighting::Off => {}
+                EdgeWeighting::Relaxed(w) => {
+                    let edge = on_inner(&cell.edges[e]);
+                    let weighting = EdgeWeighting::Relaxed(w.clone().inner());
+                    if let Some(y) = edge.forward(self.tape.leaf(id).inner(), &weighting) {
+                        constant = Some(match constant {
+                            Some(c) => c.add(y),
+                            None => y,
+                        });
+                    }
+                    relaxed.push((id, e));
+                }
+                weighting => {
+                    let drop = drop.map(|d| (d, i));
+                    if let Some(y) = cell.edge_output(e, self.tape.leaf(id), weighting, drop) {
+                        graph = Some(match graph {
+                            Some(g) => g.add(y),
+                            None => y,
+                        });
+                        inputs.push(id);
+                        edges.push(e);
+                    }
+                }
+            }
+        }
+        let relaxed_needs_grad = relaxed.iter().any(|&(input, e)| {
+            self.net_tracked || self.tape.requires_grad(input) || self.leaves.is_tracked(kind, e)
+        });
+        let mut producers = Vec::new();
+        let value = match (graph, constant) {
+            (Some(g), c) => {
+                let out = match c {
+                    Some(c) => g.add(c.autodiff()),
+                    None => g,
+                };
+                producers.push(Producer::Graph {
+                    out: out.clone(),
+                    inputs,
+                    part: Part::Edges(i, edges),
+                });
+                out
+            }
+            (None, Some(c)) => c.autodiff(),
+            (None, None) => cell.zero_node(node, self.tape.leaf(ids[0])),
+        };
+        producers.extend(relaxed.into_iter().map(|(input, edge)| Producer::Relaxed {
+            input,
+            cell: i,
+            edge,
+        }));
+        let needs_grad = value.is_tracked() || relaxed_needs_grad;
+        self.tape.push(value, needs_grad, producers)
+    }
+
+    /// Differentiates one segment whose output has gradient `grad`: the
+    /// backward of `sum(out * grad)`, whose gradients go to the parameters
+    /// `visit` shows to its visitor, the input states and the weightings'
+    /// leaves.
+    fn segment(
+        &mut self,
+        out: Tensor<4>,
+        grad: &Tensor<4>,
+        inputs: &[usize],
+        visit: impl FnOnce(&mut Collect<'_>),
+    ) {
+        let mut grads = out.mul(grad.clone()).sum().backward();
+        visit(&mut Collect {
+            grads: &mut grads,
+            into: &mut self.params,
+        });
+        self.tape.collect_inputs(inputs, &mut grads);
+        self.leaves.collect(&mut grads, &mut self.weight_grads);
+    }
+
+    /// Differentiates everything that produced state `id`, then lets its
+    /// leaf go (every consumer of the state came later and is done).
+    fn backward_state(&mut self, id: usize) {
+        let net = self.net;
+        let grad = self.tape.states[id].grad.take();
+        for producer in std::mem::take(&mut self.tape.states[id].producers) {
+            match producer {
+                Producer::Graph { out, inputs, part } => {
+                    let Some(grad) = &grad else { continue };
+                    if !out.is_tracked() {
+                        continue;
+                    }
+                    self.segment(out, grad, &inputs, |c| match part {
+                        Part::Stem => {
+                            net.stem_conv.visit(c);
+                            net.stem_bn.visit(c);
+                        }
+                        Part::Pre0(i) => net.cells[i].pre0.visit(c),
+                        Part::Pre1(i) => net.cells[i].pre1.visit(c),
+                        Part::Edges(i, edges) => {
+                            for e in edges {
+                                net.cells[i].edges[e].visit(c);
+                            }
+                        }
+                    });
+                }
+                Producer::Relaxed { input, cell, edge } => {
+                    let kind = cell_kind(net.cells[cell].reduction);
+                    let weighting = &self.leaves.weights.cell(kind)[edge];
+                    // Run even without a gradient: the forward pass left this
+                    // edge's BatchNorm statistics to this run.
+                    let module = &net.cells[cell].edges[edge];
+                    let Some(y) = module.forward(self.tape.leaf(input), weighting) else {
+                        continue;
+                    };
+                    let Some(grad) = &grad else { continue };
+                    if y.is_tracked() {
+                        self.segment(y, grad, &[input], |c| module.visit(c));
+                    }
+                }
+                Producer::Cat { inputs } => {
+                    let Some(grad) = &grad else { continue };
+                    let parts = grad.clone().chunk(inputs.len(), 1);
+                    for (id, g) in inputs.into_iter().zip(parts) {
+                        if self.tape.requires_grad(id) {
+                            self.tape.add_grad(id, g);
+                        }
+                    }
+                }
+            }
+        }
+        self.tape.states[id].leaf = None;
+    }
+}
+
 impl SearchNetwork {
     /// The gradients of `loss(logits)` for a forward pass under `weights`
     /// (with optional drop-path on clamped edges), computed without keeping
@@ -327,107 +483,44 @@ impl SearchNetwork {
         drop: Option<DropPath>,
         loss: impl FnOnce(Tensor<2>) -> Tensor<1>,
     ) -> Recomputed {
-        let leaves = Leaves::new(weights);
-        let net_tracked = {
-            let mut v = AnyTracked(false);
-            self.visit(&mut v);
-            v.0
-        };
-        let mut tape = Tape { states: Vec::new() };
-        let mut params = GradientsParams::new();
-        let mut weight_grads = WeightGrads {
-            normal: vec![None; weights.normal.len()],
-            reduce: vec![None; weights.reduce.len()],
+        let mut any = AnyTracked(false);
+        self.visit(&mut any);
+        let mut pass = Pass {
+            net: self,
+            leaves: Leaves::new(weights),
+            net_tracked: any.0,
+            tape: Tape { states: Vec::new() },
+            params: GradientsParams::new(),
+            weight_grads: WeightGrads {
+                normal: vec![None; weights.normal.len()],
+                reduce: vec![None; weights.reduce.len()],
+            },
         };
 
-        // Forward.
+        // Forward: every cell state becomes a leaf of the segments using it.
+        let tape = &mut pass.tape;
         let stem = self.stem_bn.forward(self.stem_conv.forward(x));
         let stem = tape.push_graph(stem, Vec::new(), Part::Stem);
         let (mut s0, mut s1) = (stem, stem);
         for (i, cell) in self.cells.iter().enumerate() {
-            let kind = cell_kind(cell.reduction);
-            let cell_weights = leaves.weights.cell(kind);
+            let tape = &mut pass.tape;
             let p0 = tape.push_graph(cell.pre0.forward(tape.leaf(s0)), vec![s0], Part::Pre0(i));
             let p1 = tape.push_graph(cell.pre1.forward(tape.leaf(s1)), vec![s1], Part::Pre1(i));
             let mut ids = vec![p0, p1];
             for node in NUM_INPUT_STATES..NUM_STATES {
-                let mut graph: Option<Tensor<4>> = None;
-                let mut constant: Option<Tensor<4>> = None;
-                let (mut inputs, mut edges, mut relaxed) = (Vec::new(), Vec::new(), Vec::new());
-                for (input, &id) in ids.iter().enumerate().take(node) {
-                    let e = Edge { node, input }.index();
-                    match &cell_weights[e] {
-                        EdgeWeighting::Off => {}
-                        EdgeWeighting::Relaxed(w) => {
-                            let edge = on_inner(&cell.edges[e]);
-                            let weighting = EdgeWeighting::Relaxed(w.clone().inner());
-                            if let Some(y) = edge.forward(tape.leaf(id).inner(), &weighting) {
-                                constant = Some(match constant {
-                                    Some(c) => c.add(y),
-                                    None => y,
-                                });
-                            }
-                            relaxed.push(Producer::Relaxed {
-                                input: id,
-                                cell: i,
-                                edge: e,
-                            });
-                        }
-                        weighting => {
-                            let drop = drop.map(|d| (d, i));
-                            if let Some(y) = cell.edge_output(e, tape.leaf(id), weighting, drop) {
-                                graph = Some(match graph {
-                                    Some(g) => g.add(y),
-                                    None => y,
-                                });
-                                inputs.push(id);
-                                edges.push(e);
-                            }
-                        }
-                    }
-                }
-                let relaxed_needs_grad = relaxed.iter().any(|p| match p {
-                    Producer::Relaxed { input, edge, .. } => {
-                        net_tracked || tape.requires_grad(*input) || leaves.is_tracked(kind, *edge)
-                    }
-                    _ => false,
-                });
-                let (value, graph_producer) = match (graph, constant) {
-                    (Some(g), c) => {
-                        let out = match c {
-                            Some(c) => g.add(c.autodiff()),
-                            None => g,
-                        };
-                        let producer = Producer::Graph {
-                            out: out.clone(),
-                            inputs,
-                            part: Part::Edges(i, edges),
-                        };
-                        (out, Some(producer))
-                    }
-                    (None, Some(c)) => (c.autodiff(), None),
-                    (None, None) => (cell.zero_node(node, tape.leaf(p0)), None),
-                };
-                let needs_grad = value.is_tracked() || relaxed_needs_grad;
-                let mut producers: Vec<Producer> = graph_producer.into_iter().collect();
-                producers.extend(relaxed);
-                ids.push(tape.push(value, needs_grad, producers));
+                let id = pass.node(i, node, &ids, drop);
+                ids.push(id);
             }
+            let tape = &mut pass.tape;
             let nodes = ids.split_off(NUM_INPUT_STATES);
             let needs_grad = nodes.iter().any(|&n| tape.requires_grad(n));
             let out = Tensor::cat(nodes.iter().map(|&n| tape.leaf(n).inner()).collect(), 1);
-            let out = tape.push(
-                out.autodiff(),
-                needs_grad,
-                vec![Producer::Cat { inputs: nodes }],
-            );
-            s0 = s1;
-            s1 = out;
+            let producers = vec![Producer::Cat { inputs: nodes }];
+            (s0, s1) = (s1, tape.push(out.autodiff(), needs_grad, producers));
         }
 
         // The head, and the start of the backward pass.
-        let last = tape.leaf(s1);
-        let pooled = last.mean_dim(3).mean_dim(2).flatten(1, 3);
+        let pooled = pass.tape.leaf(s1).mean_dim(3).mean_dim(2).flatten(1, 3);
         let logits = self.classifier.forward(pooled);
         let loss = loss(logits.clone());
         let loss_value = loss.clone().detach();
@@ -435,85 +528,20 @@ impl SearchNetwork {
             let mut grads = loss.backward();
             self.classifier.visit(&mut Collect {
                 grads: &mut grads,
-                into: &mut params,
+                into: &mut pass.params,
             });
-            tape.collect_inputs(&[s1], &mut grads);
+            pass.tape.collect_inputs(&[s1], &mut grads);
         }
 
         // Backward, segment by segment, latest state first.
-        for id in (0..tape.states.len()).rev() {
-            let grad = tape.states[id].grad.take();
-            let producers = std::mem::take(&mut tape.states[id].producers);
-            for producer in producers {
-                match producer {
-                    Producer::Graph { out, inputs, part } => {
-                        let Some(grad) = &grad else { continue };
-                        if !out.is_tracked() {
-                            continue;
-                        }
-                        let mut grads = out.mul(grad.clone()).sum().backward();
-                        let mut collect = Collect {
-                            grads: &mut grads,
-                            into: &mut params,
-                        };
-                        match part {
-                            Part::Stem => {
-                                self.stem_conv.visit(&mut collect);
-                                self.stem_bn.visit(&mut collect);
-                            }
-                            Part::Pre0(c) => self.cells[c].pre0.visit(&mut collect),
-                            Part::Pre1(c) => self.cells[c].pre1.visit(&mut collect),
-                            Part::Edges(c, edges) => {
-                                for e in edges {
-                                    self.cells[c].edges[e].visit(&mut collect);
-                                }
-                            }
-                        }
-                        tape.collect_inputs(&inputs, &mut grads);
-                        leaves.collect(&mut grads, &mut weight_grads);
-                    }
-                    Producer::Relaxed { input, cell, edge } => {
-                        let kind = cell_kind(self.cells[cell].reduction);
-                        let weighting = &leaves.weights.cell(kind)[edge];
-                        // Run even without a gradient: the forward pass left
-                        // this edge's BatchNorm statistics to this run.
-                        let Some(y) =
-                            self.cells[cell].edges[edge].forward(tape.leaf(input), weighting)
-                        else {
-                            continue;
-                        };
-                        let Some(grad) = &grad else { continue };
-                        if !y.is_tracked() {
-                            continue;
-                        }
-                        let mut grads = y.mul(grad.clone()).sum().backward();
-                        self.cells[cell].edges[edge].visit(&mut Collect {
-                            grads: &mut grads,
-                            into: &mut params,
-                        });
-                        tape.collect_inputs(&[input], &mut grads);
-                        leaves.collect(&mut grads, &mut weight_grads);
-                    }
-                    Producer::Cat { inputs } => {
-                        let Some(grad) = &grad else { continue };
-                        let parts = grad.clone().chunk(inputs.len(), 1);
-                        for (id, g) in inputs.into_iter().zip(parts) {
-                            if tape.requires_grad(id) {
-                                tape.add_grad(id, g);
-                            }
-                        }
-                    }
-                }
-            }
-            // Every consumer of this state came later and is done.
-            tape.states[id].leaf = None;
+        for id in (0..pass.tape.states.len()).rev() {
+            pass.backward_state(id);
         }
-
         Recomputed {
             logits: logits.detach(),
             loss: loss_value,
-            params,
-            weights: weight_grads,
+            params: pass.params,
+            weights: pass.weight_grads,
         }
     }
 }
