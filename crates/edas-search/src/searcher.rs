@@ -301,7 +301,8 @@ impl Searcher {
             // Only alpha is trained here: an untracked copy of the weights
             // saves their gradients.
             let net = untracked(&self.net);
-            let (value, correct, loss) = if self.recomputes() {
+            // Gradients first; nothing is updated before the checks below.
+            let (value, correct, grads) = if self.recomputes() {
                 let labels = valid.1.clone();
                 let out = net.backward_recomputing(valid.0, &weights, None, |logits| {
                     cross_entropy(logits, labels)
@@ -309,16 +310,16 @@ impl Searcher {
                 (
                     scalar(out.loss),
                     correct_count(out.logits, valid.1),
-                    Err(out.weights),
+                    out.weights.backward(&weights),
                 )
             } else {
                 let (loss, correct) = loss_and_correct(net.forward(valid.0, &weights), valid.1);
-                (scalar(loss.clone()), correct, Ok(loss))
+                (scalar(loss.clone()), correct, Some(loss.backward()))
             };
             val_loss = Some(value);
             val_correct = Some(correct);
             if !value.is_finite() {
-                // Stop before a non-finite loss touches alpha.
+                // Stop before a non-finite loss moves alpha.
                 return Ok(StepStats {
                     relaxed,
                     val_loss,
@@ -328,10 +329,6 @@ impl Searcher {
                     grad_norm: f64::NAN,
                 });
             }
-            let grads = match loss {
-                Ok(loss) => Some(loss.backward()),
-                Err(weight_grads) => weight_grads.backward(&weights),
-            };
             let arch_grads = match grads {
                 Some(mut grads) => GradientsParams::from_module(&mut grads, &self.arch),
                 None => GradientsParams::new(),
@@ -376,7 +373,7 @@ impl Searcher {
             prob: ctx.drop_path,
             seed: self.rng.next_u64(),
         });
-        let (train_loss_value, train_correct, loss) = if self.recomputes() {
+        let (train_loss_value, train_correct, mut grads) = if self.recomputes() {
             let labels = train.1.clone();
             let out = self
                 .net
@@ -386,15 +383,20 @@ impl Searcher {
             (
                 scalar(out.loss),
                 correct_count(out.logits, train.1),
-                Err(out.params),
+                out.params,
             )
         } else {
             let (loss, correct) =
                 loss_and_correct(self.net.forward_with(train.0, &weights, drop), train.1);
-            (scalar(loss.clone()), correct, Ok(loss))
+            let value = scalar(loss.clone());
+            (
+                value,
+                correct,
+                GradientsParams::from_grads(loss.backward(), &self.net),
+            )
         };
         if !train_loss_value.is_finite() {
-            // Do not let a non-finite loss touch the weights.
+            // Do not let a non-finite loss move the weights.
             return Ok(StepStats {
                 relaxed,
                 val_loss,
@@ -404,10 +406,6 @@ impl Searcher {
                 grad_norm: f64::NAN,
             });
         }
-        let mut grads = match loss {
-            Ok(loss) => GradientsParams::from_grads(loss.backward(), &self.net),
-            Err(grads) => grads,
-        };
         let grad_norm = clip_global_norm(&self.net, &mut grads, self.settings.weights.grad_clip);
         // Module clones share their tensors; the old handles go when replaced.
         self.net = self.optim.step(ctx.lr, self.net.clone(), grads);
