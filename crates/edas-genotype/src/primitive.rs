@@ -140,6 +140,15 @@ impl CellKind {
     /// Both kinds, normal first (the order of DARTS' `Genotype` fields).
     pub const ALL: [CellKind; 2] = [CellKind::Normal, CellKind::Reduce];
 
+    /// The kind of a cell that is (`true`) or is not a reduction cell.
+    pub const fn of(reduction: bool) -> CellKind {
+        if reduction {
+            CellKind::Reduce
+        } else {
+            CellKind::Normal
+        }
+    }
+
     /// `"normal"` or `"reduce"`, the DARTS field names.
     pub const fn name(self) -> &'static str {
         match self {
@@ -158,6 +167,12 @@ impl fmt::Display for CellKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cell_kind_of_reduction_flag() {
+        assert_eq!(CellKind::of(true), CellKind::Reduce);
+        assert_eq!(CellKind::of(false), CellKind::Normal);
+    }
 
     #[test]
     fn darts_order_and_names() {

@@ -45,12 +45,7 @@ impl Cell {
         device: &Device,
     ) -> Cell {
         let affine = mode == OpMode::Eval;
-        let kind = if reduction {
-            CellKind::Reduce
-        } else {
-            CellKind::Normal
-        };
-        let cell = genotype.cell(kind);
+        let cell = genotype.cell(CellKind::of(reduction));
         let pre0 = if reduction_prev {
             Preprocess::Reduce(FactorizedReduce::new(c_pp, c, affine, device))
         } else {
@@ -403,11 +398,7 @@ impl Network {
     pub fn from_search(search: &SearchNetwork, genotype: &Genotype) -> Result<Network, NnError> {
         let mut cells = Vec::with_capacity(search.cells.len());
         for (i, sc) in search.cells.iter().enumerate() {
-            let kind = if sc.reduction {
-                CellKind::Reduce
-            } else {
-                CellKind::Normal
-            };
+            let kind = CellKind::of(sc.reduction);
             let g = genotype.cell(kind);
             if g.concat().len() != 4 {
                 return Err(NnError::Mismatch(format!(

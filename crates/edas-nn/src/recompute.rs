@@ -29,7 +29,7 @@ use burn::tensor::Gradients;
 use edas_genotype::CellKind;
 use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
 
-use crate::search::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork};
+use crate::search::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, accumulate};
 
 /// `module` on the inner (non-autodiff) device with its training flags kept
 /// on: BatchNorm normalises with batch statistics, as during search, and
@@ -95,6 +95,14 @@ impl WeightGrads {
         }
     }
 
+    /// Mutable gradients of `kind`'s edges.
+    pub fn cell_mut(&mut self, kind: CellKind) -> &mut [Option<Tensor<1>>] {
+        match kind {
+            CellKind::Normal => &mut self.normal,
+            CellKind::Reduce => &mut self.reduce,
+        }
+    }
+
     /// Pushes these gradients on to whatever `weights` (the weightings they
     /// are the gradients of) were computed from, such as alpha: one backward
     /// of `sum over edges of sum(w * grad)`. `None` when no weighting has a
@@ -110,11 +118,7 @@ impl WeightGrads {
                 else {
                     continue;
                 };
-                let term = w.clone().mul(g.clone()).sum();
-                total = Some(match total {
-                    Some(t) => t.add(term),
-                    None => term,
-                });
+                accumulate(&mut total, w.clone().mul(g.clone()).sum());
             }
         }
         total.map(|t| t.backward())
@@ -194,14 +198,7 @@ impl Leaves {
     fn collect(&self, grads: &mut Gradients, into: &mut WeightGrads) {
         for (kind, e, leaf) in &self.tracked {
             if let Some(g) = leaf.grad_remove(grads) {
-                let slot = &mut match kind {
-                    CellKind::Normal => &mut into.normal,
-                    CellKind::Reduce => &mut into.reduce,
-                }[*e];
-                *slot = Some(match slot.take() {
-                    Some(prev) => prev.add(g),
-                    None => g,
-                });
+                accumulate(&mut into.cell_mut(*kind)[*e], g);
             }
         }
     }
@@ -278,11 +275,7 @@ impl Tape {
     }
 
     fn add_grad(&mut self, id: usize, g: Tensor<4>) {
-        let slot = &mut self.states[id].grad;
-        *slot = Some(match slot.take() {
-            Some(prev) => prev.add(g),
-            None => g,
-        });
+        accumulate(&mut self.states[id].grad, g);
     }
 
     /// Moves the input leaves' gradients out of `grads`.
@@ -296,14 +289,6 @@ impl Tape {
                 self.add_grad(id, g);
             }
         }
-    }
-}
-
-fn cell_kind(reduction: bool) -> CellKind {
-    if reduction {
-        CellKind::Reduce
-    } else {
-        CellKind::Normal
     }
 }
 
@@ -324,7 +309,7 @@ impl Pass<'_> {
     /// earlier nodes); returns the node's state.
     fn node(&mut self, i: usize, node: usize, ids: &[usize], drop: Option<DropPath>) -> usize {
         let cell = &self.net.cells[i];
-        let kind = cell_kind(cell.reduction);
+        let kind = CellKind::of(cell.reduction);
         let cell_weights = self.leaves.weights.cell(kind);
         // The clamped (and sampled) edges' sum, with a graph, and the
         // relaxed edges' sum, computed without one.
@@ -339,20 +324,14 @@ impl Pass<'_> {
                     let edge = on_inner(&cell.edges[e]);
                     let weighting = EdgeWeighting::Relaxed(w.clone().inner());
                     if let Some(y) = edge.forward(self.tape.leaf(id).inner(), &weighting) {
-                        constant = Some(match constant {
-                            Some(c) => c.add(y),
-                            None => y,
-                        });
+                        accumulate(&mut constant, y);
                     }
                     relaxed.push((id, e));
                 }
                 weighting => {
                     let drop = drop.map(|d| (d, i));
                     if let Some(y) = cell.edge_output(e, self.tape.leaf(id), weighting, drop) {
-                        graph = Some(match graph {
-                            Some(g) => g.add(y),
-                            None => y,
-                        });
+                        accumulate(&mut graph, y);
                         inputs.push(id);
                         edges.push(e);
                     }
@@ -435,7 +414,7 @@ impl Pass<'_> {
                     });
                 }
                 Producer::Relaxed { input, cell, edge } => {
-                    let kind = cell_kind(net.cells[cell].reduction);
+                    let kind = CellKind::of(net.cells[cell].reduction);
                     let weighting = &self.leaves.weights.cell(kind)[edge];
                     // Run even without a gradient: the forward pass left this
                     // edge's BatchNorm statistics to this run.

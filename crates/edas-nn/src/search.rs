@@ -20,6 +20,14 @@ use crate::ops::{
     Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path_seed, drop_path_seeded,
 };
 
+/// Adds `t` to the running sum in `slot` (which starts empty).
+pub(crate) fn accumulate<const D: usize>(slot: &mut Option<Tensor<D>>, t: Tensor<D>) {
+    *slot = Some(match slot.take() {
+        Some(sum) => sum.add(t),
+        None => t,
+    });
+}
+
 /// Drop-path on the clamped edges of the supernet (an EDAS regulariser):
 /// the output of every clamped edge whose op is not `skip_connect` is
 /// dropped per example with probability `prob`, masks drawn from `seed`.
@@ -255,10 +263,7 @@ impl SearchCell {
             for (input, state) in states.iter().enumerate().take(node) {
                 let e = Edge { node, input }.index();
                 if let Some(y) = self.edge_output(e, state.clone(), &weights[e], drop) {
-                    sum = Some(match sum {
-                        Some(s) => s.add(y),
-                        None => y,
-                    });
+                    accumulate(&mut sum, y);
                 }
             }
             let value = sum.unwrap_or_else(|| self.zero_node(node, states[0].clone()));
@@ -393,11 +398,7 @@ impl SearchNetwork {
         let s = self.stem_bn.forward(self.stem_conv.forward(x));
         let (mut s0, mut s1) = (s.clone(), s);
         for (i, cell) in self.cells.iter().enumerate() {
-            let kind = if cell.reduction {
-                CellKind::Reduce
-            } else {
-                CellKind::Normal
-            };
+            let kind = CellKind::of(cell.reduction);
             let out = cell.forward_with(s0, s1.clone(), weights.cell(kind), drop.map(|d| (d, i)));
             s0 = s1;
             s1 = out;
