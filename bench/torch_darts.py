@@ -2,11 +2,15 @@
 forward + backward on CPU, to compare with `cargo xtask bench nn`
 (`discrete-c16-l20`, `discrete-c36-l20`).
 
-Written for this project from the op and network definitions in
-shared/reference.md. Usage: python torch_darts.py CHANNELS [BATCH] [STEPS].
-Prints one JSON line.
+Written for this project from the op and network definitions of DARTS
+(arXiv:1806.09055 and its reference code). Usage:
+python torch_darts.py CHANNELS [BATCH] [STEPS] [--layers L] [--device cuda] [--train].
+Prints one JSON line. `--train` adds the SGD update (`edas bench train-cC-lL`);
+on a GPU each step ends with a synchronisation and the peak CUDA memory is
+reported.
 """
 
+import argparse
 import json
 import os
 import resource
@@ -132,39 +136,70 @@ def ops(batch, steps):
 
 
 def main():
-    if len(sys.argv) > 1 and sys.argv[1] == "ops":
-        torch.set_num_threads(len(os.sched_getaffinity(0)))
-        ops(int(sys.argv[2]) if len(sys.argv) > 2 else 32, int(sys.argv[3]) if len(sys.argv) > 3 else 5)
-        return
-    channels = int(sys.argv[1]) if len(sys.argv) > 1 else 16
-    batch = int(sys.argv[2]) if len(sys.argv) > 2 else 32
-    steps = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("channels", nargs="?", default="16", help="C, or `ops` for each op alone")
+    p.add_argument("batch", nargs="?", type=int, default=32)
+    p.add_argument("steps", nargs="?", type=int, default=3)
+    p.add_argument("--layers", type=int, default=20)
+    p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
+    p.add_argument("--train", action="store_true",
+                   help="add the SGD update (momentum 0.9, weight decay 3e-4) to each step, "
+                        "as `edas bench train-cC-lL` does")
+    p.add_argument("--warmup", type=int, default=1, help="untimed steps first")
+    a = p.parse_args()
     threads = len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
+    if a.channels == "ops":
+        ops(a.batch, a.steps)
+        return
+    channels = int(a.channels)
+    dev = torch.device(a.device)
+    cuda = dev.type == "cuda"
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize(dev)
+
     torch.manual_seed(0)
-    net = Net(channels, 20).train()
-    x = torch.randn(batch, 3, 32, 32)
-    y = torch.arange(batch) % 10
+    net = Net(channels, a.layers).train().to(dev)
+    x = torch.randn(a.batch, 3, 32, 32, device=dev)
+    y = torch.arange(a.batch, device=dev) % 10
     loss_fn = nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4) if a.train else None
 
     def step():
         logits, aux = net(x, 0.2)
         loss = loss_fn(logits, y) + 0.4 * loss_fn(aux, y)
         net.zero_grad(set_to_none=True)
         loss.backward()
+        if opt is not None:
+            opt.step()
 
-    step()
-    times = []
-    for _ in range(steps):
+    first = float("nan")
+    for i in range(a.warmup):
         t = time.perf_counter()
         step()
+        sync()
+        if i == 0:
+            first = time.perf_counter() - t
+    times = []
+    for _ in range(a.steps):
+        t = time.perf_counter()
+        step()
+        sync()
         times.append(time.perf_counter() - t)
     times.sort()
     median = times[len(times) // 2]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(json.dumps({"case": f"pytorch-c{channels}-l20", "batch": batch, "steps": steps,
-                      "median_step_s": median, "images_per_s": batch / median, "peak_rss_mib": peak,
-                      "threads": threads, "torch": torch.__version__}))
+    out = {"case": f"pytorch-{'train-' if a.train else ''}c{channels}-l{a.layers}", "device": a.device,
+           "batch": a.batch, "steps": a.steps, "first_step_s": first, "median_step_s": median,
+           "min_step_s": times[0], "images_per_s": a.batch / median, "peak_rss_mib": peak,
+           "threads": threads, "torch": torch.__version__}
+    if cuda:
+        out["cuda_max_allocated_mib"] = torch.cuda.max_memory_allocated(dev) / 2**20
+        out["cuda_max_reserved_mib"] = torch.cuda.max_memory_reserved(dev) / 2**20
+        out["gpu"] = torch.cuda.get_device_name(dev)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

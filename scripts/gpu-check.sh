@@ -1,61 +1,204 @@
 #!/usr/bin/env bash
-# GPU check: a short EDAS search, a short DARTS search and a short training of
-# the found cell on synthetic CIFAR-shaped data (3x32x32, 10 classes) with a
-# GPU backend, printing the card, the step times and the peak GPU memory.
-# It needs only a prebuilt binary and this script (the GPU machine may have no
-# registry access):
+# GPU check: step times and peak GPU memory of edas's search and training
+# steps on every GPU backend the binary has, next to PyTorch on the same
+# network, in one call. Synthetic CIFAR-shaped data (3x32x32, 10 classes).
 #
-#   cargo build --release -p edas-cli --features cuda     # or vulkan / wgpu
-#   scripts/gpu-check.sh [--bin target/release/edas] [--device cuda] [--out DIR] [--quick]
+#   cargo xtask gpu-kit                       # here: builds target/gpu-kit (edas, this script, loaders)
+#   target/gpu-kit/gpu-check.sh [--out DIR]   # there: one call
+#   scripts/gpu-check.sh --bin target/release/edas --devices "cuda"   # from a checkout
 #
-# Sizes: searches at DARTS' search scale (C=16, L=8, batch 64; 2 epochs of
-# 2048 images split 1024/1024, the second epoch's step time is reported,
-# after kernel compilation and autotuning), training at DARTS' CIFAR scale
-# (C=36, L=20, batch 96, 1 epoch of 1536 images). --quick shrinks everything
-# (a smoke test of the script itself, e.g. with --device cpu).
-# Memory: the peak of `nvidia-smi`'s memory.used during each phase (minus the
-# use before it) when nvidia-smi exists; the process's peak RSS otherwise.
-set -euo pipefail
-cd "$(dirname "$0")/.."
+# Options:
+#   --bin FILE        the edas binary (default: the kit's, else target/release/edas)
+#   --devices "D..."  devices to measure (default: tch-cuda vulkan when nvidia-smi
+#                     works, else cpu tch); a device the binary lacks is reported, not fatal
+#   --python PY       Python with torch for the PyTorch row and LibTorch's libraries
+#                     (default: /opt/torch/.venv/bin/python, python3)
+#   --out DIR         where the table (gpu-check.md), JSON lines and the log go
+#                     (default: $OUT, else runs/gpu-check)
+#   --quick           tiny sizes, for a smoke test of the script on a CPU
+#   --case-timeout S  seconds per case (default 100)
+#   --budget S        start no case after S seconds (default 420), so the whole
+#                     check ends within about S + case-timeout seconds
+# Cases per device: the EDAS, GDAS and DARTS search steps (C=16 L=8 batch 64),
+# EDAS at L=20, and DARTS_V2's training step (C=36 L=20 batch 96, auxiliary
+# head, drop-path 0.2, SGD); then a short `edas search` and `edas train` run
+# end to end. Each step case: 2 warm-up steps (kernel compilation, autotuning),
+# median of 5 synchronised steps. GPU memory: the peak of nvidia-smi's
+# memory.used while the case runs, minus the use before it (whole process:
+# allocator caches included, as PyTorch's is).
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
 
-BIN=target/release/edas
-DEVICE=cuda
-OUT=runs/gpu-check
+BIN=""
+DEVICES=""
+PY=""
+DEST="${OUT:-}"
 QUICK=0
+CASE_TIMEOUT=100
+BUDGET=420
+START=$(date +%s)
 while [ $# -gt 0 ]; do
     case "$1" in
         --bin) BIN=$2; shift 2 ;;
-        --device) DEVICE=$2; shift 2 ;;
-        --out) OUT=$2; shift 2 ;;
+        --devices|--device) DEVICES=$2; shift 2 ;;
+        --python) PY=$2; shift 2 ;;
+        --out) DEST=$2; shift 2 ;;
         --quick) QUICK=1; shift ;;
-        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+        --case-timeout) CASE_TIMEOUT=$2; shift 2 ;;
+        --budget) BUDGET=$2; shift 2 ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "gpu-check: unknown option $1" >&2; exit 2 ;;
     esac
 done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+# The kit holds edas.xz, torch_darts.py and gl/ beside this script; a
+# checkout holds them under target/release and bench/.
+if [ -z "$BIN" ]; then
+    if [ -f "$HERE/edas.xz" ]; then
+        BIN=$WORK/edas
+        if command -v xz > /dev/null; then xz -dc "$HERE/edas.xz" > "$BIN"
+        else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$HERE/edas.xz" "$BIN"; fi
+        chmod +x "$BIN"
+    else
+        BIN=$HERE/../target/release/edas
+    fi
+fi
+TORCH_SCRIPT=$HERE/torch_darts.py
+[ -f "$TORCH_SCRIPT" ] || TORCH_SCRIPT=$HERE/../bench/torch_darts.py
 if [ ! -x "$BIN" ]; then
-    echo "gpu-check: no edas binary at $BIN; build one with" >&2
-    echo "  cargo build --release -p edas-cli --features cuda   (or vulkan, wgpu)" >&2
+    echo "gpu-check: no edas binary at $BIN; build the kit with \`cargo xtask gpu-kit\`" >&2
     exit 2
 fi
-
-if [ "$QUICK" = 1 ]; then
-    S_C=8; S_L=5; S_B=16; S_N=128; S_E=2; T_C=8; T_L=5; T_B=16; T_N=64
-else
-    S_C=16; S_L=8; S_B=64; S_N=2048; S_E=2; T_C=36; T_L=20; T_B=96; T_N=1536
+if [ -z "$PY" ]; then
+    if [ -x /opt/torch/.venv/bin/python ]; then PY=/opt/torch/.venv/bin/python; else PY=python3; fi
 fi
-mkdir -p "$OUT"
+[ -n "$DEST" ] || DEST=runs/gpu-check
+mkdir -p "$DEST"
+DEST=$(cd "$DEST" && pwd)
+LOG=$DEST/gpu-check.log
+JSON=$DEST/gpu-check.jsonl
+TABLE=$DEST/gpu-check.md
+: > "$LOG"; : > "$JSON"
 
 HAVE_SMI=0
-if command -v nvidia-smi > /dev/null 2>&1; then HAVE_SMI=1; fi
-
-echo "== gpu-check $(date -u +%FT%TZ)"
-echo "binary: $BIN ($("$BIN" --version 2>/dev/null || echo '?'))"
-echo "device: $DEVICE"
-if [ "$HAVE_SMI" = 1 ]; then
-    echo "card: $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -1)"
+if nvidia-smi > /dev/null 2>&1; then HAVE_SMI=1; fi
+if [ -z "$DEVICES" ]; then
+    if [ "$HAVE_SMI" = 1 ]; then DEVICES="tch-cuda vulkan"; else DEVICES="cpu tch"; fi
+fi
+if [ "$QUICK" = 1 ]; then
+    S_B=4; T_C=8; T_L=5; T_B=4; STEPS=1; WARM=1; TRAIN_CASE=train-c8-l5
+else
+    S_B=64; T_C=36; T_L=20; T_B=96; STEPS=5; WARM=2; TRAIN_CASE=train-c36-l20
 fi
 
-synthetic() {
+log() { echo "$*" | tee -a "$LOG"; }
+log "== gpu-check $(date -u +%FT%TZ) on $(hostname)"
+log "binary: $BIN ($("$BIN" --version 2>&1 | head -1))"
+log "devices: $DEVICES"
+if [ "$HAVE_SMI" = 1 ]; then
+    CARD=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -1)
+    log "card: $CARD"
+else
+    CARD="no NVIDIA GPU ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) threads)"
+    log "card: $CARD"
+fi
+
+# LibTorch: the `tch` backend loads the libraries of the torch that $PY has
+# (the binary is linked against torch 2.11.0 without a run path).
+TORCH_LIB=$("$PY" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2> /dev/null)
+TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__)' 2> /dev/null)
+if [ -n "$TORCH_LIB" ]; then
+    export LD_LIBRARY_PATH="$TORCH_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    log "torch: $TORCH_VERSION ($TORCH_LIB)"
+else
+    log "torch: not found with $PY (the tch devices and the PyTorch row will fail)"
+fi
+
+# Vulkan: the kit carries the loader (Debian's libvulkan1) for machines
+# without one; unpacked into / only when none is installed and we are root.
+if [[ " $DEVICES " == *" vulkan"* ]] && ! ldconfig -p 2> /dev/null | grep -q 'libvulkan.so.1'; then
+    if [ -d "$HERE/gl" ] && [ "$(id -u)" = 0 ]; then
+        for f in "$HERE"/gl/*.deb; do dpkg -x "$f" /; done
+        ldconfig
+        log "vulkan: installed the loader from $HERE/gl"
+    else
+        log "vulkan: no loader (libvulkan.so.1) on this machine"
+    fi
+fi
+if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+    export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+fi
+if [ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ] && [ -f /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json ]; then
+    export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+fi
+
+# Runs "$@" under the case timeout while sampling GPU memory; sets MEM (MiB
+# above the baseline, or n/a) and RC.
+SAMPLER=""
+trap '[ -n "$SAMPLER" ] && kill "$SAMPLER" 2> /dev/null; rm -rf "$WORK"' EXIT
+measure() {
+    local out=$1; shift
+    MEM=n/a
+    if [ "$HAVE_SMI" = 1 ]; then
+        local base
+        base=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)
+        nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$WORK/mem" 2> /dev/null &
+        SAMPLER=$!
+    fi
+    timeout "$CASE_TIMEOUT" "$@" > "$out" 2>> "$LOG"
+    RC=$?
+    if [ -n "$SAMPLER" ]; then
+        kill "$SAMPLER" 2> /dev/null; wait "$SAMPLER" 2> /dev/null; SAMPLER=""
+        local peak
+        peak=$(sort -n "$WORK/mem" | tail -1)
+        [ -n "$peak" ] && MEM=$((peak - base))
+    fi
+}
+
+# A numeric JSON field of the last JSON line of a file.
+field() { grep '^{' "$1" | tail -1 | grep -o "\"$2\": *[0-9.eE+-]*" | head -1 | sed 's/.*: *//'; }
+fmt() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { printf "%.4g", v }' || echo "-"; }
+
+ROWS=()
+# The table so far, rewritten after every row (a killed check keeps its rows).
+write_table() {
+    {
+        echo "card: $CARD"
+        echo "binary: $("$BIN" --version 2>&1 | head -1); torch: ${TORCH_VERSION:-none}; $(date -u +%FT%TZ)"
+        echo
+        echo "| device | case | batch | median step (s) | images/s | first step or wall (s) | GPU memory (MiB) | result |"
+        echo "|---|---|---|---|---|---|---|---|"
+        printf '%s\n' "${ROWS[@]}"
+    } > "$TABLE"
+}
+row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 |"); write_table; }
+# A failed case: its exit status and the last line the log got.
+failure() {
+    if [ "$RC" = 124 ]; then echo "timed out after ${CASE_TIMEOUT} s"; else
+        echo "failed (exit $RC): $(grep -v '^\s*$' "$LOG" | tail -1 | cut -c1-160 | tr '|' '/')"; fi
+}
+
+over_budget() { [ $(( $(date +%s) - START )) -gt "$BUDGET" ]; }
+
+bench_case() { # device case batch
+    local dev=$1 case=$2 batch=$3
+    if over_budget; then RC=skipped; row "$dev" "$case" "$batch" - - - - "skipped: past --budget $BUDGET s"; return; fi
+    log "-- $dev $case batch $batch"
+    measure "$WORK/out" "$BIN" bench "$case" --batch "$batch" --steps "$STEPS" --warmup "$WARM" --device "$dev"
+    if [ "$RC" = 0 ]; then
+        cat "$WORK/out" | tee -a "$LOG" >> "$JSON"
+        local med first
+        med=$(field "$WORK/out" median_step_s); first=$(field "$WORK/out" first_step_s)
+        row "$dev" "$case" "$batch" "$(fmt "$med")" "$(fmt "$(awk -v b="$batch" -v m="$med" 'BEGIN { print b / m }')")" \
+            "$(fmt "$first")" "$MEM" "ok"
+    else
+        row "$dev" "$case" "$batch" - - - "$MEM" "$(failure)"
+    fi
+}
+
+synthetic() { # train_len test_len
     cat <<TOML
 [data]
 dataset = "synthetic"
@@ -72,104 +215,96 @@ seed = 0
 TOML
 }
 
-search_config() { # strategy
-    cat <<TOML
-name = "gpu-check-$1"
+e2e() { # device: a short search and training through the real commands
+    local dev=$1 d=$WORK/e2e-$1
+    mkdir -p "$d"
+    cat > "$d/search.toml" <<TOML
+name = "gpu-check-search"
 seed = 0
-strategy = "$1"
-epochs = $S_E
+strategy = "edas"
+epochs = 1
 
-$(synthetic "$S_N" 256)
+$(synthetic 256 64)
 
 [loader]
 train_portion = 0.5
-eval_examples = 256
-batch_size = $S_B
+eval_examples = 64
+batch_size = 32
 workers = 2
 
 [network]
-channels = $S_C
-layers = $S_L
+channels = 8
+layers = 5
 
 [regularizers]
 warmup_epochs = 0
 TOML
-}
-
-train_config() {
-    cat <<TOML
+    cat > "$d/train.toml" <<TOML
 name = "gpu-check-train"
 seed = 0
 epochs = 1
 
-$(synthetic "$T_N" 512)
+$(synthetic 128 64)
 
 [loader]
-batch_size = $T_B
+batch_size = 32
 workers = 2
 cutout = true
 
 [network]
 kind = "cifar"
-channels = $T_C
-layers = $T_L
+channels = 8
+layers = 5
 auxiliary = true
 auxiliary_weight = 0.4
 drop_path = 0.2
 TOML
+    if over_budget; then row "$dev" "edas search + train" 32 - - - - "skipped: past --budget $BUDGET s"; return; fi
+    log "-- $dev edas search + edas train (C=8 L=5, 128+128 images, 1 epoch each)"
+    local t0 t1
+    t0=$(date +%s.%N)
+    measure "$WORK/out" "$BIN" search --config "$d/search.toml" --device "$dev" --out "$d/search" --force --quiet
+    if [ "$RC" != 0 ]; then row "$dev" "edas search (1 epoch)" 32 - - - "$MEM" "$(failure)"; return; fi
+    t1=$(date +%s.%N)
+    row "$dev" "edas search (1 epoch, wall)" 32 - - "$(fmt "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")" "$MEM" \
+        "ok: genotype.json written"
+    t0=$(date +%s.%N)
+    measure "$WORK/out" "$BIN" train --genotype "$d/search" --config "$d/train.toml" --device "$dev" --out "$d/train" --force --quiet
+    if [ "$RC" != 0 ]; then row "$dev" "edas train (1 epoch)" 32 - - - "$MEM" "$(failure)"; return; fi
+    t1=$(date +%s.%N)
+    row "$dev" "edas train (1 epoch, wall)" 32 - - "$(fmt "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")" "$MEM" \
+        "ok: test top-1 $(fmt "$(field "$d/train/metrics.jsonl" top1)")"
 }
 
-# Runs "$@" while sampling GPU memory; prints the peak above the baseline.
-SAMPLER=""
-measure() {
-    local log="$1"; shift
-    if [ "$HAVE_SMI" = 1 ]; then
-        local base
-        base=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)
-        nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > "$log" &
-        SAMPLER=$!
-        "$@" > /dev/null || { kill "$SAMPLER" 2> /dev/null; return 1; }
-        kill "$SAMPLER" 2> /dev/null || true
-        wait "$SAMPLER" 2> /dev/null || true
-        local peak
-        peak=$(sort -n "$log" | tail -1)
-        echo "$((peak - base))"
-    else
-        "$@" > /dev/null || return 1
-        echo "n/a"
+# PyTorch on the same DARTS_V2 network and step (forward, backward, SGD).
+TDEV=cpu
+if [ "$HAVE_SMI" = 1 ]; then TDEV=cuda; fi
+log "-- pytorch $TDEV train-c$T_C-l$T_L batch $T_B"
+measure "$WORK/out" "$PY" "$TORCH_SCRIPT" "$T_C" "$T_B" "$STEPS" --layers "$T_L" --train --warmup "$WARM" --device "$TDEV"
+if [ "$RC" = 0 ]; then
+    grep '^{' "$WORK/out" | tee -a "$LOG" >> "$JSON"
+    med=$(field "$WORK/out" median_step_s)
+    row "pytorch $TDEV" "$TRAIN_CASE" "$T_B" "$(fmt "$med")" "$(fmt "$(awk -v b="$T_B" -v m="$med" 'BEGIN { print b / m }')")" \
+        "$(fmt "$(field "$WORK/out" first_step_s)")" "$MEM" "ok (torch $TORCH_VERSION$(alloc=$(field "$WORK/out" cuda_max_allocated_mib); [ -n "$alloc" ] && echo "; CUDA max allocated $(fmt "$alloc") MiB"))"
+else
+    row "pytorch $TDEV" "$TRAIN_CASE" "$T_B" - - - "$MEM" "$(failure)"
+fi
+
+for dev in $DEVICES; do
+    bench_case "$dev" edas-l8 "$S_B"
+    if [ "$RC" != 0 ] && tail -3 "$LOG" | grep -q -e 'built without' -e 'unknown device'; then
+        log "   skipping $dev: not in this binary"
+        continue
     fi
-}
-trap '[ -n "$SAMPLER" ] && kill "$SAMPLER" 2> /dev/null || true' EXIT
-
-# The last value of a numeric JSON key in a file.
-field() { grep -o "\"$2\": *[0-9.eE+-]*" "$1" | tail -1 | sed 's/.*: *//' | awk '{ printf "%.4g", $1 }'; }
-
-declare -A STEP MEM WALL
-for strategy in edas darts; do
-    search_config "$strategy" > "$OUT/search-$strategy.toml"
-    start=$(date +%s)
-    MEM[$strategy]=$(measure "$OUT/mem-$strategy.log" \
-        "$BIN" search --config "$OUT/search-$strategy.toml" --device "$DEVICE" \
-        --out "$OUT/search-$strategy" --force --quiet | tail -1)
-    WALL[$strategy]=$(( $(date +%s) - start ))
-    STEP[$strategy]=$(field "$OUT/search-$strategy/metrics.jsonl" step_time_s)
+    bench_case "$dev" gdas-l8 "$S_B"
+    bench_case "$dev" darts-l8 "$S_B"
+    bench_case "$dev" edas-l20 "$S_B"
+    bench_case "$dev" "$TRAIN_CASE" "$T_B"
+    e2e "$dev"
 done
 
-train_config > "$OUT/train.toml"
-start=$(date +%s)
-MEM[train]=$(measure "$OUT/mem-train.log" \
-    "$BIN" train --genotype "$OUT/search-edas" --config "$OUT/train.toml" --device "$DEVICE" \
-    --out "$OUT/train" --force --quiet | tail -1)
-WALL[train]=$(( $(date +%s) - start ))
-IPS=$(field "$OUT/train/metrics.jsonl" images_per_s)
-
-rss() { field "$1" peak_memory_mib; }
+write_table
 echo
-echo "| phase | size | step time | throughput | GPU memory (MiB) | host peak RSS (MiB) | wall (s) |"
-echo "|---|---|---|---|---|---|---|"
-for s in edas darts; do
-    echo "| search $s | C=$S_C L=$S_L batch $S_B | ${STEP[$s]} s | | ${MEM[$s]} | $(rss "$OUT/search-$s/metrics.jsonl") | ${WALL[$s]} |"
-done
-echo "| train (found cell) | C=$T_C L=$T_L batch $T_B | | $IPS img/s | ${MEM[train]} | $(rss "$OUT/train/metrics.jsonl") | ${WALL[train]} |"
+cat "$TABLE"
 echo
-echo "runs: $OUT/search-edas, $OUT/search-darts, $OUT/train"
+echo "table: $TABLE; JSON lines: $JSON; log: $LOG"

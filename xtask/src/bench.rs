@@ -99,37 +99,11 @@ pub fn search(args: &[String]) -> Result<()> {
 }
 
 /// `cargo xtask bench torch [BATCH] [STEPS]`: the PyTorch reference of the
-/// discrete network (`bench/torch_darts.py`), in a virtual environment under
-/// `target/bench-venv` with torch from PyPI.
+/// discrete network (`bench/torch_darts.py`), in the virtual environment
+/// under `target/torch-venv` with torch from PyPI (`gpu::python`).
 pub fn torch(args: &[String]) -> Result<()> {
     let root = project_root();
-    let venv = root.join("target").join("bench-venv");
-    let python = venv.join("bin").join("python");
-    if !python.exists() {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()?;
-        if !status.success() {
-            bail!("cannot create {}", venv.display());
-        }
-    }
-    let has_torch = Command::new(&python)
-        .args(["-c", "import torch"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !has_torch {
-        eprintln!(
-            "installing torch from PyPI into {} (several GB)",
-            venv.display()
-        );
-        let status = Command::new(&python)
-            .args(["-m", "pip", "install", "-q", "torch"])
-            .status()?;
-        if !status.success() {
-            bail!("pip install torch failed");
-        }
-    }
+    let python = crate::gpu::python()?;
     let batch = args.first().cloned().unwrap_or_else(|| "32".to_owned());
     let steps = args.get(1).cloned().unwrap_or_else(|| "3".to_owned());
     let script = root.join("bench").join("torch_darts.py");

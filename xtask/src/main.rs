@@ -8,7 +8,7 @@
 //! - `bench search [BATCH] [STEPS] [CASE...]`: one whole search step per
 //!   strategy (architecture + weight step) against a derived-network step.
 //! - `bench torch [BATCH] [STEPS]`: the same discrete network in PyTorch
-//!   (`bench/torch_darts.py`; installs torch from PyPI into `target/bench-venv`).
+//!   (`bench/torch_darts.py`; installs torch from PyPI into `target/torch-venv`).
 //! - `bench data`: input-pipeline throughput.
 //!
 //!
@@ -16,11 +16,14 @@
 //! - `matrix FILE`, `fashion`, `report RUNS...` (`experiments.rs`).
 //! - `search-cifar10`, `search-cifar100`, `train-cifar10`, `train-cifar100`,
 //!   `imagenet`: the paper-scale runs (`paper.rs`).
-//! - `gpu-check`: a short search and training on synthetic CIFAR-shaped data on
-//!   a GPU backend, printing step time and memory (`gpu.rs`).
+//! - `tch build|test|bench`: burn's LibTorch backend from PyPI's torch
+//!   (`gpu.rs`).
+//! - `gpu-kit`: `target/gpu-kit`, what `scripts/gpu-check.sh` needs on a GPU
+//!   machine (`gpu.rs`).
 
 mod bench;
 mod experiments;
+mod gpu;
 mod paper;
 
 use std::path::{Path, PathBuf};
@@ -57,6 +60,9 @@ tasks:
   bench search [BATCH] [STEPS] [CASE...]  whole search step per strategy vs the derived network
   bench torch [BATCH] [STEPS]          the PyTorch reference of the discrete network
   bench data                           input-pipeline throughput
+  tch build|test                       edas with LibTorch (tch) and Vulkan into target/gpu (torch from PyPI); its tests
+  tch bench [BATCH] [STEPS]            DARTS_V2 and search steps: flex vs tch vs PyTorch on this CPU
+  gpu-kit                              target/gpu-kit: edas (tch, vulkan), scripts/gpu-check.sh, Vulkan loader
   matrix FILE                          strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted
   fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h); finds or installs the data
   report RUN_OR_DIR... [--csv FILE]    mean +/- std over seeds: search time, peak memory, pruning gap, params, test error
@@ -80,6 +86,8 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
                 usage()
             ),
         },
+        "tch" => gpu::tch(rest),
+        "gpu-kit" => gpu::kit(),
         "lint" => {
             cargo(&["fmt", "--all", "--", "--check"])?;
             cargo(&[

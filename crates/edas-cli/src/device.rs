@@ -4,7 +4,8 @@
 //! features of `edas-cli`: `cuda` (`--device cuda` or `cuda:N`), `vulkan`
 //! (`--device vulkan` or `vulkan:N`, the N-th discrete GPU) and `wgpu`
 //! (`--device wgpu`, the adapter wgpu prefers; `wgpu:N`, the N-th discrete GPU;
-//! `wgpu:cpu`, a software adapter such as Mesa's llvmpipe).
+//! `wgpu:cpu`, a software adapter such as Mesa's llvmpipe) and `tch` (LibTorch:
+//! `--device tch` on the CPU, `tch-cuda` or `tch-cuda:N` on NVIDIA GPU N).
 
 use anyhow::{Result, bail};
 use burn::prelude::Device;
@@ -20,6 +21,9 @@ pub fn compiled() -> Vec<&'static str> {
     }
     if cfg!(feature = "wgpu") {
         v.push("wgpu");
+    }
+    if cfg!(feature = "tch") {
+        v.push("tch");
     }
     v
 }
@@ -44,10 +48,15 @@ fn index(name: &str, suffix: Option<&str>) -> Result<usize> {
 }
 
 fn not_compiled(name: &str, feature: &str) -> Result<Device> {
+    // LibTorch must be provided to the build; the xtask does that.
+    let build = if feature == "tch" {
+        "cargo xtask tch build".to_owned()
+    } else {
+        format!("cargo build --release -p edas-cli --features {feature}")
+    };
     bail!(
         "--device {name}: this edas binary was built without the `{feature}` backend \
-         (compiled in: {}); rebuild with `cargo build --release -p edas-cli --features {feature}` \
-         (docs/gpu.md)",
+         (compiled in: {}); rebuild with `{build}` (docs/gpu.md)",
         compiled().join(", ")
     )
 }
@@ -60,8 +69,11 @@ pub fn parse(name: &str, autodiff: bool) -> Result<Device> {
         "cuda" => cuda(name, suffix)?,
         "vulkan" => vulkan(name, suffix)?,
         "wgpu" => wgpu(name, suffix)?,
+        "tch" if suffix.is_none() => tch(name, None)?,
+        "tch-cuda" => tch(name, Some(suffix))?,
         _ => bail!(
-            "--device {name}: unknown device (expected cpu, cuda[:N], vulkan[:N] or wgpu[:N|:cpu]; \
+            "--device {name}: unknown device (expected cpu, cuda[:N], vulkan[:N], wgpu[:N|:cpu], \
+             tch or tch-cuda[:N]; \
              compiled in: {})",
             compiled().join(", ")
         ),
@@ -112,6 +124,22 @@ fn wgpu(name: &str, _suffix: Option<&str>) -> Result<Device> {
     not_compiled(name, "wgpu")
 }
 
+/// LibTorch: `cuda` is `None` for its CPU device, `Some(suffix)` for
+/// `tch-cuda[:N]`.
+#[cfg(feature = "tch")]
+#[allow(deprecated)] // burn marks tch deprecated (0.23 drops it); it is our offline CUDA path
+fn tch(name: &str, cuda: Option<Option<&str>>) -> Result<Device> {
+    Ok(match cuda {
+        None => Device::libtorch(),
+        Some(suffix) => Device::libtorch_cuda(index(name, suffix)?),
+    })
+}
+
+#[cfg(not(feature = "tch"))]
+fn tch(name: &str, _cuda: Option<Option<&str>>) -> Result<Device> {
+    not_compiled(name, "tch")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +170,19 @@ mod tests {
                 .unwrap_or_default();
             assert!(e.contains("--features vulkan"), "{e}");
         }
+        if !cfg!(feature = "tch") {
+            for d in ["tch", "tch-cuda", "tch-cuda:1"] {
+                let e = parse(d, false)
+                    .err()
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                assert!(
+                    e.contains("without the `tch` backend") && e.contains("cargo xtask tch build"),
+                    "{d}: {e}"
+                );
+            }
+        }
+        assert!(parse("tch:1", false).is_err());
         assert_eq!(split("cuda:3"), ("cuda", Some("3")));
         assert_eq!(index("cuda:3", Some("3")).ok(), Some(3));
         assert!(index("cuda:x", Some("x")).is_err());

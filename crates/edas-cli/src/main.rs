@@ -2,6 +2,7 @@
 //!
 //! Argument parsing and glue only; the work is done by the library crates.
 
+mod bench_cmd;
 mod data_cmd;
 mod device;
 mod genotype_cmd;
@@ -41,6 +42,8 @@ enum Command {
     Eval(train_cmd::EvalArgs),
     /// Write a trained run's weights as safetensors with PyTorch names.
     Export(train_cmd::ExportArgs),
+    /// Time one search or training step on a device (one JSON line).
+    Bench(bench_cmd::BenchArgs),
 }
 
 /// `edas ... | head` closes standard output early; Rust's `println!` then
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::train(args),
         Command::Eval(args) => train_cmd::eval(args),
         Command::Export(args) => train_cmd::export(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(code) => code,

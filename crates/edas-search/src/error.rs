@@ -41,6 +41,13 @@ pub enum SearchError {
     /// where).
     #[error("{0}")]
     NonFinite(String),
+    /// An argument out of its range (an unknown benchmark case, zero steps).
+    #[error("{0}")]
+    Invalid(String),
+    /// The backend reported a failure while running queued work (a GPU
+    /// kernel, an out-of-memory).
+    #[error("the device failed: {0}")]
+    Device(String),
     /// A file the run writes at its end.
     #[error(transparent)]
     Genotype(#[from] edas_genotype::Error),

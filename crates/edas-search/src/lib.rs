@@ -15,6 +15,7 @@
 
 pub mod adam;
 pub mod arch;
+pub mod bench;
 pub mod config;
 pub mod error;
 pub mod run;

@@ -232,6 +232,11 @@ impl Searcher {
         }
     }
 
+    /// The supernet being searched.
+    pub fn network(&self) -> &SearchNetwork {
+        &self.net
+    }
+
     /// The settings.
     pub fn settings(&self) -> &EdasSettings {
         &self.settings

@@ -1,0 +1,276 @@
+//! Step benchmarks on any device: one whole search step per strategy, a
+//! training step of the derived network, and a training step of DARTS_V2's
+//! CIFAR network, timed with the device synchronised after every step (GPU
+//! backends queue work; without a sync a step's time is only its launch).
+//!
+//! Used by `cargo bench -p edas-search --bench step` (the CPU backend) and by
+//! `edas bench` (any `--device`, e.g. in `scripts/gpu-check.sh`).
+//!
+//! Cases (32x32 RGB inputs, 10 classes, random data, labels `i % 10`):
+//! - `edas-l8`, `gdas-l8`, `darts-l8` and `-l20`: one [`Searcher::step`]
+//!   (architecture step on a validation batch, then weight step on a training
+//!   batch) on the C=16 supernet with 8 or 20 cells;
+//! - `derived-l8`, `derived-l20`: a training step (forward, backward, SGD) of
+//!   the cells EDAS clamps to at the same seed, with the supernet's weights,
+//!   so that EDAS's step is exactly that network plus the relaxed edge;
+//!   `derived-v2-l8`, `derived-v2-l20` use DARTS_V2's cells instead;
+//! - `train-cC-lL` (e.g. `train-c36-l20`): a training step of DARTS_V2's
+//!   CIFAR network with C channels and L cells, auxiliary head (weight 0.4)
+//!   and drop-path 0.2, SGD with momentum 0.9 and weight decay 3e-4: what
+//!   `edas train` does per batch, and what `bench/torch_darts.py --train`
+//!   does in PyTorch.
+
+use std::time::Instant;
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
+use burn::prelude::*;
+use edas_genotype::published::DARTS_V2;
+use edas_nn::{Network, NetworkConfig, SearchNetwork, SearchNetworkConfig};
+use edas_train::optim::{SgdSettings, sgd};
+
+use crate::{EdasSettings, SearchError, Searcher, StepContext, Strategy};
+
+/// What a benchmark run is asked to do.
+#[derive(Debug, Clone)]
+pub struct BenchSpec {
+    /// The case (module documentation).
+    pub case: String,
+    /// Images per batch.
+    pub batch: usize,
+    /// Timed steps, after `warmup` untimed ones.
+    pub steps: usize,
+    /// Untimed steps first (kernel compilation, autotuning, allocator warm-up).
+    pub warmup: usize,
+    /// The searcher's seed (its alpha initialisation, hence the clamped cells).
+    pub seed: u64,
+    /// EDAS recomputes its relaxed edges in backward.
+    pub recompute: bool,
+}
+
+impl BenchSpec {
+    /// `case` with `batch` images and `steps` timed steps after one warm-up
+    /// step, seed 2, recomputation on.
+    pub fn new(case: &str, batch: usize, steps: usize) -> Self {
+        Self {
+            case: case.to_owned(),
+            batch,
+            steps,
+            warmup: 1,
+            seed: 2,
+            recompute: true,
+        }
+    }
+}
+
+/// The measured times of one case.
+#[derive(Debug, Clone)]
+pub struct BenchReport {
+    /// The first warm-up step's time (compilation and autotuning included), s.
+    pub first_step_s: f64,
+    /// Median of the timed steps, s.
+    pub median_step_s: f64,
+    /// Fastest timed step, s.
+    pub min_step_s: f64,
+    /// Values stored in the network's parameters.
+    pub params: usize,
+}
+
+/// `(channels, layers)` of a `train-cC-lL` case.
+fn train_size(case: &str) -> Option<(usize, usize)> {
+    let rest = case.strip_prefix("train-c")?;
+    let (c, l) = rest.split_once("-l")?;
+    Some((c.parse().ok()?, l.parse().ok()?))
+}
+
+/// Whether `case` is one this module runs.
+pub fn is_case(case: &str) -> bool {
+    train_size(case).is_some_and(|(c, l)| c > 0 && l >= 3)
+        || [
+            "derived-l8",
+            "derived-l20",
+            "derived-v2-l8",
+            "derived-v2-l20",
+            "edas-l8",
+            "edas-l20",
+            "gdas-l8",
+            "gdas-l20",
+            "darts-l8",
+            "darts-l20",
+        ]
+        .contains(&case)
+}
+
+fn sync(device: &Device) -> Result<(), SearchError> {
+    device
+        .sync()
+        .map_err(|e| SearchError::Device(format!("{e:?}")))
+}
+
+/// Runs `spec` on `device` (an autodiff device) and times it.
+pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError> {
+    if !is_case(&spec.case) {
+        return Err(SearchError::Invalid(format!(
+            "unknown benchmark case `{}` (expected edas|gdas|darts|derived|derived-v2 \
+             with -l8 or -l20, or train-cC-lL such as train-c36-l20)",
+            spec.case
+        )));
+    }
+    if spec.batch == 0 || spec.steps == 0 {
+        return Err(SearchError::Invalid(
+            "batch and steps must be at least 1".to_owned(),
+        ));
+    }
+    let batch = spec.batch;
+    let data = |mean: f64| {
+        let x: Tensor<4> = Tensor::random(
+            [batch, 3, 32, 32],
+            burn::tensor::Distribution::Normal(mean, 1.0),
+            device,
+        );
+        let labels: Vec<i64> = (0..batch as i64).map(|i| i % 10).collect();
+        let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch]), device);
+        (x, y)
+    };
+    let (train, valid) = (data(0.0), data(0.1));
+    let loss_fn = CrossEntropyLossConfig::new().init(device);
+    let lr = SgdSettings::default().lr;
+    let layers = if spec.case.ends_with("l20") { 20 } else { 8 };
+    let search_config = SearchNetworkConfig {
+        layers,
+        ..SearchNetworkConfig::darts_cifar(10)
+    };
+    let (mut step, params): (Box<dyn FnMut() -> Result<(), SearchError>>, usize) =
+        if let Some((channels, layers)) = train_size(&spec.case) {
+            let config = NetworkConfig {
+                channels,
+                layers,
+                ..NetworkConfig::darts_cifar(10)
+            };
+            let mut net = Network::cifar(&DARTS_V2, &config, device)?;
+            let params = net.num_params();
+            let mut optim = sgd(&SgdSettings::default());
+            (
+                Box::new(move || {
+                    let out = net.forward(train.0.clone(), 0.2, true);
+                    let mut loss = loss_fn.forward(out.logits, train.1.clone());
+                    if let Some(aux) = out.aux {
+                        loss = loss.add(loss_fn.forward(aux, train.1.clone()).mul_scalar(0.4));
+                    }
+                    let grads = GradientsParams::from_grads(loss.backward(), &net);
+                    net = optim.step(lr, net.clone(), grads);
+                    Ok(())
+                }),
+                params,
+            )
+        } else if spec.case.starts_with("derived") {
+            let genotype = if spec.case.starts_with("derived-v2") {
+                DARTS_V2
+            } else {
+                Searcher::new(&search_config, EdasSettings::default(), spec.seed, device)
+                    .genotype()?
+            };
+            let search = SearchNetwork::new(&search_config, device);
+            let mut net = Network::from_search(&search, &genotype)?;
+            drop(search);
+            let params = net.num_params();
+            let mut optim = sgd(&SgdSettings::default());
+            (
+                Box::new(move || {
+                    let loss = loss_fn.forward(
+                        net.forward(train.0.clone(), 0.0, false).logits,
+                        train.1.clone(),
+                    );
+                    let grads = GradientsParams::from_grads(loss.backward(), &net);
+                    net = optim.step(lr, net.clone(), grads);
+                    Ok(())
+                }),
+                params,
+            )
+        } else {
+            let strategy = match spec.case.split('-').next() {
+                Some("darts") => Strategy::Darts,
+                Some("gdas") => Strategy::Gdas,
+                _ => Strategy::Edas,
+            };
+            let settings = EdasSettings {
+                strategy,
+                recompute_relaxed: spec.recompute,
+                ..EdasSettings::default()
+            };
+            let mut searcher = Searcher::new(&search_config, settings, spec.seed, device);
+            let params = searcher.network().num_params();
+            let ctx = StepContext {
+                tau: 1.0,
+                ..StepContext::plain(lr)
+            };
+            (
+                Box::new(move || {
+                    searcher.step(train.clone(), valid.clone(), &ctx)?;
+                    Ok(())
+                }),
+                params,
+            )
+        };
+    sync(device)?;
+    let mut first_step_s = f64::NAN;
+    for i in 0..spec.warmup {
+        let t = Instant::now();
+        step()?;
+        sync(device)?;
+        if i == 0 {
+            first_step_s = t.elapsed().as_secs_f64();
+        }
+    }
+    let mut times = Vec::with_capacity(spec.steps);
+    for _ in 0..spec.steps {
+        let t = Instant::now();
+        step()?;
+        sync(device)?;
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(BenchReport {
+        first_step_s,
+        median_step_s: times[times.len() / 2],
+        min_step_s: times[0],
+        params,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_names() {
+        assert_eq!(train_size("train-c36-l20"), Some((36, 20)));
+        assert_eq!(train_size("train-c36"), None);
+        assert!(is_case("edas-l20") && is_case("derived-v2-l8") && is_case("train-c8-l5"));
+        assert!(!is_case("edas-l9") && !is_case("train-c0-l5") && !is_case("train-cx-l5"));
+    }
+
+    #[test]
+    fn unknown_case_and_zero_steps_are_errors() {
+        let device = Device::flex().autodiff();
+        let e = run(&BenchSpec::new("nas-l8", 2, 1), &device)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("unknown benchmark case `nas-l8`"), "{e}");
+        assert!(run(&BenchSpec::new("edas-l8", 2, 0), &device).is_err());
+    }
+
+    #[test]
+    fn a_small_training_step_runs() {
+        let device = Device::flex().autodiff();
+        let spec = BenchSpec {
+            warmup: 1,
+            ..BenchSpec::new("train-c4-l3", 2, 1)
+        };
+        let r = run(&spec, &device).expect("bench runs");
+        assert!(r.median_step_s > 0.0 && r.first_step_s > 0.0);
+        assert_eq!(r.min_step_s, r.median_step_s);
+        assert!(r.params > 1000, "{}", r.params);
+    }
+}

@@ -1,0 +1,370 @@
+//! The optional backends that build offline: LibTorch (`tch`, from PyPI's
+//! torch) and Vulkan, in one build; and the kit that measures a GPU machine
+//! in one call.
+//!
+//! - `cargo xtask tch build`: a virtual environment with torch 2.11.0 under
+//!   `target/torch-venv`, then `edas` with `--features tch,vulkan` into
+//!   `target/gpu` (release, no debug info, stripped).
+//! - `cargo xtask tch test`: `crates/edas-cli/tests/tch.rs` on that build.
+//! - `cargo xtask tch bench [BATCH] [STEPS]`: DARTS_V2's training step and
+//!   the EDAS/DARTS search steps on `--device cpu` (flex) and `--device tch`,
+//!   and PyTorch's step, in one run, one table.
+//! - `cargo xtask gpu-kit`: `target/gpu-kit/` with that `edas` (xz), the check
+//!   script, the PyTorch reference and Debian's Vulkan loader, small enough to
+//!   travel to a GPU machine (`scripts/gpu-check.sh` runs from it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::project_root;
+
+/// The torch release the `tch` build links against: torch-sys 0.22 compiles
+/// its wrapper against it (2.15 fails), and it is what the GPU machine has,
+/// so the kit's binary loads that machine's LibTorch.
+pub const TORCH_VERSION: &str = "2.11.0";
+/// The features of the optional-backend build.
+const FEATURES: &str = "tch,vulkan";
+/// The kit's size limit (what travels to the GPU machine with the tree).
+const KIT_LIMIT_MIB: f64 = 48.0;
+
+fn target() -> PathBuf {
+    project_root().join("target")
+}
+
+/// The virtual environment's Python, with torch [`TORCH_VERSION`] installed
+/// (several GB from PyPI on first use).
+pub fn python() -> Result<PathBuf> {
+    let venv = target().join("torch-venv");
+    let python = venv.join("bin").join("python");
+    if !python.exists() {
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .context("cannot run python3 (install Python 3 with venv)")?;
+        if !status.success() {
+            bail!("cannot create {}", venv.display());
+        }
+    }
+    let version = Command::new(&python)
+        .args(["-c", "import torch; print(torch.__version__)"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    if !version
+        .as_deref()
+        .is_some_and(|v| v.starts_with(TORCH_VERSION))
+    {
+        eprintln!(
+            "installing torch {TORCH_VERSION} from PyPI into {} (about 5 GB)",
+            venv.display()
+        );
+        let status = Command::new(&python)
+            .args(["-m", "pip", "install", "-q"])
+            .arg(format!("torch=={TORCH_VERSION}"))
+            .status()?;
+        if !status.success() {
+            bail!("pip install torch=={TORCH_VERSION} failed");
+        }
+    }
+    Ok(python)
+}
+
+/// LibTorch's library folder inside the environment's torch.
+pub fn torch_lib(python: &Path) -> Result<PathBuf> {
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import os, torch; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))",
+        ])
+        .output()
+        .with_context(|| format!("cannot run {}", python.display()))?;
+    if !out.status.success() {
+        bail!("{} cannot import torch", python.display());
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// `cargo ARGS` with LibTorch from the environment (torch-sys's
+/// `LIBTORCH_USE_PYTORCH`), into `target/gpu`, release without debug info.
+fn cargo_gpu(python: &Path, args: &[&str]) -> Result<()> {
+    let venv = python
+        .parent()
+        .and_then(Path::parent)
+        .context("venv layout")?;
+    let path = format!(
+        "{}:{}",
+        venv.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let lib = torch_lib(python)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    eprintln!(
+        "$ cargo {} (LibTorch from {})",
+        args.join(" "),
+        lib.display()
+    );
+    let status = Command::new(&cargo)
+        .args(args)
+        .arg("--target-dir")
+        .arg(target().join("gpu"))
+        .env("VIRTUAL_ENV", venv)
+        .env("PATH", path)
+        .env("LIBTORCH_USE_PYTORCH", "1")
+        // torch-sys 0.22 expects torch 2.9.0; 2.11.0 builds and runs.
+        .env("LIBTORCH_BYPASS_VERSION_CHECK", "1")
+        .env("LD_LIBRARY_PATH", &lib)
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "symbols")
+        .current_dir(project_root())
+        .status()
+        .with_context(|| format!("cannot run {cargo}"))?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// Builds `target/gpu/release/edas` with `tch` and `vulkan`; returns it.
+pub fn build() -> Result<PathBuf> {
+    let python = python()?;
+    cargo_gpu(
+        &python,
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "edas-cli",
+            "--features",
+            FEATURES,
+        ],
+    )?;
+    let bin = target().join("gpu").join("release").join("edas");
+    eprintln!(
+        "built {} (features {FEATURES}); run it with\n  LD_LIBRARY_PATH={} {} ... --device tch",
+        bin.display(),
+        torch_lib(&python)?.display(),
+        bin.display()
+    );
+    Ok(bin)
+}
+
+/// `cargo xtask tch build|test|bench`.
+pub fn tch(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        Some("build") => build().map(|_| ()),
+        Some("test") => {
+            let python = python()?;
+            cargo_gpu(
+                &python,
+                &[
+                    "test",
+                    "--release",
+                    "--locked",
+                    "-p",
+                    "edas-cli",
+                    "--features",
+                    FEATURES,
+                    "--test",
+                    "tch",
+                ],
+            )
+        }
+        Some("bench") => bench(&args[1..]),
+        _ => bail!("usage: cargo xtask tch build|test|bench [BATCH] [STEPS]"),
+    }
+}
+
+/// One JSON line of a command's output.
+fn json_of(cmd: &mut Command) -> Result<serde_json::Value> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .with_context(|| format!("no JSON line from {cmd:?}"))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn median(v: &serde_json::Value) -> f64 {
+    v["median_step_s"].as_f64().unwrap_or(f64::NAN)
+}
+
+/// `cargo xtask tch bench [BATCH] [STEPS]`: flex, tch and PyTorch on this
+/// machine's CPU, same threads, one table.
+fn bench(args: &[String]) -> Result<()> {
+    let batch = args.first().map_or("32", String::as_str);
+    let steps = args.get(1).map_or("3", String::as_str);
+    let bin = build()?;
+    let python = python()?;
+    let lib = torch_lib(&python)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let script = project_root().join("bench").join("torch_darts.py");
+    println!(
+        "{threads} threads, batch {batch}, median of {steps} steps after one warm-up; torch {TORCH_VERSION}\n"
+    );
+    println!("| case | flex (s) | tch (s) | PyTorch (s) | flex / PyTorch | tch / PyTorch |");
+    println!("|---|---|---|---|---|---|");
+    let edas = |case: &str, device: &str| {
+        json_of(
+            Command::new(&bin)
+                .args([
+                    "bench", case, "--batch", batch, "--steps", steps, "--warmup", "1", "--device",
+                    device,
+                ])
+                .env("LD_LIBRARY_PATH", &lib),
+        )
+    };
+    for (case, torch_channels) in [
+        ("train-c16-l20", Some("16")),
+        ("train-c36-l20", Some("36")),
+        ("edas-l8", None),
+        ("darts-l8", None),
+        ("derived-l8", None),
+    ] {
+        let flex = median(&edas(case, "cpu")?);
+        let tch = median(&edas(case, "tch")?);
+        let torch = match torch_channels {
+            Some(c) => median(&json_of(
+                Command::new(&python)
+                    .arg(&script)
+                    .args([c, batch, steps, "--train", "--warmup", "1"]),
+            )?),
+            None => f64::NAN,
+        };
+        let ratio = |x: f64| {
+            if torch.is_nan() {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", x / torch)
+            }
+        };
+        let torch_s = if torch.is_nan() {
+            "-".to_owned()
+        } else {
+            format!("{torch:.3}")
+        };
+        println!(
+            "| {case} | {flex:.3} | {tch:.3} | {torch_s} | {} | {} |",
+            ratio(flex),
+            ratio(tch)
+        );
+    }
+    Ok(())
+}
+
+/// Debian's Vulkan loader (amd64), for GPU machines without one.
+fn download_vulkan_loader(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let lists = target().join("apt-amd64");
+    std::fs::create_dir_all(lists.join("partial"))?;
+    let opts = [
+        "-oAPT::Architecture=amd64".to_owned(),
+        "-oAPT::Architectures=amd64".to_owned(),
+        format!("-oDir::State::Lists={}", lists.display()),
+    ];
+    let update = Command::new("apt-get")
+        .args(&opts)
+        .arg("update")
+        .arg("-qq")
+        .status()
+        .context("cannot run apt-get (the kit's Vulkan loader comes from Debian)")?;
+    if !update.success() {
+        bail!("apt-get update failed");
+    }
+    let status = Command::new("apt-get")
+        .args(&opts)
+        .args(["download", "-qq", "libvulkan1"])
+        .current_dir(dir)
+        .status()?;
+    if !status.success() {
+        bail!("apt-get download libvulkan1 failed");
+    }
+    Ok(())
+}
+
+fn size_of(path: &Path) -> Result<u64> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        let mut total = 0;
+        for entry in std::fs::read_dir(path)? {
+            total += size_of(&entry?.path())?;
+        }
+        Ok(total)
+    } else {
+        Ok(meta.len())
+    }
+}
+
+/// `cargo xtask gpu-kit`: builds and assembles `target/gpu-kit`.
+pub fn kit() -> Result<()> {
+    let bin = build()?;
+    let root = project_root();
+    let kit = target().join("gpu-kit");
+    // Only what this task writes is replaced.
+    for name in ["edas.xz", "gpu-check.sh", "torch_darts.py", "README.txt"] {
+        let p = kit.join(name);
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("cannot replace {}", p.display()))?;
+        }
+    }
+    std::fs::create_dir_all(&kit)?;
+    let copy = |from: &Path, name: &str| -> Result<()> {
+        std::fs::copy(from, kit.join(name))
+            .with_context(|| format!("cannot copy {} into the kit", from.display()))?;
+        Ok(())
+    };
+    // xz: the stripped binary is ~85 MB (wgpu, cubecl, naga), ~13 MB packed.
+    let packed = std::fs::File::create(kit.join("edas.xz"))?;
+    let status = Command::new("xz")
+        .args(["-9", "-T0", "-c"])
+        .arg(&bin)
+        .stdout(packed)
+        .status()
+        .context("cannot run xz (install xz-utils)")?;
+    if !status.success() {
+        bail!("xz failed on {}", bin.display());
+    }
+    copy(&root.join("scripts").join("gpu-check.sh"), "gpu-check.sh")?;
+    copy(&root.join("bench").join("torch_darts.py"), "torch_darts.py")?;
+    let gl = kit.join("gl");
+    if !gl.join(".complete").exists() {
+        download_vulkan_loader(&gl)?;
+        std::fs::write(gl.join(".complete"), "")?;
+    }
+    std::fs::write(
+        kit.join("README.txt"),
+        format!(
+            "edas GPU kit (cargo xtask gpu-kit): `edas.xz`, edas with the tch (LibTorch {TORCH_VERSION}) and \
+             vulkan backends, scripts/gpu-check.sh, bench/torch_darts.py and Debian's Vulkan loader (gl/).\n\
+             On the GPU machine: ./gpu-check.sh [--out DIR] (docs/gpu.md). The binary loads LibTorch \
+             from the torch that --python names (default /opt/torch/.venv/bin/python).\n"
+        ),
+    )?;
+    let mib = size_of(&kit)? as f64 / (1024.0 * 1024.0);
+    println!("{}: {mib:.1} MiB", kit.display());
+    if mib > KIT_LIMIT_MIB {
+        bail!(
+            "the kit is {mib:.1} MiB, over its {KIT_LIMIT_MIB} MiB budget (64 MiB travel with a call, \
+             the working tree included)"
+        );
+    }
+    println!(
+        "on the GPU machine, from the repository root: target/gpu-kit/gpu-check.sh --out \"$OUT\" \
+         (carry target/gpu-kit)"
+    );
+    Ok(())
+}
