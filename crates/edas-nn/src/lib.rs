@@ -15,6 +15,7 @@
 pub mod error;
 pub mod network;
 pub mod ops;
+pub mod pointwise;
 pub mod recompute;
 pub mod search;
 

@@ -10,6 +10,7 @@ use edas_genotype::space::{Edge, NUM_INPUT_STATES};
 use edas_genotype::{CellKind, Genotype};
 
 use crate::error::NnError;
+use crate::pointwise::conv_forward;
 use crate::ops::{
     Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path, drop_path_seed,
     drop_path_seeded, then_bn,
@@ -159,7 +160,7 @@ impl AuxHead {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let x = self
             .bn1
-            .forward(self.conv1.forward(self.pool.forward(relu(x))));
+            .forward(conv_forward(&self.conv1, self.pool.forward(relu(x))));
         let x = self.conv2.forward(relu(x));
         let x = relu(then_bn(self.bn2.as_ref(), x));
         self.classifier.forward(x.flatten(1, 3))

@@ -14,6 +14,8 @@ use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
 use edas_genotype::Primitive;
 
+use crate::pointwise::conv_forward;
+
 /// BatchNorm over channels, affine or not. PyTorch's defaults: momentum 0.1,
 /// epsilon 1e-5. The running variance is the biased batch variance (burn's
 /// convention; PyTorch keeps the unbiased one), which only matters at
@@ -150,7 +152,7 @@ impl ReluConvBn {
 
     /// `[N, C_in, H, W] -> [N, C_out, H', W']`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(relu(x)))
+        self.bn.forward(conv_forward(&self.conv, relu(x)))
     }
 }
 
@@ -242,9 +244,11 @@ impl SepConv {
 
     /// [`SepConv::forward`] of an input whose leading ReLU is already applied.
     pub fn forward_activated(&self, r: Tensor<4>) -> Tensor<4> {
-        let x = self.bn1.forward(self.pw1.forward(self.dw1.forward(r)));
+        let x = self
+            .bn1
+            .forward(conv_forward(&self.pw1, self.dw1.forward(r)));
         self.bn2
-            .forward(self.pw2.forward(self.dw2.forward(relu(x))))
+            .forward(conv_forward(&self.pw2, self.dw2.forward(relu(x))))
     }
 }
 
@@ -276,7 +280,7 @@ impl DilConv {
 
     /// [`DilConv::forward`] of an input whose leading ReLU is already applied.
     pub fn forward_activated(&self, r: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.pw.forward(self.dw.forward(r)))
+        self.bn.forward(conv_forward(&self.pw, self.dw.forward(r)))
     }
 }
 

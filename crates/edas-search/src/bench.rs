@@ -18,14 +18,20 @@
 //!   CIFAR network with C channels and L cells, auxiliary head (weight 0.4)
 //!   and drop-path 0.2, SGD with momentum 0.9 and weight decay 3e-4: what
 //!   `edas train` does per batch, and what `bench/torch_darts.py --train`
-//!   does in PyTorch.
+//!   does in PyTorch; `fwdbwd-cC-lL` stops after the backward pass and
+//!   `fwd-cC-lL` after the loss (the step's phases, by difference);
+//! - `op-NAME` (e.g. `op-sep_conv_3x3`): forward and backward of one
+//!   evaluation-network op alone on `[batch, 16, 32, 32]` (what
+//!   `bench/torch_darts.py ops` times in PyTorch).
 
 use std::time::Instant;
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
+use edas_genotype::Primitive;
 use edas_genotype::published::DARTS_V2;
+use edas_nn::ops::{Op, OpMode};
 use edas_nn::{Network, NetworkConfig, SearchNetwork, SearchNetworkConfig};
 use edas_train::optim::{SgdSettings, sgd};
 
@@ -76,16 +82,41 @@ pub struct BenchReport {
     pub params: usize,
 }
 
-/// `(channels, layers)` of a `train-cC-lL` case.
-fn train_size(case: &str) -> Option<(usize, usize)> {
-    let rest = case.strip_prefix("train-c")?;
+/// How much of a discrete network's training step a case runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phases {
+    /// Forward and loss.
+    Forward,
+    /// Forward, loss, backward.
+    Backward,
+    /// Forward, loss, backward, SGD update.
+    Update,
+}
+
+/// The phases and `(channels, layers)` of a `train-cC-lL`, `fwdbwd-cC-lL`
+/// or `fwd-cC-lL` case.
+fn train_size(case: &str) -> Option<(Phases, usize, usize)> {
+    let (phases, rest) = if let Some(r) = case.strip_prefix("train-c") {
+        (Phases::Update, r)
+    } else if let Some(r) = case.strip_prefix("fwdbwd-c") {
+        (Phases::Backward, r)
+    } else {
+        (Phases::Forward, case.strip_prefix("fwd-c")?)
+    };
     let (c, l) = rest.split_once("-l")?;
-    Some((c.parse().ok()?, l.parse().ok()?))
+    Some((phases, c.parse().ok()?, l.parse().ok()?))
+}
+
+/// The op of an `op-NAME` case (not `none`).
+fn op_case(case: &str) -> Option<Primitive> {
+    let p: Primitive = case.strip_prefix("op-")?.parse().ok()?;
+    (p != Primitive::None).then_some(p)
 }
 
 /// Whether `case` is one this module runs.
 pub fn is_case(case: &str) -> bool {
-    train_size(case).is_some_and(|(c, l)| c > 0 && l >= 3)
+    train_size(case).is_some_and(|(_, c, l)| c > 0 && l >= 3)
+        || op_case(case).is_some()
         || [
             "derived-l8",
             "derived-l20",
@@ -112,7 +143,8 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
     if !is_case(&spec.case) {
         return Err(SearchError::Invalid(format!(
             "unknown benchmark case `{}` (expected edas|gdas|darts|derived|derived-v2 \
-             with -l8 or -l20, or train-cC-lL such as train-c36-l20)",
+             with -l8 or -l20; train|fwdbwd|fwd-cC-lL such as train-c36-l20; or op-NAME \
+             such as op-sep_conv_3x3)",
             spec.case
         )));
     }
@@ -141,7 +173,23 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
         ..SearchNetworkConfig::darts_cifar(10)
     };
     let (mut step, params): (Box<dyn FnMut() -> Result<(), SearchError>>, usize) =
-        if let Some((channels, layers)) = train_size(&spec.case) {
+        if let Some(primitive) = op_case(&spec.case) {
+            let op = Op::new(primitive, 16, 1, OpMode::Eval, device);
+            let x: Tensor<4> = Tensor::random(
+                [batch, 16, 32, 32],
+                burn::tensor::Distribution::Normal(0.0, 1.0),
+                device,
+            );
+            let params = op.num_params();
+            (
+                Box::new(move || {
+                    let y = op.forward(x.clone().require_grad());
+                    std::hint::black_box(y.sum().backward());
+                    Ok(())
+                }),
+                params,
+            )
+        } else if let Some((phases, channels, layers)) = train_size(&spec.case) {
             let config = NetworkConfig {
                 channels,
                 layers,
@@ -157,7 +205,16 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
                     if let Some(aux) = out.aux {
                         loss = loss.add(loss_fn.forward(aux, train.1.clone()).mul_scalar(0.4));
                     }
-                    let grads = GradientsParams::from_grads(loss.backward(), &net);
+                    if phases == Phases::Forward {
+                        std::hint::black_box(loss);
+                        return Ok(());
+                    }
+                    let grads = loss.backward();
+                    if phases == Phases::Backward {
+                        std::hint::black_box(grads);
+                        return Ok(());
+                    }
+                    let grads = GradientsParams::from_grads(grads, &net);
                     net = optim.step(lr, net.clone(), grads);
                     Ok(())
                 }),
@@ -244,10 +301,14 @@ mod tests {
 
     #[test]
     fn case_names() {
-        assert_eq!(train_size("train-c36-l20"), Some((36, 20)));
+        assert_eq!(train_size("train-c36-l20"), Some((Phases::Update, 36, 20)));
+        assert_eq!(train_size("fwdbwd-c16-l8"), Some((Phases::Backward, 16, 8)));
+        assert_eq!(train_size("fwd-c16-l8"), Some((Phases::Forward, 16, 8)));
         assert_eq!(train_size("train-c36"), None);
+        assert_eq!(op_case("op-sep_conv_3x3"), Some(Primitive::SepConv3x3));
         assert!(is_case("edas-l20") && is_case("derived-v2-l8") && is_case("train-c8-l5"));
         assert!(!is_case("edas-l9") && !is_case("train-c0-l5") && !is_case("train-cx-l5"));
+        assert!(!is_case("op-none") && !is_case("op-conv_7x1"));
     }
 
     #[test]
