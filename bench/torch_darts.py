@@ -144,7 +144,10 @@ def main():
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--train", action="store_true",
                    help="add the SGD update (momentum 0.9, weight decay 3e-4) to each step, "
-                        "as `edas bench train-cC-lL` does")
+                        "as `edas bench train-cC-lL` does (same as --phase train)")
+    p.add_argument("--phase", choices=["fwd", "fwdbwd", "train"], default=None,
+                   help="stop after the loss (fwd, as `edas bench fwd-cC-lL`), after backward "
+                        "(fwdbwd, the default) or after the SGD update (train)")
     p.add_argument("--warmup", type=int, default=1, help="untimed steps first")
     a = p.parse_args()
     threads = len(os.sched_getaffinity(0))
@@ -165,15 +168,26 @@ def main():
     x = torch.randn(a.batch, 3, 32, 32, device=dev)
     y = torch.arange(a.batch, device=dev) % 10
     loss_fn = nn.CrossEntropyLoss()
-    opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4) if a.train else None
+    phase = a.phase or ("train" if a.train else "fwdbwd")
+    opt = torch.optim.SGD(net.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4) if phase == "train" else None
 
     def step():
+        """One step; its phases' seconds (forward with the loss, backward, update)."""
+        t0 = time.perf_counter()
         logits, aux = net(x, 0.2)
         loss = loss_fn(logits, y) + 0.4 * loss_fn(aux, y)
+        sync()
+        t1 = time.perf_counter()
+        if phase == "fwd":
+            return [t1 - t0, 0.0, 0.0]
         net.zero_grad(set_to_none=True)
         loss.backward()
+        sync()
+        t2 = time.perf_counter()
         if opt is not None:
             opt.step()
+            sync()
+        return [t1 - t0, t2 - t1, time.perf_counter() - t2]
 
     first = float("nan")
     for i in range(a.warmup):
@@ -182,18 +196,21 @@ def main():
         sync()
         if i == 0:
             first = time.perf_counter() - t
-    times = []
+    times, phases = [], []
     for _ in range(a.steps):
         t = time.perf_counter()
-        step()
+        phases.append(step())
         sync()
         times.append(time.perf_counter() - t)
     times.sort()
     median = times[len(times) // 2]
+    phase_median = [sorted(p[i] for p in phases)[len(phases) // 2] for i in range(3)]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    out = {"case": f"pytorch-{'train-' if a.train else ''}c{channels}-l{a.layers}", "device": a.device,
+    prefix = {"fwd": "fwd-", "fwdbwd": "", "train": "train-"}[phase]
+    out = {"case": f"pytorch-{prefix}c{channels}-l{a.layers}", "device": a.device,
            "batch": a.batch, "steps": a.steps, "first_step_s": first, "median_step_s": median,
            "min_step_s": times[0], "images_per_s": a.batch / median, "peak_rss_mib": peak,
+           "forward_s": phase_median[0], "backward_s": phase_median[1], "update_s": phase_median[2],
            "threads": threads, "torch": torch.__version__}
     if cuda:
         out["cuda_max_allocated_mib"] = torch.cuda.max_memory_allocated(dev) / 2**20

@@ -7,9 +7,10 @@
 //!   `target/gpu` (release, no debug info, stripped).
 //! - `cargo xtask tch test [-- ARGS]`: `crates/edas-cli/tests/tch.rs` on that
 //!   build (`EDAS_TCH_DEVICE=cuda` runs it on GPU 0).
-//! - `cargo xtask tch bench [BATCH] [STEPS]`: DARTS_V2's training step and
-//!   the EDAS/DARTS search steps on `--device cpu` (flex) and `--device tch`,
-//!   and PyTorch's step, in one run, one table.
+//! - `cargo xtask tch bench [BATCH] [STEPS]`: DARTS_V2's step by phase
+//!   (forward, backward, SGD update), each op alone, and the EDAS/DARTS search
+//!   steps on `--device cpu` (flex) and `--device tch`, and PyTorch's times,
+//!   in one run, one table.
 //! - `cargo xtask gpu-kit`: `target/gpu-kit/` with that `edas` (xz), the check
 //!   script, the PyTorch reference and Debian's Vulkan loader, small enough to
 //!   travel to a GPU machine (`scripts/gpu-check.sh` runs from it).
@@ -233,40 +234,90 @@ fn bench(args: &[String]) -> Result<()> {
                 .env("LD_LIBRARY_PATH", &lib),
         )
     };
-    for (case, torch_channels) in [
-        ("train-c16-l20", Some("16")),
-        ("train-c36-l20", Some("36")),
-        ("edas-l8", None),
-        ("darts-l8", None),
-        ("derived-l8", None),
+    // PyTorch's per-op times (`torch_darts.py ops`), one JSON line per op.
+    let torch_ops = Command::new(&python)
+        .arg(&script)
+        .args(["ops", batch, "5"])
+        .output()
+        .context("cannot run torch_darts.py ops")?;
+    let torch_op = |name: &str| -> f64 {
+        String::from_utf8_lossy(&torch_ops.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["case"] == format!("op-{name}"))
+            .map_or(f64::NAN, |v| median(&v))
+    };
+    let mut cases: Vec<(String, Option<Vec<String>>)> = vec![];
+    for c in ["16", "36"] {
+        cases.push((
+            format!("train-c{c}-l20"),
+            Some(vec![c.into(), "--phase".into(), "train".into()]),
+        ));
+    }
+    for op in [
+        "max_pool_3x3",
+        "avg_pool_3x3",
+        "skip_connect",
+        "sep_conv_3x3",
+        "sep_conv_5x5",
+        "dil_conv_3x3",
+        "dil_conv_5x5",
     ] {
-        let flex = median(&edas(case, "cpu")?);
-        let tch = median(&edas(case, "tch")?);
-        let torch = match torch_channels {
-            Some(c) => median(&json_of(
-                Command::new(&python)
-                    .arg(&script)
-                    .args([c, batch, steps, "--train", "--warmup", "1"]),
-            )?),
-            None => f64::NAN,
-        };
-        let ratio = |x: f64| {
-            if torch.is_nan() {
-                "-".to_owned()
-            } else {
-                format!("{:.2}", x / torch)
-            }
-        };
-        let torch_s = if torch.is_nan() {
+        cases.push((format!("op-{op}"), None));
+    }
+    for case in ["edas-l8", "darts-l8", "derived-l8"] {
+        cases.push((case.into(), None));
+    }
+    let cell = |x: f64, digits: usize| {
+        if x.is_nan() {
             "-".to_owned()
         } else {
-            format!("{torch:.3}")
-        };
+            format!("{x:.digits$}")
+        }
+    };
+    let print_row = |name: &str, flex: f64, tch: f64, torch: f64| {
         println!(
-            "| {case} | {flex:.3} | {tch:.3} | {torch_s} | {} | {} |",
-            ratio(flex),
-            ratio(tch)
+            "| {name} | {} | {} | {} | {} | {} |",
+            cell(flex, 4),
+            cell(tch, 4),
+            cell(torch, 4),
+            cell(flex / torch, 2),
+            cell(tch / torch, 2)
         );
+    };
+    let phase = |v: &serde_json::Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
+    for (case, torch_args) in &cases {
+        let flex = edas(case, "cpu")?;
+        let tch = edas(case, "tch")?;
+        let torch = match (torch_args, case.strip_prefix("op-")) {
+            (Some(a), _) => {
+                let (channels, rest) = a.split_first().context("channels")?;
+                Some(json_of(
+                    Command::new(&python)
+                        .arg(&script)
+                        .args([channels.as_str(), batch, steps, "--warmup", "1"])
+                        .args(rest),
+                )?)
+            }
+            (None, _) => None,
+        };
+        let torch_step = match (&torch, case.strip_prefix("op-")) {
+            (Some(v), _) => median(v),
+            (None, Some(op)) => torch_op(op),
+            (None, None) => f64::NAN,
+        };
+        print_row(case, median(&flex), median(&tch), torch_step);
+        // The training step's phases (forward with the loss, backward, update).
+        if let Some(torch) = &torch {
+            for key in ["forward_s", "backward_s", "update_s"] {
+                print_row(
+                    &format!("  {}", key.trim_end_matches("_s")),
+                    phase(&flex, key),
+                    phase(&tch, key),
+                    phase(torch, key),
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -46,7 +46,7 @@ fn small_net() -> NetworkConfig {
 }
 
 fn host(t: Tensor<2>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
 
 fn max_rel_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -158,7 +158,10 @@ fn training_step_save_load_and_flex_agree() {
     let d = max_rel_diff(&after_flex, &after_tch);
     let moved = max_rel_diff(&after_flex, &before);
     eprintln!("after one SGD step: flex vs tch {d:e}; the step moved the outputs by {moved:e}");
-    assert!(d < 1e-3, "after one SGD step, logits differ by {d} (relative)");
+    assert!(
+        d < 1e-3,
+        "after one SGD step, logits differ by {d} (relative)"
+    );
     assert!(moved > 1e-3, "the step changed nothing");
 
     // Save on LibTorch, load on LibTorch: the same outputs exactly.

@@ -10,11 +10,11 @@ use edas_genotype::space::{Edge, NUM_INPUT_STATES};
 use edas_genotype::{CellKind, Genotype};
 
 use crate::error::NnError;
-use crate::pointwise::conv_forward;
 use crate::ops::{
     Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path, drop_path_seed,
     drop_path_seeded, then_bn,
 };
+use crate::pointwise::conv_forward;
 use crate::search::{Preprocess, SearchNetwork, is_reduction};
 
 /// A discrete cell: two ops per node, from the genotype.

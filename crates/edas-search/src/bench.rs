@@ -18,8 +18,8 @@
 //!   CIFAR network with C channels and L cells, auxiliary head (weight 0.4)
 //!   and drop-path 0.2, SGD with momentum 0.9 and weight decay 3e-4: what
 //!   `edas train` does per batch, and what `bench/torch_darts.py --train`
-//!   does in PyTorch; `fwdbwd-cC-lL` stops after the backward pass and
-//!   `fwd-cC-lL` after the loss (the step's phases, by difference);
+//!   does in PyTorch. Its phases are timed too (forward with the loss,
+//!   backward, SGD update; the device synchronised between them);
 //! - `op-NAME` (e.g. `op-sep_conv_3x3`): forward and backward of one
 //!   evaluation-network op alone on `[batch, 16, 32, 32]` (what
 //!   `bench/torch_darts.py ops` times in PyTorch).
@@ -80,31 +80,19 @@ pub struct BenchReport {
     pub min_step_s: f64,
     /// Values stored in the network's parameters.
     pub params: usize,
+    /// `train-*` cases: the median seconds of the forward pass with the
+    /// loss, the backward pass and the SGD update.
+    pub phases_s: Option<[f64; 3]>,
 }
 
-/// How much of a discrete network's training step a case runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phases {
-    /// Forward and loss.
-    Forward,
-    /// Forward, loss, backward.
-    Backward,
-    /// Forward, loss, backward, SGD update.
-    Update,
-}
+/// What one step returns: its phases' seconds, where it times them.
+type StepFn = Box<dyn FnMut() -> Result<Option<[f64; 3]>, SearchError>>;
 
-/// The phases and `(channels, layers)` of a `train-cC-lL`, `fwdbwd-cC-lL`
-/// or `fwd-cC-lL` case.
-fn train_size(case: &str) -> Option<(Phases, usize, usize)> {
-    let (phases, rest) = if let Some(r) = case.strip_prefix("train-c") {
-        (Phases::Update, r)
-    } else if let Some(r) = case.strip_prefix("fwdbwd-c") {
-        (Phases::Backward, r)
-    } else {
-        (Phases::Forward, case.strip_prefix("fwd-c")?)
-    };
+/// `(channels, layers)` of a `train-cC-lL` case.
+fn train_size(case: &str) -> Option<(usize, usize)> {
+    let rest = case.strip_prefix("train-c")?;
     let (c, l) = rest.split_once("-l")?;
-    Some((phases, c.parse().ok()?, l.parse().ok()?))
+    Some((c.parse().ok()?, l.parse().ok()?))
 }
 
 /// The op of an `op-NAME` case (not `none`).
@@ -115,7 +103,7 @@ fn op_case(case: &str) -> Option<Primitive> {
 
 /// Whether `case` is one this module runs.
 pub fn is_case(case: &str) -> bool {
-    train_size(case).is_some_and(|(_, c, l)| c > 0 && l >= 3)
+    train_size(case).is_some_and(|(c, l)| c > 0 && l >= 3)
         || op_case(case).is_some()
         || [
             "derived-l8",
@@ -143,7 +131,7 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
     if !is_case(&spec.case) {
         return Err(SearchError::Invalid(format!(
             "unknown benchmark case `{}` (expected edas|gdas|darts|derived|derived-v2 \
-             with -l8 or -l20; train|fwdbwd|fwd-cC-lL such as train-c36-l20; or op-NAME \
+             with -l8 or -l20; train-cC-lL such as train-c36-l20; or op-NAME \
              such as op-sep_conv_3x3)",
             spec.case
         )));
@@ -172,103 +160,101 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
         layers,
         ..SearchNetworkConfig::darts_cifar(10)
     };
-    let (mut step, params): (Box<dyn FnMut() -> Result<(), SearchError>>, usize) =
-        if let Some(primitive) = op_case(&spec.case) {
-            let op = Op::new(primitive, 16, 1, OpMode::Eval, device);
-            let x: Tensor<4> = Tensor::random(
-                [batch, 16, 32, 32],
-                burn::tensor::Distribution::Normal(0.0, 1.0),
-                device,
-            );
-            let params = op.num_params();
-            (
-                Box::new(move || {
-                    let y = op.forward(x.clone().require_grad());
-                    std::hint::black_box(y.sum().backward());
-                    Ok(())
-                }),
-                params,
-            )
-        } else if let Some((phases, channels, layers)) = train_size(&spec.case) {
-            let config = NetworkConfig {
-                channels,
-                layers,
-                ..NetworkConfig::darts_cifar(10)
-            };
-            let mut net = Network::cifar(&DARTS_V2, &config, device)?;
-            let params = net.num_params();
-            let mut optim = sgd(&SgdSettings::default());
-            (
-                Box::new(move || {
-                    let out = net.forward(train.0.clone(), 0.2, true);
-                    let mut loss = loss_fn.forward(out.logits, train.1.clone());
-                    if let Some(aux) = out.aux {
-                        loss = loss.add(loss_fn.forward(aux, train.1.clone()).mul_scalar(0.4));
-                    }
-                    if phases == Phases::Forward {
-                        std::hint::black_box(loss);
-                        return Ok(());
-                    }
-                    let grads = loss.backward();
-                    if phases == Phases::Backward {
-                        std::hint::black_box(grads);
-                        return Ok(());
-                    }
-                    let grads = GradientsParams::from_grads(grads, &net);
-                    net = optim.step(lr, net.clone(), grads);
-                    Ok(())
-                }),
-                params,
-            )
-        } else if spec.case.starts_with("derived") {
-            let genotype = if spec.case.starts_with("derived-v2") {
-                DARTS_V2
-            } else {
-                Searcher::new(&search_config, EdasSettings::default(), spec.seed, device)
-                    .genotype()?
-            };
-            let search = SearchNetwork::new(&search_config, device);
-            let mut net = Network::from_search(&search, &genotype)?;
-            drop(search);
-            let params = net.num_params();
-            let mut optim = sgd(&SgdSettings::default());
-            (
-                Box::new(move || {
-                    let loss = loss_fn.forward(
-                        net.forward(train.0.clone(), 0.0, false).logits,
-                        train.1.clone(),
-                    );
-                    let grads = GradientsParams::from_grads(loss.backward(), &net);
-                    net = optim.step(lr, net.clone(), grads);
-                    Ok(())
-                }),
-                params,
-            )
-        } else {
-            let strategy = match spec.case.split('-').next() {
-                Some("darts") => Strategy::Darts,
-                Some("gdas") => Strategy::Gdas,
-                _ => Strategy::Edas,
-            };
-            let settings = EdasSettings {
-                strategy,
-                recompute_relaxed: spec.recompute,
-                ..EdasSettings::default()
-            };
-            let mut searcher = Searcher::new(&search_config, settings, spec.seed, device);
-            let params = searcher.network().num_params();
-            let ctx = StepContext {
-                tau: 1.0,
-                ..StepContext::plain(lr)
-            };
-            (
-                Box::new(move || {
-                    searcher.step(train.clone(), valid.clone(), &ctx)?;
-                    Ok(())
-                }),
-                params,
-            )
+    let (mut step, params): (StepFn, usize) = if let Some(primitive) = op_case(&spec.case) {
+        let op = Op::new(primitive, 16, 1, OpMode::Eval, device);
+        let x: Tensor<4> = Tensor::random(
+            [batch, 16, 32, 32],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            device,
+        );
+        let params = op.num_params();
+        (
+            Box::new(move || {
+                let y = op.forward(x.clone().require_grad());
+                std::hint::black_box(y.sum().backward());
+                Ok(None)
+            }),
+            params,
+        )
+    } else if let Some((channels, layers)) = train_size(&spec.case) {
+        let config = NetworkConfig {
+            channels,
+            layers,
+            ..NetworkConfig::darts_cifar(10)
         };
+        let mut net = Network::cifar(&DARTS_V2, &config, device)?;
+        let params = net.num_params();
+        let mut optim = sgd(&SgdSettings::default());
+        let device = device.clone();
+        (
+            Box::new(move || {
+                let t = Instant::now();
+                let out = net.forward(train.0.clone(), 0.2, true);
+                let mut loss = loss_fn.forward(out.logits, train.1.clone());
+                if let Some(aux) = out.aux {
+                    loss = loss.add(loss_fn.forward(aux, train.1.clone()).mul_scalar(0.4));
+                }
+                sync(&device)?;
+                let forward = t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                let grads = GradientsParams::from_grads(loss.backward(), &net);
+                sync(&device)?;
+                let backward = t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                net = optim.step(lr, net.clone(), grads);
+                sync(&device)?;
+                Ok(Some([forward, backward, t.elapsed().as_secs_f64()]))
+            }),
+            params,
+        )
+    } else if spec.case.starts_with("derived") {
+        let genotype = if spec.case.starts_with("derived-v2") {
+            DARTS_V2
+        } else {
+            Searcher::new(&search_config, EdasSettings::default(), spec.seed, device).genotype()?
+        };
+        let search = SearchNetwork::new(&search_config, device);
+        let mut net = Network::from_search(&search, &genotype)?;
+        drop(search);
+        let params = net.num_params();
+        let mut optim = sgd(&SgdSettings::default());
+        (
+            Box::new(move || {
+                let loss = loss_fn.forward(
+                    net.forward(train.0.clone(), 0.0, false).logits,
+                    train.1.clone(),
+                );
+                let grads = GradientsParams::from_grads(loss.backward(), &net);
+                net = optim.step(lr, net.clone(), grads);
+                Ok(None)
+            }),
+            params,
+        )
+    } else {
+        let strategy = match spec.case.split('-').next() {
+            Some("darts") => Strategy::Darts,
+            Some("gdas") => Strategy::Gdas,
+            _ => Strategy::Edas,
+        };
+        let settings = EdasSettings {
+            strategy,
+            recompute_relaxed: spec.recompute,
+            ..EdasSettings::default()
+        };
+        let mut searcher = Searcher::new(&search_config, settings, spec.seed, device);
+        let params = searcher.network().num_params();
+        let ctx = StepContext {
+            tau: 1.0,
+            ..StepContext::plain(lr)
+        };
+        (
+            Box::new(move || {
+                searcher.step(train.clone(), valid.clone(), &ctx)?;
+                Ok(None)
+            }),
+            params,
+        )
+    };
     sync(device)?;
     let mut first_step_s = f64::NAN;
     for i in 0..spec.warmup {
@@ -280,18 +266,28 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
         }
     }
     let mut times = Vec::with_capacity(spec.steps);
+    let mut phases: [Vec<f64>; 3] = Default::default();
     for _ in 0..spec.steps {
         let t = Instant::now();
-        step()?;
+        let p = step()?;
         sync(device)?;
         times.push(t.elapsed().as_secs_f64());
+        for (all, v) in phases.iter_mut().zip(p.into_iter().flatten()) {
+            all.push(v);
+        }
     }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let phases_s = (!phases[0].is_empty()).then(|| phases.each_mut().map(median));
     times.sort_by(f64::total_cmp);
     Ok(BenchReport {
         first_step_s,
         median_step_s: times[times.len() / 2],
         min_step_s: times[0],
         params,
+        phases_s,
     })
 }
 
@@ -301,9 +297,7 @@ mod tests {
 
     #[test]
     fn case_names() {
-        assert_eq!(train_size("train-c36-l20"), Some((Phases::Update, 36, 20)));
-        assert_eq!(train_size("fwdbwd-c16-l8"), Some((Phases::Backward, 16, 8)));
-        assert_eq!(train_size("fwd-c16-l8"), Some((Phases::Forward, 16, 8)));
+        assert_eq!(train_size("train-c36-l20"), Some((36, 20)));
         assert_eq!(train_size("train-c36"), None);
         assert_eq!(op_case("op-sep_conv_3x3"), Some(Primitive::SepConv3x3));
         assert!(is_case("edas-l20") && is_case("derived-v2-l8") && is_case("train-c8-l5"));
@@ -333,5 +327,12 @@ mod tests {
         assert!(r.median_step_s > 0.0 && r.first_step_s > 0.0);
         assert_eq!(r.min_step_s, r.median_step_s);
         assert!(r.params > 1000, "{}", r.params);
+        let [f, b, u] = r.phases_s.expect("a training step times its phases");
+        assert!(f > 0.0 && b > 0.0 && u > 0.0);
+        assert!(
+            f + b + u <= r.median_step_s * 1.01 + 1e-3,
+            "{f} {b} {u} {}",
+            r.median_step_s
+        );
     }
 }
