@@ -161,6 +161,13 @@ measure() {
 field() { grep '^{' "$1" | tail -1 | grep -o "\"$2\": *[0-9.eE+-]*" | head -1 | sed 's/.*: *//'; }
 fmt() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { printf "%.4g", v }' || echo "-"; }
 
+# "; forward/backward/update A/B/C s" for a training step's JSON line.
+phases() {
+    local f b u
+    f=$(field "$1" forward_s); b=$(field "$1" backward_s); u=$(field "$1" update_s)
+    [ -n "$f" ] && [ -n "$b" ] && echo "; forward/backward/update $(fmt "$f")/$(fmt "$b")/$(fmt "$u") s"
+}
+
 ROWS=()
 # The table so far, rewritten after every row (a killed check keeps its rows).
 write_table() {
@@ -192,7 +199,7 @@ bench_case() { # device case batch
         local med first
         med=$(field "$WORK/out" median_step_s); first=$(field "$WORK/out" first_step_s)
         row "$dev" "$case" "$batch" "$(fmt "$med")" "$(fmt "$(awk -v b="$batch" -v m="$med" 'BEGIN { print b / m }')")" \
-            "$(fmt "$first")" "$MEM" "ok"
+            "$(fmt "$first")" "$MEM" "ok$(phases "$WORK/out")"
     else
         row "$dev" "$case" "$batch" - - - "$MEM" "$(failure)"
     fi
@@ -285,7 +292,7 @@ if [ "$RC" = 0 ]; then
     grep '^{' "$WORK/out" | tee -a "$LOG" >> "$JSON"
     med=$(field "$WORK/out" median_step_s)
     row "pytorch $TDEV" "$TRAIN_CASE" "$T_B" "$(fmt "$med")" "$(fmt "$(awk -v b="$T_B" -v m="$med" 'BEGIN { print b / m }')")" \
-        "$(fmt "$(field "$WORK/out" first_step_s)")" "$MEM" "ok (torch $TORCH_VERSION$(alloc=$(field "$WORK/out" cuda_max_allocated_mib); [ -n "$alloc" ] && echo "; CUDA max allocated $(fmt "$alloc") MiB"))"
+        "$(fmt "$(field "$WORK/out" first_step_s)")" "$MEM" "ok$(phases "$WORK/out") (torch $TORCH_VERSION$(alloc=$(field "$WORK/out" cuda_max_allocated_mib); [ -n "$alloc" ] && echo "; CUDA max allocated $(fmt "$alloc") MiB"))"
 else
     row "pytorch $TDEV" "$TRAIN_CASE" "$T_B" - - - "$MEM" "$(failure)"
 fi
