@@ -19,7 +19,7 @@ pub const NN_CASES: [&str; 9] = [
     "darts-l20",
 ];
 
-fn run_json(cmd: &mut Command) -> Result<serde_json::Value> {
+pub(crate) fn run_json(cmd: &mut Command) -> Result<serde_json::Value> {
     let out = cmd
         .output()
         .with_context(|| format!("cannot run {cmd:?}"))?;

@@ -20,6 +20,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::bench::run_json;
 use crate::project_root;
 
 /// The torch release the `tch` build links against: torch-sys 0.22 compiles
@@ -90,9 +91,10 @@ pub fn torch_lib(python: &Path) -> Result<PathBuf> {
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
-/// `cargo ARGS` with LibTorch from the environment (torch-sys's
-/// `LIBTORCH_USE_PYTORCH`), into `target/gpu`, release without debug info.
-fn cargo_gpu(python: &Path, args: &[&str]) -> Result<()> {
+/// `cargo SUBCOMMAND --target-dir target/gpu --release --locked -p edas-cli
+/// --features tch,vulkan EXTRA...` with LibTorch from the environment
+/// (torch-sys's `LIBTORCH_USE_PYTORCH`), release without debug info.
+fn cargo_gpu(python: &Path, sub: &str, extra: &[&str]) -> Result<()> {
     let venv = python
         .parent()
         .and_then(Path::parent)
@@ -103,52 +105,39 @@ fn cargo_gpu(python: &Path, args: &[&str]) -> Result<()> {
         std::env::var("PATH").unwrap_or_default()
     );
     let lib = torch_lib(python)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    eprintln!(
-        "$ cargo {} (LibTorch from {})",
-        args.join(" "),
-        lib.display()
-    );
-    // The target directory goes right after the subcommand: anything after
-    // a `--` in `args` belongs to the test binary.
-    let (sub, rest) = args.split_first().context("no cargo subcommand")?;
-    let status = Command::new(&cargo)
-        .arg(sub)
-        .arg("--target-dir")
-        .arg(target().join("gpu"))
-        .args(rest)
-        .env("VIRTUAL_ENV", venv)
-        .env("PATH", path)
-        .env("LIBTORCH_USE_PYTORCH", "1")
-        // torch-sys 0.22 expects torch 2.9.0; 2.11.0 builds and runs.
-        .env("LIBTORCH_BYPASS_VERSION_CHECK", "1")
-        .env("LD_LIBRARY_PATH", &lib)
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
-        .env("CARGO_PROFILE_RELEASE_STRIP", "symbols")
-        .current_dir(project_root())
-        .status()
-        .with_context(|| format!("cannot run {cargo}"))?;
-    if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
+    let target_dir = target().join("gpu");
+    let target_dir = target_dir.to_str().context("target path is not UTF-8")?;
+    // The target directory goes before `extra`: anything after a `--` there
+    // belongs to the test binary.
+    let mut args = vec![
+        sub,
+        "--target-dir",
+        target_dir,
+        "--release",
+        "--locked",
+        "-p",
+        "edas-cli",
+        "--features",
+        FEATURES,
+    ];
+    args.extend_from_slice(extra);
+    eprintln!("LibTorch from {}", lib.display());
+    crate::cargo_with(&args, |c| {
+        c.env("VIRTUAL_ENV", venv)
+            .env("PATH", path)
+            .env("LIBTORCH_USE_PYTORCH", "1")
+            // torch-sys 0.22 expects torch 2.9.0; 2.11.0 builds and runs.
+            .env("LIBTORCH_BYPASS_VERSION_CHECK", "1")
+            .env("LD_LIBRARY_PATH", &lib)
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
+            .env("CARGO_PROFILE_RELEASE_STRIP", "symbols");
+    })
 }
 
 /// Builds `target/gpu/release/edas` with `tch` and `vulkan`; returns it.
 pub fn build() -> Result<PathBuf> {
     let python = python()?;
-    cargo_gpu(
-        &python,
-        &[
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "edas-cli",
-            "--features",
-            FEATURES,
-        ],
-    )?;
+    cargo_gpu(&python, "build", &[])?;
     let bin = target().join("gpu").join("release").join("edas");
     eprintln!(
         "built {} (features {FEATURES}); run it with\n  LD_LIBRARY_PATH={} {} ... --device tch",
@@ -165,44 +154,13 @@ pub fn tch(args: &[String]) -> Result<()> {
         Some("build") => build().map(|_| ()),
         Some("test") => {
             // Arguments after `test` go to the test binary (`-- --nocapture`).
-            let python = python()?;
-            let mut cargo_args = vec![
-                "test",
-                "--release",
-                "--locked",
-                "-p",
-                "edas-cli",
-                "--features",
-                FEATURES,
-                "--test",
-                "tch",
-            ];
-            cargo_args.extend(args[1..].iter().map(String::as_str));
-            cargo_gpu(&python, &cargo_args)
+            let mut extra = vec!["--test", "tch"];
+            extra.extend(args[1..].iter().map(String::as_str));
+            cargo_gpu(&python()?, "test", &extra)
         }
         Some("bench") => bench(&args[1..]),
         _ => bail!("usage: cargo xtask tch build|test|bench [BATCH] [STEPS]"),
     }
-}
-
-/// One JSON line of a command's output.
-fn json_of(cmd: &mut Command) -> Result<serde_json::Value> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .with_context(|| format!("no JSON line from {cmd:?}"))?;
-    Ok(serde_json::from_str(line)?)
 }
 
 fn median(v: &serde_json::Value) -> f64 {
@@ -225,7 +183,7 @@ fn bench(args: &[String]) -> Result<()> {
     println!("| case | flex (s) | tch (s) | PyTorch (s) | flex / PyTorch | tch / PyTorch |");
     println!("|---|---|---|---|---|---|");
     let edas = |case: &str, device: &str| {
-        json_of(
+        run_json(
             Command::new(&bin)
                 .args([
                     "bench", case, "--batch", batch, "--steps", steps, "--warmup", "1", "--device",
@@ -292,7 +250,7 @@ fn bench(args: &[String]) -> Result<()> {
         let torch = match (torch_args, case.strip_prefix("op-")) {
             (Some(a), _) => {
                 let (channels, rest) = a.split_first().context("channels")?;
-                Some(json_of(
+                Some(run_json(
                     Command::new(&python)
                         .arg(&script)
                         .args([channels.as_str(), batch, steps, "--warmup", "1"])

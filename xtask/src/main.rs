@@ -38,11 +38,18 @@ pub(crate) fn project_root() -> PathBuf {
 }
 
 pub(crate) fn cargo(args: &[&str]) -> Result<()> {
+    cargo_with(args, |_| {})
+}
+
+/// `cargo ARGS` in the project root, with `configure` setting the
+/// environment; fails on a non-zero exit.
+pub(crate) fn cargo_with(args: &[&str], configure: impl FnOnce(&mut Command)) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("$ cargo {}", args.join(" "));
-    let status = Command::new(&cargo)
-        .args(args)
-        .current_dir(project_root())
+    let mut command = Command::new(&cargo);
+    command.args(args).current_dir(project_root());
+    configure(&mut command);
+    let status = command
         .status()
         .with_context(|| format!("cannot run {cargo}"))?;
     if !status.success() {
