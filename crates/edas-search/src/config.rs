@@ -236,6 +236,7 @@ impl SearchConfig {
     /// Range and consistency checks, naming the key; `origin` is the file.
     pub fn validate(&self, origin: &str) -> edas_train::Result<()> {
         let err = |key: &str, msg: String| Err(invalid(origin, key, msg));
+        edas_train::config::check_run_name(origin, &self.name)?;
         if self.epochs == 0 {
             return err("epochs", "must be at least 1".into());
         }

@@ -64,6 +64,16 @@ fn bad_values_name_file_and_key() {
     assert!(e.contains("leaves no search epoch"), "{e}");
     let e = check(&["edas.relaxed_edges=15"]);
     assert!(e.contains("between 1 and 14"), "{e}");
+    // The name is a folder under runs/: nothing that leaves it.
+    for name in [
+        "name=\"../../escape\"",
+        "name=\"/tmp/x\"",
+        "name=\"\"",
+        "name=\"..\"",
+    ] {
+        let e = check(&[name]);
+        assert!(e.contains("key `name`"), "{name}: {e}");
+    }
     // Overrides that are fine.
     let l = load::<SearchConfig>(&path, &["epochs=9".into(), "edas.gumbel=true".into()]).unwrap();
     assert_eq!(l.config.epochs, 9);

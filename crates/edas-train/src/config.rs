@@ -123,10 +123,53 @@ pub fn invalid(origin: &str, key: &str, message: impl Into<String>) -> RunError 
     config_error(origin, key, message)
 }
 
+/// Checks a config's `name`, which names its run directory under `runs/`:
+/// one path component of ASCII letters, digits, `.`, `_` and `-`, not `.`
+/// or `..`, so that a run never writes outside `runs/`.
+pub fn check_run_name(origin: &str, name: &str) -> Result<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    let why = if name.is_empty() {
+        Some("must not be empty".to_owned())
+    } else if name == "." || name == ".." {
+        Some(format!("`{name}` is not a run name"))
+    } else {
+        name.chars().find(|&c| !allowed(c)).map(|c| {
+            format!(
+                "`{name}` holds {c:?}; use letters, digits, `.`, `_` and `-` (it names a folder under runs/)"
+            )
+        })
+    };
+    why.map_or(Ok(()), |message| Err(invalid(origin, "name", message)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn run_names_stay_one_folder_under_runs() {
+        for ok in ["cifar10-edas", "a.b_c-1", "x", "..x"] {
+            assert!(check_run_name("c.toml", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../../escape",
+            "/abs",
+            "a/b",
+            "a\\b",
+            "sp ace",
+            "é",
+        ] {
+            let e = check_run_name("c.toml", bad)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("name"), "{bad}: {e}");
+        }
+    }
 
     #[derive(Debug, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields)]

@@ -241,6 +241,7 @@ impl TrainConfig {
     /// Range checks naming the key.
     pub fn validate(&self, origin: &str) -> RunResult<()> {
         let err = |key: &str, msg: String| Err(invalid(origin, key, msg));
+        crate::config::check_run_name(origin, &self.name)?;
         if self.epochs == 0 {
             return err("epochs", "must be at least 1".into());
         }
