@@ -1,7 +1,6 @@
 //! Turning a command-line argument into a genotype: a published name, a file,
 //! a run directory, `-` for standard input, or the genotype text itself.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -36,9 +35,7 @@ pub fn resolve(arg: &str) -> Result<Loaded> {
         });
     }
     if arg == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
+        let text = edas_genotype::read::read_text_from(std::io::stdin())
             .context("cannot read standard input")?;
         let (name, genotype) = parse_any(&text).context("invalid genotype on standard input")?;
         return Ok(Loaded {

@@ -207,7 +207,7 @@ pub fn parse_any(text: &str) -> Result<(Option<String>, Genotype), ParseError> {
 /// Reads a genotype file. The format comes from the extension, or from the
 /// contents when the extension says nothing.
 pub fn load(path: &Path) -> Result<(Option<String>, Genotype), Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+    let text = crate::read::read_text(path).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })?;

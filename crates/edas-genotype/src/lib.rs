@@ -43,6 +43,7 @@ pub mod format;
 pub mod genotype;
 pub mod primitive;
 pub mod published;
+pub mod read;
 pub mod space;
 
 pub use derive::{DeriveOptions, EdgeWeights, clamp, derive, derive_cell};

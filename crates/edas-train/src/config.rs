@@ -94,7 +94,7 @@ pub fn from_table<T: DeserializeOwned>(table: toml::Table, origin: &str) -> Resu
 /// Reads the TOML file `path`, applies `overrides` (`key=value`) and
 /// deserialises the result.
 pub fn load<T: DeserializeOwned>(path: &Path, overrides: &[String]) -> Result<Loaded<T>> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let text = edas_genotype::read::read_text(path).map_err(io(path))?;
     let origin = path.display().to_string();
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         config_error(&origin, "", e.to_string().trim_end().to_owned())

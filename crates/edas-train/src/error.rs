@@ -5,8 +5,8 @@ use std::path::PathBuf;
 /// What can go wrong while setting up, writing or resuming a run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// Reading or writing a file.
-    #[error("{path}: {source}")]
+    /// Reading or writing a file (the cause follows in the error chain).
+    #[error("cannot access {}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
