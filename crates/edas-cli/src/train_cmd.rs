@@ -127,6 +127,14 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
         )?;
     }
     let result = evaluate(&trained.net, &test, &device)?;
+    if !result.loss.is_finite() {
+        anyhow::bail!(
+            "{}: the network's test outputs are not finite (loss {}): its weights diverged; \
+             no accuracy to report",
+            args.run.display(),
+            result.loss
+        );
+    }
     if args.json {
         let v = serde_json::json!({
             "run_dir": args.run,

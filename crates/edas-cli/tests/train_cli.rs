@@ -148,3 +148,65 @@ fn config_errors_name_file_and_key_before_training() {
         assert!(!out.exists(), "nothing written before the config is valid");
     }
 }
+
+/// A learning rate of 1e6 makes the weights blow up while the training loss
+/// stays finite (BatchNorm renormalises the batch); the test pass on
+/// running statistics is NaN. The run must stop at that epoch: no
+/// checkpoint of the NaN weights, no `results.json`, a non-zero exit.
+#[test]
+fn a_nan_test_pass_stops_training_and_writes_no_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("train.toml");
+    std::fs::write(
+        &config,
+        r#"name = "nan"
+seed = 0
+epochs = 2
+
+[data]
+dataset = "synthetic"
+
+[data.synthetic]
+channels = 3
+height = 32
+width = 32
+classes = 10
+train_len = 128
+test_len = 64
+noise = 40.0
+seed = 0
+
+[loader]
+batch_size = 32
+workers = 1
+
+[network]
+kind = "cifar"
+channels = 8
+layers = 5
+auxiliary = true
+
+[optim]
+lr = 1e6
+"#,
+    )
+    .unwrap();
+    let out = tmp.path().join("run");
+    let o = edas(&[
+        "train",
+        "--genotype",
+        "DARTS_V2",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("the test loss became NaN at epoch 1"), "{err}");
+    assert!(err.contains("no checkpoint had been written yet"), "{err}");
+    assert!(!out.join("results.json").exists());
+    assert!(!out.join("checkpoint").join("state.json").exists());
+    assert!(!out.join("model.bpk").exists());
+}

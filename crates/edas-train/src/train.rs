@@ -38,12 +38,14 @@ pub enum TrainError {
     /// A genotype file.
     #[error(transparent)]
     Genotype(#[from] edas_genotype::Error),
-    /// The loss became NaN or infinite.
+    /// The training or test loss became NaN or infinite.
     #[error(
-        "the training loss became {value} at epoch {epoch}, step {step}; the run stopped and {checkpoint} \
+        "the {what} became {value} at epoch {epoch}, step {step}; the run stopped and {checkpoint} \
          (lower optim.lr or clip gradients harder with optim.grad_clip, then start over)"
     )]
     Diverged {
+        /// Which loss (`training loss`, `test loss`).
+        what: &'static str,
         /// The value.
         value: f64,
         /// 1-based epoch.
@@ -450,6 +452,11 @@ pub fn evaluate(net: &Network, loader: &Loader, device: &Device) -> Result<EvalR
             .try_to_vec::<f32>()
             .unwrap_or_default();
         for (row, &label) in values.chunks(classes).zip(&batch.labels) {
+            // A row with a NaN or infinite logit is a miss (NaN compares
+            // false, so it would otherwise rank first).
+            if !row.iter().all(|v| v.is_finite()) {
+                continue;
+            }
             let target = row.get(label).copied().unwrap_or(f32::NEG_INFINITY);
             let above = row.iter().filter(|&&v| v > target).count();
             top1 += usize::from(above == 0);
@@ -465,8 +472,15 @@ pub fn evaluate(net: &Network, loader: &Loader, device: &Device) -> Result<EvalR
     })
 }
 
-fn nonfinite(value: f64, epoch: usize, step: usize, run: &RunDir) -> TrainError {
+fn nonfinite(
+    what: &'static str,
+    value: f64,
+    epoch: usize,
+    step: usize,
+    run: &RunDir,
+) -> TrainError {
     TrainError::Diverged {
+        what,
         value,
         epoch: epoch + 1,
         step: step + 1,
@@ -593,7 +607,7 @@ pub fn run_train(
             let main_value = f64::from(main.clone().into_scalar::<f32>());
             if !main_value.is_finite() {
                 progress.finish();
-                let e = nonfinite(main_value, epoch, s, &run);
+                let e = nonfinite("training loss", main_value, epoch, s, &run);
                 run.line(&format!("error: {e}"));
                 return Err(e);
             }
@@ -623,6 +637,18 @@ pub fn run_train(
         progress.finish();
         let train_time = t0.elapsed().as_secs_f64();
         let result = evaluate(&net, &test, device)?;
+        // Weights whose test outputs are not finite are not a checkpoint.
+        if !result.loss.is_finite() {
+            let e = nonfinite(
+                "test loss",
+                result.loss,
+                epoch,
+                steps.saturating_sub(1),
+                &run,
+            );
+            run.line(&format!("error: {e}"));
+            return Err(e);
+        }
         let staged = stage_checkpoint(run.path())?;
         save_module(&net, &staged.join("model.bpk"))?;
         save_optimizer(&optim, &staged.join("sgd.bpk"))?;
