@@ -1,7 +1,7 @@
 //! Run directories: what a search or training run writes, how it is
 //! protected from being overwritten, and how it is resumed.
 //!
-//! Layout (`docs/runs.md`):
+//! Layout (`docs/search.md`, `docs/train.md`):
 //!
 //! ```text
 //! RUN_DIR/
@@ -31,6 +31,94 @@ pub const METRICS_FILE: &str = "metrics.jsonl";
 /// The checkpoint directory.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
 
+/// Every file and folder a search or a training writes into its run
+/// directory (and `edas export`'s default output). `--force` removes these
+/// and nothing else.
+pub const RUN_OUTPUTS: &[&str] = &[
+    "config.toml",
+    "command.txt",
+    "git.txt",
+    "log.txt",
+    METRICS_FILE,
+    RESULTS_FILE,
+    CHECKPOINT_DIR,
+    "checkpoint.tmp",
+    "checkpoint.old",
+    "genotype.json",
+    "genotype.txt",
+    "normal.dot",
+    "reduce.dot",
+    "normal.svg",
+    "reduce.svg",
+    "curves.svg",
+    "alpha.svg",
+    "model.bpk",
+    "model.safetensors",
+];
+
+/// Why `path` may never be cleared by `--force`, given the current
+/// directory `cwd` (both absolute and canonical): it is `/`, the current
+/// directory or one of its ancestors, or a folder named `runs`.
+fn protected(path: &Path, cwd: &Path) -> Option<&'static str> {
+    if path.parent().is_none() {
+        Some("is the root directory")
+    } else if cwd.starts_with(path) {
+        Some("is the current directory or one of its ancestors")
+    } else if path.file_name().is_some_and(|n| n == "runs") {
+        Some("is a `runs` folder itself, not a run in it")
+    } else {
+        None
+    }
+}
+
+/// Removes a previous run from `path` for `--force`: only the entries a run
+/// writes ([`RUN_OUTPUTS`]); a directory holding anything else, or a
+/// [`protected`] one, is refused and left untouched.
+fn clear_previous_run(path: &Path) -> Result<()> {
+    let canonical = std::fs::canonicalize(path).map_err(io(path))?;
+    let cwd = std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .map_err(io("."))?;
+    if let Some(why) = protected(&canonical, &cwd) {
+        return Err(dir_error(
+            path,
+            format!("{why}; --force only replaces a previous run; choose another --out"),
+        ));
+    }
+    let mut names = Vec::new();
+    let mut foreign = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io(path))? {
+        let name = entry.map_err(io(path))?.file_name();
+        match name.to_str() {
+            Some(n) if RUN_OUTPUTS.contains(&n) => names.push(n.to_owned()),
+            _ => foreign.push(name.to_string_lossy().into_owned()),
+        }
+    }
+    if !foreign.is_empty() {
+        foreign.sort();
+        let shown: Vec<&str> = foreign.iter().take(3).map(String::as_str).collect();
+        return Err(dir_error(
+            path,
+            format!(
+                "holds files that are not a run's ({}{}); --force only replaces a previous run: \
+                 move them or choose another --out",
+                shown.join(", "),
+                if foreign.len() > 3 { ", ..." } else { "" }
+            ),
+        ));
+    }
+    for name in names {
+        let p = path.join(&name);
+        let meta = std::fs::symlink_metadata(&p).map_err(io(&p))?;
+        if meta.is_dir() {
+            std::fs::remove_dir_all(&p).map_err(io(&p))?;
+        } else {
+            std::fs::remove_file(&p).map_err(io(&p))?;
+        }
+    }
+    Ok(())
+}
+
 /// How to treat an existing run directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpenMode {
@@ -38,7 +126,8 @@ pub enum OpenMode {
     New,
     /// Continue the run in the directory from its checkpoint.
     Resume,
-    /// Start a run, deleting whatever the directory holds.
+    /// Start a run, replacing a previous run in the directory (only the
+    /// files a run writes; anything else makes it an error).
     Force,
 }
 
@@ -115,9 +204,7 @@ impl RunDir {
                     "holds no checkpoint to resume from (the run stopped before its first epoch ended)",
                 ));
             }
-            OpenMode::Force if exists => {
-                std::fs::remove_dir_all(path).map_err(io(path))?;
-            }
+            OpenMode::Force if non_empty => clear_previous_run(path)?,
             _ => {}
         }
         std::fs::create_dir_all(path).map_err(io(path))?;
@@ -446,6 +533,50 @@ mod tests {
         let run = RunDir::open(&p, OpenMode::Force).unwrap();
         assert!(!run.is_finished());
         assert!(latest_checkpoint(&p).is_none());
+    }
+
+    #[test]
+    fn force_replaces_only_a_previous_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        // A folder of the user's: refused, untouched.
+        let mine = tmp.path().join("mine");
+        std::fs::create_dir_all(mine.join("data")).unwrap();
+        std::fs::write(mine.join("thesis.tex"), "x").unwrap();
+        std::fs::write(mine.join("log.txt"), "x").unwrap();
+        let e = RunDir::open(&mine, OpenMode::Force)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a run's (data, thesis.tex)"), "{e}");
+        assert!(mine.join("thesis.tex").is_file() && mine.join("log.txt").is_file());
+        // A previous run: replaced.
+        let p = tmp.path().join("run");
+        let mut run = RunDir::open(&p, OpenMode::New).unwrap();
+        run.set_echo(false);
+        run.write_json(RESULTS_FILE, &serde_json::json!({"ok": true}))
+            .unwrap();
+        let staged = stage_checkpoint(&p).unwrap();
+        std::fs::write(staged.join("state.json"), "{}").unwrap();
+        commit_checkpoint(&p).unwrap();
+        RunDir::open(&p, OpenMode::Force).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["log.txt"], "only the new run's log");
+        // `runs` itself, the root, the current directory and its ancestors.
+        let cwd = Path::new("/home/u/project");
+        assert!(protected(Path::new("/"), cwd).is_some());
+        assert!(protected(Path::new("/home/u/project"), cwd).is_some());
+        assert!(protected(Path::new("/home/u"), cwd).is_some());
+        assert!(protected(Path::new("/home/u/project/runs"), cwd).is_some());
+        assert!(protected(Path::new("/home/u/project/runs/a"), cwd).is_none());
+        let runs = tmp.path().join("runs");
+        std::fs::create_dir_all(&runs).unwrap();
+        std::fs::write(runs.join("log.txt"), "x").unwrap();
+        let e = RunDir::open(&runs, OpenMode::Force)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`runs` folder itself"), "{e}");
     }
 
     #[test]
