@@ -35,6 +35,7 @@ pub const CHECKPOINT_DIR: &str = "checkpoint";
 /// directory (and `edas export`'s default output). `--force` removes these
 /// and nothing else.
 pub const RUN_OUTPUTS: &[&str] = &[
+    LOCK_FILE,
     "config.toml",
     "command.txt",
     "git.txt",
@@ -56,6 +57,47 @@ pub const RUN_OUTPUTS: &[&str] = &[
     "model.safetensors",
 ];
 
+/// The run's lock: an advisory lock (`flock`) on this file is held by the
+/// process that runs in the directory for as long as it runs (the system
+/// releases it when the process ends, `kill -9` included); it holds that
+/// process's id. `--force` leaves it in place.
+pub const LOCK_FILE: &str = ".lock";
+
+/// Takes the run directory's lock, or fails at once naming the process
+/// that holds it.
+fn lock(path: &Path) -> Result<File> {
+    let p = path.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&p)
+        .map_err(io(&p))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&p)
+                .ok()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .map_or_else(
+                    || "another process".to_owned(),
+                    |pid| format!("process {pid}"),
+                );
+            return Err(dir_error(
+                path,
+                format!("is in use by {holder}; wait for it to end or choose another --out"),
+            ));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(&p)(e)),
+    }
+    file.set_len(0).map_err(io(&p))?;
+    file.write_all(format!("{}\n", std::process::id()).as_bytes())
+        .map_err(io(&p))?;
+    Ok(file)
+}
+
 /// Why `path` may never be cleared by `--force`, given the current
 /// directory `cwd` (both absolute and canonical): it is `/`, the current
 /// directory or one of its ancestors, or a folder named `runs`.
@@ -71,10 +113,10 @@ fn protected(path: &Path, cwd: &Path) -> Option<&'static str> {
     }
 }
 
-/// Removes a previous run from `path` for `--force`: only the entries a run
-/// writes ([`RUN_OUTPUTS`]); a directory holding anything else, or a
-/// [`protected`] one, is refused and left untouched.
-fn clear_previous_run(path: &Path) -> Result<()> {
+/// The entries of a previous run in `path` that `--force` removes: only
+/// what a run writes ([`RUN_OUTPUTS`], not the lock); a directory holding
+/// anything else, or a [`protected`] one, is refused and left untouched.
+fn previous_run(path: &Path) -> Result<Vec<String>> {
     let canonical = std::fs::canonicalize(path).map_err(io(path))?;
     let cwd = std::env::current_dir()
         .and_then(std::fs::canonicalize)
@@ -90,6 +132,7 @@ fn clear_previous_run(path: &Path) -> Result<()> {
     for entry in std::fs::read_dir(path).map_err(io(path))? {
         let name = entry.map_err(io(path))?.file_name();
         match name.to_str() {
+            Some(LOCK_FILE) => {}
             Some(n) if RUN_OUTPUTS.contains(&n) => names.push(n.to_owned()),
             _ => foreign.push(name.to_string_lossy().into_owned()),
         }
@@ -107,8 +150,13 @@ fn clear_previous_run(path: &Path) -> Result<()> {
             ),
         ));
     }
+    Ok(names)
+}
+
+/// Removes `names` (from [`previous_run`]) from `path`.
+fn remove_entries(path: &Path, names: &[String]) -> Result<()> {
     for name in names {
-        let p = path.join(&name);
+        let p = path.join(name);
         let meta = std::fs::symlink_metadata(&p).map_err(io(&p))?;
         if meta.is_dir() {
             std::fs::remove_dir_all(&p).map_err(io(&p))?;
@@ -152,6 +200,8 @@ pub struct RunDir {
     path: PathBuf,
     log: File,
     echo: bool,
+    /// Held while the run directory is open ([`LOCK_FILE`]).
+    _lock: File,
 }
 
 fn dir_error(path: &Path, message: impl Into<String>) -> RunError {
@@ -167,7 +217,12 @@ impl RunDir {
     /// holds an unfinished run must be resumed or forced.
     pub fn open(path: &Path, mode: OpenMode) -> Result<RunDir> {
         let exists = path.exists();
-        let non_empty = exists && std::fs::read_dir(path).map_err(io(path))?.next().is_some();
+        let mut non_empty = false;
+        if exists {
+            for entry in std::fs::read_dir(path).map_err(io(path))? {
+                non_empty |= entry.map_err(io(path))?.file_name() != LOCK_FILE;
+            }
+        }
         let finished = path.join(RESULTS_FILE).exists();
         let has_checkpoint = latest_checkpoint(path).is_some();
         match mode {
@@ -204,10 +259,17 @@ impl RunDir {
                     "holds no checkpoint to resume from (the run stopped before its first epoch ended)",
                 ));
             }
-            OpenMode::Force if non_empty => clear_previous_run(path)?,
             _ => {}
         }
+        let to_remove = if mode == OpenMode::Force && non_empty {
+            previous_run(path)?
+        } else {
+            Vec::new()
+        };
         std::fs::create_dir_all(path).map_err(io(path))?;
+        // From here on this process owns the directory.
+        let lock = lock(path)?;
+        remove_entries(path, &to_remove)?;
         let log_path = path.join("log.txt");
         let log = OpenOptions::new()
             .create(true)
@@ -218,6 +280,7 @@ impl RunDir {
             path: path.to_owned(),
             log,
             echo: true,
+            _lock: lock,
         })
     }
 
@@ -513,6 +576,7 @@ mod tests {
         let mut run = RunDir::open(&p, OpenMode::New).unwrap();
         run.set_echo(false);
         run.line("hello");
+        drop(run); // releases the lock
         // Not finished, no checkpoint, but not empty (log.txt): New refuses.
         let e = RunDir::open(&p, OpenMode::New).unwrap_err().to_string();
         assert!(e.contains("not empty"), "{e}");
@@ -523,9 +587,10 @@ mod tests {
         commit_checkpoint(&p).unwrap();
         let e = RunDir::open(&p, OpenMode::New).unwrap_err().to_string();
         assert!(e.contains("--resume"), "{e}");
-        RunDir::open(&p, OpenMode::Resume).unwrap();
+        let run = RunDir::open(&p, OpenMode::Resume).unwrap();
         run.write_json(RESULTS_FILE, &serde_json::json!({"ok": true}))
             .unwrap();
+        drop(run);
         let e = RunDir::open(&p, OpenMode::New).unwrap_err().to_string();
         assert!(e.contains("finished") && e.contains("--force"), "{e}");
         let e = RunDir::open(&p, OpenMode::Resume).unwrap_err().to_string();
@@ -533,6 +598,22 @@ mod tests {
         let run = RunDir::open(&p, OpenMode::Force).unwrap();
         assert!(!run.is_finished());
         assert!(latest_checkpoint(&p).is_none());
+    }
+
+    #[test]
+    fn a_run_directory_is_locked_while_open() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("run");
+        let first = RunDir::open(&p, OpenMode::New).unwrap();
+        let e = RunDir::open(&p, OpenMode::Force).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("is in use by process {}", std::process::id())),
+            "{e}"
+        );
+        // The refused open removed nothing.
+        assert!(p.join("log.txt").is_file());
+        drop(first);
+        RunDir::open(&p, OpenMode::Force).unwrap();
     }
 
     #[test]
@@ -557,12 +638,22 @@ mod tests {
         let staged = stage_checkpoint(&p).unwrap();
         std::fs::write(staged.join("state.json"), "{}").unwrap();
         commit_checkpoint(&p).unwrap();
+        drop(run);
         RunDir::open(&p, OpenMode::Force).unwrap();
         let left: Vec<_> = std::fs::read_dir(&p)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
-        assert_eq!(left, ["log.txt"], "only the new run's log");
+        let mut left: Vec<_> = left
+            .iter()
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [".lock", "log.txt"],
+            "only the new run's log and lock"
+        );
         // `runs` itself, the root, the current directory and its ancestors.
         let cwd = Path::new("/home/u/project");
         assert!(protected(Path::new("/"), cwd).is_some());
