@@ -272,7 +272,7 @@ pub fn run_search(
         searcher.load(&dir, &state.searcher)?;
         start_epoch = state.epochs_done;
         elapsed = state.elapsed_s;
-        run.truncate_metrics(start_epoch)?;
+        run.resume_metrics(start_epoch, config.epochs)?;
         run.line(&format!(
             "resuming {} after epoch {start_epoch}/{}",
             run.path().display(),

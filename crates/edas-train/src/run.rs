@@ -360,9 +360,48 @@ impl RunDir {
         f.sync_data().map_err(io(&path))
     }
 
-    /// Drops metrics records whose `epoch` is `>= epoch` (used on resume, so
-    /// that epochs after the checkpoint are logged once).
-    pub fn truncate_metrics(&self, epoch: usize) -> Result<()> {
+    /// Checks a checkpoint's `epochs_done` against the run's `epochs` and its
+    /// `metrics.jsonl`, then drops the records of later epochs (so that
+    /// epochs after the checkpoint are logged once). A checkpoint past the
+    /// last epoch, or metrics that lack some of its epochs, are an error
+    /// naming the file: resuming would report a wrong run.
+    pub fn resume_metrics(&self, epochs_done: usize, epochs: usize) -> Result<()> {
+        if epochs_done > epochs {
+            let state = latest_checkpoint(&self.path)
+                .unwrap_or_else(|| self.file(CHECKPOINT_DIR))
+                .join("state.json");
+            return Err(dir_error(
+                &state,
+                format!(
+                    "says {epochs_done} epochs are done, but the run has {epochs}; \
+                     the checkpoint does not belong to this run (start over with --force)"
+                ),
+            ));
+        }
+        let records = self.read_metrics()?;
+        let mut seen = vec![false; epochs_done];
+        for v in &records {
+            if let Some(e) = v.get("epoch").and_then(serde_json::Value::as_u64)
+                && let Some(slot) = seen.get_mut(e as usize)
+            {
+                *slot = true;
+            }
+        }
+        let have = seen.iter().filter(|&&b| b).count();
+        if have < epochs_done {
+            return Err(dir_error(
+                &self.file(METRICS_FILE),
+                format!(
+                    "holds {have} of the {epochs_done} epochs the checkpoint has done; \
+                     resuming would lose their metrics (start over with --force)"
+                ),
+            ));
+        }
+        self.truncate_metrics(epochs_done)
+    }
+
+    /// Drops metrics records whose `epoch` is `>= epoch`.
+    fn truncate_metrics(&self, epoch: usize) -> Result<()> {
         let kept: Vec<String> = self
             .read_metrics()?
             .into_iter()
@@ -697,10 +736,25 @@ mod tests {
             latest_checkpoint(run.path()).unwrap(),
             run.path().join("checkpoint.old")
         );
-        run.truncate_metrics(2).unwrap();
+        // A checkpoint past the run's epochs, or metrics missing some of
+        // the checkpoint's epochs, are refused, naming the file.
+        let e = run.resume_metrics(7, 3).unwrap_err().to_string();
+        assert!(
+            e.contains("state.json") && e.contains("says 7 epochs are done, but the run has 3"),
+            "{e}"
+        );
+        run.resume_metrics(2, 3).unwrap();
         let m = run.read_metrics().unwrap();
         assert_eq!(m.len(), 2);
         assert_eq!(m[1]["epoch"], 1);
+        let e = run.resume_metrics(3, 3).unwrap_err().to_string();
+        assert!(
+            e.contains("metrics.jsonl") && e.contains("holds 2 of the 3 epochs"),
+            "{e}"
+        );
+        std::fs::remove_file(run.file(METRICS_FILE)).unwrap();
+        let e = run.resume_metrics(1, 3).unwrap_err().to_string();
+        assert!(e.contains("holds 0 of the 1 epochs"), "{e}");
     }
 
     #[test]

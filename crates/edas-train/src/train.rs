@@ -548,7 +548,7 @@ pub fn run_train(
         optim = load_optimizer(optim, &dir.join("sgd.bpk"))?;
         start = state.epochs_done;
         elapsed = state.elapsed_s;
-        run.truncate_metrics(start)?;
+        run.resume_metrics(start, config.epochs)?;
         run.line(&format!(
             "resuming {} after epoch {start}/{}",
             run.path().display(),
