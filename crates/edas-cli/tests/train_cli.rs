@@ -157,11 +157,34 @@ fn config_errors_name_file_and_key_before_training() {
 fn a_nan_test_pass_stops_training_and_writes_no_result() {
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("train.toml");
-    std::fs::write(
-        &config,
-        r#"name = "nan"
+    std::fs::write(&config, tiny_config(2, "lr = 1e6")).unwrap();
+    let out = tmp.path().join("run");
+    let o = edas(&[
+        "train",
+        "--genotype",
+        "DARTS_V2",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("the test loss became NaN at epoch 1"), "{err}");
+    assert!(err.contains("no checkpoint had been written yet"), "{err}");
+    assert!(!out.join("results.json").exists());
+    assert!(!out.join("checkpoint").join("state.json").exists());
+    assert!(!out.join("model.bpk").exists());
+}
+
+/// A tiny synthetic training config: DARTS_V2-sized cells at C=8 L=5,
+/// 128 training and 64 test images; `optim` lines go into `[optim]`.
+fn tiny_config(epochs: usize, optim: &str) -> String {
+    format!(
+        r#"name = "tiny"
 seed = 0
-epochs = 2
+epochs = {epochs}
 
 [data]
 dataset = "synthetic"
@@ -187,26 +210,49 @@ layers = 5
 auxiliary = true
 
 [optim]
-lr = 1e6
-"#,
+{optim}
+"#
     )
-    .unwrap();
+}
+
+/// Weights load into any genotype of the same tensor shapes; an edited
+/// `genotype.json` (one input index changed) must be refused, not
+/// evaluated with the wrong wiring.
+#[test]
+fn weights_refuse_an_edited_genotype() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("train.toml");
+    std::fs::write(&config, tiny_config(1, "")).unwrap();
     let out = tmp.path().join("run");
-    let o = edas(&[
+    let run = out.to_str().unwrap();
+    ok(&edas(&[
         "train",
         "--genotype",
         "DARTS_V2",
         "--config",
         config.to_str().unwrap(),
         "--out",
-        out.to_str().unwrap(),
+        run,
         "--quiet",
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "{err}");
-    assert!(err.contains("the test loss became NaN at epoch 1"), "{err}");
-    assert!(err.contains("no checkpoint had been written yet"), "{err}");
-    assert!(!out.join("results.json").exists());
-    assert!(!out.join("checkpoint").join("state.json").exists());
-    assert!(!out.join("model.bpk").exists());
+    ]));
+    ok(&edas(&["eval", "--run", run]));
+    let path = out.join("genotype.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let from = r#"{"op": "dil_conv_3x3", "input": 2}"#;
+    assert!(text.contains(from), "{text}");
+    std::fs::write(
+        &path,
+        text.replacen(from, r#"{"op": "dil_conv_3x3", "input": 1}"#, 1),
+    )
+    .unwrap();
+    for cmd in ["eval", "export"] {
+        let o = edas(&[cmd, "--run", run]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{cmd}");
+        assert!(
+            err.contains("is not the genotype the weights were trained for")
+                && err.contains("results.json"),
+            "{cmd}: {err}"
+        );
+    }
 }

@@ -440,12 +440,7 @@ impl RunDir {
             path: self.path.clone(),
             message: "holds no checkpoint to resume from".into(),
         })?;
-        let path = dir.join("state.json");
-        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-        let state = serde_json::from_str(&text).map_err(|source| RunError::Json {
-            path: path.clone(),
-            source,
-        })?;
+        let state = read_json(&dir.join("state.json"))?;
         Ok((dir, state))
     }
 
@@ -473,6 +468,16 @@ impl RunDir {
     pub fn is_finished(&self) -> bool {
         self.file(RESULTS_FILE).exists()
     }
+}
+
+/// The records of a JSON-lines file (none if it does not exist).
+/// A JSON file as `T`.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    serde_json::from_str(&text).map_err(|source| RunError::Json {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The records of a JSON-lines file (none if it does not exist).

@@ -383,6 +383,48 @@ struct TrainState {
     epochs_done: usize,
     config: String,
     elapsed_s: f64,
+    /// The genotype the weights belong to (DARTS text); absent in
+    /// checkpoints written before it was recorded.
+    #[serde(default)]
+    genotype: Option<String>,
+}
+
+/// Checks that `genotype` (the run's `genotype.json`) is the genotype its
+/// weights were trained for, as `results.json` (a finished run) or the
+/// checkpoint's state records it: weights of the same shapes load into
+/// another wiring without complaint and give a plausible, wrong accuracy.
+fn check_weights_genotype(dir: &Path, finished: bool, genotype: &Genotype) -> RunResult<()> {
+    let results = dir.join(RESULTS_FILE);
+    let (recorded, source) = if finished && results.is_file() {
+        let r: TrainResults = crate::run::read_json(&results)?;
+        (Some(r.genotype), results)
+    } else if let Some(checkpoint) = latest_checkpoint(dir) {
+        let state_path = checkpoint.join("state.json");
+        let state: TrainState = crate::run::read_json(&state_path)?;
+        (state.genotype, state_path)
+    } else {
+        (None, results)
+    };
+    let Some(text) = recorded else {
+        return Ok(());
+    };
+    let trained = edas_genotype::darts_text::parse_darts(&text).map_err(|e| RunError::RunDir {
+        path: source.clone(),
+        message: format!("records an unreadable genotype: {e}"),
+    })?;
+    let d = edas_genotype::diff::diff(&trained, genotype);
+    if d.is_empty() {
+        return Ok(());
+    }
+    Err(RunError::RunDir {
+        path: dir.join("genotype.json"),
+        message: format!(
+            "is not the genotype the weights were trained for ({} records another; from it to \
+             genotype.json: {}); restore genotype.json",
+            source.display(),
+            d.to_string().replace('\n', "; ")
+        ),
+    })
 }
 
 /// The network `config` builds for `genotype` on images of `source`.
@@ -656,6 +698,7 @@ pub fn run_train(
             epochs_done: epoch + 1,
             config: config_toml.clone(),
             elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
+            genotype: Some(edas_genotype::darts_text::to_darts(genotype)),
         })?;
         elapsed += t0.elapsed().as_secs_f64();
         let record = TrainRecord {
@@ -807,6 +850,7 @@ pub fn load_run(
                 message: "holds no trained weights (no model.bpk, no checkpoint)".into(),
             })?
     };
+    check_weights_genotype(dir, finished, &genotype)?;
     load_module(&mut net, &weights)?;
     let test = test_loader(&config, source)?;
     Ok((
