@@ -169,6 +169,9 @@ pub struct ExportArgs {
     /// The safetensors file (default: RUN_DIR/model.safetensors).
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    force: bool,
 }
 
 /// `edas export`: the trained weights as safetensors with PyTorch names.
@@ -184,6 +187,9 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
     let out = args
         .output
         .unwrap_or_else(|| args.run.join("model.safetensors"));
+    if out.exists() && !args.force {
+        bail!("{} exists; pass --force to replace it", out.display());
+    }
     edas_train::export::export_safetensors(&trained.net, &out)?;
     println!(
         "{}: {} tensors with PyTorch (DARTS model.py) names{}",

@@ -236,6 +236,16 @@ fn weights_refuse_an_edited_genotype() {
         "--quiet",
     ]));
     ok(&edas(&["eval", "--run", run]));
+    // export writes once; replacing needs --force.
+    ok(&edas(&["export", "--run", run]));
+    let o = edas(&["export", "--run", run]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("model.safetensors exists; pass --force"),
+        "{err}"
+    );
+    ok(&edas(&["export", "--run", run, "--force"]));
     let path = out.join("genotype.json");
     let text = std::fs::read_to_string(&path).unwrap();
     let from = r#"{"op": "dil_conv_3x3", "input": 2}"#;
@@ -246,12 +256,35 @@ fn weights_refuse_an_edited_genotype() {
     )
     .unwrap();
     for cmd in ["eval", "export"] {
-        let o = edas(&[cmd, "--run", run]);
+        let o = edas(&[cmd, "--run", run, "--force"][..if cmd == "eval" { 3 } else { 4 }]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!o.status.success(), "{cmd}");
         assert!(
             err.contains("is not the genotype the weights were trained for")
                 && err.contains("results.json"),
+            "{cmd}: {err}"
+        );
+    }
+}
+
+/// `eval` and `export` on a search run say what it is, instead of failing
+/// on the search config's first key that a training config lacks.
+#[test]
+fn eval_on_a_search_run_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("search");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(
+        run.join("config.toml"),
+        "name = \"s\"\nstrategy = \"edas\"\n[arch]\nlr = 0.0003\n",
+    )
+    .unwrap();
+    for cmd in ["eval", "export"] {
+        let o = edas(&[cmd, "--run", run.to_str().unwrap()]);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("is a search run, not a training run; train its genotype first"),
             "{cmd}: {err}"
         );
     }

@@ -31,6 +31,14 @@ pub enum RunError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// An exported weights file cannot be written.
+    #[error("cannot write {path}: {message}")]
+    Export {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A checkpoint cannot be written or read.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {

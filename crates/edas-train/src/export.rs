@@ -55,18 +55,28 @@ pub const PYTORCH_NAMES: &[(&str, &str)] = &[
 
 /// Writes `net`'s parameters and BatchNorm statistics to `path` as
 /// safetensors with PyTorch names and layouts (linear weights transposed to
-/// `[out, in]`).
+/// `[out, in]`), replacing the file if it exists (the caller decides whether
+/// that is allowed).
 pub fn export_safetensors(net: &Network, path: &Path) -> Result<()> {
+    if !path.exists() {
+        // Created here so that it gets the usual permissions (the process's
+        // umask); burn's writer would create it readable by its owner only.
+        std::fs::File::create(path).map_err(|e| RunError::Export {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    }
     let mut store = SafetensorsStore::from_file(path)
+        .overwrite(true)
         .with_to_adapter(BurnToPyTorchAdapter)
         .metadata("format", "pt")
         .metadata("producer", "edas");
     for (from, to) in PYTORCH_NAMES {
         store = store.with_key_remapping(*from, *to);
     }
-    net.save_into(&mut store).map_err(|e| RunError::Checkpoint {
+    net.save_into(&mut store).map_err(|e| RunError::Export {
         path: path.to_owned(),
-        message: format!("safetensors export: {e}"),
+        message: format!("safetensors: {e}"),
     })
 }
 
