@@ -56,7 +56,12 @@ pub fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
     let key = key.trim();
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err(config_error("--set", key, "empty key segment"));
+        return Err(config_error(
+            &format!("--set {assignment}"),
+            "",
+            "the key is empty or has an empty segment (expected KEY=VALUE, for example \
+             --set edas.tau=0.5)",
+        ));
     }
     let mut current = table;
     for (i, part) in parts.iter().enumerate() {
@@ -209,6 +214,18 @@ mod tests {
                 }
             }
         );
+    }
+
+    #[test]
+    fn an_empty_override_key_is_named_by_its_assignment() {
+        let mut t = table("epochs = 3\n");
+        for bad in ["=3", "a..b=3", ".a=1"] {
+            let e = apply_override(&mut t, bad).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!("--set {bad}: the key is empty")) && !e.contains("key ``"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

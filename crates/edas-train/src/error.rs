@@ -14,7 +14,7 @@ pub enum RunError {
         source: std::io::Error,
     },
     /// A config file or override is wrong; `key` is the dotted key.
-    #[error("{file}: key `{key}`: {message}")]
+    #[error("{file}: {}{message}", key_prefix(.key))]
     Config {
         /// The config file (or `--set` for an override).
         file: String,
@@ -61,6 +61,15 @@ pub enum RunError {
 pub type Result<T> = std::result::Result<T, RunError>;
 
 /// Attaches `path` to an I/O error.
+/// "key `K`: " before a config message, nothing when the key is empty.
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("key `{key}`: ")
+    }
+}
+
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RunError {
     let path = path.into();
     move |source| RunError::Io { path, source }

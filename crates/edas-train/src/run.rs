@@ -254,9 +254,18 @@ impl RunDir {
                 ));
             }
             OpenMode::Resume if !has_checkpoint => {
+                let epochs = read_jsonl(&path.join(METRICS_FILE))?.len();
+                let why = if epochs == 0 {
+                    "the run stopped before its first epoch ended".to_owned()
+                } else {
+                    format!(
+                        "checkpoint/ is missing although {METRICS_FILE} records {epochs} epoch(s); \
+                         start over with --force"
+                    )
+                };
                 return Err(dir_error(
                     path,
-                    "holds no checkpoint to resume from (the run stopped before its first epoch ended)",
+                    format!("holds no checkpoint to resume from ({why})"),
                 ));
             }
             _ => {}
@@ -625,7 +634,17 @@ mod tests {
         let e = RunDir::open(&p, OpenMode::New).unwrap_err().to_string();
         assert!(e.contains("not empty"), "{e}");
         let e = RunDir::open(&p, OpenMode::Resume).unwrap_err().to_string();
-        assert!(e.contains("no checkpoint"), "{e}");
+        assert!(
+            e.contains("no checkpoint") && e.contains("before its first epoch"),
+            "{e}"
+        );
+        std::fs::write(p.join(METRICS_FILE), "{\"epoch\": 0}\n").unwrap();
+        let e = RunDir::open(&p, OpenMode::Resume).unwrap_err().to_string();
+        assert!(
+            e.contains("checkpoint/ is missing although metrics.jsonl records 1 epoch(s)"),
+            "{e}"
+        );
+        std::fs::remove_file(p.join(METRICS_FILE)).unwrap();
         let staged = stage_checkpoint(&p).unwrap();
         std::fs::write(staged.join("state.json"), "{}").unwrap();
         commit_checkpoint(&p).unwrap();
