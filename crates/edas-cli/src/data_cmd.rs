@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 use edas_data::download::DownloadOptions;
 use edas_data::{DataConfig, DatasetKind, ImageSource, Split};
@@ -85,22 +85,33 @@ pub fn run(cmd: DataCommand) -> Result<ExitCode> {
     let mut parts = Vec::new();
     for split in [Split::Train, Split::Test] {
         let started = Instant::now();
-        let source = config.open(split, &options).with_context(|| {
-            let hint = if config.download
-                || matches!(
-                    config.dataset,
-                    DatasetKind::Mnist | DatasetKind::Imagenet | DatasetKind::Synthetic
-                ) {
-                ""
-            } else {
-                " (pass --download to fetch it)"
-            };
-            format!(
-                "cannot open {} {}{hint}",
-                config.dataset.name(),
-                split.name()
-            )
-        })?;
+        let source = match config.open(split, &options) {
+            Ok(source) => source,
+            Err(e) => {
+                // Only a missing file or folder is what a download fixes; a
+                // damaged one the download would not replace.
+                let missing = matches!(
+                    e,
+                    edas_data::DataError::MissingFile { .. }
+                        | edas_data::DataError::MissingDir { .. }
+                );
+                let hint = if !missing
+                    || config.download
+                    || matches!(
+                        config.dataset,
+                        DatasetKind::Mnist | DatasetKind::Imagenet | DatasetKind::Synthetic
+                    ) {
+                    ""
+                } else {
+                    " (pass --download to fetch it)"
+                };
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot open {} {}{hint}",
+                    config.dataset.name(),
+                    split.name()
+                )));
+            }
+        };
         parts.push(report(source.as_ref(), split, started)?);
     }
     if args.json {

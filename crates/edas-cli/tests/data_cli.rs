@@ -83,6 +83,30 @@ fn missing_data_suggests_download_and_bad_download_is_refused() {
         "{err}"
     );
     assert!(err.contains("c10: data directory not found"), "{err}");
+    // A damaged file: a download would not replace it, so no such hint.
+    let batches = root.join("cifar-10-batches-bin");
+    std::fs::create_dir_all(&batches).unwrap();
+    for f in [
+        "data_batch_1",
+        "data_batch_2",
+        "data_batch_3",
+        "data_batch_4",
+        "data_batch_5",
+        "test_batch",
+    ] {
+        std::fs::write(batches.join(format!("{f}.bin")), [0u8; 10]).unwrap();
+    }
+    let o = edas(
+        &["data", "check", "cifar10", "--root", root.to_str().unwrap()],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("data_batch_1.bin: 10 bytes") && !err.contains("--download"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&root).unwrap();
 
     // A local server hands out an archive that is not the published one: the
     // checksum check refuses it and removes it.

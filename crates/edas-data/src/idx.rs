@@ -68,6 +68,13 @@ pub fn find_file(dir: &Path, stem: &str) -> Result<PathBuf> {
 /// Reads an IDX file (decompressing `.gz` files and any file that starts
 /// with the gzip magic) and returns its dimensions and data.
 pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
+    read_idx_checked(path, None)
+}
+
+/// [`read_idx`], requiring `(count, meaning)` dimensions when given: a file
+/// with another dimension count is reported as such, before its size is
+/// checked against a header read with the wrong count.
+fn read_idx_checked(path: &Path, expect: Option<(usize, &str)>) -> Result<(Vec<usize>, Vec<u8>)> {
     let raw = std::fs::read(path).map_err(|e| DataError::io(path, e, "an IDX file"))?;
     let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
@@ -98,6 +105,16 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
         });
     }
     let ndims = usize::from(bytes[3]);
+    if let Some((want, meaning)) = expect
+        && ndims != want
+    {
+        return Err(DataError::Format {
+            path: path.to_owned(),
+            message: format!(
+                "the IDX header declares {ndims} dimension(s); expected {want} ({meaning})"
+            ),
+        });
+    }
     let header = 4 + 4 * ndims;
     if bytes.len() < header {
         return Err(DataError::Size {
@@ -144,14 +161,8 @@ pub fn idx_dataset(
     let (image_stem, label_stem) = standard_names(split);
     let image_path = find_file(dir, image_stem)?;
     let label_path = find_file(dir, label_stem)?;
-    let (dims, pixels) = read_idx(&image_path)?;
-    if dims.len() != 3 {
-        return Err(DataError::Format {
-            path: image_path,
-            message: format!("expected 3 dimensions (count, rows, columns), found {dims:?}"),
-        });
-    }
-    let (ldims, labels) = read_idx(&label_path)?;
+    let (dims, pixels) = read_idx_checked(&image_path, Some((3, "count, rows, columns")))?;
+    let (ldims, labels) = read_idx_checked(&label_path, Some((1, "one label per image")))?;
     if ldims.len() != 1 || ldims[0] != dims[0] {
         return Err(DataError::Format {
             path: label_path,

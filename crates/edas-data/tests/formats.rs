@@ -268,6 +268,17 @@ fn idx_errors_name_the_path() {
         err.to_string().contains("expected 1 dimension of 2 labels"),
         "{err}"
     );
+    // A 3-dimensional image file whose header byte says 4 dimensions is
+    // reported as such, not as truncated.
+    let mut bytes = idx_bytes(8, &[2, 1, 1], &[0, 0]);
+    bytes[3] = 4;
+    std::fs::write(tmp.path().join("train-images-idx3-ubyte"), bytes).unwrap();
+    let err = mnist(tmp.path(), Split::Train).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the IDX header declares 4 dimension(s); expected 3 (count, rows, columns)"),
+        "{err}"
+    );
     let err = mnist(tmp.path(), Split::Test).unwrap_err();
     assert!(
         matches!(err, DataError::MissingFile { .. })

@@ -564,7 +564,13 @@ impl Searcher {
         let optim = std::mem::replace(&mut self.optim, sgd(&self.settings.weights));
         self.optim = load_optimizer(optim, &dir.join("sgd.bpk"))?;
         self.arch
-            .set_values(&state.alpha_normal, &state.alpha_reduce)?;
+            .set_values(&state.alpha_normal, &state.alpha_reduce)
+            .map_err(|e| {
+                SearchError::Invalid(format!(
+                    "{}: the architecture variables do not fit this search space: {e}",
+                    dir.join("state.json").display()
+                ))
+            })?;
         self.arch_adam = state.adam.clone();
         self.rng = Rng::from_state(state.rng);
         self.sampler.set_queue(state.sampler_queue.clone());

@@ -239,3 +239,25 @@ fn recomputing_relaxed_edges_changes_nothing_but_memory() {
     }
     assert_eq!(kept.genotype().unwrap(), recomputed.genotype().unwrap());
 }
+
+#[test]
+fn a_state_with_the_wrong_alpha_length_names_its_file() {
+    let device = Device::flex().autodiff();
+    let config = SearchNetworkConfig {
+        in_channels: 1,
+        classes: 10,
+        channels: 4,
+        layers: 3,
+        stem_multiplier: 2,
+    };
+    let searcher = Searcher::new(&config, EdasSettings::default(), 1, &device);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut state = searcher.save(tmp.path()).unwrap();
+    state.alpha_normal.pop();
+    let mut other = Searcher::new(&config, EdasSettings::default(), 2, &device);
+    let e = other.load(tmp.path(), &state).unwrap_err().to_string();
+    assert!(
+        e.contains("state.json: the architecture variables do not fit this search space"),
+        "{e}"
+    );
+}
