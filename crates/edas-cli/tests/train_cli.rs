@@ -112,6 +112,27 @@ fn trains_a_tiny_network_on_fashion_mnist_well_above_chance() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
 }
 
+/// An I/O error is printed once: the message, then its cause.
+#[test]
+fn an_io_error_prints_its_cause_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("absent.toml");
+    let o = edas(&[
+        "train",
+        "--genotype",
+        "DARTS_V2",
+        "--config",
+        missing.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    assert!(
+        err.contains("cannot access") && !err.contains("Io("),
+        "{err}"
+    );
+}
+
 #[test]
 fn config_errors_name_file_and_key_before_training() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -246,6 +267,16 @@ fn weights_refuse_an_edited_genotype() {
         "{err}"
     );
     ok(&edas(&["export", "--run", run, "--force"]));
+    // The exported file gets the permissions any new file gets here (the
+    // umask), not burn's owner-only 0600.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let probe = tmp.path().join("probe");
+        std::fs::write(&probe, "x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&out.join("model.safetensors")), mode(&probe));
+    }
     let path = out.join("genotype.json");
     let text = std::fs::read_to_string(&path).unwrap();
     let from = r#"{"op": "dil_conv_3x3", "input": 2}"#;
