@@ -67,5 +67,7 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(e.contains("larger than"), "{e}");
+        // What `edas genotype show /dev/zero` calls.
+        assert!(crate::format::load(Path::new("/dev/zero")).is_err());
     }
 }
