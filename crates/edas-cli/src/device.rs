@@ -69,8 +69,8 @@ pub fn parse(name: &str, autodiff: bool) -> Result<Device> {
         "cuda" => cuda(name, suffix)?,
         "vulkan" => vulkan(name, suffix)?,
         "wgpu" => wgpu(name, suffix)?,
-        "tch" if suffix.is_none() => tch(name, None)?,
-        "tch-cuda" => tch(name, Some(suffix))?,
+        "tch" if suffix.is_none() => tch(name, false, None)?,
+        "tch-cuda" => tch(name, true, suffix)?,
         _ => bail!(
             "--device {name}: unknown device (expected cpu, cuda[:N], vulkan[:N], wgpu[:N|:cpu], \
              tch or tch-cuda[:N]; \
@@ -124,30 +124,27 @@ fn wgpu(name: &str, _suffix: Option<&str>) -> Result<Device> {
     not_compiled(name, "wgpu")
 }
 
-/// LibTorch: `cuda` is `None` for its CPU device, `Some(suffix)` for
-/// `tch-cuda[:N]`.
+/// LibTorch: its CPU device, or with `cuda` the GPU the `:N` suffix names.
 #[cfg(feature = "tch")]
 #[allow(deprecated)] // burn marks tch deprecated (0.23 drops it); it is our offline CUDA path
-fn tch(name: &str, cuda: Option<Option<&str>>) -> Result<Device> {
-    Ok(match cuda {
-        None => Device::libtorch(),
-        Some(suffix) => {
-            let i = index(name, suffix)?;
-            // burn's LibTorch backend panics on a device LibTorch lacks.
-            let count = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
-            if i >= count {
-                bail!(
-                    "--device {name}: LibTorch sees {count} CUDA device(s) (no NVIDIA driver, \
-                     or the torch on LD_LIBRARY_PATH is a CPU-only build; docs/gpu.md)"
-                );
-            }
-            Device::libtorch_cuda(i)
-        }
-    })
+fn tch(name: &str, cuda: bool, suffix: Option<&str>) -> Result<Device> {
+    if !cuda {
+        return Ok(Device::libtorch());
+    }
+    let i = index(name, suffix)?;
+    // burn's LibTorch backend panics on a device LibTorch lacks.
+    let count = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+    if i >= count {
+        bail!(
+            "--device {name}: LibTorch sees {count} CUDA device(s) (no NVIDIA driver, \
+             or the torch on LD_LIBRARY_PATH is a CPU-only build; docs/gpu.md)"
+        );
+    }
+    Ok(Device::libtorch_cuda(i))
 }
 
 #[cfg(not(feature = "tch"))]
-fn tch(name: &str, _cuda: Option<Option<&str>>) -> Result<Device> {
+fn tch(name: &str, _cuda: bool, _suffix: Option<&str>) -> Result<Device> {
     not_compiled(name, "tch")
 }
 

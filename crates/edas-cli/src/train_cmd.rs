@@ -128,7 +128,7 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
     }
     let result = evaluate(&trained.net, &test, &device)?;
     if !result.loss.is_finite() {
-        anyhow::bail!(
+        bail!(
             "{}: the network's test outputs are not finite (loss {}): its weights diverged; \
              no accuracy to report",
             args.run.display(),

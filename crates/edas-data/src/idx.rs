@@ -163,7 +163,7 @@ pub fn idx_dataset(
     let label_path = find_file(dir, label_stem)?;
     let (dims, pixels) = read_idx_checked(&image_path, Some((3, "count, rows, columns")))?;
     let (ldims, labels) = read_idx_checked(&label_path, Some((1, "one label per image")))?;
-    if ldims.len() != 1 || ldims[0] != dims[0] {
+    if ldims[0] != dims[0] {
         return Err(DataError::Format {
             path: label_path,
             message: format!(

@@ -60,7 +60,6 @@ pub enum RunError {
 /// `Result` with [`RunError`].
 pub type Result<T> = std::result::Result<T, RunError>;
 
-/// Attaches `path` to an I/O error.
 /// "key `K`: " before a config message, nothing when the key is empty.
 fn key_prefix(key: &str) -> String {
     if key.is_empty() {
@@ -70,6 +69,7 @@ fn key_prefix(key: &str) -> String {
     }
 }
 
+/// Attaches `path` to an I/O error.
 pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RunError {
     let path = path.into();
     move |source| RunError::Io { path, source }

@@ -387,12 +387,16 @@ impl RunDir {
                 ),
             ));
         }
+        // A record's 0-based epoch, when it has one.
+        let epoch_of = |v: &serde_json::Value| {
+            v.get("epoch")
+                .and_then(serde_json::Value::as_u64)
+                .map(|e| e as usize)
+        };
         let records = self.read_metrics()?;
         let mut seen = vec![false; epochs_done];
-        for v in &records {
-            if let Some(e) = v.get("epoch").and_then(serde_json::Value::as_u64)
-                && let Some(slot) = seen.get_mut(e as usize)
-            {
+        for e in records.iter().filter_map(epoch_of) {
+            if let Some(slot) = seen.get_mut(e) {
                 *slot = true;
             }
         }
@@ -406,20 +410,11 @@ impl RunDir {
                 ),
             ));
         }
-        self.truncate_metrics(epochs_done)
-    }
-
-    /// Drops metrics records whose `epoch` is `>= epoch`.
-    fn truncate_metrics(&self, epoch: usize) -> Result<()> {
-        let kept: Vec<String> = self
-            .read_metrics()?
-            .into_iter()
-            .filter(|v| {
-                v.get("epoch")
-                    .and_then(serde_json::Value::as_u64)
-                    .is_some_and(|e| (e as usize) < epoch)
-            })
-            .map(|v| v.to_string())
+        // Drop the records of epochs after the checkpoint.
+        let kept: Vec<String> = records
+            .iter()
+            .filter(|v| epoch_of(v).is_some_and(|e| e < epochs_done))
+            .map(serde_json::Value::to_string)
             .collect();
         let mut text = kept.join("\n");
         if !text.is_empty() {

@@ -832,25 +832,29 @@ pub fn load_run(
     device: &Device,
 ) -> Result<(TrainedRun, Loader), TrainError> {
     let config_path = dir.join("config.toml");
-    // A search run's config has a `strategy`; say so instead of failing on
-    // its first unknown key. (A file that cannot be read or parsed is
-    // reported by the load below.)
-    let is_search = edas_genotype::read::read_text(&config_path)
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-        .is_some_and(|t| t.contains_key("strategy"));
-    if is_search {
-        return Err(RunError::RunDir {
-            path: dir.to_owned(),
-            message: format!(
-                "is a search run, not a training run; train its genotype first: \
-                 edas train --genotype {} --config <training config>",
-                dir.display()
-            ),
+    let loaded = match crate::config::load::<TrainConfig>(&config_path, &[]) {
+        Ok(loaded) => loaded,
+        // A search run's config has a `strategy`: say so instead of naming
+        // its first key a training config lacks.
+        Err(e) => {
+            let is_search = edas_genotype::read::read_text(&config_path)
+                .ok()
+                .and_then(|t| t.parse::<toml::Table>().ok())
+                .is_some_and(|t| t.contains_key("strategy"));
+            if !is_search {
+                return Err(e.into());
+            }
+            return Err(RunError::RunDir {
+                path: dir.to_owned(),
+                message: format!(
+                    "is a search run, not a training run; train its genotype first: \
+                     edas train --genotype {} --config <training config>",
+                    dir.display()
+                ),
+            }
+            .into());
         }
-        .into());
-    }
-    let loaded = crate::config::load::<TrainConfig>(&config_path, &[])?;
+    };
     let mut config = loaded.config;
     if let Some(d) = data {
         config.data = d;
