@@ -2,14 +2,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::Command;
+mod common;
 
-fn edas(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_edas"))
-        .args(args)
-        .output()
-        .expect("the edas binary runs")
-}
+use common::edas;
 
 #[test]
 fn inspect_reports_published_counts() {

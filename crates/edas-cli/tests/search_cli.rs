@@ -4,17 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn edas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_edas"))
-        .args(args)
-        .env("EDAS_PROGRESS_SECS", "0")
-        .output()
-        .expect("the edas binary runs")
-}
+use common::{edas, ok};
 
 const CONFIG: &str = r#"name = "k9"
 seed = 0
@@ -63,15 +59,14 @@ fn killed_mid_epoch_and_resumed_equals_uninterrupted() {
     let config = config.to_str().unwrap();
 
     let whole = tmp.path().join("whole");
-    let o = edas(&[
+    ok(&edas(&[
         "search",
         "--config",
         config,
         "--out",
         whole.to_str().unwrap(),
         "--quiet",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ]));
 
     // Kill -9 once the first epoch's checkpoint exists (so during epoch 2).
     let cut = tmp.path().join("cut");
@@ -129,8 +124,12 @@ fn killed_mid_epoch_and_resumed_equals_uninterrupted() {
     assert!(err.contains("supernet.bpk"), "{err}");
 
     // The killed run resumes (its lock died with it) and ends as the whole one.
-    let o = edas(&["search", "--resume", cut.to_str().unwrap(), "--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&edas(&[
+        "search",
+        "--resume",
+        cut.to_str().unwrap(),
+        "--quiet",
+    ]));
     assert_eq!(
         std::fs::read_to_string(whole.join("genotype.txt")).unwrap(),
         std::fs::read_to_string(cut.join("genotype.txt")).unwrap()

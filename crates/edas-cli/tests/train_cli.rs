@@ -4,25 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn edas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_edas"))
-        .args(args)
-        .env("EDAS_PROGRESS_SECS", "0")
-        .output()
-        .expect("the edas binary runs")
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
+use common::{edas, ok};
 
 /// DARTS_V2 at C=8 L=5 on 2000 training images for 3 epochs (96 steps),
 /// tested on the first 1000 test images. Bar: 40% top-1, four times chance
