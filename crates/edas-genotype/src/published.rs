@@ -1,6 +1,7 @@
 //! Published genotypes, as constants and as the DARTS texts they were
-//! published in (texts from `shared/reference.md`; tests parse each text and
-//! compare it with its constant).
+//! published in (texts from the `genotypes.py` of DARTS', PC-DARTS' and
+//! P-DARTS' public code; tests parse each text and compare it with its
+//! constant).
 
 use crate::genotype::{Cell, Concat, Genotype, NodeInput};
 use crate::primitive::Primitive::{self, *};

@@ -1,4 +1,4 @@
-//! The DARTS operations (`shared/reference.md`, DARTS' `operations.py`).
+//! The DARTS operations (Liu et al. 2019, arXiv:1806.09055; DARTS' `operations.py`).
 //!
 //! All ops map `C` channels to `C` channels at stride 1 or 2. In the search
 //! network BatchNorm is non-affine (no trainable scale or shift, running

@@ -3,7 +3,7 @@
 //! *global* norm over all parameters, and a cosine learning-rate schedule
 //! stepped per epoch.
 //!
-//! burn's defaults differ (`shared/burn-notes.md`): `MomentumConfig` dampens by
+//! burn 0.22's defaults differ (measured; `docs/dependencies.md`): `MomentumConfig` dampens by
 //! 0.1 and `GradientClippingConfig::Norm` clips each tensor by its own norm;
 //! DARTS (`clip_grad_norm_`) scales all gradients by one factor.
 
