@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
 
 use crate::{cargo, project_root};
 
@@ -58,39 +57,53 @@ pub struct MatrixUnit {
     pub train_set: Vec<String>,
 }
 
-fn sets(table: Option<&toml::Value>) -> Result<Vec<String>> {
-    let Some(t) = table else {
-        return Ok(Vec::new());
-    };
-    let t = t.as_table().context("override sections must be tables")?;
-    Ok(t.iter().map(|(k, v)| format!("{k}={v}")).collect())
+/// A matrix file as written (`configs/matrix/*.toml`); [`Matrix::parse`]
+/// checks it and turns it into a [`Matrix`].
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatrixFile {
+    out: PathBuf,
+    search_config: String,
+    train_config: Option<String>,
+    #[serde(default)]
+    datasets: Vec<String>,
+    strategies: Vec<String>,
+    seeds: Vec<u64>,
+    #[serde(default)]
+    search_set: toml::Table,
+    #[serde(default)]
+    train_set: toml::Table,
+    #[serde(default)]
+    grid: BTreeMap<String, Vec<toml::Value>>,
+    #[serde(default)]
+    train_grid: BTreeMap<String, Vec<toml::Value>>,
 }
 
-/// A `[grid]` table: each key with a non-empty list of values.
+/// `key=value` overrides of an override table.
+fn sets(table: &toml::Table) -> Vec<String> {
+    table.iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+/// A grid table: each key with a non-empty list of values.
 fn grid(
-    table: Option<&toml::Value>,
+    table: BTreeMap<String, Vec<toml::Value>>,
     name: &str,
     origin: &str,
 ) -> Result<Vec<(String, Vec<String>)>> {
-    let Some(t) = table else {
-        return Ok(Vec::new());
-    };
-    let t = t
-        .as_table()
-        .with_context(|| format!("{origin}: `{name}` must be a table of key = [values]"))?;
-    t.iter()
-        .map(|(k, v)| {
-            let values: Vec<String> = v
-                .as_array()
-                .filter(|a| !a.is_empty())
-                .with_context(|| format!("{origin}: `{name}.{k}` must be a non-empty list"))?
-                .iter()
+    table
+        .into_iter()
+        .map(|(k, values)| {
+            if values.is_empty() {
+                bail!("{origin}: `{name}.{k}` must be a non-empty list");
+            }
+            let values = values
+                .into_iter()
                 .map(|v| match v {
-                    toml::Value::String(s) => s.clone(),
+                    toml::Value::String(s) => s,
                     other => other.to_string(),
                 })
                 .collect();
-            Ok((k.clone(), values))
+            Ok((k, values))
         })
         .collect()
 }
@@ -129,61 +142,14 @@ fn dir_safe(v: &str) -> String {
 impl Matrix {
     /// Parses a matrix file.
     pub fn parse(text: &str, origin: &str) -> Result<Matrix> {
-        let t: toml::Table = text
-            .parse()
-            .with_context(|| format!("{origin}: not TOML"))?;
-        let known = [
-            "out",
-            "search_config",
-            "train_config",
-            "datasets",
-            "strategies",
-            "seeds",
-            "search_set",
-            "train_set",
-            "grid",
-            "train_grid",
-        ];
-        if let Some(k) = t.keys().find(|k| !known.contains(&k.as_str())) {
-            bail!(
-                "{origin}: unknown key `{k}` (expected one of {})",
-                known.join(", ")
-            );
-        }
-        let string = |k: &str| -> Result<String> {
-            t.get(k)
-                .and_then(toml::Value::as_str)
-                .map(str::to_owned)
-                .with_context(|| format!("{origin}: key `{k}` must be a string"))
-        };
-        let strings = |k: &str| -> Result<Vec<String>> {
-            match t.get(k) {
-                None => Ok(Vec::new()),
-                Some(v) => v
-                    .as_array()
-                    .and_then(|a| {
-                        a.iter()
-                            .map(|v| v.as_str().map(str::to_owned))
-                            .collect::<Option<Vec<_>>>()
-                    })
-                    .with_context(|| format!("{origin}: key `{k}` must be a list of strings")),
-            }
-        };
-        let strategies = strings("strategies")?;
-        let datasets = strings("datasets")?;
-        let seeds: Vec<u64> = t
-            .get("seeds")
-            .and_then(toml::Value::as_array)
-            .with_context(|| format!("{origin}: key `seeds` must be a list"))?
-            .iter()
-            .map(|v| v.as_integer().and_then(|i| u64::try_from(i).ok()))
-            .collect::<Option<_>>()
-            .with_context(|| format!("{origin}: key `seeds` must list non-negative integers"))?;
-        if strategies.is_empty() || seeds.is_empty() {
+        let f: MatrixFile =
+            toml::from_str(text).with_context(|| format!("{origin}: not a matrix file"))?;
+        if f.strategies.is_empty() || f.seeds.is_empty() {
             bail!("{origin}: `strategies` and `seeds` must not be empty");
         }
         let known_strategies = ["edas", "darts", "gdas", "random", RANDOM_CELL];
-        if let Some(s) = strategies
+        if let Some(s) = f
+            .strategies
             .iter()
             .find(|s| !known_strategies.contains(&s.as_str()))
         {
@@ -192,22 +158,17 @@ impl Matrix {
                 known_strategies.join(", ")
             );
         }
-        let train_config = t
-            .get("train_config")
-            .and_then(toml::Value::as_str)
-            .map(str::to_owned);
-        if strategies.iter().any(|s| s == RANDOM_CELL) && train_config.is_none() {
+        if f.strategies.iter().any(|s| s == RANDOM_CELL) && f.train_config.is_none() {
             bail!("{origin}: `{RANDOM_CELL}` only trains, so it needs a `train_config`");
         }
-        let search_config = string("search_config")?;
-        if !search_config.contains("{strategy}") && strategies.len() > 1 {
+        if !f.search_config.contains("{strategy}") && f.strategies.len() > 1 {
             bail!(
                 "{origin}: key `search_config` must contain {{strategy}} when several strategies are listed"
             );
         }
-        if datasets.len() > 1 {
-            let templated = search_config.contains("{dataset}")
-                && train_config
+        if f.datasets.len() > 1 {
+            let templated = f.search_config.contains("{dataset}")
+                && f.train_config
                     .as_ref()
                     .is_none_or(|c| c.contains("{dataset}"));
             if !templated {
@@ -217,16 +178,16 @@ impl Matrix {
             }
         }
         Ok(Matrix {
-            out: PathBuf::from(string("out")?),
-            search_config,
-            train_config,
-            datasets,
-            strategies,
-            seeds,
-            search_set: sets(t.get("search_set"))?,
-            train_set: sets(t.get("train_set"))?,
-            grid: grid(t.get("grid"), "grid", origin)?,
-            train_grid: grid(t.get("train_grid"), "train_grid", origin)?,
+            search_set: sets(&f.search_set),
+            train_set: sets(&f.train_set),
+            grid: grid(f.grid, "grid", origin)?,
+            train_grid: grid(f.train_grid, "train_grid", origin)?,
+            out: f.out,
+            search_config: f.search_config,
+            train_config: f.train_config,
+            datasets: f.datasets,
+            strategies: f.strategies,
+            seeds: f.seeds,
         })
     }
 
@@ -521,232 +482,7 @@ fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
             run_step(&bin, "train", &u.dir.join("train"), Some(u.seed), start)?;
         }
     }
-    report(&[m.out.display().to_string()])
-}
-
-/// One run (a search, a training, or both) for the report.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Unit {
-    /// Group label: the directory name without its `-s<seed>` suffix.
-    pub label: String,
-    /// The search's `results.json`.
-    pub search: Option<Value>,
-    /// The training's `results.json`.
-    pub train: Option<Value>,
-    /// The `--device` the run was started with (its `command.txt`).
-    pub device: String,
-}
-
-/// The `--device` in a run directory's `command.txt` (`cpu` when absent).
-fn device_of(dir: &Path) -> String {
-    let text = std::fs::read_to_string(dir.join("command.txt")).unwrap_or_default();
-    let words: Vec<&str> = text.split_whitespace().collect();
-    words
-        .iter()
-        .position(|w| *w == "--device")
-        .and_then(|i| words.get(i + 1))
-        .map_or_else(|| "cpu".to_owned(), |d| (*d).to_owned())
-}
-
-fn read_json(path: &Path) -> Option<Value> {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-}
-
-fn label_of(dir: &Path) -> String {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    match name.rsplit_once("-s") {
-        Some((head, seed)) if !seed.is_empty() && seed.chars().all(|c| c.is_ascii_digit()) => {
-            head.to_owned()
-        }
-        _ => name,
-    }
-}
-
-/// The finished runs under `path`: a run directory, a matrix unit
-/// (`search/` + `train/`), or a directory of either.
-pub fn collect(path: &Path) -> Vec<Unit> {
-    let results = read_json(&path.join("results.json"));
-    if let Some(r) = results {
-        let is_search = r.get("strategy").is_some();
-        return vec![Unit {
-            label: label_of(path),
-            search: is_search.then(|| r.clone()),
-            train: (!is_search).then_some(r),
-            device: device_of(path),
-        }];
-    }
-    let (s, t) = (
-        read_json(&path.join("search/results.json")),
-        read_json(&path.join("train/results.json")),
-    );
-    if s.is_some() || t.is_some() {
-        let device = device_of(&path.join(if s.is_some() { "search" } else { "train" }));
-        return vec![Unit {
-            label: label_of(path),
-            search: s,
-            train: t,
-            device,
-        }];
-    }
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(path)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir())
-                .collect()
-        })
-        .unwrap_or_default();
-    dirs.sort();
-    dirs.iter().flat_map(|d| collect(d)).collect()
-}
-
-/// `(mean, sample std)`; std is `None` for one value.
-pub fn mean_std(values: &[f64]) -> Option<(f64, Option<f64>)> {
-    if values.is_empty() {
-        return None;
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let std = (values.len() > 1)
-        .then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
-    Some((mean, std))
-}
-
-fn fmt_ms(v: Option<(f64, Option<f64>)>, digits: usize) -> String {
-    match v {
-        None => "-".into(),
-        Some((m, None)) => format!("{m:.digits$}"),
-        Some((m, Some(s))) => format!("{m:.digits$} ± {s:.digits$}"),
-    }
-}
-
-/// The report's rows: `(label, runs, columns)`.
-pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<String>>) {
-    let header = vec![
-        "group",
-        "runs",
-        "device",
-        "search time (min)",
-        "peak memory (MiB)",
-        "pruning gap (points)",
-        "params",
-        "test error (%)",
-        "genotypes",
-    ];
-    let mut groups: BTreeMap<String, Vec<&Unit>> = BTreeMap::new();
-    for u in units {
-        groups.entry(u.label.clone()).or_default().push(u);
-    }
-    let (mut md, mut csv) = (Vec::new(), Vec::new());
-    for (label, us) in groups {
-        let f = |sel: &dyn Fn(&Unit) -> Option<f64>| -> Vec<f64> {
-            us.iter().filter_map(|u| sel(u)).collect()
-        };
-        let num = |v: Option<&Value>, k: &str| v.and_then(|v| v.get(k)).and_then(Value::as_f64);
-        let time = f(&|u| num(u.search.as_ref(), "search_time_s").map(|s| s / 60.0));
-        let mem = f(&|u| num(u.search.as_ref(), "peak_memory_mib"));
-        let gap = f(&|u| num(u.search.as_ref(), "pruning_gap").map(|g| 100.0 * g));
-        let params = f(&|u| num(u.train.as_ref(), "params"));
-        let err = f(&|u| {
-            u.train
-                .as_ref()
-                .and_then(|t| t.get("test"))
-                .and_then(|t| t.get("top1"))
-                .and_then(Value::as_f64)
-                .map(|a| 100.0 * (1.0 - a))
-        });
-        let genotypes: Vec<String> = us
-            .iter()
-            .filter_map(|u| {
-                u.search
-                    .as_ref()
-                    .or(u.train.as_ref())
-                    .and_then(|v| v.get("genotype"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .collect();
-        let distinct: std::collections::BTreeSet<&String> = genotypes.iter().collect();
-        let devices: std::collections::BTreeSet<&str> =
-            us.iter().map(|u| u.device.as_str()).collect();
-        let device = devices.into_iter().collect::<Vec<_>>().join("+");
-        let cells = vec![
-            label.clone(),
-            us.len().to_string(),
-            device.clone(),
-            fmt_ms(mean_std(&time), 1),
-            fmt_ms(mean_std(&mem), 0),
-            fmt_ms(mean_std(&gap), 1),
-            fmt_ms(mean_std(&params), 0),
-            fmt_ms(mean_std(&err), 2),
-            format!("{} distinct of {}", distinct.len(), genotypes.len()),
-        ];
-        md.push(cells.clone());
-        let raw = |v: &[f64]| {
-            mean_std(v).map_or((String::new(), String::new()), |(m, s)| {
-                (m.to_string(), s.map_or(String::new(), |s| s.to_string()))
-            })
-        };
-        let mut row = vec![label, us.len().to_string(), device];
-        for v in [&time, &mem, &gap, &params, &err] {
-            let (m, s) = raw(v);
-            row.push(m);
-            row.push(s);
-        }
-        row.push(genotypes.join(" | ").replace(',', ";"));
-        csv.push(row);
-    }
-    (header, md, csv)
-}
-
-/// `cargo xtask report RUNS... [--csv FILE]`: prints Markdown, writes CSV.
-pub fn report(args: &[String]) -> Result<()> {
-    let mut paths = Vec::new();
-    let mut csv_path = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if a == "--csv" {
-            csv_path = Some(PathBuf::from(it.next().context("--csv needs a file")?));
-        } else {
-            paths.push(PathBuf::from(a));
-        }
-    }
-    if paths.is_empty() {
-        bail!("usage: cargo xtask report RUN_OR_DIR... [--csv FILE]");
-    }
-    let units: Vec<Unit> = paths.iter().flat_map(|p| collect(p)).collect();
-    if units.is_empty() {
-        bail!(
-            "no finished runs (results.json) under {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let (header, md, csv) = table(&units);
-    println!("| {} |", header.join(" | "));
-    println!("|{}", "---|".repeat(header.len()));
-    for row in &md {
-        println!("| {} |", row.join(" | "));
-    }
-    let csv_path = csv_path.unwrap_or_else(|| PathBuf::from("report.csv"));
-    let mut text = String::from(
-        "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,genotypes\n",
-    );
-    for row in csv {
-        text.push_str(&row.join(","));
-        text.push('\n');
-    }
-    std::fs::write(&csv_path, text)
-        .with_context(|| format!("cannot write {}", csv_path.display()))?;
-    eprintln!("CSV written to {}", csv_path.display());
-    Ok(())
+    crate::report::report(&[m.out.display().to_string()])
 }
 
 #[cfg(test)]
@@ -806,8 +542,10 @@ epochs = 5
         // within a report group.
         let dirs: std::collections::BTreeSet<&PathBuf> = units.iter().map(|u| &u.dir).collect();
         assert_eq!(dirs.len(), 24);
-        let labels: std::collections::BTreeSet<String> =
-            units.iter().map(|u| label_of(&u.dir)).collect();
+        let labels: std::collections::BTreeSet<String> = units
+            .iter()
+            .map(|u| crate::report::label_of(&u.dir))
+            .collect();
         assert_eq!(labels.len(), 12);
         let e = Matrix::parse(
             "out='x'\nsearch_config='{strategy}'\ndatasets=['a','b']\nstrategies=['edas']\nseeds=[1]",
@@ -873,7 +611,7 @@ seeds = [1, 2, 3]
             "m.toml",
         )
         .unwrap_err();
-        assert!(e.to_string().contains("unknown key `sede`"));
+        assert!(format!("{e:#}").contains("unknown field `sede`"), "{e:#}");
         let e = Matrix::parse(
             "out='x'\nsearch_config='a'\nstrategies=['edas','darts']\nseeds=[1]",
             "m.toml",
@@ -885,7 +623,7 @@ seeds = [1, 2, 3]
             "m.toml",
         )
         .unwrap_err();
-        assert!(e.to_string().contains("seeds"));
+        assert!(format!("{e:#}").contains("seeds"), "{e:#}");
         let e = Matrix::parse(
             "out='x'\nsearch_config='a'\nstrategies=['pcdarts']\nseeds=[1]",
             "m.toml",
@@ -911,50 +649,5 @@ seeds = [1, 2, 3]
         std::fs::write(tmp.join("results.json"), "{}").unwrap();
         assert_eq!(action(&tmp), Action::Skip);
         let _ = std::fs::remove_dir_all(&tmp);
-    }
-
-    #[test]
-    fn report_groups_seeds_with_mean_and_sample_std() {
-        let unit = |label: &str, gap: f64, time: f64, top1: f64| Unit {
-            label: label.into(),
-            search: Some(
-                serde_json::json!({"strategy": "edas", "pruning_gap": gap, "search_time_s": time, "peak_memory_mib": 100.0, "genotype": format!("G{gap}")}),
-            ),
-            train: Some(serde_json::json!({"params": 1000, "test": {"top1": top1}})),
-            device: if label == "darts" { "cuda:1" } else { "cpu" }.into(),
-        };
-        let units = vec![
-            unit("edas", 0.01, 60.0, 0.9),
-            unit("edas", 0.03, 180.0, 0.8),
-            unit("darts", 0.5, 600.0, 0.85),
-        ];
-        let (_, md, csv) = table(&units);
-        assert_eq!(md.len(), 2);
-        let edas = md.iter().find(|r| r[0] == "edas").unwrap();
-        assert_eq!(edas[1], "2");
-        assert_eq!(edas[2], "cpu");
-        assert_eq!(edas[3], "2.0 ± 1.4"); // minutes: 1 and 3
-        assert_eq!(edas[5], "2.0 ± 1.4"); // gap points: 1 and 3
-        assert_eq!(edas[7], "15.00 ± 7.07"); // error: 10% and 20%
-        assert_eq!(edas[8], "2 distinct of 2");
-        let darts = md.iter().find(|r| r[0] == "darts").unwrap();
-        assert_eq!(darts[2], "cuda:1");
-        assert_eq!(darts[5], "50.0");
-        let tmp = std::env::temp_dir().join(format!("edas-xtask-dev-{}", std::process::id()));
-        std::fs::create_dir_all(&tmp).unwrap();
-        assert_eq!(device_of(&tmp), "cpu");
-        std::fs::write(
-            tmp.join("command.txt"),
-            "edas search --device vulkan:0 --quiet",
-        )
-        .unwrap();
-        assert_eq!(device_of(&tmp), "vulkan:0");
-        std::fs::remove_dir_all(&tmp).unwrap();
-        assert_eq!(csv.len(), 2);
-        assert_eq!(label_of(Path::new("runs/m/edas-s12")), "edas");
-        assert_eq!(
-            label_of(Path::new("runs/fashion-mnist-edas")),
-            "fashion-mnist-edas"
-        );
     }
 }

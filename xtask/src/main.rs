@@ -25,6 +25,7 @@ mod bench;
 mod experiments;
 mod gpu;
 mod paper;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -110,7 +111,7 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
         "test" => cargo(&["test", "--workspace", "--locked"]),
         "matrix" => experiments::matrix(rest),
         "fashion" => experiments::fashion(),
-        "report" => experiments::report(rest),
+        "report" => report::report(rest),
         "search-cifar10" => paper::search(paper::Data::Cifar10, rest),
         "search-cifar100" => paper::search(paper::Data::Cifar100, rest),
         "train-cifar10" => paper::train(paper::Data::Cifar10, rest),

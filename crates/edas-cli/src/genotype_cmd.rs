@@ -127,8 +127,8 @@ pub fn run(cmd: GenotypeCommand) -> Result<ExitCode> {
         GenotypeCommand::Plot(args) => plot(args),
         GenotypeCommand::Diff(args) => diff(args),
         GenotypeCommand::Random(args) => {
-            let mut rng = edas_data::Rng::new(args.seed);
-            let genotype = edas_search::strategy::random_genotype(&mut rng);
+            let mut rng = edas_rng::Rng::new(args.seed);
+            let genotype = edas_genotype::random_genotype(&mut rng)?;
             let name = format!("RANDOM_S{}", args.seed);
             write_genotype(&genotype, Some(&name), args.to, args.output)
         }

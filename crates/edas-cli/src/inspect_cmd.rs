@@ -5,30 +5,22 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use burn::prelude::Device;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use edas_nn::count::{self, NetworkCosts};
-use edas_nn::{Network, NetworkConfig};
+use edas_nn::{NetKind, Network, NetworkConfig};
 use serde::Serialize;
 
 use crate::source::resolve;
-
-/// Which network to build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NetKind {
-    /// DARTS' NetworkCIFAR (defaults: C=36, L=20, 10 classes, 3x32x32).
-    Cifar,
-    /// DARTS' NetworkImageNet (defaults: C=48, L=14, 1000 classes, 3x224x224).
-    Imagenet,
-}
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// The genotype (published name, file, run directory, `-` or DARTS text).
     #[arg(long)]
     genotype: String,
-    /// Network family.
-    #[arg(long, value_enum, default_value = "cifar")]
+    /// Network family: cifar (DARTS' NetworkCIFAR; defaults C=36, L=20, 10
+    /// classes, 3x32x32) or imagenet (NetworkImageNet; C=48, L=14, 1000
+    /// classes, 3x224x224).
+    #[arg(long, default_value = "cifar")]
     net: NetKind,
     /// Initial channels C.
     #[arg(long)]
@@ -77,10 +69,7 @@ pub fn run(args: InspectArgs) -> Result<ExitCode> {
         auxiliary: true,
     };
     let device = Device::flex();
-    let net = match args.net {
-        NetKind::Cifar => Network::cifar(&loaded.genotype, &config, &device)?,
-        NetKind::Imagenet => Network::imagenet(&loaded.genotype, &config, &device)?,
-    };
+    let net = Network::of_kind(args.net, &loaded.genotype, &config, &device)?;
     let costs = count::network(
         &net,
         [config.in_channels, config.image_size, config.image_size],

@@ -1,12 +1,14 @@
 //! The options `edas search` and `edas train` share: overrides, the run
 //! directory and its mode, slicing, device and output.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
-use edas_train::run::OpenMode;
+use edas_run::config::{Loaded, load};
+use edas_run::{OpenMode, RunOptions};
+use serde::de::DeserializeOwned;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -38,7 +40,64 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+/// A run to start or resume: its config, directory and mode.
+pub struct RunPlan<C> {
+    /// The config (the run's own `config.toml` when resuming).
+    pub loaded: Loaded<C>,
+    /// The run directory.
+    pub out: PathBuf,
+    /// New, force or resume.
+    pub mode: OpenMode,
+}
+
 impl RunArgs {
+    /// The run `--resume` names (its stored config, no overrides), or a new
+    /// one from `config` with `--set` overrides in `--out` or
+    /// `default_out(config)`; `kind` names the run in messages (`search`).
+    pub fn plan<C: DeserializeOwned>(
+        &self,
+        kind: &str,
+        config: Option<&Path>,
+        default_out: impl FnOnce(&C) -> PathBuf,
+    ) -> Result<RunPlan<C>> {
+        if let Some(dir) = &self.resume {
+            let path = dir.join("config.toml");
+            if !path.is_file() {
+                bail!(
+                    "{}: not a {kind} run directory (no config.toml)",
+                    dir.display()
+                );
+            }
+            return Ok(RunPlan {
+                loaded: load::<C>(&path, &[])?,
+                out: dir.clone(),
+                mode: OpenMode::Resume,
+            });
+        }
+        let path = config.context("--config is required (or --resume RUN_DIR)")?;
+        let loaded = load::<C>(path, &self.sets)?;
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&loaded.config));
+        Ok(RunPlan {
+            loaded,
+            out,
+            mode: self.new_mode(),
+        })
+    }
+
+    /// How to run in `out` under `mode`.
+    pub fn options(&self, out: PathBuf, mode: OpenMode) -> RunOptions {
+        RunOptions {
+            out,
+            mode,
+            stop_after: self.stop_after,
+            command_line: std::env::args().collect(),
+            verbose: !self.quiet,
+        }
+    }
+
     /// How to open a new run's directory.
     pub fn new_mode(&self) -> OpenMode {
         if self.force {

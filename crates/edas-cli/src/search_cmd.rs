@@ -3,13 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Args;
+use edas_search::{SearchConfig, run_search};
 
 use crate::run_args::RunArgs;
-use edas_search::{RunOptions, SearchConfig, run_search};
-use edas_train::config::load;
-use edas_train::run::OpenMode;
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -21,42 +19,16 @@ pub struct SearchArgs {
 }
 
 pub fn run(args: SearchArgs) -> Result<ExitCode> {
-    let (config, out, mode) = match &args.run.resume {
-        Some(dir) => {
-            let path = dir.join("config.toml");
-            if !path.is_file() {
-                bail!(
-                    "{}: not a search run directory (no config.toml)",
-                    dir.display()
-                );
-            }
-            let loaded = load::<SearchConfig>(&path, &[])?;
-            (loaded, dir.clone(), OpenMode::Resume)
-        }
-        None => {
-            let path = args
-                .config
-                .as_ref()
-                .context("--config is required (or --resume RUN_DIR)")?;
-            let loaded = load::<SearchConfig>(path, &args.run.sets)?;
-            let out = args
-                .run
-                .out
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("runs").join(&loaded.config.name));
-            (loaded, out, args.run.new_mode())
-        }
-    };
-    config.config.validate(&config.origin)?;
-    let device = args.run.device(config.config.gradient_checkpointing)?;
-    let options = RunOptions {
-        out,
-        mode,
-        stop_after: args.run.stop_after,
-        command_line: std::env::args().collect(),
-        verbose: !args.run.quiet,
-    };
-    let outcome = run_search(&config.config, &options, &device)?;
+    let plan = args
+        .run
+        .plan::<SearchConfig>("search", args.config.as_deref(), |c| {
+            PathBuf::from("runs").join(&c.name)
+        })?;
+    let config = &plan.loaded.config;
+    config.validate(&plan.loaded.origin)?;
+    let device = args.run.device(config.gradient_checkpointing)?;
+    let options = args.run.options(plan.out, plan.mode);
+    let outcome = run_search(config, &options, &device)?;
     if args.run.json {
         let results = serde_json::json!({
             "run_dir": options.out,

@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 
-use crate::run_args::RunArgs;
 use edas_data::DataConfig;
-use edas_train::config::load;
-use edas_train::run::{OpenMode, RunOptions};
-use edas_train::train::{TrainConfig, evaluate, load_run, run_train};
+use edas_run::config::load;
+use edas_train::{TrainConfig, evaluate, load_run, run_train};
+
+use crate::run_args::RunArgs;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
@@ -27,43 +27,26 @@ pub struct TrainArgs {
 }
 
 pub fn train(args: TrainArgs) -> Result<ExitCode> {
-    let (loaded, genotype, out, mode) = match &args.run.resume {
-        Some(dir) => {
-            let path = dir.join("config.toml");
-            if !path.is_file() {
-                bail!(
-                    "{}: not a training run directory (no config.toml)",
-                    dir.display()
-                );
-            }
-            let (_, g) = edas_genotype::load(&dir.join("genotype.json"))?;
-            (
-                load::<TrainConfig>(&path, &[])?,
-                g,
-                dir.clone(),
-                OpenMode::Resume,
-            )
-        }
-        None => {
-            let path = args.config.as_ref().context("--config is required")?;
-            let g = crate::source::resolve(args.genotype.as_deref().unwrap_or_default())?;
-            let loaded = load::<TrainConfig>(path, &args.run.sets)?;
-            let out = args.run.out.clone().unwrap_or_else(|| {
-                PathBuf::from("runs").join(format!("{}-{}", loaded.config.name, g.label))
-            });
-            (loaded, g.genotype, out, args.run.new_mode())
-        }
+    // A new run's genotype first: its label names the default directory.
+    let source = match (&args.run.resume, &args.genotype) {
+        (None, Some(g)) => Some(crate::source::resolve(g)?),
+        _ => None,
     };
-    loaded.config.validate(&loaded.origin)?;
-    let device = args.run.device(loaded.config.gradient_checkpointing)?;
-    let options = RunOptions {
-        out,
-        mode,
-        stop_after: args.run.stop_after,
-        command_line: std::env::args().collect(),
-        verbose: !args.run.quiet,
+    let plan = args
+        .run
+        .plan::<TrainConfig>("training", args.config.as_deref(), |c| {
+            let label = source.as_ref().map_or("genotype", |g| g.label.as_str());
+            PathBuf::from("runs").join(format!("{}-{label}", c.name))
+        })?;
+    let genotype = match source {
+        Some(g) => g.genotype,
+        None => edas_genotype::load(&plan.out.join("genotype.json"))?.1,
     };
-    let outcome = run_train(&loaded.config, &genotype, &options, &device)?;
+    let config = &plan.loaded.config;
+    config.validate(&plan.loaded.origin)?;
+    let device = args.run.device(config.gradient_checkpointing)?;
+    let options = args.run.options(plan.out, plan.mode);
+    let outcome = run_train(config, &genotype, &options, &device)?;
     if args.run.json {
         let v = serde_json::json!({
             "run_dir": options.out,

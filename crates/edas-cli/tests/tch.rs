@@ -13,9 +13,9 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use edas_genotype::published::DARTS_V2;
 use edas_nn::{Network, NetworkConfig, SearchNetworkConfig};
+use edas_run::checkpoint::{load_module, save_module};
+use edas_run::optim::{SgdSettings, sgd};
 use edas_search::{EdasSettings, Searcher, StepContext, Strategy};
-use edas_train::checkpoint::{load_module, save_module};
-use edas_train::optim::{SgdSettings, sgd};
 
 fn tch() -> Device {
     match std::env::var("EDAS_TCH_DEVICE").as_deref() {
@@ -71,7 +71,7 @@ fn search_steps_run_and_learn() {
             ..EdasSettings::default()
         };
         let mut searcher = Searcher::new(&config, settings, 3, &device);
-        let alpha0 = searcher.state().alpha_normal;
+        let alpha0 = searcher.state().unwrap().alpha_normal;
         let (train, valid) = (batch(&device, 8, 0.0), batch(&device, 8, 0.2));
         let ctx = StepContext {
             tau: 1.0,
@@ -90,7 +90,7 @@ fn search_steps_run_and_learn() {
             "{strategy:?}: {losses:?}"
         );
         // The architecture variables moved.
-        let alpha = searcher.state().alpha_normal;
+        let alpha = searcher.state().unwrap().alpha_normal;
         let moved = alpha0.iter().zip(&alpha).filter(|(a, b)| a != b).count();
         assert!(moved > 0, "{strategy:?}: alpha did not move");
         // The same batch twelve times: the weights fit it (GDAS trains one

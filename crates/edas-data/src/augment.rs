@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::{Image, ImageShape};
 use crate::error::{DataError, Result};
-use crate::rng::Rng;
+use edas_rng::Rng;
 
 /// Per-channel mean and standard deviation on the `[0, 1]` scale.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -409,12 +409,10 @@ pub fn resize(img: &Image, h: usize, w: usize) -> Image {
     let plane = height * width;
     let mut data = Vec::with_capacity(channels * h * w);
     for c in 0..channels {
-        let buffer = image::GrayImage::from_raw(
-            width as u32,
-            height as u32,
-            img.data[c * plane..(c + 1) * plane].to_vec(),
-        )
-        .unwrap_or_else(|| unreachable!("a plane has width * height values"));
+        let channel = &img.data[c * plane..(c + 1) * plane];
+        let buffer = image::GrayImage::from_fn(width as u32, height as u32, |x, y| {
+            image::Luma([channel[y as usize * width + x as usize]])
+        });
         let out = image::imageops::resize(
             &buffer,
             w as u32,

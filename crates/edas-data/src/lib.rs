@@ -37,18 +37,17 @@ pub mod error;
 pub mod folder;
 pub mod idx;
 pub mod loader;
-pub mod rng;
 pub mod spec;
 pub mod synthetic;
 
 pub use augment::{Augment, Normalization, Pipeline};
 pub use cifar::{Cifar100Labels, Split, cifar10, cifar100};
 pub use dataset::{Image, ImageShape, ImageSource, InMemoryDataset};
+pub use edas_rng::Rng;
 pub use error::{DataError, Result};
 pub use folder::ImageFolder;
 pub use idx::{fashion_mnist, mnist};
 pub use loader::{Batch, Batches, Loader, LoaderConfig, search_split};
-pub use rng::Rng;
 pub use spec::{DataConfig, DatasetKind};
 pub use synthetic::{SyntheticSpec, synthetic};
 

@@ -16,7 +16,7 @@ use burn::prelude::{Device, Int, Tensor, TensorData};
 use crate::augment::Pipeline;
 use crate::dataset::{ImageShape, ImageSource};
 use crate::error::{DataError, Result};
-use crate::rng::Rng;
+use edas_rng::Rng;
 
 /// Random streams, so that shuffling and augmentation never share numbers.
 const SHUFFLE_STREAM: u64 = 0x5348_5546;

@@ -6,7 +6,7 @@
 use crate::cifar::Split;
 use crate::dataset::{ImageShape, InMemoryDataset, numbered_classes};
 use crate::error::{DataError, Result};
-use crate::rng::Rng;
+use edas_rng::Rng;
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -98,7 +98,11 @@ fn best_op(row: &[f32; NUM_OPS], masked: &[bool; NUM_OPS]) -> Option<(Primitive,
 
 /// Derivation with some (edge, op) pairs masked out. Returns `None` when
 /// masking leaves a node with fewer than 2 candidate edges.
-fn derive_masked(weights: &EdgeWeights, masked: &[[bool; NUM_OPS]; NUM_EDGES]) -> Option<Cell> {
+fn derive_masked(
+    kind: CellKind,
+    weights: &EdgeWeights,
+    masked: &[[bool; NUM_OPS]; NUM_EDGES],
+) -> Result<Cell, DeriveError> {
     let mut edges = Vec::with_capacity(2 * (NUM_STATES - NUM_INPUT_STATES));
     for node in NUM_INPUT_STATES..NUM_STATES {
         let mut candidates: Vec<(usize, Primitive, f32)> = edges_of(node)
@@ -110,7 +114,13 @@ fn derive_masked(weights: &EdgeWeights, masked: &[[bool; NUM_OPS]; NUM_EDGES]) -
         // Stable sort: equal weights keep the lower input first.
         candidates.sort_by(|a, b| b.2.partial_cmp(&a.2).unwrap_or(Ordering::Equal));
         if candidates.len() < INPUTS_PER_NODE {
-            return None;
+            return Err(DeriveError::NoCell {
+                kind,
+                message: format!(
+                    "node {node} has {} input(s) with an op other than none left",
+                    candidates.len()
+                ),
+            });
         }
         edges.extend(
             candidates[..INPUTS_PER_NODE]
@@ -118,7 +128,10 @@ fn derive_masked(weights: &EdgeWeights, masked: &[[bool; NUM_OPS]; NUM_EDGES]) -
                 .map(|&(input, op, _)| NodeInput::new(op, input)),
         );
     }
-    Cell::new(&edges, &Concat::ALL.to_vec()).ok()
+    Cell::new(&edges, &Concat::ALL.to_vec()).map_err(|e| DeriveError::NoCell {
+        kind,
+        message: e.to_string(),
+    })
 }
 
 /// Derives one cell from its edge weights by the DARTS rule, with an optional
@@ -136,8 +149,8 @@ pub fn derive_cell(
     let mut masked = [[false; NUM_OPS]; NUM_EDGES];
     let skip = Primitive::SkipConnect.index();
     loop {
-        let cell = derive_masked(weights, &masked)
-            .unwrap_or_else(|| unreachable!("each node keeps 6 unmasked ops on every edge"));
+        // Only skip candidates are ever masked: every edge keeps six ops.
+        let cell = derive_masked(kind, weights, &masked)?;
         let Some(cap) = skip_cap else { return Ok(cell) };
         let skips: Vec<usize> = cell
             .nodes()
@@ -150,16 +163,15 @@ pub fn derive_cell(
         if skips.len() <= cap {
             return Ok(cell);
         }
-        let weakest = skips
-            .iter()
-            .copied()
-            .min_by(|&a, &b| {
-                weights.0[a][skip]
-                    .partial_cmp(&weights.0[b][skip])
-                    .unwrap_or(Ordering::Equal)
-                    .then(b.cmp(&a))
-            })
-            .unwrap_or_else(|| unreachable!("skips is longer than the cap"));
+        // `skips` is longer than the cap, so it has a weakest edge.
+        let Some(weakest) = skips.iter().copied().min_by(|&a, &b| {
+            weights.0[a][skip]
+                .partial_cmp(&weights.0[b][skip])
+                .unwrap_or(Ordering::Equal)
+                .then(b.cmp(&a))
+        }) else {
+            return Ok(cell);
+        };
         masked[weakest][skip] = true;
     }
 }

@@ -272,6 +272,15 @@ pub enum DeriveError {
         /// The value.
         value: f32,
     },
+    /// The rule found no valid cell (a node with fewer than two inputs that
+    /// have an op other than `none` left).
+    #[error("{kind} weights: no cell can be derived: {message}")]
+    NoCell {
+        /// Which cell's weights.
+        kind: CellKind,
+        /// Why.
+        message: String,
+    },
 }
 
 /// Any error of this crate, including reading genotype files.

@@ -8,7 +8,8 @@
 //!   ([`dot`]), with [`Format`] to pick one by name, extension or contents;
 //! - the DARTS derivation rule and its inverse, the clamp ([`derive()`],
 //!   [`clamp`]), which EDAS uses to hold every edge but one at 0 or 1;
-//! - [`diff()`] between genotypes, and the published cells ([`published`]).
+//! - [`diff()`] between genotypes, the published cells ([`published`]) and
+//!   uniformly sampled ones ([`random_genotype`]).
 //!
 //! ```
 //! use edas_genotype::{derive, published, CellKind, DeriveOptions, Format, Primitive};
@@ -43,6 +44,7 @@ pub mod format;
 pub mod genotype;
 pub mod primitive;
 pub mod published;
+pub mod random;
 pub mod read;
 pub mod space;
 
@@ -54,6 +56,7 @@ pub use error::{
 pub use format::{Format, load, parse_any, save};
 pub use genotype::{Cell, Concat, Genotype, NUM_KEPT_EDGES, NodeInput};
 pub use primitive::{CellKind, NUM_OPS, Primitive};
+pub use random::random_genotype;
 pub use space::{Edge, NUM_EDGES, NUM_NODES};
 
 /// The crate README's example, compiled and run as a doctest.

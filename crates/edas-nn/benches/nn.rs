@@ -24,7 +24,7 @@ use std::time::Instant;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use edas_genotype::published::DARTS_V2;
-use edas_nn::search::EdgeWeighting;
+use edas_nn::supernet::EdgeWeighting;
 use edas_nn::{Network, NetworkConfig, NetworkWeights, SearchNetwork, SearchNetworkConfig};
 
 fn peak_rss_mib() -> f64 {

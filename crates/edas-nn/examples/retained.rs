@@ -17,7 +17,7 @@
 
 use burn::prelude::*;
 use edas_genotype::Primitive;
-use edas_nn::search::{EdgeWeighting, MixedEdge};
+use edas_nn::supernet::{EdgeWeighting, MixedEdge};
 use edas_nn::untracked;
 
 fn status(key: &str) -> usize {

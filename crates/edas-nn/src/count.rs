@@ -17,7 +17,8 @@ use serde::Serialize;
 
 use crate::network::{AuxHead, Cell, Network, Stem};
 use crate::ops::{Bn, FactorizedReduce, Op, ReluConvBn};
-use crate::search::{MixedEdge, Preprocess, SearchCell, SearchNetwork};
+use crate::scaffold::Preprocess;
+use crate::supernet::{MixedEdge, SearchCell, SearchNetwork};
 
 /// A `[C, H, W]` shape.
 pub type Shape3 = [usize; 3];

@@ -11,4 +11,7 @@ pub enum NnError {
     /// A genotype that does not fit the network it is applied to.
     #[error("genotype does not fit the network: {0}")]
     Mismatch(String),
+    /// A tensor could not be read back from the device.
+    #[error("cannot read {0} back from the device")]
+    Read(String),
 }

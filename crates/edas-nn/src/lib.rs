@@ -3,27 +3,25 @@
 //!
 //! Library code takes a `&Device` and never names a backend.
 
-// Layer constructors mirror DARTS' signatures (C_in, C_out, k, s, p, ...);
-// module enums hold their modules inline because burn's `Module` derive
+// Module enums hold their modules inline because burn's `Module` derive
 // walks them; burn's `slice` takes an array of ranges, one per dimension.
-#![allow(
-    clippy::too_many_arguments,
-    clippy::large_enum_variant,
-    clippy::single_range_in_vec_init
-)]
+#![allow(clippy::large_enum_variant, clippy::single_range_in_vec_init)]
 
 pub mod error;
+pub mod host;
 pub mod network;
 pub mod ops;
 pub mod pointwise;
 pub mod recompute;
-pub mod search;
+pub mod scaffold;
+pub mod supernet;
 
 pub use error::NnError;
-pub use network::{Logits, Network, NetworkConfig, check_layers};
+pub use host::to_host;
+pub use network::{Logits, NetKind, Network, NetworkConfig, check_layers};
 pub use ops::{Op, OpMode};
 pub use recompute::{Recomputed, WeightGrads, on_inner, untracked};
-pub use search::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, SearchNetworkConfig};
+pub use supernet::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, SearchNetworkConfig};
 pub mod count;
 
 /// The crate README's example, compiled and run as a doctest.

@@ -6,16 +6,16 @@ use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use edas_genotype::space::{Edge, NUM_INPUT_STATES};
+use edas_genotype::space::Edge;
 use edas_genotype::{CellKind, Genotype};
 
 use crate::error::NnError;
 use crate::ops::{
-    Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path, drop_path_seed,
-    drop_path_seeded, then_bn,
+    Bn, ConvSpec, Op, OpMode, ReluConvBn, drop_path, drop_path_seed, drop_path_seeded, then_bn,
 };
 use crate::pointwise::conv_forward;
-use crate::search::{Preprocess, SearchNetwork, is_reduction};
+use crate::scaffold::{CellShape, Preprocess, cell_shapes, edge_stride, pre0, pre1};
+use crate::supernet::SearchNetwork;
 
 /// A discrete cell: two ops per node, from the genotype.
 #[derive(Module, Debug)]
@@ -35,41 +35,24 @@ pub struct Cell {
 }
 
 impl Cell {
-    fn new(
-        genotype: &Genotype,
-        c_pp: usize,
-        c_p: usize,
-        c: usize,
-        reduction: bool,
-        reduction_prev: bool,
-        mode: OpMode,
-        device: &Device,
-    ) -> Cell {
+    fn new(genotype: &Genotype, shape: &CellShape, mode: OpMode, device: &Device) -> Cell {
         let affine = mode == OpMode::Eval;
-        let cell = genotype.cell(CellKind::of(reduction));
-        let pre0 = if reduction_prev {
-            Preprocess::Reduce(FactorizedReduce::new(c_pp, c, affine, device))
-        } else {
-            Preprocess::Conv(ReluConvBn::new(c_pp, c, 1, 1, 0, affine, device))
-        };
+        let cell = genotype.cell(CellKind::of(shape.reduction));
+        let pre0 = pre0(shape, affine, device);
         let mut ops = Vec::new();
         let mut inputs = Vec::new();
         for edge in cell.edges() {
-            let stride = if reduction && edge.input < NUM_INPUT_STATES {
-                2
-            } else {
-                1
-            };
-            ops.push(Op::new(edge.op, c, stride, mode, device));
+            let stride = edge_stride(shape.reduction, edge.input);
+            ops.push(Op::new(edge.op, shape.c, stride, mode, device));
             inputs.push(edge.input);
         }
         Cell {
             pre0,
-            pre1: ReluConvBn::new(c_p, c, 1, 1, 0, affine, device),
+            pre1: pre1(shape, affine, device),
             ops,
             inputs,
             concat: cell.concat().to_vec(),
-            reduction,
+            reduction: shape.reduction,
         }
     }
 
@@ -92,21 +75,21 @@ impl Cell {
     ) -> Tensor<4> {
         let mut states = vec![self.pre0.forward(s0), self.pre1.forward(s1)];
         for pair in 0..self.ops.len() / 2 {
-            let mut h = Vec::with_capacity(2);
-            for k in [2 * pair, 2 * pair + 1] {
+            // One op (edge) `k` of the node, drop-path on all but identities.
+            let branch = |k: usize, states: &[Tensor<4>]| {
                 let op = &self.ops[k];
                 let y = op.forward(states[self.inputs[k]].clone());
-                h.push(if op.is_identity() {
+                if op.is_identity() {
                     y
                 } else {
                     match seed {
                         Some(seed) => drop_path_seeded(y, drop_prob, drop_path_seed(seed, 0, k)),
                         None => drop_path(y, drop_prob),
                     }
-                });
-            }
-            let b = h.pop().unwrap_or_else(|| unreachable!("two ops per node"));
-            let a = h.pop().unwrap_or_else(|| unreachable!("two ops per node"));
+                }
+            };
+            let a = branch(2 * pair, &states);
+            let b = branch(2 * pair + 1, &states);
             states.push(a.add(b));
         }
         Tensor::cat(self.concat.iter().map(|&s| states[s].clone()).collect(), 1)
@@ -146,11 +129,11 @@ impl AuxHead {
                 .with_strides([stride, stride])
                 .with_count_include_pad(false)
                 .init(),
-            conv1: conv(c, 128, 1, 1, 0, 1, 1, device),
+            conv1: ConvSpec::new(c, 128, 1).init(device),
             bn1: Bn::new(128, true, device),
             // DARTS uses 2x2, which is the whole pooled map at 32x32 (CIFAR) and
             // 224x224 (ImageNet); other image sizes get the kernel that does the same.
-            conv2: conv(128, 768, pooled, 1, 0, 1, 1, device),
+            conv2: ConvSpec::new(128, 768, pooled).init(device),
             bn2: (!imagenet).then(|| Bn::new(768, true, device)),
             classifier: LinearConfig::new(768, classes).init(device),
         }
@@ -164,6 +147,50 @@ impl AuxHead {
         let x = self.conv2.forward(relu(x));
         let x = relu(then_bn(self.bn2.as_ref(), x));
         self.classifier.forward(x.flatten(1, 3))
+    }
+}
+
+/// Which of DARTS' discrete networks a genotype builds.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetKind {
+    /// DARTS' `NetworkCIFAR` (3x3 stem; any image size and channels;
+    /// DARTS: C=36, L=20).
+    #[default]
+    Cifar,
+    /// DARTS' `NetworkImageNet` (stride-8 stem, 224x224; DARTS: C=48, L=14).
+    Imagenet,
+}
+
+impl NetKind {
+    /// The name in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            NetKind::Cifar => "cifar",
+            NetKind::Imagenet => "imagenet",
+        }
+    }
+}
+
+impl std::fmt::Display for NetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for NetKind {
+    type Err = NnError;
+
+    fn from_str(s: &str) -> Result<NetKind, NnError> {
+        match s {
+            "cifar" => Ok(NetKind::Cifar),
+            "imagenet" => Ok(NetKind::Imagenet),
+            _ => Err(NnError::Config(format!(
+                "unknown network kind `{s}` (expected cifar or imagenet)"
+            ))),
+        }
     }
 }
 
@@ -296,6 +323,19 @@ fn aux_spatial(config: &NetworkConfig, imagenet: bool) -> usize {
 }
 
 impl Network {
+    /// The network of `kind` ([`Network::cifar`] or [`Network::imagenet`]).
+    pub fn of_kind(
+        kind: NetKind,
+        genotype: &Genotype,
+        config: &NetworkConfig,
+        device: &Device,
+    ) -> Result<Network, NnError> {
+        match kind {
+            NetKind::Cifar => Network::cifar(genotype, config, device),
+            NetKind::Imagenet => Network::imagenet(genotype, config, device),
+        }
+    }
+
     /// DARTS' `NetworkCIFAR`: a 3x3 stem and `L` cells (works for any input
     /// channels and image size, e.g. 1x28x28).
     pub fn cifar(
@@ -333,48 +373,45 @@ impl Network {
                 config.image_size, config.image_size
             )));
         }
-        let (stem, mut c_pp, mut c_p, mut c_curr, mut reduction_prev) = if imagenet {
+        let (stem, c_stem) = if imagenet {
             let stem = ImageNetStem {
-                conv0a: conv(config.in_channels, c / 2, 3, 2, 1, 1, 1, device),
+                conv0a: ConvSpec::new(config.in_channels, c / 2, 3)
+                    .with_stride(2)
+                    .with_padding(1)
+                    .init(device),
                 bn0a: Bn::new(c / 2, affine, device),
-                conv0b: conv(c / 2, c, 3, 2, 1, 1, 1, device),
+                conv0b: ConvSpec::new(c / 2, c, 3)
+                    .with_stride(2)
+                    .with_padding(1)
+                    .init(device),
                 bn0b: Bn::new(c, affine, device),
-                conv1: conv(c, c, 3, 2, 1, 1, 1, device),
+                conv1: ConvSpec::new(c, c, 3)
+                    .with_stride(2)
+                    .with_padding(1)
+                    .init(device),
                 bn1: Bn::new(c, affine, device),
             };
-            (Stem::ImageNet(stem), c, c, c, true)
+            (Stem::ImageNet(stem), c)
         } else {
             let stem = CifarStem {
-                conv: conv(config.in_channels, 3 * c, 3, 1, 1, 1, 1, device),
+                conv: ConvSpec::new(config.in_channels, 3 * c, 3)
+                    .with_padding(1)
+                    .init(device),
                 bn: Bn::new(3 * c, affine, device),
             };
-            (Stem::Cifar(stem), 3 * c, 3 * c, c, false)
+            (Stem::Cifar(stem), 3 * c)
         };
+        let concat = |reduction| genotype.cell(CellKind::of(reduction)).concat().len();
+        let (shapes, c_last) = cell_shapes(config.layers, c_stem, c, imagenet, concat);
         let mut cells = Vec::with_capacity(config.layers);
         let mut aux = None;
-        for i in 0..config.layers {
-            let reduction = is_reduction(config.layers, i);
-            if reduction {
-                c_curr *= 2;
-            }
-            let cell = Cell::new(
-                genotype,
-                c_pp,
-                c_p,
-                c_curr,
-                reduction,
-                reduction_prev,
-                mode,
-                device,
-            );
-            reduction_prev = reduction;
-            c_pp = c_p;
-            c_p = cell.concat.len() * c_curr;
-            cells.push(cell);
+        for (i, shape) in shapes.iter().enumerate() {
+            cells.push(Cell::new(genotype, shape, mode, device));
             if i == aux_at && config.auxiliary {
                 let stride = if imagenet { 2 } else { 3 };
+                let c_out = concat(shape.reduction) * shape.c;
                 aux = Some(AuxHead::new(
-                    c_p,
+                    c_out,
                     config.classes,
                     spatial,
                     stride,
@@ -387,7 +424,7 @@ impl Network {
             stem,
             cells,
             aux,
-            classifier: LinearConfig::new(c_p, config.classes).init(device),
+            classifier: LinearConfig::new(c_last, config.classes).init(device),
         })
     }
 

@@ -102,26 +102,77 @@ impl Bn {
     }
 }
 
-/// A bias-free convolution with symmetric padding.
-pub fn conv(
-    c_in: usize,
-    c_out: usize,
-    kernel: usize,
-    stride: usize,
-    padding: usize,
-    dilation: usize,
-    groups: usize,
-    device: &Device,
-) -> Conv2d {
-    Conv2dConfig::new([c_in, c_out], [kernel, kernel])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(
-            padding, padding, padding, padding,
-        ))
-        .with_dilation([dilation, dilation])
-        .with_groups(groups)
-        .with_bias(false)
-        .init(device)
+/// A bias-free 2-D convolution as DARTS' ops build it (square kernel,
+/// symmetric padding), in burn's config-and-`init` style:
+/// `ConvSpec::new(c_in, c_out, 3).with_stride(2).with_padding(1).init(device)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvSpec {
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Kernel side.
+    pub kernel: usize,
+    /// Stride (1).
+    pub stride: usize,
+    /// Padding on every side (0).
+    pub padding: usize,
+    /// Dilation (1).
+    pub dilation: usize,
+    /// Groups (1; `c_in` for a depthwise convolution).
+    pub groups: usize,
+}
+
+impl ConvSpec {
+    /// A `kernel x kernel` convolution `c_in -> c_out`, stride 1, no
+    /// padding, no dilation, one group.
+    pub fn new(c_in: usize, c_out: usize, kernel: usize) -> ConvSpec {
+        ConvSpec {
+            c_in,
+            c_out,
+            kernel,
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+            groups: 1,
+        }
+    }
+
+    /// With stride `stride`.
+    pub fn with_stride(self, stride: usize) -> ConvSpec {
+        ConvSpec { stride, ..self }
+    }
+
+    /// With padding `padding` on every side.
+    pub fn with_padding(self, padding: usize) -> ConvSpec {
+        ConvSpec { padding, ..self }
+    }
+
+    /// With dilation `dilation`.
+    pub fn with_dilation(self, dilation: usize) -> ConvSpec {
+        ConvSpec { dilation, ..self }
+    }
+
+    /// With `groups` groups.
+    pub fn with_groups(self, groups: usize) -> ConvSpec {
+        ConvSpec { groups, ..self }
+    }
+
+    /// The convolution, initialised as burn initialises `Conv2d`.
+    pub fn init(&self, device: &Device) -> Conv2d {
+        Conv2dConfig::new([self.c_in, self.c_out], [self.kernel, self.kernel])
+            .with_stride([self.stride, self.stride])
+            .with_padding(PaddingConfig2d::Explicit(
+                self.padding,
+                self.padding,
+                self.padding,
+                self.padding,
+            ))
+            .with_dilation([self.dilation, self.dilation])
+            .with_groups(self.groups)
+            .with_bias(false)
+            .init(device)
+    }
 }
 
 /// `ReLUConvBN(C_in, C_out, k, s, p)`: ReLU, convolution, BN.
@@ -133,23 +184,37 @@ pub struct ReluConvBn {
     pub bn: Bn,
 }
 
-impl ReluConvBn {
-    /// ReLU, `k x k` convolution with stride `s` and padding `p`, BN.
-    pub fn new(
-        c_in: usize,
-        c_out: usize,
-        k: usize,
-        s: usize,
-        p: usize,
-        affine: bool,
-        device: &Device,
-    ) -> Self {
+/// The settings of a [`ReluConvBn`] (`ReLUConvBN(C_in, C_out, k, s, p)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReluConvBnConfig {
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Kernel side.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+    /// Padding.
+    pub padding: usize,
+    /// Affine BatchNorm (discrete networks) or not (the supernet).
+    pub affine: bool,
+}
+
+impl ReluConvBnConfig {
+    /// ReLU, `k x k` convolution, BN.
+    pub fn init(&self, device: &Device) -> ReluConvBn {
         ReluConvBn {
-            conv: conv(c_in, c_out, k, s, p, 1, 1, device),
-            bn: Bn::new(c_out, affine, device),
+            conv: ConvSpec::new(self.c_in, self.c_out, self.kernel)
+                .with_stride(self.stride)
+                .with_padding(self.padding)
+                .init(device),
+            bn: Bn::new(self.c_out, self.affine, device),
         }
     }
+}
 
+impl ReluConvBn {
     /// `[N, C_in, H, W] -> [N, C_out, H', W']`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         self.bn.forward(conv_forward(&self.conv, relu(x)))
@@ -180,8 +245,12 @@ impl FactorizedReduce {
             "FactorizedReduce needs an even output channel count, got {c_out}"
         );
         FactorizedReduce {
-            conv1: conv(c_in, c_out / 2, 1, 2, 0, 1, 1, device),
-            conv2: conv(c_in, c_out / 2, 1, 2, 0, 1, 1, device),
+            conv1: ConvSpec::new(c_in, c_out / 2, 1)
+                .with_stride(2)
+                .init(device),
+            conv2: ConvSpec::new(c_in, c_out / 2, 1)
+                .with_stride(2)
+                .init(device),
             bn: Bn::new(c_out, affine, device),
         }
     }
@@ -228,11 +297,18 @@ impl SepConv {
     /// `k x k` separable convolution on `c` channels at stride `s`.
     pub fn new(c: usize, k: usize, s: usize, affine: bool, device: &Device) -> Self {
         SepConv {
-            dw1: conv(c, c, k, s, k / 2, 1, c, device),
-            pw1: conv(c, c, 1, 1, 0, 1, 1, device),
+            dw1: ConvSpec::new(c, c, k)
+                .with_stride(s)
+                .with_padding(k / 2)
+                .with_groups(c)
+                .init(device),
+            pw1: ConvSpec::new(c, c, 1).init(device),
             bn1: Bn::new(c, affine, device),
-            dw2: conv(c, c, k, 1, k / 2, 1, c, device),
-            pw2: conv(c, c, 1, 1, 0, 1, 1, device),
+            dw2: ConvSpec::new(c, c, k)
+                .with_padding(k / 2)
+                .with_groups(c)
+                .init(device),
+            pw2: ConvSpec::new(c, c, 1).init(device),
             bn2: Bn::new(c, affine, device),
         }
     }
@@ -267,8 +343,13 @@ impl DilConv {
     /// `k x k` dilated separable convolution (padding 2 for 3x3, 4 for 5x5).
     pub fn new(c: usize, k: usize, s: usize, affine: bool, device: &Device) -> Self {
         DilConv {
-            dw: conv(c, c, k, s, k - 1, 2, c, device),
-            pw: conv(c, c, 1, 1, 0, 1, 1, device),
+            dw: ConvSpec::new(c, c, k)
+                .with_stride(s)
+                .with_padding(k - 1)
+                .with_dilation(2)
+                .with_groups(c)
+                .init(device),
+            pw: ConvSpec::new(c, c, 1).init(device),
             bn: Bn::new(c, affine, device),
         }
     }
@@ -453,13 +534,6 @@ pub fn drop_path(x: Tensor<4>, p: f64) -> Tensor<4> {
     x.div_scalar(keep).mul(mask)
 }
 
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
 /// Drop-path with the mask a function of `seed` (one draw per example), so
 /// that a run is reproducible and resumable whatever the backend's random
 /// generator does. Same scaling as [`drop_path`].
@@ -471,7 +545,8 @@ pub fn drop_path_seeded(x: Tensor<4>, p: f64, seed: u64) -> Tensor<4> {
     let [n, ..] = x.dims();
     let mask: Vec<f32> = (0..n as u64)
         .map(|i| {
-            let u = (splitmix64(seed ^ splitmix64(i)) >> 11) as f64 / (1u64 << 53) as f64;
+            let u = (edas_rng::splitmix64(seed ^ edas_rng::splitmix64(i)) >> 11) as f64
+                / (1u64 << 53) as f64;
             if u < keep { (1.0 / keep) as f32 } else { 0.0 }
         })
         .collect();
@@ -481,5 +556,5 @@ pub fn drop_path_seeded(x: Tensor<4>, p: f64, seed: u64) -> Tensor<4> {
 
 /// A per-(cell, edge, step) seed for [`drop_path_seeded`].
 pub fn drop_path_seed(seed: u64, cell: usize, edge: usize) -> u64 {
-    splitmix64(seed ^ splitmix64(((cell as u64) << 32) | edge as u64))
+    edas_rng::splitmix64(seed ^ edas_rng::splitmix64(((cell as u64) << 32) | edge as u64))
 }

@@ -52,7 +52,7 @@ pub fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::conv;
+    use crate::ops::ConvSpec;
 
     fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         t.into_data()
@@ -69,7 +69,7 @@ mod tests {
     #[test]
     fn matches_the_convolution_and_its_gradients() {
         let device = Device::flex().autodiff();
-        let c = conv(6, 10, 1, 1, 0, 1, 1, &device);
+        let c = ConvSpec::new(6, 10, 1).init(&device);
         assert!(is_pointwise(&c));
         let x: Tensor<4> = Tensor::random(
             [3, 6, 5, 7],
@@ -113,9 +113,17 @@ mod tests {
     #[test]
     fn other_convolutions_are_left_alone() {
         let device = Device::flex();
-        assert!(!is_pointwise(&conv(4, 4, 3, 1, 1, 1, 1, &device)));
-        assert!(!is_pointwise(&conv(4, 4, 1, 2, 0, 1, 1, &device)));
-        assert!(!is_pointwise(&conv(4, 4, 1, 1, 0, 1, 4, &device)));
-        assert!(!is_pointwise(&conv(4, 4, 1, 1, 1, 1, 1, &device)));
+        assert!(!is_pointwise(
+            &ConvSpec::new(4, 4, 3).with_padding(1).init(&device)
+        ));
+        assert!(!is_pointwise(
+            &ConvSpec::new(4, 4, 1).with_stride(2).init(&device)
+        ));
+        assert!(!is_pointwise(
+            &ConvSpec::new(4, 4, 1).with_groups(4).init(&device)
+        ));
+        assert!(!is_pointwise(
+            &ConvSpec::new(4, 4, 1).with_padding(1).init(&device)
+        ));
     }
 }

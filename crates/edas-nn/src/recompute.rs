@@ -29,7 +29,7 @@ use burn::tensor::Gradients;
 use edas_genotype::CellKind;
 use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
 
-use crate::search::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, accumulate};
+use crate::supernet::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, accumulate};
 
 /// `module` on the inner (non-autodiff) device with its training flags kept
 /// on: BatchNorm normalises with batch statistics, as during search, and

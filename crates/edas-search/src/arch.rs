@@ -5,9 +5,9 @@
 use burn::module::{Module, Param};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use edas_data::Rng;
 use edas_genotype::{CellKind, DeriveOptions, EdgeWeights, Genotype, NUM_EDGES, NUM_OPS, derive};
-use edas_nn::{EdgeWeighting, NetworkWeights};
+use edas_nn::{EdgeWeighting, NetworkWeights, to_host};
+use edas_rng::Rng;
 
 use crate::error::SearchError;
 
@@ -46,10 +46,10 @@ impl ArchVars {
     ) -> Result<ArchVars, SearchError> {
         let t = |kind: CellKind, v: &[f32]| -> Result<Param<Tensor<2>>, SearchError> {
             if v.len() != NUM_EDGES * NUM_OPS {
-                return Err(SearchError::Shape(format!(
-                    "{kind} alpha has {} values, expected 112",
-                    v.len()
-                )));
+                return Err(SearchError::AlphaSize {
+                    kind,
+                    values: v.len(),
+                });
             }
             Ok(Param::from_tensor(Tensor::from_data(
                 TensorData::new(v.to_vec(), [NUM_EDGES, NUM_OPS]),
@@ -80,23 +80,21 @@ impl ArchVars {
     }
 
     /// `alpha[kind]` on the host, row-major (112 values).
-    pub fn values(&self, kind: CellKind) -> Vec<f32> {
-        self.alpha(kind)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap_or_default()
+    pub fn values(&self, kind: CellKind) -> Result<Vec<f32>, SearchError> {
+        Ok(to_host(self.alpha(kind))?)
     }
 
     /// `softmax(alpha[kind])` per edge on the host (what DARTS derives from).
-    pub fn softmax_values(&self, kind: CellKind) -> Vec<f32> {
-        softmax_rows(&self.values(kind))
+    pub fn softmax_values(&self, kind: CellKind) -> Result<Vec<f32>, SearchError> {
+        Ok(softmax_rows(&self.values(kind)?))
     }
 
     /// The clamp `C(alpha)`: the genotype derived by the DARTS rule from
     /// `softmax(alpha)`.
     pub fn derive(&self, options: DeriveOptions) -> Result<Genotype, SearchError> {
-        let w = |kind| EdgeWeights::from_flat(kind, &self.softmax_values(kind));
+        let w = |kind| -> Result<EdgeWeights, SearchError> {
+            Ok(EdgeWeights::from_flat(kind, &self.softmax_values(kind)?)?)
+        };
         Ok(derive(
             &w(CellKind::Normal)?,
             &w(CellKind::Reduce)?,
@@ -154,13 +152,18 @@ impl ArchVars {
 
 /// Gumbel(0, 1) noise for the 8 ops of an edge.
 pub fn gumbel_noise(rng: &mut Rng, device: &Device) -> Tensor<1> {
-    let v: Vec<f32> = (0..NUM_OPS)
+    Tensor::from_data(TensorData::new(gumbel_values(rng), [NUM_OPS]), device)
+}
+
+/// `NUM_OPS` standard Gumbel samples `-ln(-ln u)` on the host (the values
+/// of [`gumbel_noise`]).
+pub fn gumbel_values(rng: &mut Rng) -> Vec<f32> {
+    (0..NUM_OPS)
         .map(|_| {
             let u = rng.uniform().clamp(1e-12, 1.0 - 1e-12);
             (-(-u.ln()).ln()) as f32
         })
-        .collect();
-    Tensor::from_data(TensorData::new(v, [NUM_OPS]), device)
+        .collect()
 }
 
 /// Row-wise softmax of 14 x 8 host values.

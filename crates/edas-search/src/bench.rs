@@ -33,7 +33,7 @@ use edas_genotype::Primitive;
 use edas_genotype::published::DARTS_V2;
 use edas_nn::ops::{Op, OpMode};
 use edas_nn::{Network, NetworkConfig, SearchNetwork, SearchNetworkConfig};
-use edas_train::optim::{SgdSettings, sgd};
+use edas_run::optim::{SgdSettings, sgd};
 
 use crate::{EdasSettings, SearchError, Searcher, StepContext, Strategy};
 

@@ -2,8 +2,8 @@
 //! its checks. `docs/search.md` lists the keys.
 
 use edas_data::{DataConfig, DatasetKind};
-use edas_train::config::invalid;
-use edas_train::optim::SgdSettings;
+use edas_run::config::{check_run_name, invalid};
+use edas_run::optim::SgdSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::adam::AdamConfig;
@@ -234,9 +234,9 @@ impl SearchConfig {
     }
 
     /// Range and consistency checks, naming the key; `origin` is the file.
-    pub fn validate(&self, origin: &str) -> edas_train::Result<()> {
+    pub fn validate(&self, origin: &str) -> edas_run::Result<()> {
         let err = |key: &str, msg: String| Err(invalid(origin, key, msg));
-        edas_train::config::check_run_name(origin, &self.name)?;
+        check_run_name(origin, &self.name)?;
         if self.epochs == 0 {
             return err("epochs", "must be at least 1".into());
         }
@@ -356,6 +356,7 @@ impl SearchConfig {
             gumbel: self.edas.gumbel,
             recompute_relaxed: self.edas.recompute,
             normal_skip_cap: self.regularizers.normal_skip_cap,
+            random_candidates: self.random.candidates,
             arch: self.arch,
             weights: self.weights,
         }

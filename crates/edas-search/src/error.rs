@@ -1,42 +1,32 @@
 //! Errors of the search crate.
 
+use edas_genotype::CellKind;
 use thiserror::Error;
 
 /// Errors of the architecture search.
 #[derive(Debug, Error)]
 pub enum SearchError {
-    /// A tensor or value list of the wrong size.
-    #[error("shape mismatch: {0}")]
-    Shape(String),
+    /// Architecture variables of the wrong size (a checkpoint of another
+    /// search space).
+    #[error("{kind} alpha has {values} values, expected 112 (14 edges x 8 ops)")]
+    AlphaSize {
+        /// The cell kind.
+        kind: CellKind,
+        /// How many values were given.
+        values: usize,
+    },
     /// The derivation rule failed (e.g. NaN architecture weights).
     #[error(transparent)]
     Derive(#[from] edas_genotype::DeriveError),
-    /// The run directory, config, checkpoint or metrics.
+    /// The run directory, config, checkpoint, metrics, or a diverged loss.
     #[error(transparent)]
-    Run(#[from] edas_train::RunError),
+    Run(#[from] edas_run::RunError),
     /// Reading the data.
     #[error(transparent)]
     Data(#[from] edas_data::DataError),
-    /// Building the network.
+    /// Building the network, reading a tensor back.
     #[error(transparent)]
     Nn(#[from] edas_nn::NnError),
-    /// A loss became NaN or infinite; the run stopped without checkpointing.
-    #[error(
-        "the {what} at epoch {epoch}, step {step}; the run stopped and {checkpoint} \
-         (lower weights.lr or arch.lr, or clip gradients harder with weights.grad_clip, then start over)"
-    )]
-    Diverged {
-        /// What became non-finite (`training loss became NaN`).
-        what: String,
-        /// The value (`NaN`, `inf`).
-        value: f64,
-        /// 1-based epoch.
-        epoch: usize,
-        /// 1-based step in the epoch.
-        step: usize,
-        /// What is left on disk.
-        checkpoint: String,
-    },
     /// A gradient or value that must be finite is not (the caller adds
     /// where).
     #[error("{0}")]
@@ -48,7 +38,13 @@ pub enum SearchError {
     /// kernel, an out-of-memory).
     #[error("the device failed: {0}")]
     Device(String),
-    /// A file the run writes at its end.
+    /// A genotype that cannot be built or written.
     #[error(transparent)]
     Genotype(#[from] edas_genotype::Error),
+}
+
+impl From<edas_genotype::GenotypeError> for SearchError {
+    fn from(e: edas_genotype::GenotypeError) -> SearchError {
+        SearchError::Genotype(e.into())
+    }
 }

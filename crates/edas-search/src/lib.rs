@@ -6,18 +6,24 @@
 //!   DARTS' edge weightings;
 //! - [`sampler`]: which edges are relaxed at a step;
 //! - [`adam`]: per-edge Adam that leaves every clamped edge bit-identical;
-//! - [`strategy`]: the strategies, GDAS' straight-through weightings,
-//!   random single paths, epsilon-exploration;
-//! - [`searcher`]: one iteration (architecture step, weight step), the
-//!   pruning-gap evaluation, checkpoint state;
+//! - [`strategy`]: the [`SearchStrategy`] trait and one file per strategy
+//!   (EDAS, DARTS, GDAS, random search), each giving the weightings of its
+//!   architecture step, weight step and evaluation;
+//! - [`searcher`]: one iteration (architecture step, weight step) for any
+//!   strategy, the pruning-gap evaluation, checkpoint state;
 //! - [`config`]: the TOML search config and its checks;
-//! - [`run`]: the epoch loop with metrics, plots, checkpoints and resume.
+//! - [`data`]: the search split, loaders and evaluation batches;
+//! - [`run`]: a search as an epoch task of `edas_run`'s driver (metrics,
+//!   checkpoints, resume), [`plots`] and the final files;
+//! - [`bench`]: timed step cases on any device.
 
 pub mod adam;
 pub mod arch;
 pub mod bench;
 pub mod config;
+pub mod data;
 pub mod error;
+pub mod plots;
 pub mod run;
 pub mod sampler;
 pub mod searcher;
@@ -26,9 +32,9 @@ pub mod strategy;
 pub use adam::{AdamConfig, RowAdam};
 pub use arch::{ArchVars, mean_entropy, softmax_rows};
 pub use config::SearchConfig;
-pub use edas_train::run::RunOptions;
+pub use edas_run::RunOptions;
 pub use error::SearchError;
-pub use run::{EpochRecord, SearchOutcome, SearchResults, run_search};
+pub use run::{SearchOutcome, SearchRecord, SearchResults, run_search};
 pub use sampler::{EdgeDistribution, EdgeSampler};
 pub use searcher::{EdasSettings, Evaluation, Searcher, StepContext, StepStats};
-pub use strategy::Strategy;
+pub use strategy::{SearchStrategy, Strategy};

@@ -1,4 +1,5 @@
-//! The search loop: data, epochs, metrics, plots, checkpoints and resume,
+//! A search as an epoch task of the shared driver (`edas_run::driver`):
+//! the steps of an epoch, the pruning-gap evaluation, the metrics record,
 //! and the files a finished search leaves in its run directory
 //! (`docs/search.md`).
 
@@ -8,27 +9,25 @@ use std::process::Command;
 use std::time::Instant;
 
 use burn::prelude::*;
-use edas_data::download::DownloadOptions;
-use edas_data::{Loader, LoaderConfig, Split, search_split};
-use edas_genotype::{CellKind, Format, Genotype, NUM_EDGES, NUM_OPS, Primitive, diff};
-use edas_nn::SearchNetworkConfig;
-use edas_train::config::to_toml;
-use edas_train::optim::cosine_lr;
-use edas_train::plot::{Chart, Series, figure};
-use edas_train::progress::{Progress, fmt_duration};
-use edas_train::run::{OpenMode, RESULTS_FILE, RunDir, RunOptions, stage_checkpoint};
-use edas_train::sys::{mib, peak_rss_bytes, reset_peak_rss};
+use edas_genotype::darts_text::to_darts;
+use edas_genotype::{CellKind, Format, Genotype, Primitive, diff};
+use edas_run::config::to_toml;
+use edas_run::dir::RESULTS_FILE;
+use edas_run::optim::cosine_lr;
+use edas_run::progress::fmt_duration;
+use edas_run::{Epoch, EpochRecord, EpochTask, RunDir, RunOptions, driver};
 use serde::{Deserialize, Serialize};
 
 use crate::arch::mean_entropy;
 use crate::config::SearchConfig;
+use crate::data::SearchData;
 use crate::error::SearchError;
 use crate::searcher::{Evaluation, Searcher, SearcherState, StepContext};
 use crate::strategy::{Strategy, op_histogram};
 
 /// One line of `metrics.jsonl`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
+pub struct SearchRecord {
     /// 0-based epoch.
     pub epoch: usize,
     /// The strategy.
@@ -77,20 +76,22 @@ pub struct EpochRecord {
     pub peak_memory_mib: Option<f64>,
 }
 
-/// The JSON state of a checkpoint.
+impl EpochRecord for SearchRecord {
+    fn set_cost(&mut self, epoch_time_s: f64, peak_memory_mib: Option<f64>) {
+        self.epoch_time_s = epoch_time_s;
+        self.peak_memory_mib = peak_memory_mib;
+    }
+}
+
+/// A search checkpoint's state besides the driver's fields.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct CheckpointState {
-    /// Epochs completed.
-    epochs_done: usize,
-    /// The resolved config the run was started with.
-    config: String,
-    /// Seconds of search so far.
-    elapsed_s: f64,
+pub struct SearchState {
     /// The searcher.
     searcher: SearcherState,
 }
 
-/// What a search returns.
+/// What a search returns: the driver's outcome and the genotype the search
+/// stands at.
 #[derive(Clone, Debug)]
 pub struct SearchOutcome {
     /// The genotype the search stands at.
@@ -100,7 +101,7 @@ pub struct SearchOutcome {
     /// Whether all epochs are done (the run directory holds `results.json`).
     pub finished: bool,
     /// The last epoch's record.
-    pub last: Option<EpochRecord>,
+    pub last: Option<SearchRecord>,
 }
 
 /// Final results (`results.json`).
@@ -126,97 +127,219 @@ pub struct SearchResults {
     pub peak_memory_mib: Option<f64>,
 }
 
-type Batches = Vec<(Tensor<4>, Tensor<1, Int>)>;
-
-struct Data {
-    train: Loader,
-    valid: Loader,
-    eval: Batches,
-    net: SearchNetworkConfig,
-    describe: String,
+/// A search run: its data and its searcher.
+struct Search<'a> {
+    config: &'a SearchConfig,
+    data: SearchData,
+    searcher: Searcher,
+    /// The genotype at the start of the next epoch, for `changed_edges`.
+    previous: Option<Genotype>,
+    device: &'a Device,
 }
 
-fn open_data(config: &SearchConfig, device: &Device) -> Result<Data, SearchError> {
-    let source = config.data.open(
-        Split::Train,
-        &DownloadOptions {
-            progress: true,
-            ..DownloadOptions::default()
-        },
-    )?;
-    let shape = source.fixed_shape().ok_or_else(|| {
-        SearchError::Shape(format!(
-            "{}: search needs images of one size",
-            source.describe()
+impl Search<'_> {
+    fn steps_per_epoch(&self) -> usize {
+        self.data
+            .train
+            .num_batches()
+            .min(self.data.valid.num_batches())
+    }
+}
+
+impl EpochTask for Search<'_> {
+    type Record = SearchRecord;
+    type State = SearchState;
+    type Error = SearchError;
+    const COMMAND: &'static str = "search";
+    const ADVICE: &'static str = "lower weights.lr or arch.lr, or clip gradients harder with \
+                                  weights.grad_clip, then start over";
+
+    fn epochs(&self) -> usize {
+        self.config.epochs
+    }
+
+    fn steps(&self) -> usize {
+        self.steps_per_epoch()
+    }
+
+    fn start(&mut self, _run: &mut RunDir) -> Result<String, SearchError> {
+        let c = self.config;
+        Ok(format!(
+            "search `{}`: {} on {}, C={} L={}, {} epochs x {} steps, batch {}, seed {}",
+            c.name,
+            c.strategy,
+            self.data.describe,
+            c.network.channels,
+            c.network.layers,
+            c.epochs,
+            self.steps_per_epoch(),
+            c.loader.batch_size,
+            c.seed
         ))
-    })?;
-    let l = &config.loader;
-    let n = l
-        .train_examples
-        .map_or(source.len(), |k| k.min(source.len()));
-    let (train_idx, valid_idx) = search_split(n, l.train_portion, config.seed)?;
-    let pipeline = if l.augment {
-        config.data.train_pipeline(false)
-    } else {
-        config.data.eval_pipeline()
-    };
-    let loader = |idx: Vec<usize>, stream: u64, pipeline| {
-        Loader::new(
-            source.clone(),
-            Some(idx),
-            pipeline,
-            LoaderConfig {
-                batch_size: l.batch_size,
-                shuffle: true,
-                drop_last: true,
-                seed: config.seed.wrapping_add(stream),
-                workers: l.workers,
-                prefetch: 2,
-            },
-        )
-    };
-    let eval_idx: Vec<usize> = valid_idx
-        .iter()
-        .copied()
-        .take(l.eval_examples.unwrap_or(usize::MAX))
-        .collect();
-    let eval_loader = Loader::new(
-        source.clone(),
-        Some(eval_idx),
-        config.data.eval_pipeline(),
-        LoaderConfig {
-            batch_size: l.batch_size.max(64),
-            shuffle: false,
-            drop_last: false,
-            seed: config.seed,
-            workers: l.workers,
-            prefetch: 2,
-        },
-    )?;
-    let eval = eval_loader
-        .epoch(0)
-        .map(|b| b.map(|b| b.to_tensors(device)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let describe = format!(
-        "{} ({} used: {} weight-step, {} architecture-step, {} evaluation examples)",
-        source.describe(),
-        n,
-        train_idx.len(),
-        valid_idx.len(),
-        eval.iter().map(|b| b.1.dims()[0]).sum::<usize>()
-    );
-    Ok(Data {
-        train: loader(train_idx, 0, pipeline.clone())?,
-        valid: loader(valid_idx, 1, pipeline)?,
-        eval,
-        net: SearchNetworkConfig {
-            in_channels: shape.channels,
-            classes: source.num_classes(),
-            channels: config.network.channels,
-            layers: config.network.layers,
-            stem_multiplier: config.network.stem_multiplier,
-        },
-        describe,
+    }
+
+    fn resume(&mut self, dir: &Path, state: SearchState) -> Result<(), SearchError> {
+        self.searcher.load(dir, &state.searcher)
+    }
+
+    fn epoch(&mut self, cx: &mut Epoch<'_>) -> Result<SearchRecord, SearchError> {
+        let (config, epoch) = (self.config, cx.index);
+        let previous = match self.previous.take() {
+            Some(g) => g,
+            None => self.searcher.genotype()?,
+        };
+        let ctx = StepContext {
+            lr: cosine_lr(&config.weights, epoch, config.epochs),
+            tau: config.tau(epoch),
+            epsilon: config.epsilon(epoch),
+            drop_path: config.regularizers.drop_path,
+            warmup: config.is_warmup(epoch),
+        };
+        let steps = self.steps_per_epoch();
+        let (mut train_loss, mut train_correct, mut seen) = (0.0, 0usize, 0usize);
+        let (mut val_loss, mut val_correct, mut val_seen) = (0.0, 0usize, 0usize);
+        let mut valid = self.data.valid.epoch(epoch as u64);
+        let mut step_time = 0.0;
+        for (s, tb) in self.data.train.epoch(epoch as u64).take(steps).enumerate() {
+            let tb = tb?;
+            let vb = valid.next().ok_or_else(|| {
+                SearchError::Invalid("the validation loader ran out of batches".into())
+            })??;
+            let ts = Instant::now();
+            let step =
+                self.searcher
+                    .step(tb.to_tensors(self.device), vb.to_tensors(self.device), &ctx);
+            let stats = match step {
+                Err(SearchError::NonFinite(what)) => return Err(cx.diverged(what, s).into()),
+                other => other?,
+            };
+            step_time += ts.elapsed().as_secs_f64();
+            tracing::debug!(
+                epoch,
+                step = s,
+                train_loss = stats.train_loss,
+                val_loss = ?stats.val_loss,
+                grad_norm = stats.grad_norm,
+                relaxed = ?stats.relaxed,
+                "search step"
+            );
+            if let Some(v) = stats.val_loss {
+                cx.check_finite("validation loss", v, s)?;
+            }
+            cx.check_finite("training loss", stats.train_loss, s)?;
+            train_loss += stats.train_loss * tb.len() as f64;
+            train_correct += stats.train_correct;
+            seen += tb.len();
+            if let (Some(l), Some(c)) = (stats.val_loss, stats.val_correct) {
+                val_loss += l * vb.len() as f64;
+                val_correct += c;
+                val_seen += vb.len();
+            }
+            cx.step_done(|| {
+                format!(
+                    "loss {:.3} acc {:.1}%",
+                    train_loss / seen as f64,
+                    100.0 * train_correct as f64 / seen as f64
+                )
+            });
+        }
+        cx.steps_done();
+        if !ctx.warmup {
+            self.searcher.end_epoch(&self.data.eval)?;
+        }
+        let eval = self.searcher.evaluate(&self.data.eval, ctx.tau)?;
+        let genotype = self.searcher.genotype()?;
+        let changed = diff(&previous, &genotype)
+            .changes
+            .iter()
+            .filter(|c| matches!(c, edas_genotype::Change::Edge { .. }))
+            .count();
+        self.previous = Some(genotype);
+        let arch = &self.searcher.arch;
+        Ok(SearchRecord {
+            epoch,
+            strategy: config.strategy,
+            warmup: ctx.warmup,
+            lr: ctx.lr,
+            tau: ctx.tau,
+            epsilon: ctx.epsilon,
+            steps,
+            train_loss: train_loss / seen.max(1) as f64,
+            train_acc: train_correct as f64 / seen.max(1) as f64,
+            val_loss: (val_seen > 0).then(|| val_loss / val_seen as f64),
+            val_acc: (val_seen > 0).then(|| val_correct as f64 / val_seen as f64),
+            eval,
+            searched_acc: eval.searched_accuracy(),
+            derived_acc: eval.derived_accuracy(),
+            pruning_gap: eval.gap(),
+            genotype: to_darts(&genotype),
+            changed_edges: changed,
+            entropy: [
+                mean_entropy(&arch.values(CellKind::Normal)?),
+                mean_entropy(&arch.values(CellKind::Reduce)?),
+            ],
+            ops: ops_table(&genotype),
+            alpha: [
+                arch.softmax_values(CellKind::Normal)?,
+                arch.softmax_values(CellKind::Reduce)?,
+            ],
+            step_time_s: step_time / steps.max(1) as f64,
+            epoch_time_s: 0.0,
+            peak_memory_mib: None,
+        })
+    }
+
+    fn save(&mut self, dir: &Path) -> Result<SearchState, SearchError> {
+        Ok(SearchState {
+            searcher: self.searcher.save(dir)?,
+        })
+    }
+
+    fn epoch_line(&self, r: &SearchRecord) -> String {
+        epoch_line(self.config, r)
+    }
+
+    fn plots(&self, run: &RunDir, records: &[SearchRecord]) -> Result<(), SearchError> {
+        crate::plots::write(run, self.config, records)
+    }
+
+    fn finish(
+        &mut self,
+        run: &mut RunDir,
+        records: &[SearchRecord],
+        elapsed_s: f64,
+    ) -> Result<String, SearchError> {
+        let genotype = self.searcher.genotype()?;
+        write_final(run, self.config, &genotype, records, elapsed_s)
+    }
+}
+
+/// Runs (or resumes) a search as `config` and `options` say, on `device`
+/// (an autodiff device).
+pub fn run_search(
+    config: &SearchConfig,
+    options: &RunOptions,
+    device: &Device,
+) -> Result<SearchOutcome, SearchError> {
+    let mut run = driver::open(options)?;
+    driver::logging_errors(&mut run, |run| {
+        let config_toml = to_toml(config)?;
+        let data = crate::data::open(config, device)?;
+        let searcher = Searcher::new(&data.net, config.settings(), config.seed, device);
+        let mut search = Search {
+            config,
+            data,
+            searcher,
+            previous: None,
+            device,
+        };
+        let outcome = driver::drive(&mut search, run, options, &config_toml)?;
+        Ok(SearchOutcome {
+            genotype: search.searcher.genotype()?,
+            epochs_done: outcome.epochs_done,
+            finished: outcome.finished,
+            last: outcome.last,
+        })
     })
 }
 
@@ -237,239 +360,7 @@ fn ops_table(genotype: &Genotype) -> BTreeMap<String, BTreeMap<String, usize>> {
         .collect()
 }
 
-fn nonfinite(what: &str, value: f64, epoch: usize, step: usize, run: &RunDir) -> SearchError {
-    SearchError::Diverged {
-        what: what.to_owned(),
-        value,
-        epoch: epoch + 1,
-        step: step + 1,
-        checkpoint: run.checkpoint_status(),
-    }
-}
-
-/// Runs (or resumes) a search as `config` and `options` say, on `device`
-/// (an autodiff device).
-pub fn run_search(
-    config: &SearchConfig,
-    options: &RunOptions,
-    device: &Device,
-) -> Result<SearchOutcome, SearchError> {
-    let mut run = RunDir::open(&options.out, options.mode)?;
-    run.set_echo(options.verbose);
-    let config_toml = to_toml(config)?;
-    let data = open_data(config, device)?;
-    let mut searcher = Searcher::new(&data.net, config.settings(), config.seed, device);
-    let mut start_epoch = 0;
-    let mut elapsed = 0.0;
-    if options.mode == OpenMode::Resume {
-        let (dir, state): (_, CheckpointState) = run.read_checkpoint()?;
-        if state.config != config_toml {
-            return Err(SearchError::Run(edas_train::RunError::RunDir {
-                path: run.path().to_owned(),
-                message: "the config differs from the one the run started with; resume with the run's own config.toml".into(),
-            }));
-        }
-        searcher.load(&dir, &state.searcher)?;
-        start_epoch = state.epochs_done;
-        elapsed = state.elapsed_s;
-        run.resume_metrics(start_epoch, config.epochs)?;
-        run.line(&format!(
-            "resuming {} after epoch {start_epoch}/{}",
-            run.path().display(),
-            config.epochs
-        ));
-    } else {
-        run.write_provenance(&config_toml, &options.command_line)?;
-        run.line(&format!(
-            "search `{}`: {} on {}, C={} L={}, {} epochs x {} steps, batch {}, seed {}",
-            config.name,
-            config.strategy,
-            data.describe,
-            config.network.channels,
-            config.network.layers,
-            config.epochs,
-            data.train.num_batches().min(data.valid.num_batches()),
-            config.loader.batch_size,
-            config.seed
-        ));
-    }
-
-    let steps = data.train.num_batches().min(data.valid.num_batches());
-    // The genotype at the start of the next epoch (the initial clamp, or
-    // the checkpoint's), for `changed_edges`.
-    let mut previous = searcher.genotype()?;
-    let mut last = records(&run)?.pop();
-    let mut epoch = start_epoch;
-    while epoch < config.epochs {
-        if options.stop_after.is_some_and(|s| epoch >= s) {
-            break;
-        }
-        let t0 = Instant::now();
-        let measured = reset_peak_rss();
-        let ctx = StepContext {
-            lr: cosine_lr(&config.weights, epoch, config.epochs),
-            tau: config.tau(epoch),
-            epsilon: config.epsilon(epoch),
-            drop_path: config.regularizers.drop_path,
-            warmup: config.is_warmup(epoch),
-        };
-        let mut progress = Progress::new(format!("epoch {}/{}", epoch + 1, config.epochs), steps);
-        let (mut train_loss, mut train_correct, mut seen) = (0.0, 0usize, 0usize);
-        let (mut val_loss, mut val_correct, mut val_seen) = (0.0, 0usize, 0usize);
-        let mut valid = data.valid.epoch(epoch as u64);
-        let mut step_time = 0.0;
-        for (s, tb) in data.train.epoch(epoch as u64).take(steps).enumerate() {
-            let tb = tb?;
-            let vb = valid.next().ok_or_else(|| {
-                SearchError::Shape("the validation loader ran out of batches".into())
-            })??;
-            let ts = Instant::now();
-            let stats = match searcher.step(tb.to_tensors(device), vb.to_tensors(device), &ctx) {
-                Err(SearchError::NonFinite(what)) => {
-                    progress.finish();
-                    let e = nonfinite(&what, f64::NAN, epoch, s, &run);
-                    run.line(&format!("error: {e}"));
-                    return Err(e);
-                }
-                other => other?,
-            };
-            step_time += ts.elapsed().as_secs_f64();
-            tracing::debug!(
-                epoch,
-                step = s,
-                train_loss = stats.train_loss,
-                val_loss = ?stats.val_loss,
-                grad_norm = stats.grad_norm,
-                relaxed = ?stats.relaxed,
-                "search step"
-            );
-            if let Some(v) = stats.val_loss
-                && !v.is_finite()
-            {
-                progress.finish();
-                let e = nonfinite(&format!("validation loss became {v}"), v, epoch, s, &run);
-                run.line(&format!("error: {e}"));
-                return Err(e);
-            }
-            if !stats.train_loss.is_finite() {
-                progress.finish();
-                let e = nonfinite(
-                    &format!("training loss became {}", stats.train_loss),
-                    stats.train_loss,
-                    epoch,
-                    s,
-                    &run,
-                );
-                run.line(&format!("error: {e}"));
-                return Err(e);
-            }
-            train_loss += stats.train_loss * tb.len() as f64;
-            train_correct += stats.train_correct;
-            seen += tb.len();
-            if let (Some(l), Some(c)) = (stats.val_loss, stats.val_correct) {
-                val_loss += l * vb.len() as f64;
-                val_correct += c;
-                val_seen += vb.len();
-            }
-            if options.verbose {
-                progress.step(&format!(
-                    "loss {:.3} acc {:.1}%",
-                    train_loss / seen as f64,
-                    100.0 * train_correct as f64 / seen as f64
-                ));
-            }
-        }
-        progress.finish();
-        if config.strategy == Strategy::Random && !ctx.warmup {
-            searcher.random_search_round(config.random.candidates, &data.eval);
-        }
-        let eval = searcher.evaluate(&data.eval, ctx.tau)?;
-        let genotype = searcher.genotype()?;
-        let changed = diff(&previous, &genotype)
-            .changes
-            .iter()
-            .filter(|c| matches!(c, edas_genotype::Change::Edge { .. }))
-            .count();
-        previous = genotype;
-        let alpha = [
-            searcher.arch.softmax_values(CellKind::Normal),
-            searcher.arch.softmax_values(CellKind::Reduce),
-        ];
-        let record = EpochRecord {
-            epoch,
-            strategy: config.strategy,
-            warmup: ctx.warmup,
-            lr: ctx.lr,
-            tau: ctx.tau,
-            epsilon: ctx.epsilon,
-            steps,
-            train_loss: train_loss / seen.max(1) as f64,
-            train_acc: train_correct as f64 / seen.max(1) as f64,
-            val_loss: (val_seen > 0).then(|| val_loss / val_seen as f64),
-            val_acc: (val_seen > 0).then(|| val_correct as f64 / val_seen as f64),
-            eval,
-            searched_acc: eval.searched_accuracy(),
-            derived_acc: eval.derived_accuracy(),
-            pruning_gap: eval.gap(),
-            genotype: edas_genotype::darts_text::to_darts(&genotype),
-            changed_edges: changed,
-            entropy: [
-                mean_entropy(&searcher.arch.values(CellKind::Normal)),
-                mean_entropy(&searcher.arch.values(CellKind::Reduce)),
-            ],
-            ops: ops_table(&genotype),
-            alpha,
-            step_time_s: step_time / steps.max(1) as f64,
-            epoch_time_s: 0.0,
-            peak_memory_mib: if measured {
-                peak_rss_bytes().map(mib)
-            } else {
-                None
-            },
-        };
-
-        // Checkpoint, then the metrics line: a crash between the two is
-        // repaired on resume by truncating metrics to the checkpoint.
-        let staged = stage_checkpoint(run.path())?;
-        let state = CheckpointState {
-            epochs_done: epoch + 1,
-            config: config_toml.clone(),
-            elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
-            searcher: searcher.save(&staged)?,
-        };
-        run.commit_checkpoint_with(&state)?;
-        elapsed += t0.elapsed().as_secs_f64();
-        let record = EpochRecord {
-            epoch_time_s: t0.elapsed().as_secs_f64(),
-            ..record
-        };
-        run.append_metrics(&record)?;
-        run.line(&epoch_line(config, &record));
-        write_plots(&run, config)?;
-        last = Some(record);
-        epoch += 1;
-    }
-
-    let genotype = searcher.genotype()?;
-    let finished = epoch >= config.epochs;
-    if finished {
-        write_final(&mut run, config, &genotype, last.as_ref(), elapsed)?;
-    } else {
-        run.line(&format!(
-            "stopped after epoch {epoch}/{}; continue with: edas search --resume {}",
-            config.epochs,
-            run.path().display()
-        ));
-    }
-    Ok(SearchOutcome {
-        genotype,
-        epochs_done: epoch,
-        finished,
-        last,
-    })
-}
-
-fn epoch_line(config: &SearchConfig, r: &EpochRecord) -> String {
+fn epoch_line(config: &SearchConfig, r: &SearchRecord) -> String {
     let val = match (r.val_loss, r.val_acc) {
         (Some(l), Some(a)) => format!(" val {l:.3}/{:.1}%", 100.0 * a),
         _ => String::new(),
@@ -496,106 +387,6 @@ fn epoch_line(config: &SearchConfig, r: &EpochRecord) -> String {
     )
 }
 
-fn records(run: &RunDir) -> Result<Vec<EpochRecord>, SearchError> {
-    Ok(run.records()?)
-}
-
-/// `curves.svg` (losses, accuracies, pruning gap) and `alpha.svg`
-/// (`softmax(alpha)` of every edge over epochs).
-fn write_plots(run: &RunDir, config: &SearchConfig) -> Result<(), SearchError> {
-    let rs = records(run)?;
-    let x = |r: &EpochRecord| (r.epoch + 1) as f64;
-    let series = |name: &str, f: &dyn Fn(&EpochRecord) -> Option<f64>| Series {
-        name: name.into(),
-        points: rs.iter().filter_map(|r| f(r).map(|y| (x(r), y))).collect(),
-    };
-    let charts = vec![
-        Chart {
-            title: "loss".into(),
-            x_label: "epoch".into(),
-            y_label: "cross-entropy".into(),
-            series: vec![
-                series("train", &|r| Some(r.train_loss)),
-                series("val (arch steps)", &|r| r.val_loss),
-            ],
-            y_range: None,
-        },
-        Chart {
-            title: "accuracy".into(),
-            x_label: "epoch".into(),
-            y_label: "accuracy".into(),
-            series: vec![
-                series("train", &|r| Some(r.train_acc)),
-                series("as searched", &|r| Some(r.searched_acc)),
-                series("derived", &|r| Some(r.derived_acc)),
-            ],
-            y_range: None,
-        },
-        Chart {
-            title: "pruning gap (searched - derived)".into(),
-            x_label: "epoch".into(),
-            y_label: "accuracy points".into(),
-            series: vec![series("gap", &|r| Some(100.0 * r.pruning_gap))],
-            y_range: None,
-        },
-        Chart {
-            title: "alpha entropy".into(),
-            x_label: "epoch".into(),
-            y_label: "nats per edge".into(),
-            series: vec![
-                series("normal", &|r| Some(r.entropy[0])),
-                series("reduce", &|r| Some(r.entropy[1])),
-            ],
-            y_range: None,
-        },
-    ];
-    run.write(
-        "curves.svg",
-        figure(
-            &format!("{} ({})", config.name, config.strategy),
-            &charts,
-            2,
-        )
-        .as_bytes(),
-    )?;
-    if config.strategy.has_arch_step() {
-        let mut charts = Vec::new();
-        for (k, kind) in CellKind::ALL.into_iter().enumerate() {
-            for e in 0..NUM_EDGES {
-                let edge = edas_genotype::space::Edge::from_index(e);
-                charts.push(Chart {
-                    title: match edge {
-                        Some(ed) => format!("{kind} edge {e}: {} -> node {}", ed.input, ed.node),
-                        None => format!("{kind} edge {e}"),
-                    },
-                    x_label: "epoch".into(),
-                    y_label: "softmax(alpha)".into(),
-                    series: Primitive::ALL
-                        .into_iter()
-                        .map(|p| Series {
-                            name: p.name().into(),
-                            points: rs
-                                .iter()
-                                .filter_map(|r| {
-                                    r.alpha[k]
-                                        .get(e * NUM_OPS + p.index())
-                                        .map(|&v| (x(r), f64::from(v)))
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                    y_range: None,
-                });
-            }
-        }
-        run.write(
-            "alpha.svg",
-            figure("softmax(alpha) per edge over epochs", &charts, 7).as_bytes(),
-        )?;
-    }
-    Ok(())
-}
-
 /// Renders `dot` to SVG with Graphviz when it is installed.
 fn render_svg(dot_file: &Path) -> bool {
     let svg = dot_file.with_extension("svg");
@@ -608,13 +399,16 @@ fn render_svg(dot_file: &Path) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The final files: the genotype (JSON, DARTS text, DOT and, with
+/// Graphviz, SVG) and `results.json`; returns the closing line.
 fn write_final(
     run: &mut RunDir,
     config: &SearchConfig,
     genotype: &Genotype,
-    last: Option<&EpochRecord>,
+    records: &[SearchRecord],
     elapsed: f64,
-) -> Result<(), SearchError> {
+) -> Result<String, SearchError> {
+    let last = records.last();
     edas_genotype::save(genotype, &run.file("genotype.json"), Format::Json)?;
     edas_genotype::save(genotype, &run.file("genotype.txt"), Format::Darts)?;
     let mut rendered = true;
@@ -629,7 +423,7 @@ fn write_final(
     if !rendered {
         run.line("note: Graphviz `dot` not found; cells written as normal.dot/reduce.dot only");
     }
-    let peak = records(run)?
+    let peak = records
         .iter()
         .filter_map(|r| r.peak_memory_mib)
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
@@ -637,7 +431,7 @@ fn write_final(
         name: config.name.clone(),
         strategy: config.strategy,
         epochs: config.epochs,
-        genotype: edas_genotype::darts_text::to_darts(genotype),
+        genotype: to_darts(genotype),
         searched_acc: last.map_or(f64::NAN, |r| r.searched_acc),
         derived_acc: last.map_or(f64::NAN, |r| r.derived_acc),
         pruning_gap: last.map_or(f64::NAN, |r| r.pruning_gap),
@@ -645,11 +439,10 @@ fn write_final(
         peak_memory_mib: peak,
     };
     run.write_json(RESULTS_FILE, &results)?;
-    run.line(&format!(
+    Ok(format!(
         "done in {}: {}\n  written to {}",
         fmt_duration(elapsed),
         results.genotype,
         run.path().display()
-    ));
-    Ok(())
+    ))
 }

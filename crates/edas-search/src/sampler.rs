@@ -1,7 +1,7 @@
 //! Which edges are relaxed at a step.
 
-use edas_data::Rng;
 use edas_genotype::NUM_EDGES;
+use edas_rng::Rng;
 use serde::{Deserialize, Serialize};
 
 /// How the relaxed edges are drawn.

@@ -7,20 +7,21 @@ use std::path::Path;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use edas_data::Rng;
-use edas_genotype::{CellKind, DeriveOptions, Genotype, NUM_EDGES};
+use edas_genotype::{CellKind, DeriveOptions, Genotype, random_genotype};
 use edas_nn::{
-    DropPath, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig, on_inner, untracked,
+    DropPath, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig, on_inner, to_host,
+    untracked,
 };
-use edas_train::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
-use edas_train::optim::{SgdSettings, clip_global_norm, sgd};
+use edas_rng::Rng;
+use edas_run::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
+use edas_run::optim::{SgdSettings, clip_global_norm, sgd};
 use serde::{Deserialize, Serialize};
 
 use crate::adam::{AdamConfig, RowAdam};
 use crate::arch::ArchVars;
 use crate::error::SearchError;
 use crate::sampler::{EdgeDistribution, EdgeSampler};
-use crate::strategy::{Strategy, explore, gdas_weights, random_genotype};
+use crate::strategy::{Draw, SearchStrategy, Strategy};
 
 /// The settings of the optimiser (this project's design; defaults are
 /// DARTS' where DARTS has one).
@@ -41,6 +42,8 @@ pub struct EdasSettings {
     pub recompute_relaxed: bool,
     /// Cap on `skip_connect` in the derived normal cell.
     pub normal_skip_cap: Option<usize>,
+    /// Random search: genotypes scored per epoch.
+    pub random_candidates: usize,
     /// The architecture optimiser.
     pub arch: AdamConfig,
     /// The weight optimiser.
@@ -56,6 +59,7 @@ impl Default for EdasSettings {
             gumbel: false,
             recompute_relaxed: true,
             normal_skip_cap: None,
+            random_candidates: 8,
             arch: AdamConfig::default(),
             weights: SgdSettings::default(),
         }
@@ -155,8 +159,9 @@ pub struct SearcherState {
     pub rng: [u64; 4],
     /// The edge sampler's pending permutation.
     pub sampler_queue: Vec<usize>,
-    /// Random search: the best candidate so far.
-    pub best_random: Option<(Genotype, f64)>,
+    /// The strategy's own state (random search: the best candidate so far).
+    #[serde(default)]
+    pub strategy: serde_json::Value,
 }
 
 /// The supernet, its architecture variables and both optimisers.
@@ -170,7 +175,7 @@ pub struct Searcher {
     sampler: EdgeSampler,
     rng: Rng,
     settings: EdasSettings,
-    best_random: Option<(Genotype, f64)>,
+    strategy: Box<dyn SearchStrategy>,
     steps: u64,
 }
 
@@ -196,18 +201,9 @@ fn correct_count(logits: Tensor<2>, labels: Tensor<1, Int>) -> usize {
     correct.max(0) as usize
 }
 
-fn host(t: Tensor<2>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap_or_default()
-}
-
 fn scalar(t: Tensor<1>) -> f64 {
     f64::from(t.into_scalar::<f32>())
 }
-
-const ALL_ROWS: [usize; NUM_EDGES] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 
 impl Searcher {
     /// A supernet and variables initialised from `seed` on `device` (an
@@ -226,8 +222,8 @@ impl Searcher {
             optim: sgd(&settings.weights),
             sampler: EdgeSampler::new(settings.relaxed_edges, settings.edge_distribution),
             rng: Rng::for_item(seed, 0x5345_4152, 0),
+            strategy: settings.strategy.build(&settings),
             settings,
-            best_random: None,
             steps: 0,
         }
     }
@@ -245,12 +241,10 @@ impl Searcher {
     /// The genotype the search stands at: the clamp `C(alpha)`, or for
     /// random search the best candidate so far.
     pub fn genotype(&self) -> Result<Genotype, SearchError> {
-        if self.settings.strategy == Strategy::Random
-            && let Some((g, _)) = &self.best_random
-        {
-            return Ok(*g);
+        match self.strategy.chosen() {
+            Some(g) => Ok(g),
+            None => self.clamp(),
         }
-        self.clamp()
     }
 
     /// The clamp `C(alpha)` (with the configured skip cap).
@@ -260,14 +254,10 @@ impl Searcher {
         })
     }
 
-    /// Whether steps recompute the relaxed edges in backward (EDAS with
-    /// `recompute_relaxed`).
-    fn recomputes(&self) -> bool {
-        self.settings.strategy == Strategy::Edas && self.settings.recompute_relaxed
-    }
-
     /// One iteration: an architecture step on `valid` (unless warming up or
-    /// searching randomly), then a weight step on `train`.
+    /// the strategy has none), then a weight step on `train`. The strategy
+    /// chooses the weightings of both; warm-up trains a uniformly sampled
+    /// single path.
     pub fn step(
         &mut self,
         train: (Tensor<4>, Tensor<1, Int>),
@@ -275,110 +265,101 @@ impl Searcher {
         ctx: &StepContext,
     ) -> Result<StepStats, SearchError> {
         self.steps += 1;
-        let strategy = self.settings.strategy;
-        let mut relaxed = [Vec::new(), Vec::new()];
-        let (mut val_loss, mut val_correct) = (None, None);
-
-        if !ctx.warmup && strategy.has_arch_step() {
-            let (weights, rows) = match strategy {
-                Strategy::Edas => {
-                    relaxed = [
-                        self.sampler.draw(&mut self.rng),
-                        self.sampler.draw(&mut self.rng),
-                    ];
-                    let genotype = self.clamp()?;
-                    let arch = self.arch.clone();
-                    (
-                        self.edas_weights(&arch, &genotype, &relaxed, ctx.tau),
-                        relaxed.clone(),
-                    )
-                }
-                Strategy::Darts => (
-                    self.arch.darts_weights(1.0),
-                    [ALL_ROWS.to_vec(), ALL_ROWS.to_vec()],
-                ),
-                Strategy::Gdas => (
-                    gdas_weights(&self.arch, ctx.tau, &mut self.rng),
-                    [ALL_ROWS.to_vec(), ALL_ROWS.to_vec()],
-                ),
-                Strategy::Random => unreachable!("random search has no architecture step"),
+        let recomputes = self.strategy.recomputes();
+        let arch_step = if ctx.warmup {
+            None
+        } else {
+            let mut draw = Draw {
+                arch: &self.arch,
+                rng: &mut self.rng,
+                sampler: &mut self.sampler,
+                settings: &self.settings,
+                tau: ctx.tau,
             };
+            self.strategy.arch_step(&mut draw)?
+        };
+        let mut stats = StepStats {
+            relaxed: arch_step
+                .as_ref()
+                .map(|a| a.relaxed.clone())
+                .unwrap_or_default(),
+            val_loss: None,
+            val_correct: None,
+            train_loss: f64::NAN,
+            train_correct: 0,
+            grad_norm: f64::NAN,
+        };
+
+        if let Some(step) = &arch_step {
             // Only alpha is trained here: an untracked copy of the weights
             // saves their gradients.
             let net = untracked(&self.net);
             // Gradients first; nothing is updated before the checks below.
-            let (value, correct, grads) = if self.recomputes() {
+            let (value, correct, grads) = if recomputes {
                 let labels = valid.1.clone();
-                let out = net.backward_recomputing(valid.0, &weights, None, |logits| {
+                let out = net.backward_recomputing(valid.0, &step.weights, None, |logits| {
                     cross_entropy(logits, labels)
                 });
                 (
                     scalar(out.loss),
                     correct_count(out.logits, valid.1),
-                    out.weights.backward(&weights),
+                    out.weights.backward(&step.weights),
                 )
             } else {
-                let (loss, correct) = loss_and_correct(net.forward(valid.0, &weights), valid.1);
+                let (loss, correct) =
+                    loss_and_correct(net.forward(valid.0, &step.weights), valid.1);
                 (scalar(loss.clone()), correct, Some(loss.backward()))
             };
-            val_loss = Some(value);
-            val_correct = Some(correct);
+            stats.val_loss = Some(value);
+            stats.val_correct = Some(correct);
             if !value.is_finite() {
                 // Stop before a non-finite loss moves alpha.
-                return Ok(StepStats {
-                    relaxed,
-                    val_loss,
-                    val_correct,
-                    train_loss: f64::NAN,
-                    train_correct: 0,
-                    grad_norm: f64::NAN,
-                });
+                return Ok(stats);
             }
             let arch_grads = match grads {
                 Some(mut grads) => GradientsParams::from_module(&mut grads, &self.arch),
                 None => GradientsParams::new(),
             };
-            let grad_of = |id| {
-                arch_grads
-                    .get::<2>(id)
-                    .map(host)
-                    .unwrap_or_else(|| vec![0.0; 112])
+            let grad_of = |id| -> Result<Vec<f32>, SearchError> {
+                match arch_grads.get::<2>(id) {
+                    Some(g) => Ok(to_host(g)?),
+                    None => Ok(vec![0.0; 112]),
+                }
             };
-            let (g_normal, g_reduce) = (grad_of(self.arch.normal.id), grad_of(self.arch.reduce.id));
+            let (g_normal, g_reduce) =
+                (grad_of(self.arch.normal.id)?, grad_of(self.arch.reduce.id)?);
             if let Some(bad) = g_normal.iter().chain(&g_reduce).find(|g| !g.is_finite()) {
                 return Err(SearchError::NonFinite(format!(
                     "architecture gradient became {bad} (the validation loss was {value})"
                 )));
             }
-            let mut normal = self.arch.values(CellKind::Normal);
-            let mut reduce = self.arch.values(CellKind::Reduce);
-            self.arch_adam[0].step(&self.settings.arch, &mut normal, &g_normal, &rows[0]);
-            self.arch_adam[1].step(&self.settings.arch, &mut reduce, &g_reduce, &rows[1]);
+            let mut normal = self.arch.values(CellKind::Normal)?;
+            let mut reduce = self.arch.values(CellKind::Reduce)?;
+            self.arch_adam[0].step(&self.settings.arch, &mut normal, &g_normal, &step.rows[0]);
+            self.arch_adam[1].step(&self.settings.arch, &mut reduce, &g_reduce, &step.rows[1]);
             self.arch.set_values(&normal, &reduce)?;
         }
 
         // Weight step (alpha detached: it is not trained here).
         let frozen = untracked(&self.arch);
-        let weights = if ctx.warmup || strategy == Strategy::Random {
-            NetworkWeights::clamped(&random_genotype(&mut self.rng))
+        let weights = if ctx.warmup {
+            NetworkWeights::clamped(&random_genotype(&mut self.rng)?)
         } else {
-            match strategy {
-                Strategy::Edas => {
-                    let genotype = self.clamp()?;
-                    let mut w = self.edas_weights(&frozen, &genotype, &relaxed, ctx.tau);
-                    explore(&mut w, ctx.epsilon, &mut self.rng);
-                    w
-                }
-                Strategy::Darts => frozen.darts_weights(1.0),
-                Strategy::Gdas => gdas_weights(&frozen, ctx.tau, &mut self.rng),
-                Strategy::Random => unreachable!("handled above"),
-            }
+            let mut draw = Draw {
+                arch: &frozen,
+                rng: &mut self.rng,
+                sampler: &mut self.sampler,
+                settings: &self.settings,
+                tau: ctx.tau,
+            };
+            self.strategy
+                .weight_step(&mut draw, arch_step.as_ref(), ctx.epsilon)?
         };
         let drop = (ctx.drop_path > 0.0).then(|| DropPath {
             prob: ctx.drop_path,
             seed: self.rng.next_u64(),
         });
-        let (train_loss_value, train_correct, mut grads) = if self.recomputes() {
+        let (train_loss, train_correct, mut grads) = if recomputes {
             let labels = train.1.clone();
             let out = self
                 .net
@@ -400,66 +381,16 @@ impl Searcher {
                 GradientsParams::from_grads(loss.backward(), &self.net),
             )
         };
-        if !train_loss_value.is_finite() {
+        stats.train_loss = train_loss;
+        stats.train_correct = train_correct;
+        if !train_loss.is_finite() {
             // Do not let a non-finite loss move the weights.
-            return Ok(StepStats {
-                relaxed,
-                val_loss,
-                val_correct,
-                train_loss: train_loss_value,
-                train_correct,
-                grad_norm: f64::NAN,
-            });
+            return Ok(stats);
         }
-        let grad_norm = clip_global_norm(&self.net, &mut grads, self.settings.weights.grad_clip);
+        stats.grad_norm = clip_global_norm(&self.net, &mut grads, self.settings.weights.grad_clip);
         // Module clones share their tensors; the old handles go when replaced.
         self.net = self.optim.step(ctx.lr, self.net.clone(), grads);
-        Ok(StepStats {
-            relaxed,
-            val_loss,
-            val_correct,
-            train_loss: train_loss_value,
-            train_correct,
-            grad_norm,
-        })
-    }
-
-    fn edas_weights(
-        &mut self,
-        arch: &ArchVars,
-        genotype: &Genotype,
-        relaxed: &[Vec<usize>; 2],
-        tau: f64,
-    ) -> NetworkWeights {
-        let gumbel = if self.settings.gumbel {
-            Some(&mut self.rng)
-        } else {
-            None
-        };
-        arch.edas_weights(genotype, relaxed, tau, gumbel)
-    }
-
-    /// The weightings of the network "as searched" for evaluation: EDAS with
-    /// one freshly drawn relaxed edge per kind, DARTS' full mixture, a GDAS
-    /// sample, random search's best candidate.
-    fn searched_weights(
-        &mut self,
-        arch: &ArchVars,
-        genotype: &Genotype,
-        tau: f64,
-    ) -> NetworkWeights {
-        match self.settings.strategy {
-            Strategy::Edas => {
-                let relaxed = [
-                    self.sampler.draw(&mut self.rng),
-                    self.sampler.draw(&mut self.rng),
-                ];
-                self.edas_weights(arch, genotype, &relaxed, tau)
-            }
-            Strategy::Darts => arch.darts_weights(1.0),
-            Strategy::Gdas => gdas_weights(arch, tau, &mut self.rng),
-            Strategy::Random => NetworkWeights::clamped(genotype),
-        }
+        Ok(stats)
     }
 
     /// Accuracy and loss over `batches` of the supernet as searched and of
@@ -478,8 +409,7 @@ impl Searcher {
         let genotype = self.genotype()?;
         let net = on_inner(&self.net);
         let arch = self.arch.valid();
-        let derived =
-            Network::from_search(&net, &genotype).map_err(|e| SearchError::Shape(e.to_string()))?;
+        let derived = Network::from_search(&net, &genotype)?;
         let mut eval = Evaluation::default();
         for (x, y) in batches {
             let (x, y) = (x.clone().inner(), y.clone().inner());
@@ -489,7 +419,14 @@ impl Searcher {
             let (loss, c) = loss_and_correct(logits, y.clone());
             eval.derived_correct += c;
             eval.derived_loss += scalar(loss) * n as f64;
-            let weights = self.searched_weights(&arch, &genotype, tau);
+            let mut draw = Draw {
+                arch: &arch,
+                rng: &mut self.rng,
+                sampler: &mut self.sampler,
+                settings: &self.settings,
+                tau,
+            };
+            let weights = self.strategy.searched(&mut draw, &genotype)?;
             let logits = net.forward(x, &weights);
             let (loss, c) = loss_and_correct(logits, y.clone());
             eval.searched_correct += c;
@@ -505,49 +442,30 @@ impl Searcher {
         genotype: &Genotype,
         batches: &[(Tensor<4>, Tensor<1, Int>)],
     ) -> f64 {
-        let weights = NetworkWeights::clamped(genotype);
-        let net = on_inner(&self.net);
-        let (mut correct, mut n) = (0, 0);
-        for (x, y) in batches {
-            n += y.dims()[0];
-            let logits = net.forward(x.clone().inner(), &weights);
-            correct += loss_and_correct(logits, y.clone()).1;
-        }
-        correct as f64 / n.max(1) as f64
+        score_on(&on_inner(&self.net), genotype, batches)
     }
 
-    /// Random search: scores `candidates` fresh random genotypes (and the
-    /// best so far) on `batches` and keeps the best.
-    pub fn random_search_round(
+    /// The end of a search epoch (not warm-up): the strategy's own work on
+    /// the evaluation `batches` (random search scores its candidates).
+    pub fn end_epoch(
         &mut self,
-        candidates: usize,
         batches: &[(Tensor<4>, Tensor<1, Int>)],
-    ) -> (Genotype, f64) {
-        let mut best = self
-            .best_random
-            .map(|(g, _)| (g, self.score_genotype(&g, batches)));
-        for _ in 0..candidates {
-            let g = random_genotype(&mut self.rng);
-            let s = self.score_genotype(&g, batches);
-            if best.is_none_or(|(_, b)| s > b) {
-                best = Some((g, s));
-            }
-        }
-        let best = best.unwrap_or_else(|| (random_genotype(&mut self.rng), 0.0));
-        self.best_random = Some(best);
-        best
+    ) -> Result<(), SearchError> {
+        let net = on_inner(&self.net);
+        let mut score = |g: &Genotype| score_on(&net, g, batches);
+        self.strategy.end_epoch(&mut self.rng, &mut score)
     }
 
     /// The host-side state (see [`SearcherState`]).
-    pub fn state(&self) -> SearcherState {
-        SearcherState {
-            alpha_normal: self.arch.values(CellKind::Normal),
-            alpha_reduce: self.arch.values(CellKind::Reduce),
+    pub fn state(&self) -> Result<SearcherState, SearchError> {
+        Ok(SearcherState {
+            alpha_normal: self.arch.values(CellKind::Normal)?,
+            alpha_reduce: self.arch.values(CellKind::Reduce)?,
             adam: self.arch_adam.clone(),
             rng: self.rng.state(),
             sampler_queue: self.sampler.queue().to_vec(),
-            best_random: self.best_random,
-        }
+            strategy: self.strategy.state(),
+        })
     }
 
     /// Writes weights (`supernet.bpk`) and SGD state (`sgd.bpk`) into `dir`
@@ -555,7 +473,7 @@ impl Searcher {
     pub fn save(&self, dir: &Path) -> Result<SearcherState, SearchError> {
         save_module(&self.net, &dir.join("supernet.bpk"))?;
         save_optimizer(&self.optim, &dir.join("sgd.bpk"))?;
-        Ok(self.state())
+        self.state()
     }
 
     /// Restores what [`Searcher::save`] wrote and `state`.
@@ -574,7 +492,23 @@ impl Searcher {
         self.arch_adam = state.adam.clone();
         self.rng = Rng::from_state(state.rng);
         self.sampler.set_queue(state.sampler_queue.clone());
-        self.best_random = state.best_random;
-        Ok(())
+        self.strategy.load_state(&state.strategy)
     }
+}
+
+/// Accuracy over `batches` of `net` (the inner supernet) clamped to
+/// `genotype`.
+fn score_on(
+    net: &SearchNetwork,
+    genotype: &Genotype,
+    batches: &[(Tensor<4>, Tensor<1, Int>)],
+) -> f64 {
+    let weights = NetworkWeights::clamped(genotype);
+    let (mut correct, mut n) = (0, 0);
+    for (x, y) in batches {
+        n += y.dims()[0];
+        let logits = net.forward(x.clone().inner(), &weights);
+        correct += loss_and_correct(logits, y.clone()).1;
+    }
+    correct as f64 / n.max(1) as f64
 }

@@ -8,9 +8,9 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use edas_data::Rng;
 use edas_genotype::{CellKind, DeriveOptions, Genotype};
 use edas_nn::{SearchNetwork, SearchNetworkConfig};
+use edas_rng::Rng;
 use edas_search::{AdamConfig, ArchVars, EdgeDistribution, EdgeSampler, RowAdam, mean_entropy};
 
 fn small_net(device: &Device) -> SearchNetwork {
@@ -40,10 +40,19 @@ fn initialisation_is_seeded_and_small() {
     let a = ArchVars::init(1, &device);
     let b = ArchVars::init(1, &device);
     let c = ArchVars::init(2, &device);
-    assert_eq!(a.values(CellKind::Normal), b.values(CellKind::Normal));
-    assert_ne!(a.values(CellKind::Normal), c.values(CellKind::Normal));
-    assert_ne!(a.values(CellKind::Normal), a.values(CellKind::Reduce));
-    let v = a.values(CellKind::Normal);
+    assert_eq!(
+        a.values(CellKind::Normal).unwrap(),
+        b.values(CellKind::Normal).unwrap()
+    );
+    assert_ne!(
+        a.values(CellKind::Normal).unwrap(),
+        c.values(CellKind::Normal).unwrap()
+    );
+    assert_ne!(
+        a.values(CellKind::Normal).unwrap(),
+        a.values(CellKind::Reduce).unwrap()
+    );
+    let v = a.values(CellKind::Normal).unwrap();
     let std = (v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
     assert!((0.7e-3..1.3e-3).contains(&std), "{std}");
     // Near-uniform softmax: entropy close to ln 8.
@@ -127,8 +136,8 @@ fn relaxed_edge_gradient_and_step() {
     }
     // Finite differences on the relaxed normal row (BatchNorm in training mode
     // sees the same batch, so the loss is a deterministic function of alpha).
-    let base_n = arch.values(CellKind::Normal);
-    let base_r = arch.values(CellKind::Reduce);
+    let base_n = arch.values(CellKind::Normal).unwrap();
+    let base_r = arch.values(CellKind::Reduce).unwrap();
     let h = 1e-3f32;
     for op in [1usize, 4, 6] {
         let i = 7 * 8 + op;

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
+use edas_run::config::load;
 use edas_search::{SearchConfig, Strategy};
-use edas_train::config::load;
 
 fn configs_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../configs/search")

@@ -5,8 +5,9 @@
 
 use burn::prelude::*;
 use edas_data::{DatasetKind, SyntheticSpec};
+use edas_run::OpenMode;
+use edas_run::RunError;
 use edas_search::{RunOptions, SearchConfig, SearchError, run_search};
-use edas_train::run::OpenMode;
 
 #[test]
 fn non_finite_loss_stops_and_keeps_the_checkpoint() {
@@ -38,7 +39,7 @@ fn non_finite_loss_stops_and_keeps_the_checkpoint() {
     let err = run_search(&c, &options, &device).expect_err("the run diverges");
     let text = err.to_string();
     assert!(
-        matches!(err, SearchError::Diverged { epoch: 2, .. }),
+        matches!(err, SearchError::Run(RunError::Diverged { epoch: 2, .. })),
         "{text}"
     );
     assert!(text.contains("became"), "{text}");

@@ -9,8 +9,8 @@ use std::path::Path;
 
 use burn::prelude::*;
 use edas_data::{DatasetKind, SyntheticSpec};
+use edas_run::OpenMode;
 use edas_search::{RunOptions, SearchConfig, Strategy, run_search};
-use edas_train::run::OpenMode;
 
 fn config(strategy: Strategy) -> SearchConfig {
     let mut c = SearchConfig::new(DatasetKind::Synthetic, 3);

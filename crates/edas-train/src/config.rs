@@ -1,265 +1,254 @@
-//! TOML configs with `--set key=value` overrides and errors that name the
-//! file and the dotted key.
-//!
-//! A config is read as a TOML table, each override replaces (or adds) one
-//! dotted key, and the result is deserialised into the typed config with the
-//! path of the failing key kept: `configs/search/x.toml: key `edas.tau`:
-//! invalid type: string "hot", expected f64`. Unknown keys are errors (the
-//! config types deny them), so a typo never silently keeps a default.
+//! The training config (`configs/train/`): data, loading, the discrete
+//! network and DARTS' optimiser recipes for CIFAR and ImageNet, with range
+//! checks that name the key.
 
-use std::path::Path;
+use edas_data::{DataConfig, DatasetKind};
+use edas_nn::{NetKind, check_layers};
+use edas_run::Result as RunResult;
+use edas_run::config::{check_run_name, invalid};
+use edas_run::optim::{SgdSettings, cosine_lr};
+use serde::{Deserialize, Serialize};
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
-use crate::error::{Result, RunError, io};
-
-/// A parsed config with the table it came from (after overrides).
-#[derive(Clone, Debug)]
-pub struct Loaded<T> {
-    /// The typed config.
-    pub config: T,
-    /// Where it came from, for messages.
-    pub origin: String,
+/// The network section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetSection {
+    /// `cifar` or `imagenet`.
+    pub kind: NetKind,
+    /// Initial channels (CIFAR: 36, ImageNet: 48).
+    pub channels: usize,
+    /// Cells (CIFAR: 20, ImageNet: 14).
+    pub layers: usize,
+    /// Auxiliary head.
+    pub auxiliary: bool,
+    /// Weight of the auxiliary loss (0.4).
+    pub auxiliary_weight: f64,
+    /// Final drop-path probability, ramped linearly from 0 over the epochs
+    /// (CIFAR: 0.2; ImageNet: 0).
+    pub drop_path: f64,
 }
 
-fn config_error(file: &str, key: &str, message: impl Into<String>) -> RunError {
-    RunError::Config {
-        file: file.to_owned(),
-        key: key.to_owned(),
-        message: message.into(),
-    }
-}
-
-/// Parses `value` of a `--set` as a TOML value (`3`, `0.1`, `true`,
-/// `"text"`, `[1, 2]`); anything that is not TOML is taken as a string, so
-/// `--set data.dataset=cifar10` works without quotes.
-pub fn parse_override_value(value: &str) -> toml::Value {
-    let doc = format!("v = {value}");
-    match doc.parse::<toml::Table>() {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| toml::Value::String(value.to_owned())),
-        Err(_) => toml::Value::String(value.to_owned()),
-    }
-}
-
-/// Applies `key=value` to `table`, creating intermediate tables.
-pub fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<()> {
-    let Some((key, value)) = assignment.split_once('=') else {
-        return Err(config_error(
-            "--set",
-            assignment,
-            "expected KEY=VALUE (for example --set edas.tau=0.5)",
-        ));
-    };
-    let key = key.trim();
-    let parts: Vec<&str> = key.split('.').collect();
-    if parts.iter().any(|p| p.is_empty()) {
-        return Err(config_error(
-            &format!("--set {assignment}"),
-            "",
-            "the key is empty or has an empty segment (expected KEY=VALUE, for example \
-             --set edas.tau=0.5)",
-        ));
-    }
-    let mut current = table;
-    for (i, part) in parts.iter().enumerate() {
-        if i + 1 == parts.len() {
-            current.insert((*part).to_owned(), parse_override_value(value.trim()));
-            break;
+impl Default for NetSection {
+    fn default() -> Self {
+        NetSection {
+            kind: NetKind::Cifar,
+            channels: 36,
+            layers: 20,
+            auxiliary: true,
+            auxiliary_weight: 0.4,
+            drop_path: 0.2,
         }
-        let entry = current
-            .entry((*part).to_owned())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        current = match entry {
-            toml::Value::Table(t) => t,
-            _ => {
-                return Err(config_error(
-                    "--set",
-                    &parts[..=i].join("."),
-                    "is not a table, so it has no sub-keys",
-                ));
-            }
-        };
     }
-    Ok(())
 }
 
-/// Deserialises `table` into `T`, naming the failing key.
-pub fn from_table<T: DeserializeOwned>(table: toml::Table, origin: &str) -> Result<T> {
-    let value = toml::Value::Table(table);
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let key = e.path().to_string();
-        let key = if key == "." { String::new() } else { key };
-        config_error(origin, &key, e.into_inner().to_string())
-    })
+/// How the learning rate falls.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Schedule {
+    /// Cosine from `lr` to `lr_min` over the epochs (CIFAR).
+    #[default]
+    Cosine,
+    /// `lr * gamma^(epoch / step_every)` (ImageNet: 0.97 every epoch).
+    Step,
 }
 
-/// Reads the TOML file `path`, applies `overrides` (`key=value`) and
-/// deserialises the result.
-pub fn load<T: DeserializeOwned>(path: &Path, overrides: &[String]) -> Result<Loaded<T>> {
-    let text = edas_genotype::read::read_text(path).map_err(io(path))?;
-    let origin = path.display().to_string();
-    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        config_error(&origin, "", e.to_string().trim_end().to_owned())
-    })?;
-    for o in overrides {
-        apply_override(&mut table, o)?;
-    }
-    let origin = if overrides.is_empty() {
-        origin
-    } else {
-        format!("{origin} (with --set {})", overrides.join(" --set "))
-    };
-    Ok(Loaded {
-        config: from_table(table, &origin)?,
-        origin,
-    })
+/// The optimiser section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimSection {
+    /// Initial learning rate (CIFAR: 0.025, ImageNet: 0.1).
+    pub lr: f64,
+    /// Final learning rate of the cosine schedule (0).
+    pub lr_min: f64,
+    /// Momentum without dampening (0.9).
+    pub momentum: f64,
+    /// L2 weight decay (CIFAR: 3e-4, ImageNet: 3e-5).
+    pub weight_decay: f64,
+    /// Global gradient-norm clip (5); 0 disables.
+    pub grad_clip: f64,
+    /// Schedule.
+    pub schedule: Schedule,
+    /// Step schedule: factor.
+    pub gamma: f64,
+    /// Step schedule: epochs per factor.
+    pub step_every: usize,
+    /// Label smoothing (ImageNet: 0.1).
+    pub label_smoothing: f64,
 }
 
-/// The config as TOML text (what a run directory stores as `config.toml`).
-pub fn to_toml<T: Serialize>(config: &T) -> Result<String> {
-    toml::to_string_pretty(config).map_err(|e| config_error("config", "", e.to_string()))
-}
-
-/// A range or consistency check that failed; `key` is the dotted key.
-pub fn invalid(origin: &str, key: &str, message: impl Into<String>) -> RunError {
-    config_error(origin, key, message)
-}
-
-/// Checks a config's `name`, which names its run directory under `runs/`:
-/// one path component of ASCII letters, digits, `.`, `_` and `-`, not `.`
-/// or `..`, so that a run never writes outside `runs/`.
-pub fn check_run_name(origin: &str, name: &str) -> Result<()> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    let why = if name.is_empty() {
-        Some("must not be empty".to_owned())
-    } else if name == "." || name == ".." {
-        Some(format!("`{name}` is not a run name"))
-    } else {
-        name.chars().find(|&c| !allowed(c)).map(|c| {
-            format!(
-                "`{name}` holds {c:?}; use letters, digits, `.`, `_` and `-` (it names a folder under runs/)"
-            )
-        })
-    };
-    why.map_or(Ok(()), |message| Err(invalid(origin, "name", message)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde::Deserialize;
-
-    #[test]
-    fn run_names_stay_one_folder_under_runs() {
-        for ok in ["cifar10-edas", "a.b_c-1", "x", "..x"] {
-            assert!(check_run_name("c.toml", ok).is_ok(), "{ok}");
+impl Default for OptimSection {
+    fn default() -> Self {
+        OptimSection {
+            lr: 0.025,
+            lr_min: 0.0,
+            momentum: 0.9,
+            weight_decay: 3e-4,
+            grad_clip: 5.0,
+            schedule: Schedule::Cosine,
+            gamma: 0.97,
+            step_every: 1,
+            label_smoothing: 0.0,
         }
-        for bad in [
-            "",
-            ".",
-            "..",
-            "../../escape",
-            "/abs",
-            "a/b",
-            "a\\b",
-            "sp ace",
-            "é",
+    }
+}
+
+impl OptimSection {
+    /// The SGD settings.
+    pub fn sgd(&self) -> SgdSettings {
+        SgdSettings {
+            lr: self.lr,
+            lr_min: self.lr_min,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            grad_clip: self.grad_clip,
+        }
+    }
+}
+
+/// Loading.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainLoader {
+    /// Batch size (CIFAR: 96, ImageNet: 128).
+    pub batch_size: usize,
+    /// Data threads.
+    pub workers: usize,
+    /// Train on the first N training examples only.
+    pub train_examples: Option<usize>,
+    /// Test on the first N test examples only.
+    pub test_examples: Option<usize>,
+    /// Cutout (16 at 32 pixels, half the side below; not for ImageNet).
+    pub cutout: bool,
+}
+
+impl Default for TrainLoader {
+    fn default() -> Self {
+        TrainLoader {
+            batch_size: 96,
+            workers: 2,
+            train_examples: None,
+            test_examples: None,
+            cutout: true,
+        }
+    }
+}
+
+/// A training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Label; the default run directory is `runs/<name>`.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Seed of everything random.
+    #[serde(default)]
+    pub seed: u64,
+    /// burn's balanced gradient checkpointing (less memory, a little more
+    /// time; `docs/performance.md`).
+    #[serde(default)]
+    pub gradient_checkpointing: bool,
+    /// Epochs (CIFAR: 600, ImageNet: 250).
+    pub epochs: usize,
+    /// The data set.
+    pub data: DataConfig,
+    /// Loading.
+    #[serde(default)]
+    pub loader: TrainLoader,
+    /// The network.
+    #[serde(default)]
+    pub network: NetSection,
+    /// The optimiser.
+    #[serde(default)]
+    pub optim: OptimSection,
+}
+
+fn default_name() -> String {
+    "train".into()
+}
+
+impl TrainConfig {
+    /// A config for `dataset` with defaults elsewhere.
+    pub fn new(dataset: DatasetKind, epochs: usize) -> TrainConfig {
+        TrainConfig {
+            name: default_name(),
+            seed: 0,
+            gradient_checkpointing: false,
+            epochs,
+            data: DataConfig::new(dataset),
+            loader: TrainLoader::default(),
+            network: NetSection::default(),
+            optim: OptimSection::default(),
+        }
+    }
+
+    /// Range checks naming the key.
+    pub fn validate(&self, origin: &str) -> RunResult<()> {
+        let err = |key: &str, msg: String| Err(invalid(origin, key, msg));
+        check_run_name(origin, &self.name)?;
+        if self.epochs == 0 {
+            return err("epochs", "must be at least 1".into());
+        }
+        if self.loader.batch_size == 0 {
+            return err("loader.batch_size", "must be at least 1".into());
+        }
+        if let Err(e) = check_layers(self.network.layers, 2) {
+            return err("network.layers", e.to_string());
+        }
+        if let Err(e) = check_layers(3, self.network.channels) {
+            return err("network.channels", e.to_string());
+        }
+        let o = &self.optim;
+        if !(o.lr > 0.0 && o.lr.is_finite()) {
+            return err("optim.lr", format!("must be positive, got {}", o.lr));
+        }
+        for (key, v) in [
+            ("optim.lr_min", o.lr_min),
+            ("optim.momentum", o.momentum),
+            ("optim.weight_decay", o.weight_decay),
+            ("optim.grad_clip", o.grad_clip),
+            ("network.auxiliary_weight", self.network.auxiliary_weight),
         ] {
-            let e = check_run_name("c.toml", bad)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(e.contains("name"), "{bad}: {e}");
-        }
-    }
-
-    #[derive(Debug, Deserialize, PartialEq)]
-    #[serde(deny_unknown_fields)]
-    struct Inner {
-        tau: f64,
-        #[serde(default)]
-        gumbel: bool,
-    }
-
-    #[derive(Debug, Deserialize, PartialEq)]
-    #[serde(deny_unknown_fields)]
-    struct Outer {
-        name: String,
-        epochs: usize,
-        edas: Inner,
-    }
-
-    fn table(s: &str) -> toml::Table {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn overrides_replace_and_add_keys() {
-        let mut t = table("name = 'a'\nepochs = 3\n[edas]\ntau = 1.0\n");
-        apply_override(&mut t, "epochs=7").unwrap();
-        apply_override(&mut t, "edas.gumbel=true").unwrap();
-        apply_override(&mut t, "name=fashion").unwrap();
-        let c: Outer = from_table(t, "x.toml").unwrap();
-        assert_eq!(
-            c,
-            Outer {
-                name: "fashion".into(),
-                epochs: 7,
-                edas: Inner {
-                    tau: 1.0,
-                    gumbel: true
-                }
+            if !(v >= 0.0 && v.is_finite()) {
+                return err(key, format!("must be zero or positive, got {v}"));
             }
-        );
-    }
-
-    #[test]
-    fn an_empty_override_key_is_named_by_its_assignment() {
-        let mut t = table("epochs = 3\n");
-        for bad in ["=3", "a..b=3", ".a=1"] {
-            let e = apply_override(&mut t, bad).unwrap_err().to_string();
-            assert!(
-                e.starts_with(&format!("--set {bad}: the key is empty")) && !e.contains("key ``"),
-                "{e}"
+        }
+        if !(0.0..1.0).contains(&o.label_smoothing) {
+            return err(
+                "optim.label_smoothing",
+                format!("must be in [0, 1), got {}", o.label_smoothing),
             );
         }
+        if !(o.gamma > 0.0 && o.gamma <= 1.0) {
+            return err("optim.gamma", format!("must be in (0, 1], got {}", o.gamma));
+        }
+        if o.step_every == 0 {
+            return err("optim.step_every", "must be at least 1".into());
+        }
+        if !(0.0..1.0).contains(&self.network.drop_path) {
+            return err(
+                "network.drop_path",
+                format!("must be in [0, 1), got {}", self.network.drop_path),
+            );
+        }
+        Ok(())
     }
 
-    #[test]
-    fn errors_name_the_key() {
-        let t = table("name = 'a'\nepochs = 3\n[edas]\ntau = 'hot'\n");
-        let e = from_table::<Outer>(t, "x.toml").unwrap_err().to_string();
-        assert!(e.starts_with("x.toml: key `edas.tau`: invalid type"), "{e}");
-        let t = table("name = 'a'\nepochs = 3\n[edas]\ntau = 1.0\ntua = 2.0\n");
-        let e = from_table::<Outer>(t, "x.toml").unwrap_err().to_string();
-        assert!(
-            e.contains("`edas.tua`") || e.contains("unknown field `tua`"),
-            "{e}"
-        );
-        let t = table("name = 'a'\nepochs = -3\n[edas]\ntau = 1.0\n");
-        let e = from_table::<Outer>(t, "x.toml").unwrap_err().to_string();
-        assert!(e.contains("key `epochs`"), "{e}");
-        let mut t = table("name = 'a'\n");
-        let e = apply_override(&mut t, "name.x=1").unwrap_err().to_string();
-        assert!(e.contains("`name`") && e.contains("not a table"), "{e}");
-        assert!(apply_override(&mut t, "novalue").is_err());
+    /// Learning rate of `epoch`.
+    pub fn lr(&self, epoch: usize) -> f64 {
+        match self.optim.schedule {
+            Schedule::Cosine => cosine_lr(&self.optim.sgd(), epoch, self.epochs),
+            Schedule::Step => {
+                self.optim.lr
+                    * self
+                        .optim
+                        .gamma
+                        .powi((epoch / self.optim.step_every) as i32)
+            }
+        }
     }
 
-    #[test]
-    fn override_values_are_toml_or_strings() {
-        assert_eq!(parse_override_value("3"), toml::Value::Integer(3));
-        assert_eq!(parse_override_value("0.5"), toml::Value::Float(0.5));
-        assert_eq!(parse_override_value("true"), toml::Value::Boolean(true));
-        assert_eq!(
-            parse_override_value("cifar10"),
-            toml::Value::String("cifar10".into())
-        );
-        assert_eq!(
-            parse_override_value("\"a b\""),
-            toml::Value::String("a b".into())
-        );
+    /// Drop-path probability of `epoch` (DARTS: `drop_path * epoch / epochs`).
+    pub fn drop_prob(&self, epoch: usize) -> f64 {
+        self.network.drop_path * epoch as f64 / self.epochs as f64
     }
 }

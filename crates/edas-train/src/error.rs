@@ -1,76 +1,20 @@
-//! Errors of the run machinery.
+//! Errors of training and evaluation.
 
-use std::path::PathBuf;
+use edas_run::RunError;
 
-/// What can go wrong while setting up, writing or resuming a run.
+/// Errors of a training or evaluation run.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    /// Reading or writing a file (the cause follows in the error chain).
-    #[error("cannot access {}", path.display())]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A config file or override is wrong; `key` is the dotted key.
-    #[error("{file}: {}{message}", key_prefix(.key))]
-    Config {
-        /// The config file (or `--set` for an override).
-        file: String,
-        /// The dotted key (`edas.tau`), empty for the whole file.
-        key: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The run directory is in a state that does not allow the request.
-    #[error("{path}: {message}")]
-    RunDir {
-        /// The run directory.
-        path: PathBuf,
-        /// What is wrong and what to do.
-        message: String,
-    },
-    /// An exported weights file cannot be written.
-    #[error("cannot write {path}: {message}")]
-    Export {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// A checkpoint cannot be written or read.
-    #[error("checkpoint {path}: {message}")]
-    Checkpoint {
-        /// The checkpoint directory or file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// JSON (metrics, state) that cannot be written or parsed.
-    #[error("{path}: {source}")]
-    Json {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: serde_json::Error,
-    },
-}
-
-/// `Result` with [`RunError`].
-pub type Result<T> = std::result::Result<T, RunError>;
-
-/// "key `K`: " before a config message, nothing when the key is empty.
-fn key_prefix(key: &str) -> String {
-    if key.is_empty() {
-        String::new()
-    } else {
-        format!("key `{key}`: ")
-    }
-}
-
-/// Attaches `path` to an I/O error.
-pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RunError {
-    let path = path.into();
-    move |source| RunError::Io { path, source }
+pub enum TrainError {
+    /// Run directory, config, checkpoint, a diverged loss.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// Data.
+    #[error(transparent)]
+    Data(#[from] edas_data::DataError),
+    /// The network cannot be built or read.
+    #[error(transparent)]
+    Nn(#[from] edas_nn::NnError),
+    /// A genotype file.
+    #[error(transparent)]
+    Genotype(#[from] edas_genotype::Error),
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
 use edas_nn::Network;
 
-use crate::error::{Result, RunError};
+use edas_run::{Result, RunError};
 
 /// `(burn path pattern, PyTorch replacement)`, applied in order. burn paths
 /// name enum variants (`Cifar`, `SepConv`, `Conv`...); DARTS' modules are

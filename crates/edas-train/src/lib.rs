@@ -1,29 +1,23 @@
-//! `edas-train`: training and evaluation of discrete networks from scratch,
-//! and the run machinery that search and training share.
+//! `edas-train`: training and evaluation of discrete networks from scratch
+//! with DARTS' recipes, on the run machinery of `edas-run`.
 //!
-//! - [`optim`]: the DARTS weight optimiser set up as PyTorch behaves (SGD
-//!   without dampening, global-norm clipping, cosine schedule);
-//! - [`config`]: TOML configs with `--set key=value` overrides and errors
-//!   naming the file and key;
-//! - [`run`]: run directories (provenance, log, `metrics.jsonl`, atomic
-//!   checkpoints, the finished marker);
-//! - [`checkpoint`]: module and optimiser state in burnpack files;
-//! - [`plot`]: self-contained SVG charts;
-//! - [`progress`]: step and epoch progress for terminals and logs;
-//! - [`sys`]: peak memory.
-//!
-//! - [`train`]: training a discrete network from scratch with DARTS'
-//!   recipes, evaluation (top-1/top-5), rebuilding a trained run.
+//! - [`config`]: the training config (`configs/train/`) and its checks;
+//! - [`train`]: [`run_train`], a training run as an epoch task of the
+//!   shared driver (resume, stop-after, divergence stop, checkpoints);
+//! - [`evaluate`]: top-1, top-5 and loss on a test set;
+//! - [`trained`]: a trained run directory rebuilt (config, genotype,
+//!   network with its weights);
+//! - [`export`]: weights as safetensors with DARTS' PyTorch names.
 
-pub mod checkpoint;
 pub mod config;
 pub mod error;
+pub mod evaluate;
 pub mod export;
-pub mod optim;
-pub mod plot;
-pub mod progress;
-pub mod run;
-pub mod sys;
 pub mod train;
+pub mod trained;
 
-pub use error::{Result, RunError};
+pub use config::TrainConfig;
+pub use error::TrainError;
+pub use evaluate::{EvalResult, evaluate};
+pub use train::{TrainOutcome, TrainRecord, TrainResults, run_train};
+pub use trained::{TrainedRun, build_network, load_run};

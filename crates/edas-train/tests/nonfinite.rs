@@ -14,7 +14,7 @@ use edas_data::{
 };
 use edas_genotype::published::DARTS_V2;
 use edas_nn::{Network, NetworkConfig};
-use edas_train::train::evaluate;
+use edas_train::evaluate;
 
 #[test]
 fn nan_logits_are_misses() {

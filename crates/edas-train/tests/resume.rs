@@ -10,8 +10,8 @@ use std::path::Path;
 use burn::prelude::*;
 use edas_data::{DatasetKind, SyntheticSpec};
 use edas_genotype::published::DARTS_V2;
-use edas_train::run::{OpenMode, RunOptions};
-use edas_train::train::{TrainConfig, run_train};
+use edas_run::{OpenMode, RunOptions};
+use edas_train::{TrainConfig, run_train};
 
 fn metrics(run: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(run.join("metrics.jsonl"))

@@ -16,9 +16,8 @@ use burn::tensor::activation::relu;
 use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
 use edas_genotype::{CellKind, Genotype, NUM_OPS, Primitive};
 
-use crate::ops::{
-    Bn, FactorizedReduce, Op, OpMode, ReluConvBn, conv, drop_path_seed, drop_path_seeded,
-};
+use crate::ops::{Bn, ConvSpec, Op, OpMode, ReluConvBn, drop_path_seed, drop_path_seeded};
+use crate::scaffold::{CellShape, Preprocess, cell_shapes, edge_stride, is_reduction, pre0, pre1};
 
 /// Adds `t` to the running sum in `slot` (which starts empty).
 pub(crate) fn accumulate<const D: usize>(slot: &mut Option<Tensor<D>>, t: Tensor<D>) {
@@ -180,25 +179,6 @@ impl MixedEdge {
     }
 }
 
-/// How a cell's first input is preprocessed.
-#[derive(Module, Debug)]
-pub enum Preprocess {
-    /// After a reduction cell: halve the resolution.
-    Reduce(FactorizedReduce),
-    /// Otherwise: ReLU, 1x1 conv, BN.
-    Conv(ReluConvBn),
-}
-
-impl Preprocess {
-    /// `[N, C_pp, H, W] -> [N, C, H', W']`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        match self {
-            Preprocess::Reduce(r) => r.forward(x),
-            Preprocess::Conv(c) => c.forward(x),
-        }
-    }
-}
-
 /// A supernet cell: preprocessing and 14 mixed edges.
 #[derive(Module, Debug)]
 pub struct SearchCell {
@@ -213,33 +193,16 @@ pub struct SearchCell {
 }
 
 impl SearchCell {
-    fn new(
-        c_pp: usize,
-        c_p: usize,
-        c: usize,
-        reduction: bool,
-        reduction_prev: bool,
-        device: &Device,
-    ) -> Self {
-        let pre0 = if reduction_prev {
-            Preprocess::Reduce(FactorizedReduce::new(c_pp, c, false, device))
-        } else {
-            Preprocess::Conv(ReluConvBn::new(c_pp, c, 1, 1, 0, false, device))
-        };
+    fn new(shape: &CellShape, device: &Device) -> Self {
         SearchCell {
-            pre0,
-            pre1: ReluConvBn::new(c_p, c, 1, 1, 0, false, device),
+            pre0: pre0(shape, false, device),
+            pre1: pre1(shape, false, device),
             edges: Edge::all()
                 .map(|e| {
-                    let stride = if reduction && e.input < NUM_INPUT_STATES {
-                        2
-                    } else {
-                        1
-                    };
-                    MixedEdge::new_search(c, stride, device)
+                    MixedEdge::new_search(shape.c, edge_stride(shape.reduction, e.input), device)
                 })
                 .collect(),
-            reduction,
+            reduction: shape.reduction,
         }
     }
 
@@ -331,11 +294,6 @@ impl SearchNetworkConfig {
     }
 }
 
-/// Reduction cells sit at `L/3` and `2L/3` (integer division).
-pub fn is_reduction(layers: usize, i: usize) -> bool {
-    i == layers / 3 || i == 2 * layers / 3
-}
-
 /// The search network: stem, `L` search cells, global pooling, classifier.
 #[derive(Module, Debug)]
 pub struct SearchNetwork {
@@ -353,33 +311,16 @@ impl SearchNetwork {
     /// Builds the network; panics on a config that cannot be built (checked
     /// by [`crate::check_layers`]).
     pub fn new(config: &SearchNetworkConfig, device: &Device) -> SearchNetwork {
-        let c = config.channels;
-        let c_stem = config.stem_multiplier * c;
-        let (mut c_pp, mut c_p, mut c_curr) = (c_stem, c_stem, c);
-        let mut reduction_prev = false;
-        let mut cells = Vec::with_capacity(config.layers);
-        for i in 0..config.layers {
-            let reduction = config.is_reduction(i);
-            if reduction {
-                c_curr *= 2;
-            }
-            cells.push(SearchCell::new(
-                c_pp,
-                c_p,
-                c_curr,
-                reduction,
-                reduction_prev,
-                device,
-            ));
-            reduction_prev = reduction;
-            c_pp = c_p;
-            c_p = 4 * c_curr;
-        }
+        let c_stem = config.stem_multiplier * config.channels;
+        let (shapes, c_last) = cell_shapes(config.layers, c_stem, config.channels, false, |_| 4);
+        let cells = shapes.iter().map(|s| SearchCell::new(s, device)).collect();
         SearchNetwork {
-            stem_conv: conv(config.in_channels, c_stem, 3, 1, 1, 1, 1, device),
+            stem_conv: ConvSpec::new(config.in_channels, c_stem, 3)
+                .with_padding(1)
+                .init(device),
             stem_bn: Bn::new(c_stem, false, device),
             cells,
-            classifier: LinearConfig::new(c_p, config.classes).init(device),
+            classifier: LinearConfig::new(c_last, config.classes).init(device),
         }
     }
 

@@ -344,10 +344,15 @@ impl RunDir {
     /// Appends a line to `log.txt` (and prints it to standard error unless
     /// echo is off).
     pub fn line(&mut self, text: &str) {
-        tracing::info!(target: "edas::run", run = %self.path.display(), "{text}");
         if self.echo {
             eprintln!("{text}");
         }
+        self.log_only(text);
+    }
+
+    /// Appends a line to `log.txt` only (errors the caller reports itself).
+    pub fn log_only(&mut self, text: &str) {
+        tracing::info!(target: "edas::run", run = %self.path.display(), "{text}");
         // The log is a convenience copy of the terminal; a failing write must
         // not stop a long run.
         let _ = writeln!(self.log, "{text}");
@@ -474,7 +479,6 @@ impl RunDir {
     }
 }
 
-/// The records of a JSON-lines file (none if it does not exist).
 /// A JSON file as `T`.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(io(path))?;

@@ -1,0 +1,265 @@
+//! The epoch driver that search and training share: resume from the
+//! checkpoint, stop after `--stop-after` epochs, stop on a diverged loss,
+//! checkpoint after every epoch, append the metrics line, redraw the plots
+//! and write the final results.
+//!
+//! A search or a training plugs in through [`EpochTask`]: it owns its data,
+//! its network and its optimisers, runs one epoch when asked and says what a
+//! checkpoint holds; the driver owns the run directory's life cycle, so a
+//! fix to resume or to the divergence stop is made once for both.
+//!
+//! A checkpoint's `state.json` is [`CheckpointState`]: the driver's fields
+//! (`epochs_done`, `config`, `elapsed_s`) and the task's state flattened
+//! beside them. Checkpoint first, metrics line second: a crash between the
+//! two is repaired on resume ([`RunDir::resume_metrics`]).
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::dir::{OpenMode, RunDir, RunOptions, stage_checkpoint};
+use crate::error::RunError;
+use crate::progress::Progress;
+use crate::sys::{mib, peak_rss_bytes, reset_peak_rss};
+
+/// One line of `metrics.jsonl`; the driver fills in what the epoch cost.
+pub trait EpochRecord: Serialize + DeserializeOwned + Clone {
+    /// Records the epoch's wall time (steps, evaluation and checkpoint) and
+    /// the process's peak resident memory during it, where measurable.
+    fn set_cost(&mut self, epoch_time_s: f64, peak_memory_mib: Option<f64>);
+}
+
+/// A search or a training, as the epoch driver runs it.
+pub trait EpochTask {
+    /// One line of `metrics.jsonl`.
+    type Record: EpochRecord;
+    /// What a checkpoint's `state.json` holds besides the driver's fields
+    /// (its files are written by [`EpochTask::save`]).
+    type State: Serialize + DeserializeOwned;
+    /// The task's error; run-directory errors convert into it.
+    type Error: From<RunError>;
+
+    /// The `edas` subcommand that resumes the run (`search`, `train`).
+    const COMMAND: &'static str;
+    /// What to change when a loss diverges, naming config keys.
+    const ADVICE: &'static str;
+
+    /// Epochs of the whole run.
+    fn epochs(&self) -> usize;
+    /// Steps per epoch (for the progress display).
+    fn steps(&self) -> usize;
+    /// The opening line of a new run, after its provenance is written; the
+    /// task may also write files of its own here.
+    fn start(&mut self, run: &mut RunDir) -> Result<String, Self::Error>;
+    /// Restores the checkpoint in `dir`, whose state is `state`.
+    fn resume(&mut self, dir: &Path, state: Self::State) -> Result<(), Self::Error>;
+    /// Runs epoch `epoch.index`: its steps and its end-of-epoch evaluation.
+    fn epoch(&mut self, epoch: &mut Epoch<'_>) -> Result<Self::Record, Self::Error>;
+    /// Writes the checkpoint's files into the staging directory `dir` and
+    /// returns its state.
+    fn save(&mut self, dir: &Path) -> Result<Self::State, Self::Error>;
+    /// The epoch's line in the log.
+    fn epoch_line(&self, record: &Self::Record) -> String;
+    /// Redraws the plots from all records so far.
+    fn plots(&self, run: &RunDir, records: &[Self::Record]) -> Result<(), Self::Error>;
+    /// Writes the final files after the last epoch (the driver's caller
+    /// sees a finished run once `results.json` exists) and returns the
+    /// closing line.
+    fn finish(
+        &mut self,
+        run: &mut RunDir,
+        records: &[Self::Record],
+        elapsed_s: f64,
+    ) -> Result<String, Self::Error>;
+}
+
+/// The state a checkpoint holds: the driver's fields and the task's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckpointState<S> {
+    /// Epochs completed.
+    pub epochs_done: usize,
+    /// The resolved config the run was started with (TOML text).
+    pub config: String,
+    /// Seconds of work so far.
+    pub elapsed_s: f64,
+    /// The task's state.
+    #[serde(flatten)]
+    pub task: S,
+}
+
+/// What the driver returns.
+#[derive(Clone, Debug)]
+pub struct Outcome<R> {
+    /// Epochs completed in total.
+    pub epochs_done: usize,
+    /// Whether all epochs are done (the run directory holds `results.json`).
+    pub finished: bool,
+    /// The last epoch's record.
+    pub last: Option<R>,
+}
+
+/// The epoch being run: its index, the progress display and the
+/// divergence check.
+pub struct Epoch<'a> {
+    /// 0-based epoch.
+    pub index: usize,
+    /// Epochs of the run.
+    pub epochs: usize,
+    progress: Progress,
+    verbose: bool,
+    run: &'a RunDir,
+    advice: &'static str,
+}
+
+impl Epoch<'_> {
+    /// One more step done; `status` (running loss and accuracy) is asked
+    /// for only when progress is shown.
+    pub fn step_done(&mut self, status: impl FnOnce() -> String) {
+        if self.verbose {
+            self.progress.step(&status());
+        }
+    }
+
+    /// Ends the progress display (before the end-of-epoch evaluation).
+    pub fn steps_done(&mut self) {
+        self.progress.finish();
+    }
+
+    /// The error for something that became non-finite at 0-based `step`
+    /// (`what`: `training loss became NaN`): the run stops, the last good
+    /// checkpoint stays as it is.
+    pub fn diverged(&self, what: impl Into<String>, step: usize) -> RunError {
+        RunError::Diverged {
+            what: what.into(),
+            epoch: self.index + 1,
+            step: step + 1,
+            checkpoint: self.run.checkpoint_status(),
+            advice: self.advice,
+        }
+    }
+
+    /// `Ok` when `value` is finite, else [`Epoch::diverged`] naming `what`
+    /// (`training loss`) and the value.
+    pub fn check_finite(&self, what: &str, value: f64, step: usize) -> Result<(), RunError> {
+        if value.is_finite() {
+            Ok(())
+        } else {
+            Err(self.diverged(format!("{what} became {value}"), step))
+        }
+    }
+}
+
+/// Opens the run directory `options` names, printing to standard error
+/// when `options.verbose`.
+pub fn open(options: &RunOptions) -> Result<RunDir, RunError> {
+    let mut run = RunDir::open(&options.out, options.mode)?;
+    run.set_echo(options.verbose);
+    Ok(run)
+}
+
+/// Runs (or resumes) `task` in `run` as `options` say; `config_toml` is
+/// the resolved config, recorded in the run and compared on resume.
+pub fn drive<T: EpochTask>(
+    task: &mut T,
+    run: &mut RunDir,
+    options: &RunOptions,
+    config_toml: &str,
+) -> Result<Outcome<T::Record>, T::Error> {
+    let epochs = task.epochs();
+    let mut epoch = 0;
+    let mut elapsed = 0.0;
+    if options.mode == OpenMode::Resume {
+        let (dir, state): (_, CheckpointState<T::State>) = run.read_checkpoint()?;
+        if state.config != config_toml {
+            return Err(RunError::RunDir {
+                path: run.path().to_owned(),
+                message: "the config differs from the one the run started with; resume with \
+                          the run's own config.toml"
+                    .into(),
+            }
+            .into());
+        }
+        run.resume_metrics(state.epochs_done, epochs)?;
+        task.resume(&dir, state.task)?;
+        epoch = state.epochs_done;
+        elapsed = state.elapsed_s;
+        run.line(&format!(
+            "resuming {} after epoch {epoch}/{epochs}",
+            run.path().display()
+        ));
+    } else {
+        run.write_provenance(config_toml, &options.command_line)?;
+        let line = task.start(run)?;
+        run.line(&line);
+    }
+
+    let mut records: Vec<T::Record> = run.records()?;
+    while epoch < epochs && options.stop_after.is_none_or(|s| epoch < s) {
+        let t0 = Instant::now();
+        let measured = reset_peak_rss();
+        let mut cx = Epoch {
+            index: epoch,
+            epochs,
+            progress: Progress::new(format!("epoch {}/{epochs}", epoch + 1), task.steps()),
+            verbose: options.verbose,
+            run,
+            advice: T::ADVICE,
+        };
+        let result = task.epoch(&mut cx);
+        cx.steps_done();
+        let mut record = result?;
+        let staged = stage_checkpoint(run.path())?;
+        let task_state = task.save(&staged)?;
+        run.commit_checkpoint_with(&CheckpointState {
+            epochs_done: epoch + 1,
+            config: config_toml.to_owned(),
+            elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
+            task: task_state,
+        })?;
+        elapsed += t0.elapsed().as_secs_f64();
+        let peak = if measured {
+            peak_rss_bytes().map(mib)
+        } else {
+            None
+        };
+        record.set_cost(t0.elapsed().as_secs_f64(), peak);
+        run.append_metrics(&record)?;
+        run.line(&task.epoch_line(&record));
+        records.push(record);
+        task.plots(run, &records)?;
+        epoch += 1;
+    }
+
+    let finished = epoch >= epochs;
+    if finished {
+        let line = task.finish(run, &records, elapsed)?;
+        run.line(&line);
+    } else {
+        run.line(&format!(
+            "stopped after epoch {epoch}/{epochs}; continue with: edas {} --resume {}",
+            T::COMMAND,
+            run.path().display()
+        ));
+    }
+    Ok(Outcome {
+        epochs_done: epoch,
+        finished,
+        last: records.pop(),
+    })
+}
+
+/// Runs `f`, and if it fails writes `error: ...` into the run's `log.txt`
+/// (not to the terminal: the caller reports the error), so that the log
+/// says why the run stopped.
+pub fn logging_errors<T, E: std::fmt::Display>(
+    run: &mut RunDir,
+    f: impl FnOnce(&mut RunDir) -> Result<T, E>,
+) -> Result<T, E> {
+    let result = f(run);
+    if let Err(e) = &result {
+        run.log_only(&format!("error: {e}"));
+    }
+    result
+}

@@ -1,0 +1,30 @@
+//! `edas-run`: the run machinery that search (`edas-search`) and training
+//! (`edas-train`) share, so that neither depends on the other.
+//!
+//! - [`driver`]: the epoch driver: resume, `--stop-after`, the divergence
+//!   stop, a checkpoint after every epoch, the metrics line, plots and the
+//!   final results, for any [`EpochTask`];
+//! - [`dir`]: run directories (provenance, lock, log, `metrics.jsonl`,
+//!   atomic checkpoints, the finished marker);
+//! - [`config`]: TOML configs with `--set key=value` overrides and errors
+//!   naming the file and key;
+//! - [`checkpoint`]: module and optimiser state in burnpack files;
+//! - [`optim`]: the DARTS weight optimiser set up as PyTorch behaves (SGD
+//!   without dampening, global-norm clipping, cosine schedule);
+//! - [`plot`]: self-contained SVG charts;
+//! - [`progress`]: step progress for terminals and logs;
+//! - [`sys`]: peak memory.
+
+pub mod checkpoint;
+pub mod config;
+pub mod dir;
+pub mod driver;
+pub mod error;
+pub mod optim;
+pub mod plot;
+pub mod progress;
+pub mod sys;
+
+pub use dir::{OpenMode, RunDir, RunOptions};
+pub use driver::{CheckpointState, Epoch, EpochRecord, EpochTask, Outcome, drive};
+pub use error::{Result, RunError};

@@ -1,0 +1,105 @@
+//! The plots of a search run: `curves.svg` (losses, accuracies, pruning
+//! gap, alpha entropy) and `alpha.svg` (`softmax(alpha)` of every edge).
+
+use edas_genotype::{CellKind, NUM_EDGES, NUM_OPS, Primitive};
+use edas_run::RunDir;
+use edas_run::plot::{Chart, Series, figure};
+
+use crate::config::SearchConfig;
+use crate::error::SearchError;
+use crate::run::SearchRecord;
+
+/// `curves.svg` (losses, accuracies, pruning gap) and `alpha.svg`
+/// (`softmax(alpha)` of every edge over epochs).
+pub fn write(run: &RunDir, config: &SearchConfig, rs: &[SearchRecord]) -> Result<(), SearchError> {
+    let x = |r: &SearchRecord| (r.epoch + 1) as f64;
+    let series = |name: &str, f: &dyn Fn(&SearchRecord) -> Option<f64>| Series {
+        name: name.into(),
+        points: rs.iter().filter_map(|r| f(r).map(|y| (x(r), y))).collect(),
+    };
+    let charts = vec![
+        Chart {
+            title: "loss".into(),
+            x_label: "epoch".into(),
+            y_label: "cross-entropy".into(),
+            series: vec![
+                series("train", &|r| Some(r.train_loss)),
+                series("val (arch steps)", &|r| r.val_loss),
+            ],
+            y_range: None,
+        },
+        Chart {
+            title: "accuracy".into(),
+            x_label: "epoch".into(),
+            y_label: "accuracy".into(),
+            series: vec![
+                series("train", &|r| Some(r.train_acc)),
+                series("as searched", &|r| Some(r.searched_acc)),
+                series("derived", &|r| Some(r.derived_acc)),
+            ],
+            y_range: None,
+        },
+        Chart {
+            title: "pruning gap (searched - derived)".into(),
+            x_label: "epoch".into(),
+            y_label: "accuracy points".into(),
+            series: vec![series("gap", &|r| Some(100.0 * r.pruning_gap))],
+            y_range: None,
+        },
+        Chart {
+            title: "alpha entropy".into(),
+            x_label: "epoch".into(),
+            y_label: "nats per edge".into(),
+            series: vec![
+                series("normal", &|r| Some(r.entropy[0])),
+                series("reduce", &|r| Some(r.entropy[1])),
+            ],
+            y_range: None,
+        },
+    ];
+    run.write(
+        "curves.svg",
+        figure(
+            &format!("{} ({})", config.name, config.strategy),
+            &charts,
+            2,
+        )
+        .as_bytes(),
+    )?;
+    if config.strategy.has_arch_step() {
+        let mut charts = Vec::new();
+        for (k, kind) in CellKind::ALL.into_iter().enumerate() {
+            for e in 0..NUM_EDGES {
+                let edge = edas_genotype::space::Edge::from_index(e);
+                charts.push(Chart {
+                    title: match edge {
+                        Some(ed) => format!("{kind} edge {e}: {} -> node {}", ed.input, ed.node),
+                        None => format!("{kind} edge {e}"),
+                    },
+                    x_label: "epoch".into(),
+                    y_label: "softmax(alpha)".into(),
+                    series: Primitive::ALL
+                        .into_iter()
+                        .map(|p| Series {
+                            name: p.name().into(),
+                            points: rs
+                                .iter()
+                                .filter_map(|r| {
+                                    r.alpha[k]
+                                        .get(e * NUM_OPS + p.index())
+                                        .map(|&v| (x(r), f64::from(v)))
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                    y_range: None,
+                });
+            }
+        }
+        run.write(
+            "alpha.svg",
+            figure("softmax(alpha) per edge over epochs", &charts, 7).as_bytes(),
+        )?;
+    }
+    Ok(())
+}

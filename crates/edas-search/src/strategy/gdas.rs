@@ -1,0 +1,93 @@
+//! GDAS (Dong & Yang 2019): every edge a hard Gumbel one-hot sample with
+//! straight-through gradients, `tau` annealed (`gdas.tau_start` ->
+//! `gdas.tau_end`); the architecture step updates every row.
+
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use edas_genotype::{CellKind, Genotype, NUM_EDGES, NUM_OPS, Primitive};
+use edas_nn::{EdgeWeighting, NetworkWeights};
+use edas_rng::Rng;
+
+use super::{ALL_ROWS, ArchStep, Draw, SearchStrategy};
+use crate::arch::{ArchVars, gumbel_values};
+use crate::error::SearchError;
+
+/// GDAS' sampled single paths.
+#[derive(Clone, Copy, Debug)]
+pub struct Gdas;
+
+impl SearchStrategy for Gdas {
+    fn arch_step(&mut self, draw: &mut Draw<'_>) -> Result<Option<ArchStep>, SearchError> {
+        Ok(Some(ArchStep {
+            weights: gdas_weights(draw.arch, draw.tau, draw.rng)?,
+            rows: [ALL_ROWS.to_vec(), ALL_ROWS.to_vec()],
+            relaxed: [Vec::new(), Vec::new()],
+        }))
+    }
+
+    fn weight_step(
+        &mut self,
+        draw: &mut Draw<'_>,
+        _arch: Option<&ArchStep>,
+        _epsilon: f64,
+    ) -> Result<NetworkWeights, SearchError> {
+        gdas_weights(draw.arch, draw.tau, draw.rng)
+    }
+
+    fn searched(
+        &mut self,
+        draw: &mut Draw<'_>,
+        _genotype: &Genotype,
+    ) -> Result<NetworkWeights, SearchError> {
+        gdas_weights(draw.arch, draw.tau, draw.rng)
+    }
+}
+
+/// GDAS' weightings: per edge, `p = softmax((alpha + g) / tau)` with Gumbel
+/// noise `g`, the op `argmax p` runs, scaled by `1 - p.detach() + p` (value
+/// 1, gradient of `p`): the straight-through estimator.
+pub fn gdas_weights(
+    arch: &ArchVars,
+    tau: f64,
+    rng: &mut Rng,
+) -> Result<NetworkWeights, SearchError> {
+    let cell = |kind: CellKind, rng: &mut Rng| -> Result<Vec<EdgeWeighting>, SearchError> {
+        let alpha = arch.alpha(kind);
+        let device = alpha.device();
+        let host_alpha = arch.values(kind)?;
+        Ok((0..NUM_EDGES)
+            .map(|e| {
+                let host_noise = gumbel_values(rng);
+                let noise: Tensor<1> =
+                    Tensor::from_data(TensorData::new(host_noise.clone(), [NUM_OPS]), &device);
+                let row = alpha
+                    .clone()
+                    .slice([e..e + 1, 0..NUM_OPS])
+                    .reshape([NUM_OPS]);
+                let p = softmax(row.add(noise).div_scalar(tau), 0);
+                let k = (0..NUM_OPS)
+                    .map(|k| {
+                        host_alpha.get(e * NUM_OPS + k).copied().unwrap_or(0.0)
+                            + host_noise.get(k).copied().unwrap_or(0.0)
+                    })
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |best, (k, v)| {
+                        if v > best.1 { (k, v) } else { best }
+                    })
+                    .0;
+                let mut hot = vec![0f32; NUM_OPS];
+                hot[k] = 1.0;
+                let hot: Tensor<1> = Tensor::from_data(TensorData::new(hot, [NUM_OPS]), &device);
+                let weights = hot.sub(p.clone().detach()).add(p);
+                EdgeWeighting::Sampled {
+                    op: Primitive::ALL[k],
+                    weights,
+                }
+            })
+            .collect())
+    };
+    Ok(NetworkWeights {
+        normal: cell(CellKind::Normal, rng)?,
+        reduce: cell(CellKind::Reduce, rng)?,
+    })
+}

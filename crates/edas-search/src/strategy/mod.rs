@@ -1,0 +1,191 @@
+//! The search strategies that share the supernet and the loop: each one
+//! is a [`SearchStrategy`] in a file of its own, which says which
+//! weightings the architecture step, the weight step and the evaluation
+//! use; [`Strategy`] names them in configs and builds them. Adding a
+//! strategy is a new file and a line in [`Strategy::build`].
+
+pub mod darts;
+pub mod edas;
+pub mod gdas;
+pub mod random;
+
+use edas_genotype::space::Edge;
+use edas_genotype::{CellKind, DeriveOptions, Genotype, NUM_EDGES, NUM_OPS};
+use edas_nn::NetworkWeights;
+use edas_rng::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::arch::ArchVars;
+use crate::error::SearchError;
+use crate::sampler::EdgeSampler;
+use crate::searcher::EdasSettings;
+
+/// How the architecture is searched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    /// Clamped variables with one relaxed edge per cell kind (this project).
+    #[default]
+    Edas,
+    /// Every edge a softmax mixture, first order (Liu et al. 2019).
+    Darts,
+    /// Every edge a hard Gumbel one-hot with straight-through gradients
+    /// (Dong & Yang 2019), tau annealed.
+    Gdas,
+    /// Weight sharing with uniformly sampled genotypes; the best of sampled
+    /// candidates on validation data is kept (Li & Talwalkar 2019).
+    Random,
+}
+
+impl Strategy {
+    /// All strategies.
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Edas,
+        Strategy::Darts,
+        Strategy::Gdas,
+        Strategy::Random,
+    ];
+
+    /// The config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Edas => "edas",
+            Strategy::Darts => "darts",
+            Strategy::Gdas => "gdas",
+            Strategy::Random => "random",
+        }
+    }
+
+    /// Whether the strategy has an architecture step.
+    pub fn has_arch_step(self) -> bool {
+        !matches!(self, Strategy::Random)
+    }
+
+    /// The strategy's behaviour, set up from `settings`.
+    pub fn build(self, settings: &EdasSettings) -> Box<dyn SearchStrategy> {
+        match self {
+            Strategy::Edas => Box::new(edas::Edas::new(settings)),
+            Strategy::Darts => Box::new(darts::Darts),
+            Strategy::Gdas => Box::new(gdas::Gdas),
+            Strategy::Random => Box::new(random::RandomSearch::new(settings.random_candidates)),
+        }
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Every row of `alpha` (all 14 edges).
+pub const ALL_ROWS: [usize; NUM_EDGES] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+
+/// What a strategy draws its weightings from at a step: `alpha` (live in
+/// the architecture step, where gradients reach it; frozen in the weight
+/// step and the evaluation), the searcher's random generator and edge
+/// sampler, the settings and the temperature.
+pub struct Draw<'a> {
+    /// The architecture variables.
+    pub arch: &'a ArchVars,
+    /// The search's random generator (checkpointed).
+    pub rng: &'a mut Rng,
+    /// Which edges EDAS relaxes (checkpointed).
+    pub sampler: &'a mut EdgeSampler,
+    /// The settings.
+    pub settings: &'a EdasSettings,
+    /// Softmax temperature of this epoch.
+    pub tau: f64,
+}
+
+impl Draw<'_> {
+    /// The clamp `C(alpha)` with the configured skip cap.
+    pub fn clamp(&self) -> Result<Genotype, SearchError> {
+        self.arch.derive(DeriveOptions {
+            normal_skip_cap: self.settings.normal_skip_cap,
+        })
+    }
+}
+
+/// The weightings of an architecture step and the rows of `alpha` it
+/// updates.
+pub struct ArchStep {
+    /// The network's weightings (gradients reach `alpha` through them).
+    pub weights: NetworkWeights,
+    /// Rows of `alpha` Adam updates, per cell kind (normal, reduce); the
+    /// others stay bit-identical.
+    pub rows: [Vec<usize>; 2],
+    /// The relaxed edges per cell kind, for the step's statistics (empty
+    /// when every edge is relaxed or none is).
+    pub relaxed: [Vec<usize>; 2],
+}
+
+/// A search strategy's behaviour. The searcher runs the same iteration for
+/// all of them: an architecture step on the weightings of
+/// [`SearchStrategy::arch_step`], a weight step on those of
+/// [`SearchStrategy::weight_step`]; warm-up steps are the searcher's own
+/// (uniform single paths, no architecture step).
+pub trait SearchStrategy: Send {
+    /// The architecture step's weightings, or `None` when the strategy has
+    /// no architecture step.
+    fn arch_step(&mut self, draw: &mut Draw<'_>) -> Result<Option<ArchStep>, SearchError>;
+
+    /// The weight step's weightings; `arch` is this iteration's
+    /// architecture step (EDAS keeps its relaxed edges).
+    fn weight_step(
+        &mut self,
+        draw: &mut Draw<'_>,
+        arch: Option<&ArchStep>,
+        epsilon: f64,
+    ) -> Result<NetworkWeights, SearchError>;
+
+    /// The weightings of the network "as searched", for the pruning-gap
+    /// evaluation; `genotype` is where the search stands.
+    fn searched(
+        &mut self,
+        draw: &mut Draw<'_>,
+        genotype: &Genotype,
+    ) -> Result<NetworkWeights, SearchError>;
+
+    /// Whether its steps recompute the relaxed edges during backward
+    /// (`edas_nn::recompute`).
+    fn recomputes(&self) -> bool {
+        false
+    }
+
+    /// The genotype the search stands at when it is not the clamp
+    /// `C(alpha)` (random search: its best candidate).
+    fn chosen(&self) -> Option<Genotype> {
+        None
+    }
+
+    /// The end of a search epoch (not warm-up); `score` is a genotype's
+    /// accuracy on the evaluation batches.
+    fn end_epoch(
+        &mut self,
+        _rng: &mut Rng,
+        _score: &mut dyn FnMut(&Genotype) -> f64,
+    ) -> Result<(), SearchError> {
+        Ok(())
+    }
+
+    /// The strategy's own checkpoint state (`null` when it has none).
+    fn state(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    /// Restores [`SearchStrategy::state`].
+    fn load_state(&mut self, _state: &serde_json::Value) -> Result<(), SearchError> {
+        Ok(())
+    }
+}
+
+/// Ops of the derived genotype per cell kind, in [`edas_genotype::Primitive::ALL`] order.
+pub fn op_histogram(genotype: &Genotype) -> [[usize; NUM_OPS]; 2] {
+    [genotype.normal.op_counts(), genotype.reduce.op_counts()]
+}
+
+/// Whether `edge` of `kind` is kept by `genotype`.
+pub fn is_kept(genotype: &Genotype, kind: CellKind, edge: usize) -> bool {
+    Edge::from_index(edge).is_some_and(|e| genotype.cell(kind).op_on(e).is_some())
+}

@@ -1,0 +1,161 @@
+//! Rebuilding a trained run directory: its config, genotype and network
+//! with the final (or last checkpointed) weights, checked against the
+//! genotype they were trained for.
+
+use std::path::Path;
+
+use burn::prelude::*;
+use edas_data::download::DownloadOptions;
+use edas_data::{DataConfig, ImageShape, ImageSource, Loader, Split};
+use edas_genotype::Genotype;
+use edas_nn::{Network, NetworkConfig};
+use edas_run::checkpoint::load_module;
+use edas_run::dir::{RESULTS_FILE, latest_checkpoint, read_json};
+use edas_run::{CheckpointState, RunError};
+
+use crate::config::TrainConfig;
+use crate::error::TrainError;
+use crate::evaluate::test_loader;
+use crate::train::{TrainResults, TrainState};
+
+/// Checks that `genotype` (the run's `genotype.json`) is the genotype its
+/// weights were trained for, as `results.json` (a finished run) or the
+/// checkpoint's state records it: weights of the same shapes load into
+/// another wiring without complaint and give a plausible, wrong accuracy.
+fn check_weights_genotype(dir: &Path, finished: bool, genotype: &Genotype) -> Result<(), RunError> {
+    let results = dir.join(RESULTS_FILE);
+    let (recorded, source) = if finished && results.is_file() {
+        let r: TrainResults = read_json(&results)?;
+        (Some(r.genotype), results)
+    } else if let Some(checkpoint) = latest_checkpoint(dir) {
+        let state_path = checkpoint.join("state.json");
+        let state: CheckpointState<TrainState> = read_json(&state_path)?;
+        (state.task.genotype, state_path)
+    } else {
+        (None, results)
+    };
+    let Some(text) = recorded else {
+        return Ok(());
+    };
+    let trained = edas_genotype::darts_text::parse_darts(&text).map_err(|e| RunError::RunDir {
+        path: source.clone(),
+        message: format!("records an unreadable genotype: {e}"),
+    })?;
+    let d = edas_genotype::diff::diff(&trained, genotype);
+    if d.is_empty() {
+        return Ok(());
+    }
+    Err(RunError::RunDir {
+        path: dir.join("genotype.json"),
+        message: format!(
+            "is not the genotype the weights were trained for ({} records another; from it to \
+             genotype.json: {}); restore genotype.json",
+            source.display(),
+            d.to_string().replace('\n', "; ")
+        ),
+    })
+}
+
+/// The network `config` builds for `genotype` on images of `source`.
+pub fn build_network(
+    config: &TrainConfig,
+    genotype: &Genotype,
+    source: &dyn ImageSource,
+    device: &Device,
+) -> Result<Network, TrainError> {
+    let shape = source.fixed_shape().unwrap_or(ImageShape::new(3, 224, 224));
+    let net = NetworkConfig {
+        in_channels: shape.channels,
+        image_size: match config.network.kind {
+            edas_nn::NetKind::Imagenet => 224,
+            edas_nn::NetKind::Cifar => shape.height,
+        },
+        classes: source.num_classes(),
+        channels: config.network.channels,
+        layers: config.network.layers,
+        auxiliary: config.network.auxiliary,
+    };
+    Ok(Network::of_kind(
+        config.network.kind,
+        genotype,
+        &net,
+        device,
+    )?)
+}
+
+/// A trained run directory, rebuilt: its config, genotype and network with
+/// the final weights (or the last checkpoint's when unfinished).
+pub struct TrainedRun {
+    /// The config it was trained with.
+    pub config: TrainConfig,
+    /// The genotype.
+    pub genotype: Genotype,
+    /// The network with the trained weights.
+    pub net: Network,
+    /// Whether the weights are the final ones.
+    pub finished: bool,
+}
+
+/// Rebuilds the network of run directory `dir` from its stored genotype and
+/// config, then loads its weights; `data` replaces the data config (another
+/// root, for example).
+pub fn load_run(
+    dir: &Path,
+    data: Option<DataConfig>,
+    device: &Device,
+) -> Result<(TrainedRun, Loader), TrainError> {
+    let config_path = dir.join("config.toml");
+    let loaded = match edas_run::config::load::<TrainConfig>(&config_path, &[]) {
+        Ok(loaded) => loaded,
+        // A search run's config has a `strategy`: say so instead of naming
+        // its first key a training config lacks.
+        Err(e) => {
+            let is_search = edas_genotype::read::read_text(&config_path)
+                .ok()
+                .and_then(|t| t.parse::<toml::Table>().ok())
+                .is_some_and(|t| t.contains_key("strategy"));
+            if !is_search {
+                return Err(e.into());
+            }
+            return Err(RunError::RunDir {
+                path: dir.to_owned(),
+                message: format!(
+                    "is a search run, not a training run; train its genotype first: \
+                     edas train --genotype {} --config <training config>",
+                    dir.display()
+                ),
+            }
+            .into());
+        }
+    };
+    let mut config = loaded.config;
+    if let Some(d) = data {
+        config.data = d;
+    }
+    let (_, genotype) = edas_genotype::load(&dir.join("genotype.json"))?;
+    let source = config.data.open(Split::Test, &DownloadOptions::default())?;
+    let mut net = build_network(&config, &genotype, source.as_ref(), device)?;
+    let finished = dir.join("model.bpk").is_file();
+    let weights = if finished {
+        dir.join("model.bpk")
+    } else {
+        latest_checkpoint(dir)
+            .map(|c| c.join("model.bpk"))
+            .ok_or_else(|| RunError::RunDir {
+                path: dir.to_owned(),
+                message: "holds no trained weights (no model.bpk, no checkpoint)".into(),
+            })?
+    };
+    check_weights_genotype(dir, finished, &genotype)?;
+    load_module(&mut net, &weights)?;
+    let test = test_loader(&config, source)?;
+    Ok((
+        TrainedRun {
+            config,
+            genotype,
+            net,
+            finished,
+        },
+        test,
+    ))
+}

@@ -1,0 +1,306 @@
+//! `cargo xtask report RUNS... [--csv FILE]`: finished runs grouped by
+//! label (the seed is the only difference within a group), mean +/- sample
+//! std per column, as a Markdown table and a CSV file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+/// One run (a search, a training, or both) for the report.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Unit {
+    /// Group label: the directory name without its `-s<seed>` suffix.
+    pub label: String,
+    /// The search's `results.json`.
+    pub search: Option<Value>,
+    /// The training's `results.json`.
+    pub train: Option<Value>,
+    /// The `--device` the run was started with (its `command.txt`).
+    pub device: String,
+}
+
+/// The `--device` in a run directory's `command.txt` (`cpu` when absent).
+fn device_of(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("command.txt")).unwrap_or_default();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .iter()
+        .position(|w| *w == "--device")
+        .and_then(|i| words.get(i + 1))
+        .map_or_else(|| "cpu".to_owned(), |d| (*d).to_owned())
+}
+
+fn read_json(path: &Path) -> Option<Value> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+}
+
+pub fn label_of(dir: &Path) -> String {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    match name.rsplit_once("-s") {
+        Some((head, seed)) if !seed.is_empty() && seed.chars().all(|c| c.is_ascii_digit()) => {
+            head.to_owned()
+        }
+        _ => name,
+    }
+}
+
+/// The finished runs under `path`: a run directory, a matrix unit
+/// (`search/` + `train/`), or a directory of either.
+pub fn collect(path: &Path) -> Vec<Unit> {
+    let results = read_json(&path.join("results.json"));
+    if let Some(r) = results {
+        let is_search = r.get("strategy").is_some();
+        return vec![Unit {
+            label: label_of(path),
+            search: is_search.then(|| r.clone()),
+            train: (!is_search).then_some(r),
+            device: device_of(path),
+        }];
+    }
+    let (s, t) = (
+        read_json(&path.join("search/results.json")),
+        read_json(&path.join("train/results.json")),
+    );
+    if s.is_some() || t.is_some() {
+        let device = device_of(&path.join(if s.is_some() { "search" } else { "train" }));
+        return vec![Unit {
+            label: label_of(path),
+            search: s,
+            train: t,
+            device,
+        }];
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.iter().flat_map(|d| collect(d)).collect()
+}
+
+/// `(mean, sample std)`; std is `None` for one value.
+pub fn mean_std(values: &[f64]) -> Option<(f64, Option<f64>)> {
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let std = (values.len() > 1)
+        .then(|| (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt());
+    Some((mean, std))
+}
+
+fn fmt_ms(v: Option<(f64, Option<f64>)>, digits: usize) -> String {
+    match v {
+        None => "-".into(),
+        Some((m, None)) => format!("{m:.digits$}"),
+        Some((m, Some(s))) => format!("{m:.digits$} ± {s:.digits$}"),
+    }
+}
+
+/// The report's rows: `(label, runs, columns)`.
+pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<String>>) {
+    let header = vec![
+        "group",
+        "runs",
+        "device",
+        "search time (min)",
+        "peak memory (MiB)",
+        "pruning gap (points)",
+        "params",
+        "test error (%)",
+        "genotypes",
+    ];
+    let mut groups: BTreeMap<String, Vec<&Unit>> = BTreeMap::new();
+    for u in units {
+        groups.entry(u.label.clone()).or_default().push(u);
+    }
+    let (mut md, mut csv) = (Vec::new(), Vec::new());
+    for (label, us) in groups {
+        let f = |sel: &dyn Fn(&Unit) -> Option<f64>| -> Vec<f64> {
+            us.iter().filter_map(|u| sel(u)).collect()
+        };
+        let num = |v: Option<&Value>, k: &str| v.and_then(|v| v.get(k)).and_then(Value::as_f64);
+        let time = f(&|u| num(u.search.as_ref(), "search_time_s").map(|s| s / 60.0));
+        let mem = f(&|u| num(u.search.as_ref(), "peak_memory_mib"));
+        let gap = f(&|u| num(u.search.as_ref(), "pruning_gap").map(|g| 100.0 * g));
+        let params = f(&|u| num(u.train.as_ref(), "params"));
+        let err = f(&|u| {
+            u.train
+                .as_ref()
+                .and_then(|t| t.get("test"))
+                .and_then(|t| t.get("top1"))
+                .and_then(Value::as_f64)
+                .map(|a| 100.0 * (1.0 - a))
+        });
+        let genotypes: Vec<String> = us
+            .iter()
+            .filter_map(|u| {
+                u.search
+                    .as_ref()
+                    .or(u.train.as_ref())
+                    .and_then(|v| v.get("genotype"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = genotypes.iter().collect();
+        let devices: std::collections::BTreeSet<&str> =
+            us.iter().map(|u| u.device.as_str()).collect();
+        let device = devices.into_iter().collect::<Vec<_>>().join("+");
+        let cells = vec![
+            label.clone(),
+            us.len().to_string(),
+            device.clone(),
+            fmt_ms(mean_std(&time), 1),
+            fmt_ms(mean_std(&mem), 0),
+            fmt_ms(mean_std(&gap), 1),
+            fmt_ms(mean_std(&params), 0),
+            fmt_ms(mean_std(&err), 2),
+            format!("{} distinct of {}", distinct.len(), genotypes.len()),
+        ];
+        md.push(cells.clone());
+        let raw = |v: &[f64]| {
+            mean_std(v).map_or((String::new(), String::new()), |(m, s)| {
+                (m.to_string(), s.map_or(String::new(), |s| s.to_string()))
+            })
+        };
+        let mut row = vec![label, us.len().to_string(), device];
+        for v in [&time, &mem, &gap, &params, &err] {
+            let (m, s) = raw(v);
+            row.push(m);
+            row.push(s);
+        }
+        row.push(genotypes.join(" | "));
+        csv.push(row);
+    }
+    (header, md, csv)
+}
+
+/// `cargo xtask report RUNS... [--csv FILE]`: prints Markdown, writes CSV.
+pub fn report(args: &[String]) -> Result<()> {
+    let mut paths = Vec::new();
+    let mut csv_path = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--csv" {
+            csv_path = Some(PathBuf::from(it.next().context("--csv needs a file")?));
+        } else {
+            paths.push(PathBuf::from(a));
+        }
+    }
+    if paths.is_empty() {
+        bail!("usage: cargo xtask report RUN_OR_DIR... [--csv FILE]");
+    }
+    let units: Vec<Unit> = paths.iter().flat_map(|p| collect(p)).collect();
+    if units.is_empty() {
+        bail!(
+            "no finished runs (results.json) under {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let (header, md, csv) = table(&units);
+    println!("| {} |", header.join(" | "));
+    println!("|{}", "---|".repeat(header.len()));
+    for row in &md {
+        println!("| {} |", row.join(" | "));
+    }
+    let csv_path = csv_path.unwrap_or_else(|| PathBuf::from("report.csv"));
+    let mut text = String::from(
+        "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,genotypes\n",
+    );
+    for row in csv {
+        let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+        text.push_str(&fields.join(","));
+        text.push('\n');
+    }
+    std::fs::write(&csv_path, text)
+        .with_context(|| format!("cannot write {}", csv_path.display()))?;
+    eprintln!("CSV written to {}", csv_path.display());
+    Ok(())
+}
+
+/// `field` as one CSV field (RFC 4180): quoted, with inner quotes doubled,
+/// when it holds a comma, a quote or a line break.
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn report_groups_seeds_with_mean_and_sample_std() {
+        let unit = |label: &str, gap: f64, time: f64, top1: f64| Unit {
+            label: label.into(),
+            search: Some(
+                serde_json::json!({"strategy": "edas", "pruning_gap": gap, "search_time_s": time, "peak_memory_mib": 100.0, "genotype": format!("G{gap}")}),
+            ),
+            train: Some(serde_json::json!({"params": 1000, "test": {"top1": top1}})),
+            device: if label == "darts" { "cuda:1" } else { "cpu" }.into(),
+        };
+        let units = vec![
+            unit("edas", 0.01, 60.0, 0.9),
+            unit("edas", 0.03, 180.0, 0.8),
+            unit("darts", 0.5, 600.0, 0.85),
+        ];
+        let (_, md, csv) = table(&units);
+        assert_eq!(md.len(), 2);
+        let edas = md.iter().find(|r| r[0] == "edas").unwrap();
+        assert_eq!(edas[1], "2");
+        assert_eq!(edas[2], "cpu");
+        assert_eq!(edas[3], "2.0 ± 1.4"); // minutes: 1 and 3
+        assert_eq!(edas[5], "2.0 ± 1.4"); // gap points: 1 and 3
+        assert_eq!(edas[7], "15.00 ± 7.07"); // error: 10% and 20%
+        assert_eq!(edas[8], "2 distinct of 2");
+        let darts = md.iter().find(|r| r[0] == "darts").unwrap();
+        assert_eq!(darts[2], "cuda:1");
+        assert_eq!(darts[5], "50.0");
+        let tmp = std::env::temp_dir().join(format!("edas-xtask-dev-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        assert_eq!(device_of(&tmp), "cpu");
+        std::fs::write(
+            tmp.join("command.txt"),
+            "edas search --device vulkan:0 --quiet",
+        )
+        .unwrap();
+        assert_eq!(device_of(&tmp), "vulkan:0");
+        std::fs::remove_dir_all(&tmp).unwrap();
+        assert_eq!(csv.len(), 2);
+        assert_eq!(label_of(Path::new("runs/m/edas-s12")), "edas");
+        assert_eq!(
+            label_of(Path::new("runs/fashion-mnist-edas")),
+            "fashion-mnist-edas"
+        );
+    }
+
+    #[test]
+    fn csv_fields_with_commas_are_quoted() {
+        assert_eq!(csv_field("edas"), "edas");
+        assert_eq!(
+            csv_field("Genotype(normal=[('skip_connect', 0)])"),
+            "\"Genotype(normal=[('skip_connect', 0)])\""
+        );
+        assert_eq!(csv_field("a \"b\""), "\"a \"\"b\"\"\"");
+    }
+}
