@@ -55,10 +55,7 @@ mod tests {
     use crate::ops::ConvSpec;
 
     fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-        t.into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .expect("f32 values")
+        crate::to_host(t).expect("f32 values")
     }
 
     fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {

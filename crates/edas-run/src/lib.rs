@@ -28,3 +28,8 @@ pub mod sys;
 pub use dir::{OpenMode, RunDir, RunOptions};
 pub use driver::{CheckpointState, Epoch, EpochRecord, EpochTask, Outcome, drive};
 pub use error::{Result, RunError};
+
+/// The crate README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -21,3 +21,8 @@ pub use error::TrainError;
 pub use evaluate::{EvalResult, evaluate};
 pub use train::{TrainOutcome, TrainRecord, TrainResults, run_train};
 pub use trained::{TrainedRun, build_network, load_run};
+
+/// The crate README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

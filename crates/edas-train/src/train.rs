@@ -12,10 +12,11 @@ use edas_genotype::{Format, Genotype, darts_text::to_darts};
 use edas_nn::Network;
 use edas_run::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
 use edas_run::config::to_toml;
+use edas_run::dir::{METRICS_FILE, RESULTS_FILE};
 use edas_run::optim::{clip_global_norm, sgd};
 use edas_run::plot::{Chart, Series, figure};
 use edas_run::progress::fmt_duration;
-use edas_run::{Epoch, EpochRecord, EpochTask, RunDir, RunOptions, dir::RESULTS_FILE, driver};
+use edas_run::{Epoch, EpochRecord, EpochTask, RunDir, RunError, RunOptions, driver};
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
@@ -274,8 +275,16 @@ impl EpochTask for Trainer<'_> {
         records: &[TrainRecord],
         elapsed_s: f64,
     ) -> Result<String, TrainError> {
+        let test = records
+            .last()
+            .map(|r| r.test)
+            .ok_or_else(|| RunError::RunDir {
+                path: run.file(METRICS_FILE),
+                message: "holds no epoch of this training; its final test result is unknown \
+                      (start over with --force)"
+                    .into(),
+            })?;
         save_module(&self.net, &run.file("model.bpk"))?;
-        let test = records.last().map(|r| r.test).unwrap_or_default();
         let results = TrainResults {
             name: self.config.name.clone(),
             genotype: to_darts(self.genotype),

@@ -4,7 +4,7 @@
 use edas_genotype::Genotype;
 use edas_nn::NetworkWeights;
 
-use super::{ALL_ROWS, ArchStep, Draw, SearchStrategy};
+use super::{ArchStep, Draw, SearchStrategy};
 use crate::error::SearchError;
 
 /// DARTS' continuous relaxation, first order.
@@ -13,11 +13,7 @@ pub struct Darts;
 
 impl SearchStrategy for Darts {
     fn arch_step(&mut self, draw: &mut Draw<'_>) -> Result<Option<ArchStep>, SearchError> {
-        Ok(Some(ArchStep {
-            weights: draw.arch.darts_weights(1.0),
-            rows: [ALL_ROWS.to_vec(), ALL_ROWS.to_vec()],
-            relaxed: [Vec::new(), Vec::new()],
-        }))
+        Ok(Some(ArchStep::every_row(draw.arch.darts_weights(1.0))))
     }
 
     fn weight_step(

@@ -8,7 +8,7 @@ use edas_genotype::{CellKind, Genotype, NUM_EDGES, NUM_OPS, Primitive};
 use edas_nn::{EdgeWeighting, NetworkWeights};
 use edas_rng::Rng;
 
-use super::{ALL_ROWS, ArchStep, Draw, SearchStrategy};
+use super::{ArchStep, Draw, SearchStrategy};
 use crate::arch::{ArchVars, gumbel_values};
 use crate::error::SearchError;
 
@@ -18,11 +18,9 @@ pub struct Gdas;
 
 impl SearchStrategy for Gdas {
     fn arch_step(&mut self, draw: &mut Draw<'_>) -> Result<Option<ArchStep>, SearchError> {
-        Ok(Some(ArchStep {
-            weights: gdas_weights(draw.arch, draw.tau, draw.rng)?,
-            rows: [ALL_ROWS.to_vec(), ALL_ROWS.to_vec()],
-            relaxed: [Vec::new(), Vec::new()],
-        }))
+        Ok(Some(ArchStep::every_row(gdas_weights(
+            draw.arch, draw.tau, draw.rng,
+        )?)))
     }
 
     fn weight_step(

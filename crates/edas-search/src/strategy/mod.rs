@@ -120,6 +120,18 @@ pub struct ArchStep {
     pub relaxed: [Vec<usize>; 2],
 }
 
+impl ArchStep {
+    /// A step that relaxes every edge and updates every row of `alpha`
+    /// (DARTS, GDAS).
+    pub fn every_row(weights: NetworkWeights) -> ArchStep {
+        ArchStep {
+            weights,
+            rows: [ALL_ROWS.to_vec(), ALL_ROWS.to_vec()],
+            relaxed: [Vec::new(), Vec::new()],
+        }
+    }
+}
+
 /// A search strategy's behaviour. The searcher runs the same iteration for
 /// all of them: an architecture step on the weightings of
 /// [`SearchStrategy::arch_step`], a weight step on those of
