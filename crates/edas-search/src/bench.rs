@@ -7,7 +7,7 @@
 //! `edas bench` (any `--device`, e.g. in `scripts/gpu-check.sh`).
 //!
 //! Cases (32x32 RGB inputs, 10 classes, random data, labels `i % 10`):
-//! - `edas-l8`, `gdas-l8`, `darts-l8` and `-l20`: one [`Searcher::step`]
+//! - `edas-l8`, `gdas-l8`, `darts-l8`, `darts2-l8` and `-l20`: one [`Searcher::step`]
 //!   (architecture step on a validation batch, then weight step on a training
 //!   batch) on the C=16 supernet with 8 or 20 cells;
 //! - `derived-l8`, `derived-l20`: a training step (forward, backward, SGD) of
@@ -116,6 +116,8 @@ pub fn is_case(case: &str) -> bool {
             "gdas-l20",
             "darts-l8",
             "darts-l20",
+            "darts2-l8",
+            "darts2-l20",
         ]
         .contains(&case)
 }
@@ -130,7 +132,7 @@ fn sync(device: &Device) -> Result<(), SearchError> {
 pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError> {
     if !is_case(&spec.case) {
         return Err(SearchError::Invalid(format!(
-            "unknown benchmark case `{}` (expected edas|gdas|darts|derived|derived-v2 \
+            "unknown benchmark case `{}` (expected edas|gdas|darts|darts2|derived|derived-v2 \
              with -l8 or -l20; train-cC-lL such as train-c36-l20; or op-NAME \
              such as op-sep_conv_3x3)",
             spec.case
@@ -233,6 +235,7 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
     } else {
         let strategy = match spec.case.split('-').next() {
             Some("darts") => Strategy::Darts,
+            Some("darts2") => Strategy::Darts2,
             Some("gdas") => Strategy::Gdas,
             _ => Strategy::Edas,
         };

@@ -142,6 +142,21 @@ impl Default for GdasSection {
     }
 }
 
+/// Second-order DARTS.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Darts2Section {
+    /// The Hessian-vector product's step `r` in `eps = r / ||grad_w'
+    /// L_val||` (DARTS: 0.01).
+    pub r: f64,
+}
+
+impl Default for Darts2Section {
+    fn default() -> Self {
+        Darts2Section { r: 0.01 }
+    }
+}
+
 /// Random search.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -196,6 +211,9 @@ pub struct SearchConfig {
     /// Random search.
     #[serde(default)]
     pub random: RandomSection,
+    /// Second-order DARTS.
+    #[serde(default)]
+    pub darts2: Darts2Section,
     /// Architecture optimiser (Adam).
     #[serde(default)]
     pub arch: AdamConfig,
@@ -228,6 +246,7 @@ impl SearchConfig {
             regularizers: Regularizers::default(),
             gdas: GdasSection::default(),
             random: RandomSection::default(),
+            darts2: Darts2Section::default(),
             arch: AdamConfig::default(),
             weights: SgdSettings::default(),
         }
@@ -294,6 +313,7 @@ impl SearchConfig {
             ("gdas.tau_start", self.gdas.tau_start),
             ("gdas.tau_end", self.gdas.tau_end),
             ("arch.lr", self.arch.lr),
+            ("darts2.r", self.darts2.r),
             ("weights.lr", self.weights.lr),
         ] {
             if !(v > 0.0 && v.is_finite()) {
@@ -357,6 +377,7 @@ impl SearchConfig {
             recompute_relaxed: self.edas.recompute,
             normal_skip_cap: self.regularizers.normal_skip_cap,
             random_candidates: self.random.candidates,
+            darts2_r: self.darts2.r,
             arch: self.arch,
             weights: self.weights,
         }

@@ -21,7 +21,7 @@ use crate::adam::{AdamConfig, RowAdam};
 use crate::arch::ArchVars;
 use crate::error::SearchError;
 use crate::sampler::{EdgeDistribution, EdgeSampler};
-use crate::strategy::{Draw, SearchStrategy, Strategy};
+use crate::strategy::{ArchStep, Draw, SearchStrategy, Strategy, Unrolled};
 
 /// The settings of the optimiser (this project's design; defaults are
 /// DARTS' where DARTS has one).
@@ -44,6 +44,8 @@ pub struct EdasSettings {
     pub normal_skip_cap: Option<usize>,
     /// Random search: genotypes scored per epoch.
     pub random_candidates: usize,
+    /// Second-order DARTS: the Hessian-vector product's step `r`.
+    pub darts2_r: f64,
     /// The architecture optimiser.
     pub arch: AdamConfig,
     /// The weight optimiser.
@@ -60,6 +62,7 @@ impl Default for EdasSettings {
             recompute_relaxed: true,
             normal_skip_cap: None,
             random_candidates: 8,
+            darts2_r: 0.01,
             arch: AdamConfig::default(),
             weights: SgdSettings::default(),
         }
@@ -291,43 +294,35 @@ impl Searcher {
         };
 
         if let Some(step) = &arch_step {
-            // Only alpha is trained here: an untracked copy of the weights
-            // saves their gradients.
-            let net = untracked(&self.net);
-            // Gradients first; nothing is updated before the checks below.
-            let (value, correct, grads) = if recomputes {
-                let labels = valid.1.clone();
-                let out = net.backward_recomputing(valid.0, &step.weights, None, |logits| {
-                    cross_entropy(logits, labels)
-                });
-                (
-                    scalar(out.loss),
-                    correct_count(out.logits, valid.1),
-                    out.weights.backward(&step.weights),
-                )
-            } else {
-                let (loss, correct) =
-                    loss_and_correct(net.forward(valid.0, &step.weights), valid.1);
-                (scalar(loss.clone()), correct, Some(loss.backward()))
-            };
-            stats.val_loss = Some(value);
-            stats.val_correct = Some(correct);
-            if !value.is_finite() {
-                // Stop before a non-finite loss moves alpha.
-                return Ok(stats);
-            }
-            let arch_grads = match grads {
-                Some(mut grads) => GradientsParams::from_module(&mut grads, &self.arch),
-                None => GradientsParams::new(),
-            };
-            let grad_of = |id| -> Result<Vec<f32>, SearchError> {
-                match arch_grads.get::<2>(id) {
-                    Some(g) => Ok(to_host(g)?),
-                    None => Ok(vec![0.0; 112]),
+            let own = self.strategy.arch_gradient(&mut Unrolled {
+                net: &self.net,
+                arch: &self.arch,
+                train: &train,
+                valid: &valid,
+                lr: ctx.lr,
+                weight_decay: self.settings.weights.weight_decay,
+            })?;
+            let (value, g_normal, g_reduce) = match own {
+                Some(g) => {
+                    stats.val_loss = Some(g.val_loss);
+                    stats.val_correct = Some(g.val_correct);
+                    (g.val_loss, g.normal, g.reduce)
+                }
+                None => {
+                    let (value, correct, g) =
+                        self.first_order_gradient(step, &valid, recomputes)?;
+                    stats.val_loss = Some(value);
+                    stats.val_correct = Some(correct);
+                    match g {
+                        Some((n, r)) => (value, n, r),
+                        // Stop before a non-finite loss moves alpha.
+                        None => return Ok(stats),
+                    }
                 }
             };
-            let (g_normal, g_reduce) =
-                (grad_of(self.arch.normal.id)?, grad_of(self.arch.reduce.id)?);
+            if !value.is_finite() {
+                return Ok(stats);
+            }
             if let Some(bad) = g_normal.iter().chain(&g_reduce).find(|g| !g.is_finite()) {
                 return Err(SearchError::NonFinite(format!(
                     "architecture gradient became {bad} (the validation loss was {value})"
@@ -391,6 +386,53 @@ impl Searcher {
         // Module clones share their tensors; the old handles go when replaced.
         self.net = self.optim.step(ctx.lr, self.net.clone(), grads);
         Ok(stats)
+    }
+
+    /// The gradient of the validation loss on `step`'s weightings with
+    /// respect to `alpha` (weights untracked): the loss, the correct
+    /// count and `(normal, reduce)`, or no gradient when the loss is not
+    /// finite.
+    #[allow(clippy::type_complexity)]
+    fn first_order_gradient(
+        &self,
+        step: &ArchStep,
+        valid: &(Tensor<4>, Tensor<1, Int>),
+        recomputes: bool,
+    ) -> Result<(f64, usize, Option<(Vec<f32>, Vec<f32>)>), SearchError> {
+        // Only alpha is trained here: an untracked copy of the weights
+        // saves their gradients.
+        let net = untracked(&self.net);
+        // Gradients first; nothing is updated before the checks.
+        let (value, correct, grads) = if recomputes {
+            let labels = valid.1.clone();
+            let out = net.backward_recomputing(valid.0.clone(), &step.weights, None, |logits| {
+                cross_entropy(logits, labels)
+            });
+            (
+                scalar(out.loss),
+                correct_count(out.logits, valid.1.clone()),
+                out.weights.backward(&step.weights),
+            )
+        } else {
+            let logits = net.forward(valid.0.clone(), &step.weights);
+            let (loss, correct) = loss_and_correct(logits, valid.1.clone());
+            (scalar(loss.clone()), correct, Some(loss.backward()))
+        };
+        if !value.is_finite() {
+            return Ok((value, correct, None));
+        }
+        let arch_grads = match grads {
+            Some(mut grads) => GradientsParams::from_module(&mut grads, &self.arch),
+            None => GradientsParams::new(),
+        };
+        let grad_of = |id| -> Result<Vec<f32>, SearchError> {
+            match arch_grads.get::<2>(id) {
+                Some(g) => Ok(to_host(g)?),
+                None => Ok(vec![0.0; 112]),
+            }
+        };
+        let g = (grad_of(self.arch.normal.id)?, grad_of(self.arch.reduce.id)?);
+        Ok((value, correct, Some(g)))
     }
 
     /// Accuracy and loss over `batches` of the supernet as searched and of

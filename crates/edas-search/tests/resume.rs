@@ -75,7 +75,12 @@ fn searcher_state(run: &Path) -> serde_json::Value {
 fn interrupted_and_resumed_equals_uninterrupted() {
     let device = Device::flex().autodiff();
     let tmp = tempfile::tempdir().unwrap();
-    for strategy in [Strategy::Edas, Strategy::Gdas, Strategy::Random] {
+    for strategy in [
+        Strategy::Edas,
+        Strategy::Gdas,
+        Strategy::Random,
+        Strategy::Darts2,
+    ] {
         let c = config(strategy);
         let whole = tmp.path().join(format!("{strategy}-whole"));
         let parts = tmp.path().join(format!("{strategy}-parts"));

@@ -163,7 +163,9 @@ fn baselines_step_as_their_strategy_says() {
             Strategy::Edas => assert_eq!(moved, 1, "{strategy}"),
             // Every edge has a gradient (DARTS: the mixture; GDAS: the
             // straight-through estimator).
-            Strategy::Darts | Strategy::Gdas => assert_eq!(moved, 14, "{strategy}"),
+            Strategy::Darts | Strategy::Darts2 | Strategy::Gdas => {
+                assert_eq!(moved, 14, "{strategy}")
+            }
             Strategy::Random => {
                 assert_eq!(moved, 0);
                 assert!(stats.val_loss.is_none());

@@ -5,13 +5,15 @@
 //! strategy is a new file and a line in [`Strategy::build`].
 
 pub mod darts;
+pub mod darts2;
 pub mod edas;
 pub mod gdas;
 pub mod random;
 
+use burn::prelude::*;
 use edas_genotype::space::Edge;
 use edas_genotype::{CellKind, DeriveOptions, Genotype, NUM_EDGES, NUM_OPS};
-use edas_nn::NetworkWeights;
+use edas_nn::{NetworkWeights, SearchNetwork};
 use edas_rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +31,9 @@ pub enum Strategy {
     Edas,
     /// Every edge a softmax mixture, first order (Liu et al. 2019).
     Darts,
+    /// DARTS with the unrolled, second-order architecture gradient (Liu et
+    /// al. 2019, eq. 7-8).
+    Darts2,
     /// Every edge a hard Gumbel one-hot with straight-through gradients
     /// (Dong & Yang 2019), tau annealed.
     Gdas,
@@ -39,9 +44,10 @@ pub enum Strategy {
 
 impl Strategy {
     /// All strategies.
-    pub const ALL: [Strategy; 4] = [
+    pub const ALL: [Strategy; 5] = [
         Strategy::Edas,
         Strategy::Darts,
+        Strategy::Darts2,
         Strategy::Gdas,
         Strategy::Random,
     ];
@@ -51,6 +57,7 @@ impl Strategy {
         match self {
             Strategy::Edas => "edas",
             Strategy::Darts => "darts",
+            Strategy::Darts2 => "darts2",
             Strategy::Gdas => "gdas",
             Strategy::Random => "random",
         }
@@ -66,6 +73,9 @@ impl Strategy {
         match self {
             Strategy::Edas => Box::new(edas::Edas::new(settings)),
             Strategy::Darts => Box::new(darts::Darts),
+            Strategy::Darts2 => Box::new(darts2::Darts2 {
+                r: settings.darts2_r,
+            }),
             Strategy::Gdas => Box::new(gdas::Gdas),
             Strategy::Random => Box::new(random::RandomSearch::new(settings.random_candidates)),
         }
@@ -132,6 +142,37 @@ impl ArchStep {
     }
 }
 
+/// What a strategy that computes its own architecture gradient sees: the
+/// supernet (weights tracked), `alpha` (live), this iteration's batches,
+/// and the weight optimiser's learning rate and decay.
+pub struct Unrolled<'a> {
+    /// The supernet.
+    pub net: &'a SearchNetwork,
+    /// The architecture variables.
+    pub arch: &'a ArchVars,
+    /// The weight-step batch.
+    pub train: &'a (Tensor<4>, Tensor<1, Int>),
+    /// The architecture-step batch.
+    pub valid: &'a (Tensor<4>, Tensor<1, Int>),
+    /// The weight learning rate of this epoch (DARTS' `xi`).
+    pub lr: f64,
+    /// The weight decay.
+    pub weight_decay: f64,
+}
+
+/// An architecture gradient computed by the strategy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArchGradient {
+    /// The validation loss it was taken of.
+    pub val_loss: f64,
+    /// Validation examples classified correctly in that pass.
+    pub val_correct: usize,
+    /// `d/d alpha[normal]`, row-major 14 x 8.
+    pub normal: Vec<f32>,
+    /// `d/d alpha[reduce]`.
+    pub reduce: Vec<f32>,
+}
+
 /// A search strategy's behaviour. The searcher runs the same iteration for
 /// all of them: an architecture step on the weightings of
 /// [`SearchStrategy::arch_step`], a weight step on those of
@@ -141,6 +182,16 @@ pub trait SearchStrategy: Send {
     /// The architecture step's weightings, or `None` when the strategy has
     /// no architecture step.
     fn arch_step(&mut self, draw: &mut Draw<'_>) -> Result<Option<ArchStep>, SearchError>;
+
+    /// The architecture gradient, when the strategy computes it itself
+    /// (second-order DARTS); `None`: the searcher takes the gradient of the
+    /// validation loss on [`SearchStrategy::arch_step`]'s weightings.
+    fn arch_gradient(
+        &mut self,
+        _cx: &mut Unrolled<'_>,
+    ) -> Result<Option<ArchGradient>, SearchError> {
+        Ok(None)
+    }
 
     /// The weight step's weightings; `arch` is this iteration's
     /// architecture step (EDAS keeps its relaxed edges).
