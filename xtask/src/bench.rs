@@ -79,17 +79,21 @@ pub fn nn(args: &[String]) -> Result<()> {
 }
 
 /// The whole-search-step cases of `crates/edas-search/benches/step.rs`.
-pub const SEARCH_CASES: [&str; 10] = [
+pub const SEARCH_CASES: [&str; 14] = [
     "derived-l8",
     "derived-v2-l8",
     "edas-l8",
     "gdas-l8",
+    "pc-darts-l8",
     "darts-l8",
+    "darts2-l8",
     "derived-l20",
     "derived-v2-l20",
     "edas-l20",
     "gdas-l20",
+    "pc-darts-l20",
     "darts-l20",
+    "darts2-l20",
 ];
 
 /// `cargo xtask bench search [BATCH] [STEPS] [CASE...]`: one whole search

@@ -147,7 +147,15 @@ impl Matrix {
         if f.strategies.is_empty() || f.seeds.is_empty() {
             bail!("{origin}: `strategies` and `seeds` must not be empty");
         }
-        let known_strategies = ["edas", "darts", "darts2", "gdas", "random", RANDOM_CELL];
+        let known_strategies = [
+            "edas",
+            "darts",
+            "darts2",
+            "pc-darts",
+            "gdas",
+            "random",
+            RANDOM_CELL,
+        ];
         if let Some(s) = f
             .strategies
             .iter()

@@ -64,6 +64,7 @@ fn search_steps_run_and_learn() {
         channels: 4,
         layers: 3,
         stem_multiplier: 2,
+        partial_channels: 1,
     };
     for strategy in [Strategy::Edas, Strategy::Darts, Strategy::Gdas] {
         let settings = EdasSettings {

@@ -220,11 +220,15 @@ pub fn network(n: &Network, input: Shape3) -> NetworkCosts {
 }
 
 fn mixed_edge(e: &MixedEdge, s: Shape3, acc: &mut Costs) -> Shape3 {
-    let mut out = s;
+    // A partial-channel edge's ops see `C / K` channels; the bypassed ones
+    // (max-pooled on a stride-2 edge) have no parameters or mult-adds.
+    let [c, h, w] = s;
+    let part = [c / e.partial.max(1), h, w];
+    let mut out = part;
     for o in &e.ops {
-        out = op(o, s, acc);
+        out = op(o, part, acc);
     }
-    out
+    [c, out[1], out[2]]
 }
 
 fn search_cell(c: &SearchCell, s0: Shape3, s1: Shape3, acc: &mut Costs) -> Shape3 {

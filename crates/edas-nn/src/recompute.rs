@@ -174,7 +174,11 @@ impl Leaves {
             for (e, w) in out.cell_mut(kind).iter_mut().enumerate() {
                 let tensor = match w {
                     EdgeWeighting::Relaxed(t) | EdgeWeighting::Sampled { weights: t, .. } => t,
-                    EdgeWeighting::Off | EdgeWeighting::Clamped(_) => continue,
+                    // PC-DARTS' edges run with a graph (the strategy does
+                    // not recompute): nothing to make a leaf of.
+                    EdgeWeighting::Off
+                    | EdgeWeighting::Clamped(_)
+                    | EdgeWeighting::RelaxedEdge { .. } => continue,
                 };
                 if tensor.is_tracked() {
                     *tensor = tensor.clone().detach().require_grad();
@@ -454,7 +458,9 @@ impl SearchNetwork {
     /// Gradients go to the network's tracked parameters
     /// ([`Recomputed::params`]) and to the tracked tensors of `weights`
     /// ([`Recomputed::weights`]; push them on to the variables they came
-    /// from with [`WeightGrads::backward`]).
+    /// from with [`WeightGrads::backward`]). PC-DARTS' `RelaxedEdge`
+    /// weightings are not supported: their tensors get no gradient here
+    /// (that strategy does not recompute).
     pub fn backward_recomputing(
         &self,
         x: Tensor<4>,

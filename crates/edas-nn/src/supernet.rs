@@ -13,6 +13,8 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
+use burn::tensor::module::max_pool2d;
+use burn::tensor::ops::MaxPoolOptions;
 use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
 use edas_genotype::{CellKind, Genotype, NUM_OPS, Primitive};
 
@@ -56,6 +58,15 @@ pub enum EdgeWeighting {
         /// `[8]` weights; entry `op` scales the output and carries the gradient.
         weights: Tensor<1>,
     },
+    /// PC-DARTS' edge: the `ops`-weighted mixture as in `Relaxed`, and the
+    /// whole edge output (with a partial-channel edge's bypassed channels)
+    /// scaled by `edge`, a `[1]` tensor (edge normalisation).
+    RelaxedEdge {
+        /// `[8]` op weights.
+        ops: Tensor<1>,
+        /// `[1]` edge weight.
+        edge: Tensor<1>,
+    },
 }
 
 impl EdgeWeighting {
@@ -70,7 +81,9 @@ impl EdgeWeighting {
                     vec![*op]
                 }
             }
-            EdgeWeighting::Relaxed(_) => Primitive::ALL[1..].to_vec(),
+            EdgeWeighting::Relaxed(_) | EdgeWeighting::RelaxedEdge { .. } => {
+                Primitive::ALL[1..].to_vec()
+            }
         }
     }
 
@@ -127,25 +140,83 @@ impl NetworkWeights {
 }
 
 /// One edge of the supernet: all 8 ops, indexed by [`Primitive::index`].
+///
+/// With partial channel connections (PC-DARTS, `partial = K > 1`) the ops
+/// see the first `C/K` channels of the input; the other channels bypass
+/// them (max-pooled 2x2 on a stride-2 edge), are concatenated after the
+/// ops' output, and the channels are shuffled in `K` groups.
 #[derive(Module, Debug)]
 pub struct MixedEdge {
-    /// The candidate ops.
+    /// The candidate ops (on `C / partial` channels).
     pub ops: Vec<Op>,
+    /// `K`: 1 = every channel goes through the ops.
+    pub partial: usize,
+    /// The edge's stride (the bypass pools when 2).
+    pub stride: usize,
+}
+
+/// `x` with its channels shuffled in `groups` groups (ShuffleNet's
+/// `[N, g, C/g, H, W] -> [N, C/g, g, H, W]`, as PC-DARTS' `channel_shuffle`).
+pub fn channel_shuffle(x: Tensor<4>, groups: usize) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    x.reshape([n, groups, c / groups, h * w])
+        .swap_dims(1, 2)
+        .reshape([n, c, h, w])
 }
 
 impl MixedEdge {
     /// All 8 ops on `c` channels at `stride`, in search mode.
     pub fn new_search(c: usize, stride: usize, device: &Device) -> MixedEdge {
+        MixedEdge::new_partial(c, stride, 1, device)
+    }
+
+    /// All 8 ops on `c / partial` of the `c` channels at `stride`, in search
+    /// mode (`c` must be a multiple of `partial`).
+    pub fn new_partial(c: usize, stride: usize, partial: usize, device: &Device) -> MixedEdge {
         MixedEdge {
             ops: Primitive::ALL
                 .into_iter()
-                .map(|p| Op::new(p, c, stride, OpMode::Search, device))
+                .map(|p| Op::new(p, c / partial, stride, OpMode::Search, device))
                 .collect(),
+            partial,
+            stride,
         }
     }
 
     /// The edge's output under `weighting` (`None` when it is off or `none`).
     pub fn forward(&self, x: Tensor<4>, weighting: &EdgeWeighting) -> Option<Tensor<4>> {
+        if let EdgeWeighting::RelaxedEdge { ops, edge } = weighting {
+            let y = self.forward(x, &EdgeWeighting::Relaxed(ops.clone()))?;
+            return Some(y.mul(edge.clone().reshape([1, 1, 1, 1])));
+        }
+        if self.partial <= 1 {
+            return self.forward_ops(x, weighting);
+        }
+        let [n, c, h, w] = x.dims();
+        let part = c / self.partial;
+        let through = x.clone().slice([0..n, 0..part, 0..h, 0..w]);
+        let bypass = x.slice([0..n, part..c, 0..h, 0..w]);
+        let y = self.forward_ops(through, weighting)?;
+        let bypass = if self.stride == 2 {
+            // Ceil mode: odd sizes give ceil(H/2), as the stride-2 ops do.
+            max_pool2d(
+                bypass,
+                MaxPoolOptions::new([2, 2])
+                    .with_stride([2, 2])
+                    .with_ceil_mode(true),
+            )
+        } else {
+            bypass
+        };
+        Some(channel_shuffle(
+            Tensor::cat(vec![y, bypass], 1),
+            self.partial,
+        ))
+    }
+
+    /// The ops' weighted output on `x` (all of an edge's input channels, or
+    /// the partial edge's share).
+    fn forward_ops(&self, x: Tensor<4>, weighting: &EdgeWeighting) -> Option<Tensor<4>> {
         let scale = |y: Tensor<4>, w: &Tensor<1>, k: usize| {
             y.mul(w.clone().slice([k..k + 1]).reshape([1, 1, 1, 1]))
         };
@@ -175,6 +246,9 @@ impl MixedEdge {
                     })
                     .reduce(|a, b| a.add(b))
             }
+            EdgeWeighting::RelaxedEdge { ops, .. } => {
+                self.forward_ops(x, &EdgeWeighting::Relaxed(ops.clone()))
+            }
         }
     }
 }
@@ -193,13 +267,14 @@ pub struct SearchCell {
 }
 
 impl SearchCell {
-    fn new(shape: &CellShape, device: &Device) -> Self {
+    fn new(shape: &CellShape, partial: usize, device: &Device) -> Self {
         SearchCell {
             pre0: pre0(shape, false, device),
             pre1: pre1(shape, false, device),
             edges: Edge::all()
                 .map(|e| {
-                    MixedEdge::new_search(shape.c, edge_stride(shape.reduction, e.input), device)
+                    let stride = edge_stride(shape.reduction, e.input);
+                    MixedEdge::new_partial(shape.c, stride, partial, device)
                 })
                 .collect(),
             reduction: shape.reduction,
@@ -257,6 +332,8 @@ impl SearchCell {
     /// (`s0` is the cell's first preprocessed input).
     pub(crate) fn zero_node(&self, node: usize, s0: Tensor<4>) -> Tensor<4> {
         let zero_edge = Edge { node, input: 0 }.index();
+        // `none` keeps its input's channels (all of them, also on a
+        // partial-channel edge) and applies the edge's stride.
         self.edges[zero_edge].ops[0].forward(s0)
     }
 }
@@ -274,6 +351,14 @@ pub struct SearchNetworkConfig {
     pub layers: usize,
     /// Stem multiplier (DARTS: 3).
     pub stem_multiplier: usize,
+    /// Partial channel connections `K` (PC-DARTS: 4 on CIFAR): each edge's
+    /// ops see `1/K` of its channels ([`MixedEdge`]); 1 = all (DARTS).
+    #[serde(default = "one")]
+    pub partial_channels: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl SearchNetworkConfig {
@@ -285,6 +370,7 @@ impl SearchNetworkConfig {
             channels: 16,
             layers: 8,
             stem_multiplier: 3,
+            partial_channels: 1,
         }
     }
 
@@ -313,7 +399,11 @@ impl SearchNetwork {
     pub fn new(config: &SearchNetworkConfig, device: &Device) -> SearchNetwork {
         let c_stem = config.stem_multiplier * config.channels;
         let (shapes, c_last) = cell_shapes(config.layers, c_stem, config.channels, false, |_| 4);
-        let cells = shapes.iter().map(|s| SearchCell::new(s, device)).collect();
+        let partial = config.partial_channels.max(1);
+        let cells = shapes
+            .iter()
+            .map(|s| SearchCell::new(s, partial, device))
+            .collect();
         SearchNetwork {
             stem_conv: ConvSpec::new(config.in_channels, c_stem, 3)
                 .with_padding(1)

@@ -75,6 +75,7 @@ fn clamped_supernet_equals_derived_network() {
         channels: 8,
         layers: 5,
         stem_multiplier: 3,
+        partial_channels: 1,
     };
     for device in [Device::flex(), Device::flex().autodiff()] {
         let search = SearchNetwork::new(&config, &device);
@@ -102,6 +103,7 @@ fn relaxed_one_hot_and_sampled_edges_equal_clamped() {
         channels: 4,
         layers: 3,
         stem_multiplier: 3,
+        partial_channels: 1,
     };
     let search = SearchNetwork::new(&config, &device);
     let x = image(&device, [2, 1, 12, 12]);

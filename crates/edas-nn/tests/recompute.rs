@@ -34,6 +34,7 @@ fn config() -> SearchNetworkConfig {
         channels: 4,
         layers: 5,
         stem_multiplier: 3,
+        partial_channels: 1,
     }
 }
 

@@ -62,15 +62,26 @@ impl Default for RowAdam {
 }
 
 impl RowAdam {
+    /// Adam state for `rows` rows of `width` values each (the default is
+    /// alpha's 14 x 8; PC-DARTS' beta is 14 x 1).
+    pub fn with_shape(rows: usize, width: usize) -> RowAdam {
+        RowAdam {
+            m: vec![0.0; rows * width],
+            v: vec![0.0; rows * width],
+            steps: vec![0; rows],
+        }
+    }
+
     /// Updates rows `rows` of `alpha` (112 values, row-major) with gradient
     /// `grad` (same layout); other rows are not touched.
     pub fn step(&mut self, config: &AdamConfig, alpha: &mut [f32], grad: &[f32], rows: &[usize]) {
+        let width = self.m.len() / self.steps.len().max(1);
         for &r in rows {
             self.steps[r] += 1;
             let t = self.steps[r] as i32;
             let c1 = 1.0 - config.beta1.powi(t);
             let c2 = 1.0 - config.beta2.powi(t);
-            for i in r * NUM_OPS..(r + 1) * NUM_OPS {
+            for i in r * width..(r + 1) * width {
                 let p = f64::from(alpha[i]);
                 let g = f64::from(grad[i]) + config.weight_decay * p;
                 self.m[i] = config.beta1 * self.m[i] + (1.0 - config.beta1) * g;

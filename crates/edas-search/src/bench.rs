@@ -7,7 +7,8 @@
 //! `edas bench` (any `--device`, e.g. in `scripts/gpu-check.sh`).
 //!
 //! Cases (32x32 RGB inputs, 10 classes, random data, labels `i % 10`):
-//! - `edas-l8`, `gdas-l8`, `darts-l8`, `darts2-l8` and `-l20`: one [`Searcher::step`]
+//! - `edas-l8`, `gdas-l8`, `darts-l8`, `darts2-l8`, `pc-darts-l8` (K = 4)
+//!   and `-l20`: one [`Searcher::step`]
 //!   (architecture step on a validation batch, then weight step on a training
 //!   batch) on the C=16 supernet with 8 or 20 cells;
 //! - `derived-l8`, `derived-l20`: a training step (forward, backward, SGD) of
@@ -118,6 +119,8 @@ pub fn is_case(case: &str) -> bool {
             "darts-l20",
             "darts2-l8",
             "darts2-l20",
+            "pc-darts-l8",
+            "pc-darts-l20",
         ]
         .contains(&case)
 }
@@ -132,7 +135,7 @@ fn sync(device: &Device) -> Result<(), SearchError> {
 pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError> {
     if !is_case(&spec.case) {
         return Err(SearchError::Invalid(format!(
-            "unknown benchmark case `{}` (expected edas|gdas|darts|darts2|derived|derived-v2 \
+            "unknown benchmark case `{}` (expected edas|gdas|darts|darts2|pc-darts|derived|derived-v2 \
              with -l8 or -l20; train-cC-lL such as train-c36-l20; or op-NAME \
              such as op-sep_conv_3x3)",
             spec.case
@@ -233,11 +236,15 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
             params,
         )
     } else {
-        let strategy = match spec.case.split('-').next() {
-            Some("darts") => Strategy::Darts,
-            Some("darts2") => Strategy::Darts2,
-            Some("gdas") => Strategy::Gdas,
-            _ => Strategy::Edas,
+        let name = spec.case.rsplit_once('-').map_or("edas", |(s, _)| s);
+        let strategy = Strategy::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .unwrap_or(Strategy::Edas);
+        // PC-DARTS' CIFAR setting: 1/4 of the channels through the ops.
+        let search_config = SearchNetworkConfig {
+            partial_channels: if strategy == Strategy::PcDarts { 4 } else { 1 },
+            ..search_config.clone()
         };
         let settings = EdasSettings {
             strategy,

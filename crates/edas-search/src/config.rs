@@ -142,6 +142,23 @@ impl Default for GdasSection {
     }
 }
 
+/// PC-DARTS.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PcDartsSection {
+    /// Partial channel connections `K`: each edge's ops see `1/K` of its
+    /// channels (PC-DARTS: 4 on CIFAR, 2 on ImageNet).
+    pub partial_channels: usize,
+}
+
+impl Default for PcDartsSection {
+    fn default() -> Self {
+        PcDartsSection {
+            partial_channels: 4,
+        }
+    }
+}
+
 /// Second-order DARTS.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -214,6 +231,9 @@ pub struct SearchConfig {
     /// Second-order DARTS.
     #[serde(default)]
     pub darts2: Darts2Section,
+    /// PC-DARTS.
+    #[serde(default)]
+    pub pc_darts: PcDartsSection,
     /// Architecture optimiser (Adam).
     #[serde(default)]
     pub arch: AdamConfig,
@@ -247,6 +267,7 @@ impl SearchConfig {
             gdas: GdasSection::default(),
             random: RandomSection::default(),
             darts2: Darts2Section::default(),
+            pc_darts: PcDartsSection::default(),
             arch: AdamConfig::default(),
             weights: SgdSettings::default(),
         }
@@ -361,10 +382,30 @@ impl SearchConfig {
                 ),
             );
         }
+        let k = self.pc_darts.partial_channels;
+        if k == 0 || !self.network.channels.is_multiple_of(k) {
+            return err(
+                "pc_darts.partial_channels",
+                format!(
+                    "must divide network.channels ({}) and be at least 1, got {k}",
+                    self.network.channels
+                ),
+            );
+        }
         if self.strategy == Strategy::Random && self.random.candidates == 0 {
             return err("random.candidates", "must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// The supernet's partial channel connections: `pc_darts.partial_channels`
+    /// for PC-DARTS, 1 (every channel) for the others.
+    pub fn partial_channels(&self) -> usize {
+        if self.strategy == Strategy::PcDarts {
+            self.pc_darts.partial_channels
+        } else {
+            1
+        }
     }
 
     /// The optimiser settings this config implies.

@@ -109,6 +109,7 @@ pub fn open(config: &SearchConfig, device: &Device) -> Result<SearchData, Search
             channels: config.network.channels,
             layers: config.network.layers,
             stem_multiplier: config.network.stem_multiplier,
+            partial_channels: config.partial_channels(),
         },
         describe,
     })

@@ -7,6 +7,7 @@ use std::path::Path;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use burn::tensor::Gradients;
 use edas_genotype::{CellKind, DeriveOptions, Genotype, random_genotype};
 use edas_nn::{
     DropPath, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig, on_inner, to_host,
@@ -180,6 +181,8 @@ pub struct Searcher {
     settings: EdasSettings,
     strategy: Box<dyn SearchStrategy>,
     steps: u64,
+    /// The supernet's partial channel connections (1: none).
+    partial_channels: usize,
 }
 
 fn loss_and_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, usize) {
@@ -228,6 +231,7 @@ impl Searcher {
             strategy: settings.strategy.build(&settings),
             settings,
             steps: 0,
+            partial_channels: config.partial_channels,
         }
     }
 
@@ -244,10 +248,12 @@ impl Searcher {
     /// The genotype the search stands at: the clamp `C(alpha)`, or for
     /// random search the best candidate so far.
     pub fn genotype(&self) -> Result<Genotype, SearchError> {
-        match self.strategy.chosen() {
-            Some(g) => Ok(g),
-            None => self.clamp(),
-        }
+        self.strategy.genotype(
+            &self.arch,
+            DeriveOptions {
+                normal_skip_cap: self.settings.normal_skip_cap,
+            },
+        )
     }
 
     /// The clamp `C(alpha)` (with the configured skip cap).
@@ -294,6 +300,7 @@ impl Searcher {
         };
 
         if let Some(step) = &arch_step {
+            let mut rest_grads = None;
             let own = self.strategy.arch_gradient(&mut Unrolled {
                 net: &self.net,
                 arch: &self.arch,
@@ -314,7 +321,10 @@ impl Searcher {
                     stats.val_loss = Some(value);
                     stats.val_correct = Some(correct);
                     match g {
-                        Some((n, r)) => (value, n, r),
+                        Some((n, r, rest)) => {
+                            rest_grads = rest;
+                            (value, n, r)
+                        }
                         // Stop before a non-finite loss moves alpha.
                         None => return Ok(stats),
                     }
@@ -333,6 +343,9 @@ impl Searcher {
             self.arch_adam[0].step(&self.settings.arch, &mut normal, &g_normal, &step.rows[0]);
             self.arch_adam[1].step(&self.settings.arch, &mut reduce, &g_reduce, &step.rows[1]);
             self.arch.set_values(&normal, &reduce)?;
+            if let Some(mut grads) = rest_grads {
+                self.strategy.arch_update(&mut grads, &self.settings.arch)?;
+            }
         }
 
         // Weight step (alpha detached: it is not trained here).
@@ -398,7 +411,7 @@ impl Searcher {
         step: &ArchStep,
         valid: &(Tensor<4>, Tensor<1, Int>),
         recomputes: bool,
-    ) -> Result<(f64, usize, Option<(Vec<f32>, Vec<f32>)>), SearchError> {
+    ) -> Result<(f64, usize, Option<(Vec<f32>, Vec<f32>, Option<Gradients>)>), SearchError> {
         // Only alpha is trained here: an untracked copy of the weights
         // saves their gradients.
         let net = untracked(&self.net);
@@ -421,9 +434,12 @@ impl Searcher {
         if !value.is_finite() {
             return Ok((value, correct, None));
         }
-        let arch_grads = match grads {
-            Some(mut grads) => GradientsParams::from_module(&mut grads, &self.arch),
-            None => GradientsParams::new(),
+        let (arch_grads, rest) = match grads {
+            Some(mut grads) => (
+                GradientsParams::from_module(&mut grads, &self.arch),
+                Some(grads),
+            ),
+            None => (GradientsParams::new(), None),
         };
         let grad_of = |id| -> Result<Vec<f32>, SearchError> {
             match arch_grads.get::<2>(id) {
@@ -431,7 +447,11 @@ impl Searcher {
                 None => Ok(vec![0.0; 112]),
             }
         };
-        let g = (grad_of(self.arch.normal.id)?, grad_of(self.arch.reduce.id)?);
+        let g = (
+            grad_of(self.arch.normal.id)?,
+            grad_of(self.arch.reduce.id)?,
+            rest,
+        );
         Ok((value, correct, Some(g)))
     }
 
@@ -451,13 +471,24 @@ impl Searcher {
         let genotype = self.genotype()?;
         let net = on_inner(&self.net);
         let arch = self.arch.valid();
-        let derived = Network::from_search(&net, &genotype)?;
+        // A partial-channel supernet (PC-DARTS) has no discrete network to
+        // hand its weights to: its derived network is the supernet clamped
+        // to the genotype.
+        let derived = if self.partial_channels > 1 {
+            None
+        } else {
+            Some(Network::from_search(&net, &genotype)?)
+        };
+        let clamped = NetworkWeights::clamped(&genotype);
         let mut eval = Evaluation::default();
         for (x, y) in batches {
             let (x, y) = (x.clone().inner(), y.clone().inner());
             let n = y.dims()[0];
             eval.examples += n;
-            let logits = derived.forward(x.clone(), 0.0, false).logits;
+            let logits = match &derived {
+                Some(d) => d.forward(x.clone(), 0.0, false).logits,
+                None => net.forward(x.clone(), &clamped),
+            };
             let (loss, c) = loss_and_correct(logits, y.clone());
             eval.derived_correct += c;
             eval.derived_loss += scalar(loss) * n as f64;

@@ -20,6 +20,7 @@ fn small_net(device: &Device) -> SearchNetwork {
         channels: 4,
         layers: 3,
         stem_multiplier: 2,
+        partial_channels: 1,
     };
     SearchNetwork::new(&config, device)
 }

@@ -52,6 +52,7 @@ fn unrolled_gradient_matches_central_differences() {
         channels: 4,
         layers: 3,
         stem_multiplier: 2,
+        partial_channels: 1,
     };
     let net = SearchNetwork::new(&config, &device);
     let (train, valid) = (batch(&device, 1), batch(&device, 2));

@@ -35,6 +35,7 @@ fn config(strategy: Strategy) -> SearchConfig {
     c.edas.tau_end = 0.5;
     c.edas.edge_distribution = edas_search::EdgeDistribution::Permutation;
     c.random.candidates = 3;
+    c.pc_darts.partial_channels = 2;
     c.validate("test").unwrap();
     c
 }
@@ -80,6 +81,7 @@ fn interrupted_and_resumed_equals_uninterrupted() {
         Strategy::Gdas,
         Strategy::Random,
         Strategy::Darts2,
+        Strategy::PcDarts,
     ] {
         let c = config(strategy);
         let whole = tmp.path().join(format!("{strategy}-whole"));

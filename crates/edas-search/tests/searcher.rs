@@ -49,6 +49,7 @@ fn edas_steps_move_only_relaxed_rows_and_learn() {
         channels: 4,
         layers: 3,
         stem_multiplier: 2,
+        partial_channels: 1,
     };
     let settings = EdasSettings {
         arch: edas_search::AdamConfig {
@@ -133,6 +134,7 @@ fn tiny() -> SearchNetworkConfig {
         channels: 4,
         layers: 3,
         stem_multiplier: 2,
+        partial_channels: 1,
     }
 }
 
@@ -163,7 +165,7 @@ fn baselines_step_as_their_strategy_says() {
             Strategy::Edas => assert_eq!(moved, 1, "{strategy}"),
             // Every edge has a gradient (DARTS: the mixture; GDAS: the
             // straight-through estimator).
-            Strategy::Darts | Strategy::Darts2 | Strategy::Gdas => {
+            Strategy::Darts | Strategy::Darts2 | Strategy::PcDarts | Strategy::Gdas => {
                 assert_eq!(moved, 14, "{strategy}")
             }
             Strategy::Random => {
@@ -267,6 +269,7 @@ fn a_state_with_the_wrong_alpha_length_names_its_file() {
         channels: 4,
         layers: 3,
         stem_multiplier: 2,
+        partial_channels: 1,
     };
     let searcher = Searcher::new(&config, EdasSettings::default(), 1, &device);
     let tmp = tempfile::tempdir().unwrap();

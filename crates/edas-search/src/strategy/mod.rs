@@ -8,6 +8,7 @@ pub mod darts;
 pub mod darts2;
 pub mod edas;
 pub mod gdas;
+pub mod pc_darts;
 pub mod random;
 
 use burn::prelude::*;
@@ -17,6 +18,7 @@ use edas_nn::{NetworkWeights, SearchNetwork};
 use edas_rng::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::adam::AdamConfig;
 use crate::arch::ArchVars;
 use crate::error::SearchError;
 use crate::sampler::EdgeSampler;
@@ -34,6 +36,9 @@ pub enum Strategy {
     /// DARTS with the unrolled, second-order architecture gradient (Liu et
     /// al. 2019, eq. 7-8).
     Darts2,
+    /// DARTS on a partial-channel supernet with edge normalisation (Xu et
+    /// al. 2020).
+    PcDarts,
     /// Every edge a hard Gumbel one-hot with straight-through gradients
     /// (Dong & Yang 2019), tau annealed.
     Gdas,
@@ -44,10 +49,11 @@ pub enum Strategy {
 
 impl Strategy {
     /// All strategies.
-    pub const ALL: [Strategy; 5] = [
+    pub const ALL: [Strategy; 6] = [
         Strategy::Edas,
         Strategy::Darts,
         Strategy::Darts2,
+        Strategy::PcDarts,
         Strategy::Gdas,
         Strategy::Random,
     ];
@@ -58,6 +64,7 @@ impl Strategy {
             Strategy::Edas => "edas",
             Strategy::Darts => "darts",
             Strategy::Darts2 => "darts2",
+            Strategy::PcDarts => "pc-darts",
             Strategy::Gdas => "gdas",
             Strategy::Random => "random",
         }
@@ -76,6 +83,7 @@ impl Strategy {
             Strategy::Darts2 => Box::new(darts2::Darts2 {
                 r: settings.darts2_r,
             }),
+            Strategy::PcDarts => Box::new(pc_darts::PcDarts::default()),
             Strategy::Gdas => Box::new(gdas::Gdas),
             Strategy::Random => Box::new(random::RandomSearch::new(settings.random_candidates)),
         }
@@ -216,10 +224,23 @@ pub trait SearchStrategy: Send {
         false
     }
 
-    /// The genotype the search stands at when it is not the clamp
-    /// `C(alpha)` (random search: its best candidate).
-    fn chosen(&self) -> Option<Genotype> {
-        None
+    /// The genotype the search stands at: the clamp `C(alpha)` by default
+    /// (random search: its best candidate; PC-DARTS: derived from alpha and
+    /// its edge normalisation).
+    fn genotype(&self, arch: &ArchVars, options: DeriveOptions) -> Result<Genotype, SearchError> {
+        arch.derive(options)
+    }
+
+    /// After the architecture step's backward (first-order gradient): the
+    /// strategy's own variables take their gradients from `grads` and move
+    /// (PC-DARTS' edge normalisation), with the architecture optimiser's
+    /// settings.
+    fn arch_update(
+        &mut self,
+        _grads: &mut burn::tensor::Gradients,
+        _adam: &AdamConfig,
+    ) -> Result<(), SearchError> {
+        Ok(())
     }
 
     /// The end of a search epoch (not warm-up); `score` is a genotype's

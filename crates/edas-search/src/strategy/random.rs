@@ -3,11 +3,12 @@
 //! epoch `random.candidates` fresh genotypes and the best so far are scored
 //! on the evaluation batches and the best is kept. No architecture step.
 
-use edas_genotype::{Genotype, random_genotype};
+use edas_genotype::{DeriveOptions, Genotype, random_genotype};
 use edas_nn::NetworkWeights;
 use edas_rng::Rng;
 
 use super::{ArchStep, Draw, SearchStrategy};
+use crate::arch::ArchVars;
 use crate::error::SearchError;
 
 /// Random search's state: the best candidate so far and its score.
@@ -49,8 +50,11 @@ impl SearchStrategy for RandomSearch {
         Ok(NetworkWeights::clamped(genotype))
     }
 
-    fn chosen(&self) -> Option<Genotype> {
-        self.best.map(|(g, _)| g)
+    fn genotype(&self, arch: &ArchVars, options: DeriveOptions) -> Result<Genotype, SearchError> {
+        match self.best {
+            Some((g, _)) => Ok(g),
+            None => arch.derive(options),
+        }
     }
 
     fn end_epoch(

@@ -1,0 +1,222 @@
+//! PC-DARTS (Xu et al., ICLR 2020): DARTS (first order) on a supernet with
+//! partial channel connections (each edge's ops see `1/K` of its channels,
+//! the rest bypass them and the channels are shuffled; `pc_darts.partial_channels`,
+//! K = 4 on CIFAR; `edas_nn::MixedEdge`) and edge normalisation: per cell
+//! kind, variables `beta` (one per edge) whose softmax over each node's
+//! input edges scales the edges' outputs. `beta` is trained with `alpha`
+//! (same Adam settings) and enters the derivation: an edge's op weights are
+//! `softmax(alpha[e]) * softmax_node(beta)[e]`.
+//!
+//! `beta` starts at zero (PC-DARTS: `1e-3 * N(0, 1)`, which softmax turns
+//! into practically the same uniform weights).
+
+// burn's `slice` takes an array of ranges, one per dimension.
+#![allow(clippy::single_range_in_vec_init)]
+
+use burn::prelude::*;
+use burn::tensor::Gradients;
+use burn::tensor::activation::softmax;
+use edas_genotype::space::{NUM_INPUT_STATES, NUM_STATES};
+use edas_genotype::{CellKind, DeriveOptions, EdgeWeights, Genotype, NUM_EDGES, NUM_OPS, derive};
+use edas_nn::{EdgeWeighting, NetworkWeights, to_host};
+
+use super::{ALL_ROWS, ArchStep, Draw, SearchStrategy};
+use crate::adam::{AdamConfig, RowAdam};
+use crate::arch::{ArchVars, softmax_rows};
+use crate::error::SearchError;
+
+/// PC-DARTS' edge-normalisation variables and their optimiser state.
+#[derive(Clone, Debug)]
+pub struct PcDarts {
+    /// `beta` per cell kind (normal, reduce), one value per edge.
+    beta: [Vec<f32>; 2],
+    /// Adam state of `beta` (14 rows of 1).
+    adam: [RowAdam; 2],
+    /// This architecture step's `beta` leaves, whose gradients
+    /// [`SearchStrategy::arch_update`] reads.
+    leaves: Option<[Tensor<1>; 2]>,
+}
+
+impl Default for PcDarts {
+    fn default() -> Self {
+        PcDarts {
+            beta: [vec![0.0; NUM_EDGES], vec![0.0; NUM_EDGES]],
+            adam: [
+                RowAdam::with_shape(NUM_EDGES, 1),
+                RowAdam::with_shape(NUM_EDGES, 1),
+            ],
+            leaves: None,
+        }
+    }
+}
+
+/// The edge range of each node: node `i`'s input edges are
+/// `start..start + i` in `edas_genotype::space` order.
+fn node_edges() -> impl Iterator<Item = std::ops::Range<usize>> {
+    (NUM_INPUT_STATES..NUM_STATES).scan(0, |start, node| {
+        let range = *start..*start + node;
+        *start += node;
+        Some(range)
+    })
+}
+
+/// `softmax` of `beta` over each node's input edges (host).
+pub fn normalised_beta(beta: &[f32]) -> Vec<f32> {
+    let mut out = vec![0.0; beta.len()];
+    for r in node_edges() {
+        let max = beta[r.clone()]
+            .iter()
+            .copied()
+            .fold(f32::NEG_INFINITY, f32::max);
+        let exp: Vec<f32> = beta[r.clone()].iter().map(|b| (b - max).exp()).collect();
+        let sum: f32 = exp.iter().sum();
+        for (o, e) in out[r].iter_mut().zip(exp) {
+            *o = e / sum;
+        }
+    }
+    out
+}
+
+/// The weightings of every edge: `softmax(alpha[e])` over the ops, the
+/// whole edge scaled by `softmax_node(beta)[e]`.
+fn weightings(arch: &ArchVars, beta: &[Tensor<1>; 2]) -> NetworkWeights {
+    let cell = |kind: CellKind, beta: &Tensor<1>| {
+        let ops = softmax(arch.alpha(kind), 1);
+        let edge = Tensor::cat(
+            node_edges()
+                .map(|r| softmax(beta.clone().slice([r]), 0))
+                .collect(),
+            0,
+        );
+        (0..NUM_EDGES)
+            .map(|e| EdgeWeighting::RelaxedEdge {
+                ops: ops.clone().slice([e..e + 1, 0..NUM_OPS]).reshape([NUM_OPS]),
+                edge: edge.clone().slice([e..e + 1]),
+            })
+            .collect()
+    };
+    NetworkWeights {
+        normal: cell(CellKind::Normal, &beta[0]),
+        reduce: cell(CellKind::Reduce, &beta[1]),
+    }
+}
+
+impl PcDarts {
+    /// `beta` as tensors on `device`, tracked (leaves) or not.
+    fn beta_tensors(&self, device: &Device, tracked: bool) -> [Tensor<1>; 2] {
+        self.beta.clone().map(|b| {
+            let t = Tensor::from_data(TensorData::new(b, [NUM_EDGES]), device);
+            if tracked { t.require_grad() } else { t }
+        })
+    }
+
+    /// Weightings from `arch` with `beta` constant.
+    fn frozen(&self, arch: &ArchVars) -> NetworkWeights {
+        let device = arch.alpha(CellKind::Normal).device();
+        weightings(arch, &self.beta_tensors(&device, false))
+    }
+}
+
+impl SearchStrategy for PcDarts {
+    fn arch_step(&mut self, draw: &mut Draw<'_>) -> Result<Option<ArchStep>, SearchError> {
+        let device = draw.arch.alpha(CellKind::Normal).device();
+        let leaves = self.beta_tensors(&device, true);
+        let weights = weightings(draw.arch, &leaves);
+        self.leaves = Some(leaves);
+        Ok(Some(ArchStep::every_row(weights)))
+    }
+
+    fn arch_update(&mut self, grads: &mut Gradients, adam: &AdamConfig) -> Result<(), SearchError> {
+        let Some(leaves) = self.leaves.take() else {
+            return Ok(());
+        };
+        for (k, leaf) in leaves.into_iter().enumerate() {
+            let Some(g) = leaf.grad_remove(grads) else {
+                continue;
+            };
+            let g = to_host(g)?;
+            if let Some(bad) = g.iter().find(|g| !g.is_finite()) {
+                return Err(SearchError::NonFinite(format!(
+                    "edge-normalisation gradient became {bad}"
+                )));
+            }
+            self.adam[k].step(adam, &mut self.beta[k], &g, &ALL_ROWS);
+        }
+        Ok(())
+    }
+
+    fn weight_step(
+        &mut self,
+        draw: &mut Draw<'_>,
+        _arch: Option<&ArchStep>,
+        _epsilon: f64,
+    ) -> Result<NetworkWeights, SearchError> {
+        Ok(self.frozen(draw.arch))
+    }
+
+    fn searched(
+        &mut self,
+        draw: &mut Draw<'_>,
+        _genotype: &Genotype,
+    ) -> Result<NetworkWeights, SearchError> {
+        Ok(self.frozen(draw.arch))
+    }
+
+    fn genotype(&self, arch: &ArchVars, options: DeriveOptions) -> Result<Genotype, SearchError> {
+        let weights = |k: usize, kind: CellKind| -> Result<EdgeWeights, SearchError> {
+            let mut w = softmax_rows(&arch.values(kind)?);
+            for (row, b) in w.chunks_mut(NUM_OPS).zip(normalised_beta(&self.beta[k])) {
+                row.iter_mut().for_each(|v| *v *= b);
+            }
+            Ok(EdgeWeights::from_flat(kind, &w)?)
+        };
+        Ok(derive(
+            &weights(0, CellKind::Normal)?,
+            &weights(1, CellKind::Reduce)?,
+            options,
+        )?)
+    }
+
+    fn state(&self) -> serde_json::Value {
+        serde_json::json!({ "beta": self.beta, "beta_adam": self.adam })
+    }
+
+    fn load_state(&mut self, state: &serde_json::Value) -> Result<(), SearchError> {
+        let field = |name: &str| {
+            state.get(name).cloned().ok_or_else(|| {
+                SearchError::Invalid(format!("PC-DARTS' checkpoint state has no `{name}`"))
+            })
+        };
+        let parse =
+            |e: serde_json::Error| SearchError::Invalid(format!("PC-DARTS' checkpoint state: {e}"));
+        let beta: [Vec<f32>; 2] = serde_json::from_value(field("beta")?).map_err(parse)?;
+        if beta.iter().any(|b| b.len() != NUM_EDGES) {
+            return Err(SearchError::Invalid(
+                "PC-DARTS' checkpoint state: beta needs 14 values per cell kind".into(),
+            ));
+        }
+        self.adam = serde_json::from_value(field("beta_adam")?).map_err(parse)?;
+        self.beta = beta;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beta_is_normalised_per_node() {
+        let mut beta = vec![0.0f32; 14];
+        beta[0] = 1.0; // node 2's first input
+        beta[13] = -2.0; // node 5's last input
+        let n = normalised_beta(&beta);
+        let sums: Vec<f32> = node_edges().map(|r| n[r].iter().sum()).collect();
+        assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-6), "{sums:?}");
+        assert_eq!(
+            node_edges().map(|r| r.len()).collect::<Vec<_>>(),
+            [2, 3, 4, 5]
+        );
+        assert!(n[0] > n[1] && (n[2] - 1.0 / 3.0).abs() < 1e-6 && n[13] < n[12]);
+    }
+}
