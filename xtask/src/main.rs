@@ -13,7 +13,10 @@
 //!
 //!
 //! Experiments:
-//! - `matrix FILE`, `fashion`, `report RUNS...` (`experiments.rs`).
+//! - `matrix FILE`, `fashion`, `report RUNS...` (`experiments.rs`,
+//!   `report.rs`).
+//! - `variance [--genotype G] [--seeds N] ...`: a training recipe's
+//!   run-to-run spread and the runs a comparison needs (`variance.rs`).
 //! - `search-cifar10`, `search-cifar100`, `train-cifar10`, `train-cifar100`,
 //!   `imagenet`: the paper-scale runs (`paper.rs`).
 //! - `tch build|test|bench`: burn's LibTorch backend from PyPI's torch
@@ -26,6 +29,7 @@ mod experiments;
 mod gpu;
 mod paper;
 mod report;
+mod variance;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -74,6 +78,7 @@ tasks:
   matrix FILE                          strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted
   fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h); finds or installs the data
   report RUN_OR_DIR... [--csv FILE]    mean +/- std over seeds: search time, peak memory, pruning gap, params, test error
+  variance [--genotype G] [--seeds N] [--config F] [--set K=V]   one cell, N training seeds: the recipe's spread and the runs a comparison needs
   search-cifar10|search-cifar100|train-cifar10|train-cifar100|imagenet OPTIONS  paper-scale runs (below)
 
 ";
@@ -112,6 +117,7 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
         "matrix" => experiments::matrix(rest),
         "fashion" => experiments::fashion(),
         "report" => report::report(rest),
+        "variance" => variance::variance(rest),
         "search-cifar10" => paper::search(paper::Data::Cifar10, rest),
         "search-cifar100" => paper::search(paper::Data::Cifar100, rest),
         "train-cifar10" => paper::train(paper::Data::Cifar10, rest),
