@@ -383,7 +383,9 @@ impl SearchConfig {
             );
         }
         let k = self.pc_darts.partial_channels;
-        if k == 0 || !self.network.channels.is_multiple_of(k) {
+        if self.strategy == Strategy::PcDarts
+            && (k == 0 || !self.network.channels.is_multiple_of(k))
+        {
             return err(
                 "pc_darts.partial_channels",
                 format!(

@@ -55,6 +55,19 @@ fn bad_values_name_file_and_key() {
     assert!(e.contains("key `network.layers`"), "{e}");
     let e = check(&["loader.batch_size=\"big\""]);
     assert!(e.contains("key `loader.batch_size`: invalid type"), "{e}");
+    let e = check(&["strategy=pc-darts", "pc_darts.partial_channels=3"]);
+    assert!(
+        e.contains("key `pc_darts.partial_channels`: must divide network.channels (8)"),
+        "{e}"
+    );
+    // Only PC-DARTS' supernet is partial: other strategies ignore the key.
+    assert!(
+        load::<SearchConfig>(&path, &["pc_darts.partial_channels=3".into()])
+            .unwrap()
+            .config
+            .validate("x")
+            .is_ok()
+    );
     let e = check(&["strategy=pdarts"]);
     assert!(
         e.contains("key `strategy`") && e.contains("unknown variant"),
