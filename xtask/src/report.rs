@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use crate::experiments::RANDOM_CELL;
 
 /// One run (a search, a training, or both) for the report.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -108,6 +111,44 @@ fn fmt_ms(v: Option<(f64, Option<f64>)>, digits: usize) -> String {
     }
 }
 
+/// Welch's 95% confidence interval of `mean(a) - mean(b)`: `(difference,
+/// low, high)`; `None` with fewer than two values on either side or no
+/// spread at all.
+pub fn welch_interval(a: &[f64], b: &[f64]) -> Option<(f64, f64, f64)> {
+    let (Some((ma, Some(sa))), Some((mb, Some(sb)))) = (mean_std(a), mean_std(b)) else {
+        return None;
+    };
+    let (na, nb) = (a.len() as f64, b.len() as f64);
+    let (va, vb) = (sa * sa / na, sb * sb / nb);
+    let se = (va + vb).sqrt();
+    if se == 0.0 {
+        return None;
+    }
+    // Welch-Satterthwaite degrees of freedom.
+    let df = (va + vb).powi(2) / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
+    let t = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(0.975);
+    let d = ma - mb;
+    Some((d, d - t * se, d + t * se))
+}
+
+/// The group a group's test errors are compared with: the `random-cell`
+/// group with the longest common prefix (one per data set in a matrix over
+/// data sets).
+fn baseline_of<'a>(label: &str, labels: &[&'a str]) -> Option<&'a str> {
+    let common = |b: &str| {
+        label
+            .chars()
+            .zip(b.chars())
+            .take_while(|(x, y)| x == y)
+            .count()
+    };
+    labels
+        .iter()
+        .copied()
+        .filter(|b| b.ends_with(RANDOM_CELL) && *b != label)
+        .max_by_key(|b| common(b))
+}
+
 /// The report's rows: `(label, runs, columns)`.
 pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<String>>) {
     let header = vec![
@@ -119,14 +160,34 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
         "pruning gap (points)",
         "params",
         "test error (%)",
+        "vs random-cell (points, 95% CI)",
         "genotypes",
     ];
     let mut groups: BTreeMap<String, Vec<&Unit>> = BTreeMap::new();
     for u in units {
         groups.entry(u.label.clone()).or_default().push(u);
     }
+    let errors = |us: &[&Unit]| -> Vec<f64> {
+        us.iter()
+            .filter_map(|u| {
+                u.train
+                    .as_ref()
+                    .and_then(|t| t.get("test"))
+                    .and_then(|t| t.get("top1"))
+                    .and_then(Value::as_f64)
+                    .map(|a| 100.0 * (1.0 - a))
+            })
+            .collect()
+    };
+    let labels: Vec<&str> = groups.keys().map(String::as_str).collect();
+    let baselines: BTreeMap<String, Vec<f64>> = groups
+        .iter()
+        .filter(|(l, _)| l.ends_with(RANDOM_CELL))
+        .map(|(l, us)| (l.clone(), errors(us)))
+        .collect();
     let (mut md, mut csv) = (Vec::new(), Vec::new());
-    for (label, us) in groups {
+    for (label, us) in &groups {
+        let (label, us) = (label.clone(), us.clone());
         let f = |sel: &dyn Fn(&Unit) -> Option<f64>| -> Vec<f64> {
             us.iter().filter_map(|u| sel(u)).collect()
         };
@@ -135,14 +196,10 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
         let mem = f(&|u| num(u.search.as_ref(), "peak_memory_mib"));
         let gap = f(&|u| num(u.search.as_ref(), "pruning_gap").map(|g| 100.0 * g));
         let params = f(&|u| num(u.train.as_ref(), "params"));
-        let err = f(&|u| {
-            u.train
-                .as_ref()
-                .and_then(|t| t.get("test"))
-                .and_then(|t| t.get("top1"))
-                .and_then(Value::as_f64)
-                .map(|a| 100.0 * (1.0 - a))
-        });
+        let err = errors(&us);
+        let vs = baseline_of(&label, &labels)
+            .and_then(|b| baselines.get(b))
+            .and_then(|b| welch_interval(&err, b));
         let genotypes: Vec<String> = us
             .iter()
             .filter_map(|u| {
@@ -167,6 +224,10 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
             fmt_ms(mean_std(&gap), 1),
             fmt_ms(mean_std(&params), 0),
             fmt_ms(mean_std(&err), 2),
+            vs.map_or_else(
+                || "-".into(),
+                |(d, lo, hi)| format!("{d:+.2} [{lo:+.2}, {hi:+.2}]"),
+            ),
             format!("{} distinct of {}", distinct.len(), genotypes.len()),
         ];
         md.push(cells.clone());
@@ -180,6 +241,9 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
             let (m, s) = raw(v);
             row.push(m);
             row.push(s);
+        }
+        for x in [vs.map(|v| v.0), vs.map(|v| v.1), vs.map(|v| v.2)] {
+            row.push(x.map_or(String::new(), |x| x.to_string()));
         }
         row.push(genotypes.join(" | "));
         csv.push(row);
@@ -221,7 +285,7 @@ pub fn report(args: &[String]) -> Result<()> {
     }
     let csv_path = csv_path.unwrap_or_else(|| PathBuf::from("report.csv"));
     let mut text = String::from(
-        "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,genotypes\n",
+        "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,vs_random_cell,vs_random_cell_low,vs_random_cell_high,genotypes\n",
     );
     for row in csv {
         let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
@@ -263,16 +327,21 @@ mod tests {
             unit("edas", 0.01, 60.0, 0.9),
             unit("edas", 0.03, 180.0, 0.8),
             unit("darts", 0.5, 600.0, 0.85),
+            unit("random-cell", 0.0, 0.0, 0.7),
+            unit("random-cell", 0.0, 0.0, 0.75),
         ];
         let (_, md, csv) = table(&units);
-        assert_eq!(md.len(), 2);
+        assert_eq!(md.len(), 3);
         let edas = md.iter().find(|r| r[0] == "edas").unwrap();
         assert_eq!(edas[1], "2");
         assert_eq!(edas[2], "cpu");
         assert_eq!(edas[3], "2.0 ± 1.4"); // minutes: 1 and 3
         assert_eq!(edas[5], "2.0 ± 1.4"); // gap points: 1 and 3
         assert_eq!(edas[7], "15.00 ± 7.07"); // error: 10% and 20%
-        assert_eq!(edas[8], "2 distinct of 2");
+        // Against random-cell (25% and 30%): -12.5, Welch df 1.8, wide.
+        assert!(edas[8].starts_with("-12.50 ["), "{}", edas[8]);
+        assert_eq!(edas[9], "2 distinct of 2");
+        assert_eq!(md.iter().find(|r| r[0] == "darts").unwrap()[8], "-");
         let darts = md.iter().find(|r| r[0] == "darts").unwrap();
         assert_eq!(darts[2], "cuda:1");
         assert_eq!(darts[5], "50.0");
@@ -286,12 +355,34 @@ mod tests {
         .unwrap();
         assert_eq!(device_of(&tmp), "vulkan:0");
         std::fs::remove_dir_all(&tmp).unwrap();
-        assert_eq!(csv.len(), 2);
+        assert_eq!(csv.len(), 3);
         assert_eq!(label_of(Path::new("runs/m/edas-s12")), "edas");
         assert_eq!(
             label_of(Path::new("runs/fashion-mnist-edas")),
             "fashion-mnist-edas"
         );
+    }
+
+    #[test]
+    fn welch_intervals_match_a_hand_computation() {
+        // a: mean 2, s^2 = 1 (n 3); b: mean 0, s^2 = 1 (n 3): se = sqrt(2/3),
+        // df = 4, t(0.975, 4) = 2.776: 2 +- 2.267.
+        let (d, lo, hi) = welch_interval(&[1.0, 2.0, 3.0], &[-1.0, 0.0, 1.0]).unwrap();
+        assert!((d - 2.0).abs() < 1e-12);
+        assert!(
+            (hi - 2.0 - 2.776_445 * (2.0f64 / 3.0).sqrt()).abs() < 1e-5,
+            "{hi}"
+        );
+        assert!((2.0 - lo - (hi - 2.0)).abs() < 1e-12);
+        assert!(welch_interval(&[1.0], &[1.0, 2.0]).is_none());
+        assert_eq!(
+            baseline_of(
+                "c10-edas",
+                &["c10-edas", "c10-random-cell", "c100-random-cell"]
+            ),
+            Some("c10-random-cell")
+        );
+        assert_eq!(baseline_of("random-cell", &["random-cell"]), None);
     }
 
     #[test]
