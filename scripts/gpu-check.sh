@@ -305,6 +305,7 @@ for dev in $DEVICES; do
     fi
     bench_case "$dev" gdas-l8 "$S_B"
     bench_case "$dev" darts-l8 "$S_B"
+    bench_case "$dev" pc-darts-l8 "$S_B"
     bench_case "$dev" edas-l20 "$S_B"
     bench_case "$dev" "$TRAIN_CASE" "$T_B"
     e2e "$dev"
