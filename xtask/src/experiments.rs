@@ -32,6 +32,10 @@ pub struct Matrix {
     pub train_set: Vec<String>,
     /// Search config keys and the values to try (the cartesian product).
     pub grid: Vec<(String, Vec<String>)>,
+    /// Search settings tried together (`[[points]]`: each a set of keys
+    /// and values), crossed with the grid: for values that go in pairs,
+    /// such as a relaxed-edge count and its learning rate.
+    pub points: Vec<Vec<(String, String)>>,
     /// Training config keys and the values to try.
     pub train_grid: Vec<(String, Vec<String>)>,
 }
@@ -76,7 +80,17 @@ struct MatrixFile {
     #[serde(default)]
     grid: BTreeMap<String, Vec<toml::Value>>,
     #[serde(default)]
+    points: Vec<toml::Table>,
+    #[serde(default)]
     train_grid: BTreeMap<String, Vec<toml::Value>>,
+}
+
+/// A TOML value as a `--set` value and in a directory name.
+fn value_text(v: toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s,
+        other => other.to_string(),
+    }
 }
 
 /// `key=value` overrides of an override table.
@@ -96,13 +110,7 @@ fn grid(
             if values.is_empty() {
                 bail!("{origin}: `{name}.{k}` must be a non-empty list");
             }
-            let values = values
-                .into_iter()
-                .map(|v| match v {
-                    toml::Value::String(s) => s,
-                    other => other.to_string(),
-                })
-                .collect();
+            let values = values.into_iter().map(value_text).collect();
             Ok((k, values))
         })
         .collect()
@@ -185,7 +193,15 @@ impl Matrix {
                 );
             }
         }
+        let mut points = Vec::new();
+        for (i, p) in f.points.into_iter().enumerate() {
+            if p.is_empty() {
+                bail!("{origin}: `points` entry {} is empty", i + 1);
+            }
+            points.push(p.into_iter().map(|(k, v)| (k, value_text(v))).collect());
+        }
         Ok(Matrix {
+            points,
             search_set: sets(&f.search_set),
             train_set: sets(&f.train_set),
             grid: grid(f.grid, "grid", origin)?,
@@ -208,7 +224,20 @@ impl Matrix {
         } else {
             self.datasets.iter().map(Some).collect()
         };
-        let search_points = grid_points(&self.grid);
+        let search_points: Vec<Vec<(String, String)>> = if self.points.is_empty() {
+            grid_points(&self.grid)
+        } else {
+            grid_points(&self.grid)
+                .into_iter()
+                .flat_map(|g| {
+                    self.points.iter().map(move |p| {
+                        let mut q = g.clone();
+                        q.extend(p.iter().cloned());
+                        q
+                    })
+                })
+                .collect()
+        };
         let train_points = grid_points(&self.train_grid);
         let mut out = Vec::new();
         for seed in &self.seeds {
@@ -567,6 +596,37 @@ epochs = 5
         )
         .unwrap_err();
         assert!(e.to_string().contains("grid.epochs"), "{e}");
+        // Points go together and cross the grid.
+        let m = Matrix::parse(
+            "out='x'\nsearch_config='a'\nstrategies=['edas']\nseeds=[1]\n[grid]\n\"regularizers.epsilon\"=[0, 0.2]\n\
+             [[points]]\n\"edas.relaxed_edges\"=1\n\"arch.lr\"=4.2e-3\n\
+             [[points]]\n\"edas.relaxed_edges\"=2\n\"arch.lr\"=2.1e-3\n",
+            "m.toml",
+        )
+        .unwrap();
+        let units = m.units();
+        assert_eq!(units.len(), 4);
+        assert_eq!(
+            units[1].search_set,
+            [
+                "regularizers.epsilon=0",
+                "arch.lr=0.0021",
+                "edas.relaxed_edges=2"
+            ]
+        );
+        assert!(
+            units[3]
+                .dir
+                .ends_with("edas-regularizers.epsilon=0.2-arch.lr=0.0021-edas.relaxed_edges=2-s1"),
+            "{:?}",
+            units[3].dir
+        );
+        let e = Matrix::parse(
+            "out='x'\nsearch_config='a'\nstrategies=['edas']\nseeds=[1]\n[[points]]\n",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("`points` entry 1 is empty"), "{e}");
         assert_eq!(dir_safe("a/b c"), "a_b_c");
     }
 
