@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
 use edas_run::config::{Loaded, load};
-use edas_run::{OpenMode, RunOptions};
+use edas_run::{OpenMode, RunOptions, StopFlag};
 use serde::de::DeserializeOwned;
 
 #[derive(Debug, Args)]
@@ -29,6 +29,11 @@ pub struct RunArgs {
     /// Stop (checkpointed) once this many epochs are done; resume later.
     #[arg(long, value_name = "EPOCHS")]
     pub stop_after: Option<usize>,
+    /// Also checkpoint every this many steps within an epoch, so that a
+    /// hard kill loses at most that much work (SIGTERM and Ctrl-C always
+    /// checkpoint at the next step and exit with status 75).
+    #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
     /// Device: cpu, or with a GPU build cuda[:N], vulkan[:N], wgpu[:N|:cpu].
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -87,15 +92,17 @@ impl RunArgs {
         })
     }
 
-    /// How to run in `out` under `mode`.
-    pub fn options(&self, out: PathBuf, mode: OpenMode) -> RunOptions {
-        RunOptions {
-            out,
-            mode,
+    /// How to run in `out` under `mode`, stopping at the next step boundary
+    /// (checkpointed) on SIGTERM or SIGINT.
+    pub fn options(&self, out: PathBuf, mode: OpenMode) -> Result<RunOptions> {
+        Ok(RunOptions {
             stop_after: self.stop_after,
             command_line: std::env::args().collect(),
             verbose: !self.quiet,
-        }
+            checkpoint_every: self.checkpoint_every.map(|n| n as usize),
+            stop: StopFlag::on_signals()?,
+            ..RunOptions::new(out, mode)
+        })
     }
 
     /// How to open a new run's directory.

@@ -27,17 +27,21 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
     let config = &plan.loaded.config;
     config.validate(&plan.loaded.origin)?;
     let device = args.run.device(config.gradient_checkpointing)?;
-    let options = args.run.options(plan.out, plan.mode);
+    let options = args.run.options(plan.out, plan.mode)?;
     let outcome = run_search(config, &options, &device)?;
     if args.run.json {
         let results = serde_json::json!({
             "run_dir": options.out,
             "finished": outcome.finished,
+            "interrupted": outcome.interrupted,
             "epochs_done": outcome.epochs_done,
             "genotype": edas_genotype::darts_text::to_darts(&outcome.genotype),
             "last": outcome.last,
         });
         println!("{}", serde_json::to_string_pretty(&results)?);
+    }
+    if outcome.interrupted {
+        return Ok(ExitCode::from(edas_run::INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
 }

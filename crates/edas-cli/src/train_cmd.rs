@@ -45,16 +45,20 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
     let config = &plan.loaded.config;
     config.validate(&plan.loaded.origin)?;
     let device = args.run.device(config.gradient_checkpointing)?;
-    let options = args.run.options(plan.out, plan.mode);
+    let options = args.run.options(plan.out, plan.mode)?;
     let outcome = run_train(config, &genotype, &options, &device)?;
     if args.run.json {
         let v = serde_json::json!({
             "run_dir": options.out,
             "finished": outcome.finished,
+            "interrupted": outcome.interrupted,
             "epochs_done": outcome.epochs_done,
             "last": outcome.last,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    if outcome.interrupted {
+        return Ok(ExitCode::from(edas_run::INTERRUPTED));
     }
     Ok(ExitCode::SUCCESS)
 }

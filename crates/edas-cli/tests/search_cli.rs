@@ -135,4 +135,58 @@ fn killed_mid_epoch_and_resumed_equals_uninterrupted() {
         std::fs::read_to_string(cut.join("genotype.txt")).unwrap()
     );
     assert_eq!(searcher_state(&whole), searcher_state(&cut));
+
+    // SIGTERM (a scheduler's warning before a time limit or preemption) in
+    // the middle of epoch 2: the search checkpoints at the next step,
+    // exits with status 75, and resumes to the same end.
+    let term = tmp.path().join("term");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_edas"))
+        .args([
+            "search",
+            "--config",
+            config,
+            "--out",
+            term.to_str().unwrap(),
+            "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !term.join("checkpoint/state.json").is_file() {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no checkpoint after 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert!(
+        !term.join("results.json").exists(),
+        "the search ended before SIGTERM; make the test's search longer"
+    );
+    assert_eq!(status.code(), Some(75), "{status:?}");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(term.join("checkpoint/state.json")).unwrap())
+            .unwrap();
+    assert!(state["step"].as_u64().unwrap() >= 1, "{}", state["step"]);
+    let log = std::fs::read_to_string(term.join("log.txt")).unwrap();
+    assert!(log.contains("stopped by a signal at step"), "{log}");
+    ok(&edas(&[
+        "search",
+        "--resume",
+        term.to_str().unwrap(),
+        "--quiet",
+    ]));
+    assert_eq!(
+        std::fs::read_to_string(whole.join("genotype.txt")).unwrap(),
+        std::fs::read_to_string(term.join("genotype.txt")).unwrap()
+    );
+    assert_eq!(searcher_state(&whole), searcher_state(&term));
 }

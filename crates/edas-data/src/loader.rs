@@ -200,6 +200,13 @@ impl Loader {
 
     /// The batches of `epoch`, in order.
     pub fn epoch(&self, epoch: u64) -> Batches {
+        self.epoch_from(epoch, 0)
+    }
+
+    /// The batches of `epoch` from batch `start` on (a run resumed in the
+    /// middle of an epoch): the same batches as [`Loader::epoch`]'s from
+    /// `start`, without building the ones before it.
+    pub fn epoch_from(&self, epoch: u64, start: usize) -> Batches {
         let order = Arc::new(self.order(epoch));
         let total = self.num_batches();
         let job = Arc::new(Job {
@@ -210,7 +217,8 @@ impl Loader {
             seed: self.config.seed,
             epoch,
         });
-        let workers = self.config.workers.min(total);
+        let start = start.min(total);
+        let workers = self.config.workers.min(total - start);
         let mut queues = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
         for w in 0..workers {
@@ -220,7 +228,7 @@ impl Loader {
             let handle = std::thread::Builder::new()
                 .name(format!("edas-data-{w}"))
                 .spawn(move || {
-                    for b in (w..total).step_by(workers) {
+                    for b in (start + w..total).step_by(workers) {
                         if tx.send(job.build(b)).is_err() {
                             break; // the consumer is gone
                         }
@@ -238,7 +246,8 @@ impl Loader {
             job,
             queues,
             handles,
-            next: 0,
+            start,
+            next: start,
             total,
         }
     }
@@ -311,6 +320,8 @@ pub struct Batches {
     job: Arc<Job>,
     queues: Vec<Receiver<Result<Batch>>>,
     handles: Vec<JoinHandle<()>>,
+    /// The first batch (worker `w` builds `start + w`, `start + w + workers`, ...).
+    start: usize,
     next: usize,
     total: usize,
 }
@@ -327,7 +338,7 @@ impl Iterator for Batches {
         if self.queues.is_empty() {
             return Some(self.job.build(b));
         }
-        let queue = &self.queues[b % self.queues.len()];
+        let queue = &self.queues[(b - self.start) % self.queues.len()];
         Some(queue.recv().unwrap_or_else(|_| {
             Err(DataError::Config(format!(
                 "data worker for batch {b} stopped unexpectedly"

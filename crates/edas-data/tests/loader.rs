@@ -43,6 +43,18 @@ fn same_seed_same_batches_whatever_the_workers() {
     for workers in [1, 2, 3, 8] {
         let loader = Loader::new(src.clone(), None, pipeline.clone(), config(workers, 7)).unwrap();
         assert_eq!(epoch(&loader, 3), reference, "{workers} workers");
+        // A run resumed in the middle of the epoch gets the rest of it.
+        for start in [0, 1, 4, 6, 7, 9] {
+            let rest: Vec<Batch> = loader
+                .epoch_from(3, start)
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(
+                rest,
+                reference[start.min(7)..],
+                "{workers} workers from {start}"
+            );
+        }
     }
     let other_seed = epoch(
         &Loader::new(src.clone(), None, pipeline.clone(), config(2, 8)).unwrap(),

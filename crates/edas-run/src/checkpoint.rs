@@ -18,7 +18,15 @@ fn ck_error(path: &Path, message: impl std::fmt::Display) -> RunError {
 }
 
 /// Writes `module`'s parameters and buffers to `path` (burnpack).
+///
+/// BatchNorm's running statistics are brought up to date first: burn keeps
+/// a training forward's update pending until the next forward (or an
+/// evaluation) reads it, and records the value before it, so a checkpoint
+/// taken right after a training step would lose that step's update.
 pub fn save_module<M: Module + ModuleSnapshot>(module: &M, path: &Path) -> Result<()> {
+    // `valid` merges every running state's pending update in place (the
+    // states are shared with `module`); the copy itself is not needed.
+    drop(module.valid());
     let mut store = BurnpackStore::from_file(path)
         .auto_extension(false)
         .overwrite(true);

@@ -23,6 +23,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Result, RunError, io};
+use crate::signal::StopFlag;
 
 /// The file whose presence marks a finished run.
 pub const RESULTS_FILE: &str = "results.json";
@@ -192,6 +193,28 @@ pub struct RunOptions {
     pub command_line: Vec<String>,
     /// Print progress and epoch lines to standard error.
     pub verbose: bool,
+    /// Also checkpoint every this many steps within an epoch (bounds the
+    /// work a hard kill loses; an epoch's end always checkpoints).
+    pub checkpoint_every: Option<usize>,
+    /// When set (by a signal), the run checkpoints at the next step
+    /// boundary and returns, interrupted.
+    pub stop: StopFlag,
+}
+
+impl RunOptions {
+    /// Options for a run in `out` under `mode`: no stop after an epoch, no
+    /// command line, quiet, checkpoints at epoch ends only, no signal.
+    pub fn new(out: impl Into<PathBuf>, mode: OpenMode) -> RunOptions {
+        RunOptions {
+            out: out.into(),
+            mode,
+            stop_after: None,
+            command_line: Vec::new(),
+            verbose: false,
+            checkpoint_every: None,
+            stop: StopFlag::new(),
+        }
+    }
 }
 
 /// An open run directory.

@@ -9,9 +9,19 @@
 //! fix to resume or to the divergence stop is made once for both.
 //!
 //! A checkpoint's `state.json` is [`CheckpointState`]: the driver's fields
-//! (`epochs_done`, `config`, `elapsed_s`) and the task's state flattened
-//! beside them. Checkpoint first, metrics line second: a crash between the
-//! two is repaired on resume ([`RunDir::resume_metrics`]).
+//! (`epochs_done`, `config`, `elapsed_s`, and within an epoch `step` and the
+//! epoch's running sums) and the task's state flattened beside them.
+//! Checkpoint first, metrics line second: a crash between the two is
+//! repaired on resume ([`RunDir::resume_metrics`]).
+//!
+//! Within an epoch a task pauses at a step boundary when
+//! [`Epoch::pause_after`] says so (a stop was requested by a signal, or
+//! `checkpoint_every` steps are done): it returns [`EpochEnd::Paused`] with
+//! its running sums, the driver checkpoints, and either returns
+//! (interrupted) or calls the task again from that step. A run resumed from
+//! such a checkpoint ends as an uninterrupted one: data order is a function
+//! of (seed, epoch, batch), and the task's state holds its random
+//! generators and optimisers.
 
 use std::path::Path;
 use std::time::Instant;
@@ -22,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::dir::{OpenMode, RunDir, RunOptions, stage_checkpoint};
 use crate::error::RunError;
 use crate::progress::Progress;
+use crate::signal::StopFlag;
 use crate::sys::{mib, peak_rss_bytes, reset_peak_rss};
 
 /// One line of `metrics.jsonl`; the driver fills in what the epoch cost.
@@ -29,6 +40,32 @@ pub trait EpochRecord: Serialize + DeserializeOwned + Clone {
     /// Records the epoch's wall time (steps, evaluation and checkpoint) and
     /// the process's peak resident memory during it, where measurable.
     fn set_cost(&mut self, epoch_time_s: f64, peak_memory_mib: Option<f64>);
+}
+
+/// How an epoch call ended.
+#[derive(Clone, Debug)]
+pub enum EpochEnd<R> {
+    /// Every step and the end-of-epoch evaluation are done.
+    Done(R),
+    /// Paused at a step boundary ([`Epoch::pause_after`]).
+    Paused {
+        /// Steps of the epoch done.
+        step: usize,
+        /// The epoch's running sums, handed back through
+        /// [`Epoch::partial`] when the epoch continues.
+        partial: serde_json::Value,
+    },
+}
+
+impl<R> EpochEnd<R> {
+    /// Paused after `step` steps with the running sums `sums`.
+    pub fn paused<T: Serialize>(step: usize, sums: &T) -> Result<EpochEnd<R>, RunError> {
+        let partial = serde_json::to_value(sums).map_err(|source| RunError::Json {
+            path: crate::dir::CHECKPOINT_DIR.into(),
+            source,
+        })?;
+        Ok(EpochEnd::Paused { step, partial })
+    }
 }
 
 /// A search or a training, as the epoch driver runs it.
@@ -55,8 +92,10 @@ pub trait EpochTask {
     fn start(&mut self, run: &mut RunDir) -> Result<String, Self::Error>;
     /// Restores the checkpoint in `dir`, whose state is `state`.
     fn resume(&mut self, dir: &Path, state: Self::State) -> Result<(), Self::Error>;
-    /// Runs epoch `epoch.index`: its steps and its end-of-epoch evaluation.
-    fn epoch(&mut self, epoch: &mut Epoch<'_>) -> Result<Self::Record, Self::Error>;
+    /// Runs epoch `epoch.index` from step `epoch.start_step` (with the
+    /// running sums of [`Epoch::partial`] when it is not 0): its steps and
+    /// its end-of-epoch evaluation, or up to a pause.
+    fn epoch(&mut self, epoch: &mut Epoch<'_>) -> Result<EpochEnd<Self::Record>, Self::Error>;
     /// Writes the checkpoint's files into the staging directory `dir` and
     /// returns its state.
     fn save(&mut self, dir: &Path) -> Result<Self::State, Self::Error>;
@@ -84,6 +123,12 @@ pub struct CheckpointState<S> {
     pub config: String,
     /// Seconds of work so far.
     pub elapsed_s: f64,
+    /// Steps done in epoch `epochs_done` (0: at an epoch boundary).
+    #[serde(default)]
+    pub step: usize,
+    /// That epoch's running sums (the task's), when `step > 0`.
+    #[serde(default)]
+    pub partial: Option<serde_json::Value>,
     /// The task's state.
     #[serde(flatten)]
     pub task: S,
@@ -96,6 +141,9 @@ pub struct Outcome<R> {
     pub epochs_done: usize,
     /// Whether all epochs are done (the run directory holds `results.json`).
     pub finished: bool,
+    /// Whether a stop request (a signal) ended the run at a step boundary,
+    /// after a checkpoint.
+    pub interrupted: bool,
     /// The last epoch's record.
     pub last: Option<R>,
 }
@@ -107,6 +155,12 @@ pub struct Epoch<'a> {
     pub index: usize,
     /// Epochs of the run.
     pub epochs: usize,
+    /// The first step to run (0, or where a paused epoch continues).
+    pub start_step: usize,
+    partial: Option<serde_json::Value>,
+    steps: usize,
+    checkpoint_every: Option<usize>,
+    stop: StopFlag,
     progress: Progress,
     verbose: bool,
     run: &'a RunDir,
@@ -114,6 +168,31 @@ pub struct Epoch<'a> {
 }
 
 impl Epoch<'_> {
+    /// The running sums the epoch paused with (`None` when it starts at
+    /// step 0).
+    pub fn partial<T: DeserializeOwned>(&mut self) -> Result<Option<T>, RunError> {
+        match self.partial.take() {
+            None => Ok(None),
+            Some(v) => serde_json::from_value(v)
+                .map(Some)
+                .map_err(|source| RunError::Json {
+                    path: self.run.file(crate::dir::CHECKPOINT_DIR).join("state.json"),
+                    source,
+                }),
+        }
+    }
+
+    /// Whether to pause after `done` steps of the epoch: a stop was
+    /// requested, or `checkpoint_every` steps are done; never after the
+    /// epoch's last step (its end checkpoints anyway).
+    pub fn pause_after(&self, done: usize) -> bool {
+        done < self.steps
+            && (self.stop.is_requested()
+                || self
+                    .checkpoint_every
+                    .is_some_and(|n| n > 0 && done.is_multiple_of(n)))
+    }
+
     /// One more step done; `status` (running loss and accuracy) is asked
     /// for only when progress is shown.
     pub fn step_done(&mut self, status: impl FnOnce() -> String) {
@@ -170,6 +249,9 @@ pub fn drive<T: EpochTask>(
     let epochs = task.epochs();
     let mut epoch = 0;
     let mut elapsed = 0.0;
+    // Where a checkpoint taken within an epoch left it.
+    let mut start_step = 0;
+    let mut partial = None;
     if options.mode == OpenMode::Resume {
         let (dir, state): (_, CheckpointState<T::State>) = run.read_checkpoint()?;
         if state.config != config_toml {
@@ -185,8 +267,18 @@ pub fn drive<T: EpochTask>(
         task.resume(&dir, state.task)?;
         epoch = state.epochs_done;
         elapsed = state.elapsed_s;
+        (start_step, partial) = (state.step, state.partial);
+        let within = if start_step > 0 {
+            format!(
+                ", step {start_step}/{} of epoch {}",
+                task.steps(),
+                epoch + 1
+            )
+        } else {
+            String::new()
+        };
         run.line(&format!(
-            "resuming {} after epoch {epoch}/{epochs}",
+            "resuming {} after epoch {epoch}/{epochs}{within}",
             run.path().display()
         ));
     } else {
@@ -196,26 +288,68 @@ pub fn drive<T: EpochTask>(
     }
 
     let mut records: Vec<T::Record> = run.records()?;
-    while epoch < epochs && options.stop_after.is_none_or(|s| epoch < s) {
+    let mut interrupted = false;
+    'epochs: while epoch < epochs && options.stop_after.is_none_or(|s| epoch < s) {
         let t0 = Instant::now();
         let measured = reset_peak_rss();
-        let mut cx = Epoch {
-            index: epoch,
-            epochs,
-            progress: Progress::new(format!("epoch {}/{epochs}", epoch + 1), task.steps()),
-            verbose: options.verbose,
-            run,
-            advice: T::ADVICE,
+        let mut record = loop {
+            let mut cx = Epoch {
+                index: epoch,
+                epochs,
+                start_step,
+                partial: partial.take(),
+                steps: task.steps(),
+                checkpoint_every: options.checkpoint_every,
+                stop: options.stop.clone(),
+                progress: Progress::new(format!("epoch {}/{epochs}", epoch + 1), task.steps()),
+                verbose: options.verbose,
+                run,
+                advice: T::ADVICE,
+            };
+            let result = task.epoch(&mut cx);
+            cx.steps_done();
+            match result? {
+                EpochEnd::Done(record) => break record,
+                EpochEnd::Paused {
+                    step,
+                    partial: sums,
+                } => {
+                    let staged = stage_checkpoint(run.path())?;
+                    let task_state = task.save(&staged)?;
+                    run.commit_checkpoint_with(&CheckpointState {
+                        epochs_done: epoch,
+                        config: config_toml.to_owned(),
+                        elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
+                        step,
+                        partial: Some(sums.clone()),
+                        task: task_state,
+                    })?;
+                    if options.stop.is_requested() {
+                        elapsed += t0.elapsed().as_secs_f64();
+                        run.line(&format!(
+                            "stopped by a signal at step {step}/{} of epoch {}/{epochs}, \
+                             checkpointed; continue with: edas {} --resume {}",
+                            task.steps(),
+                            epoch + 1,
+                            T::COMMAND,
+                            run.path().display()
+                        ));
+                        interrupted = true;
+                        break 'epochs;
+                    }
+                    (start_step, partial) = (step, Some(sums));
+                }
+            }
         };
-        let result = task.epoch(&mut cx);
-        cx.steps_done();
-        let mut record = result?;
+        (start_step, partial) = (0, None);
         let staged = stage_checkpoint(run.path())?;
         let task_state = task.save(&staged)?;
         run.commit_checkpoint_with(&CheckpointState {
             epochs_done: epoch + 1,
             config: config_toml.to_owned(),
             elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
+            step: 0,
+            partial: None,
             task: task_state,
         })?;
         elapsed += t0.elapsed().as_secs_f64();
@@ -232,11 +366,11 @@ pub fn drive<T: EpochTask>(
         epoch += 1;
     }
 
-    let finished = epoch >= epochs;
+    let finished = epoch >= epochs && !interrupted;
     if finished {
         let line = task.finish(run, &records, elapsed)?;
         run.line(&line);
-    } else {
+    } else if !interrupted {
         run.line(&format!(
             "stopped after epoch {epoch}/{epochs}; continue with: edas {} --resume {}",
             T::COMMAND,
@@ -246,6 +380,7 @@ pub fn drive<T: EpochTask>(
     Ok(Outcome {
         epochs_done: epoch,
         finished,
+        interrupted,
         last: records.pop(),
     })
 }

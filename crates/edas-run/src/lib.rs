@@ -13,6 +13,7 @@
 //!   without dampening, global-norm clipping, cosine schedule);
 //! - [`plot`]: self-contained SVG charts;
 //! - [`progress`]: step progress for terminals and logs;
+//! - [`signal`]: stopping at a step boundary on SIGTERM/SIGINT;
 //! - [`sys`]: peak memory.
 
 pub mod checkpoint;
@@ -23,11 +24,13 @@ pub mod error;
 pub mod optim;
 pub mod plot;
 pub mod progress;
+pub mod signal;
 pub mod sys;
 
 pub use dir::{OpenMode, RunDir, RunOptions};
-pub use driver::{CheckpointState, Epoch, EpochRecord, EpochTask, Outcome, drive};
+pub use driver::{CheckpointState, Epoch, EpochEnd, EpochRecord, EpochTask, Outcome, drive};
 pub use error::{Result, RunError};
+pub use signal::{INTERRUPTED, StopFlag};
 
 /// The crate README's example, compiled as a doctest.
 #[doc = include_str!("../README.md")]

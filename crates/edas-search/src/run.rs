@@ -15,7 +15,7 @@ use edas_run::config::to_toml;
 use edas_run::dir::RESULTS_FILE;
 use edas_run::optim::cosine_lr;
 use edas_run::progress::fmt_duration;
-use edas_run::{Epoch, EpochRecord, EpochTask, RunDir, RunOptions, driver};
+use edas_run::{Epoch, EpochEnd, EpochRecord, EpochTask, RunDir, RunOptions, driver};
 use serde::{Deserialize, Serialize};
 
 use crate::arch::mean_entropy;
@@ -100,6 +100,8 @@ pub struct SearchOutcome {
     pub epochs_done: usize,
     /// Whether all epochs are done (the run directory holds `results.json`).
     pub finished: bool,
+    /// Whether a signal stopped the run at a step boundary (checkpointed).
+    pub interrupted: bool,
     /// The last epoch's record.
     pub last: Option<SearchRecord>,
 }
@@ -125,6 +127,21 @@ pub struct SearchResults {
     pub search_time_s: f64,
     /// Highest per-epoch peak memory (MiB).
     pub peak_memory_mib: Option<f64>,
+}
+
+/// A search epoch's running sums and where it started (checkpointed when it
+/// pauses).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct SearchSums {
+    train_loss: f64,
+    train_correct: usize,
+    seen: usize,
+    val_loss: f64,
+    val_correct: usize,
+    val_seen: usize,
+    step_time_s: f64,
+    /// The genotype at the epoch's start (DARTS text), for `changed_edges`.
+    previous: Option<String>,
 }
 
 /// A search run: its data and its searcher.
@@ -182,12 +199,17 @@ impl EpochTask for Search<'_> {
         self.searcher.load(dir, &state.searcher)
     }
 
-    fn epoch(&mut self, cx: &mut Epoch<'_>) -> Result<SearchRecord, SearchError> {
+    fn epoch(&mut self, cx: &mut Epoch<'_>) -> Result<EpochEnd<SearchRecord>, SearchError> {
         let (config, epoch) = (self.config, cx.index);
-        let previous = match self.previous.take() {
-            Some(g) => g,
-            None => self.searcher.genotype()?,
+        let mut sums: SearchSums = cx.partial()?.unwrap_or_default();
+        let previous = match (&sums.previous, self.previous.take()) {
+            (Some(text), _) => edas_genotype::darts_text::parse_darts(text).map_err(|e| {
+                SearchError::Invalid(format!("the checkpoint's epoch-start genotype: {e}"))
+            })?,
+            (None, Some(g)) => g,
+            (None, None) => self.searcher.genotype()?,
         };
+        sums.previous = Some(to_darts(&previous));
         let ctx = StepContext {
             lr: cosine_lr(&config.weights, epoch, config.epochs),
             tau: config.tau(epoch),
@@ -196,11 +218,10 @@ impl EpochTask for Search<'_> {
             warmup: config.is_warmup(epoch),
         };
         let steps = self.steps_per_epoch();
-        let (mut train_loss, mut train_correct, mut seen) = (0.0, 0usize, 0usize);
-        let (mut val_loss, mut val_correct, mut val_seen) = (0.0, 0usize, 0usize);
-        let mut valid = self.data.valid.epoch(epoch as u64);
-        let mut step_time = 0.0;
-        for (s, tb) in self.data.train.epoch(epoch as u64).take(steps).enumerate() {
+        let start = cx.start_step;
+        let mut valid = self.data.valid.epoch_from(epoch as u64, start);
+        let train = self.data.train.epoch_from(epoch as u64, start);
+        for (s, tb) in (start..steps).zip(train) {
             let tb = tb?;
             let vb = valid.next().ok_or_else(|| {
                 SearchError::Invalid("the validation loader ran out of batches".into())
@@ -213,7 +234,7 @@ impl EpochTask for Search<'_> {
                 Err(SearchError::NonFinite(what)) => return Err(cx.diverged(what, s).into()),
                 other => other?,
             };
-            step_time += ts.elapsed().as_secs_f64();
+            sums.step_time_s += ts.elapsed().as_secs_f64();
             tracing::debug!(
                 epoch,
                 step = s,
@@ -227,21 +248,24 @@ impl EpochTask for Search<'_> {
                 cx.check_finite("validation loss", v, s)?;
             }
             cx.check_finite("training loss", stats.train_loss, s)?;
-            train_loss += stats.train_loss * tb.len() as f64;
-            train_correct += stats.train_correct;
-            seen += tb.len();
+            sums.train_loss += stats.train_loss * tb.len() as f64;
+            sums.train_correct += stats.train_correct;
+            sums.seen += tb.len();
             if let (Some(l), Some(c)) = (stats.val_loss, stats.val_correct) {
-                val_loss += l * vb.len() as f64;
-                val_correct += c;
-                val_seen += vb.len();
+                sums.val_loss += l * vb.len() as f64;
+                sums.val_correct += c;
+                sums.val_seen += vb.len();
             }
             cx.step_done(|| {
                 format!(
                     "loss {:.3} acc {:.1}%",
-                    train_loss / seen as f64,
-                    100.0 * train_correct as f64 / seen as f64
+                    sums.train_loss / sums.seen as f64,
+                    100.0 * sums.train_correct as f64 / sums.seen as f64
                 )
             });
+            if cx.pause_after(s + 1) {
+                return Ok(EpochEnd::paused(s + 1, &sums)?);
+            }
         }
         cx.steps_done();
         if !ctx.warmup {
@@ -256,7 +280,8 @@ impl EpochTask for Search<'_> {
             .count();
         self.previous = Some(genotype);
         let arch = &self.searcher.arch;
-        Ok(SearchRecord {
+        let (seen, val_seen) = (sums.seen.max(1) as f64, sums.val_seen as f64);
+        Ok(EpochEnd::Done(SearchRecord {
             epoch,
             strategy: config.strategy,
             warmup: ctx.warmup,
@@ -264,10 +289,10 @@ impl EpochTask for Search<'_> {
             tau: ctx.tau,
             epsilon: ctx.epsilon,
             steps,
-            train_loss: train_loss / seen.max(1) as f64,
-            train_acc: train_correct as f64 / seen.max(1) as f64,
-            val_loss: (val_seen > 0).then(|| val_loss / val_seen as f64),
-            val_acc: (val_seen > 0).then(|| val_correct as f64 / val_seen as f64),
+            train_loss: sums.train_loss / seen,
+            train_acc: sums.train_correct as f64 / seen,
+            val_loss: (sums.val_seen > 0).then(|| sums.val_loss / val_seen),
+            val_acc: (sums.val_seen > 0).then(|| sums.val_correct as f64 / val_seen),
             eval,
             searched_acc: eval.searched_accuracy(),
             derived_acc: eval.derived_accuracy(),
@@ -283,10 +308,10 @@ impl EpochTask for Search<'_> {
                 arch.softmax_values(CellKind::Normal)?,
                 arch.softmax_values(CellKind::Reduce)?,
             ],
-            step_time_s: step_time / steps.max(1) as f64,
+            step_time_s: sums.step_time_s / steps.max(1) as f64,
             epoch_time_s: 0.0,
             peak_memory_mib: None,
-        })
+        }))
     }
 
     fn save(&mut self, dir: &Path) -> Result<SearchState, SearchError> {
@@ -338,6 +363,7 @@ pub fn run_search(
             genotype: search.searcher.genotype()?,
             epochs_done: outcome.epochs_done,
             finished: outcome.finished,
+            interrupted: outcome.interrupted,
             last: outcome.last,
         })
     })

@@ -29,13 +29,7 @@ fn non_finite_loss_stops_and_keeps_the_checkpoint() {
     c.weights.grad_clip = 0.0;
     c.validate("test").unwrap();
     let out = tmp.path().join("run");
-    let options = RunOptions {
-        out: out.clone(),
-        mode: OpenMode::New,
-        stop_after: None,
-        command_line: vec![],
-        verbose: false,
-    };
+    let options = RunOptions::new(&out, OpenMode::New);
     let err = run_search(&c, &options, &device).expect_err("the run diverges");
     let text = err.to_string();
     assert!(

@@ -1,6 +1,6 @@
-//! A search interrupted after each epoch and resumed ends exactly where an
-//! uninterrupted one does: same metrics (timings aside), same variables, same
-//! genotype. One test per binary: burn's initialisation seed is
+//! A search interrupted after each epoch, or stopped by a signal in the
+//! middle of one, and resumed ends exactly where an uninterrupted one does:
+//! same metrics (timings aside), same variables, same genotype. One test per binary: burn's initialisation seed is
 //! process-global, so two searches must not build networks concurrently.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -42,11 +42,9 @@ fn config(strategy: Strategy) -> SearchConfig {
 
 fn options(out: &Path, mode: OpenMode, stop_after: Option<usize>) -> RunOptions {
     RunOptions {
-        out: out.to_owned(),
-        mode,
         stop_after,
         command_line: vec!["test".into()],
-        verbose: false,
+        ..RunOptions::new(out, mode)
     }
 }
 
@@ -104,6 +102,41 @@ fn interrupted_and_resumed_equals_uninterrupted() {
         assert!(b.finished && b.epochs_done == 3);
 
         assert_eq!(a.genotype, b.genotype, "{strategy}");
+        // Stopped by a signal during the first step (the request is already
+        // there), resumed in the middle of epoch 1, and checkpointed every
+        // 2 steps in-process afterwards: the same run again.
+        let mid = tmp.path().join(format!("{strategy}-mid"));
+        let stopped = options(&mid, OpenMode::New, None);
+        stopped.stop.request();
+        let m = run_search(&c, &stopped, &device).unwrap();
+        assert!(
+            m.interrupted && !m.finished && m.epochs_done == 0,
+            "{strategy}"
+        );
+        let state: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(mid.join("checkpoint/state.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            (state["epochs_done"].as_u64(), state["step"].as_u64()),
+            (Some(0), Some(1))
+        );
+        assert!(!mid.join("metrics.jsonl").exists());
+        let every_2 = RunOptions {
+            checkpoint_every: Some(2),
+            ..options(&mid, OpenMode::Resume, None)
+        };
+        let m = run_search(&c, &every_2, &device).unwrap();
+        assert!(
+            m.finished && !m.interrupted && m.genotype == a.genotype,
+            "{strategy}"
+        );
+        assert_eq!(
+            metrics(&whole),
+            metrics(&mid),
+            "{strategy}: mid-epoch resume"
+        );
+        assert_eq!(searcher_state(&whole), searcher_state(&mid), "{strategy}");
         let (ma, mb) = (metrics(&whole), metrics(&parts));
         assert_eq!(ma.len(), 3);
         assert_eq!(ma, mb, "{strategy}: metrics differ");

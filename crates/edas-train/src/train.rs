@@ -16,7 +16,7 @@ use edas_run::dir::{METRICS_FILE, RESULTS_FILE};
 use edas_run::optim::{clip_global_norm, sgd};
 use edas_run::plot::{Chart, Series, figure};
 use edas_run::progress::fmt_duration;
-use edas_run::{Epoch, EpochRecord, EpochTask, RunDir, RunError, RunOptions, driver};
+use edas_run::{Epoch, EpochEnd, EpochRecord, EpochTask, RunDir, RunError, RunOptions, driver};
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
@@ -85,6 +85,16 @@ pub(crate) struct TrainState {
     pub(crate) genotype: Option<String>,
 }
 
+/// A training epoch's running sums (checkpointed when it pauses).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct TrainSums {
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+    /// Seconds of training steps (for the throughput).
+    train_time_s: f64,
+}
+
 /// A training run: data, network, optimiser.
 struct Trainer<'a> {
     config: &'a TrainConfig,
@@ -140,12 +150,13 @@ impl EpochTask for Trainer<'_> {
         Ok(())
     }
 
-    fn epoch(&mut self, cx: &mut Epoch<'_>) -> Result<TrainRecord, TrainError> {
+    fn epoch(&mut self, cx: &mut Epoch<'_>) -> Result<EpochEnd<TrainRecord>, TrainError> {
         let (config, epoch) = (self.config, cx.index);
-        let t0 = std::time::Instant::now();
         let (lr, drop_prob) = (config.lr(epoch), config.drop_prob(epoch));
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
-        for (s, batch) in self.train.epoch(epoch as u64).enumerate() {
+        let mut sums: TrainSums = cx.partial()?.unwrap_or_default();
+        let mut t0 = std::time::Instant::now();
+        let start = cx.start_step;
+        for (s, batch) in (start..).zip(self.train.epoch_from(epoch as u64, start)) {
             let batch = batch?;
             let (x, y) = batch.to_tensors(self.device);
             let seed = edas_nn::ops::drop_path_seed(config.seed, epoch, s);
@@ -176,33 +187,39 @@ impl EpochTask for Trainer<'_> {
             clip_global_norm(&self.net, &mut grads, config.optim.grad_clip);
             self.net = self.optim.step(lr, self.net.clone(), grads);
             tracing::debug!(epoch, step = s, loss = main_value, lr, "training step");
-            loss_sum += main_value * batch.len() as f64;
-            correct += hits.max(0) as usize;
-            seen += batch.len();
+            sums.loss_sum += main_value * batch.len() as f64;
+            sums.correct += hits.max(0) as usize;
+            sums.seen += batch.len();
             cx.step_done(|| {
                 format!(
                     "loss {:.3} acc {:.1}%",
-                    loss_sum / seen as f64,
-                    100.0 * correct as f64 / seen as f64
+                    sums.loss_sum / sums.seen as f64,
+                    100.0 * sums.correct as f64 / sums.seen as f64
                 )
             });
+            if cx.pause_after(s + 1) {
+                sums.train_time_s += t0.elapsed().as_secs_f64();
+                return Ok(EpochEnd::paused(s + 1, &sums)?);
+            }
         }
         cx.steps_done();
-        let train_time = t0.elapsed().as_secs_f64();
+        sums.train_time_s += t0.elapsed().as_secs_f64();
+        t0 = std::time::Instant::now();
         let test = evaluate(&self.net, &self.test, self.device)?;
+        tracing::debug!(epoch, eval_s = t0.elapsed().as_secs_f64(), "test pass");
         // Weights whose test outputs are not finite are not a checkpoint.
         cx.check_finite("test loss", test.loss, self.steps().saturating_sub(1))?;
-        Ok(TrainRecord {
+        Ok(EpochEnd::Done(TrainRecord {
             epoch,
             lr,
             drop_prob,
-            train_loss: loss_sum / seen.max(1) as f64,
-            train_acc: correct as f64 / seen.max(1) as f64,
+            train_loss: sums.loss_sum / sums.seen.max(1) as f64,
+            train_acc: sums.correct as f64 / sums.seen.max(1) as f64,
             test,
-            images_per_s: seen as f64 / train_time.max(1e-9),
+            images_per_s: sums.seen as f64 / sums.train_time_s.max(1e-9),
             epoch_time_s: 0.0,
             peak_memory_mib: None,
-        })
+        }))
     }
 
     fn save(&mut self, dir: &Path) -> Result<TrainState, TrainError> {

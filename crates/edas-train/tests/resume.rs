@@ -45,11 +45,8 @@ fn interrupted_and_resumed_equals_uninterrupted() {
     c.validate("test").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let opts = |dir: &Path, mode, stop_after| RunOptions {
-        out: dir.to_owned(),
-        mode,
         stop_after,
-        command_line: vec![],
-        verbose: false,
+        ..RunOptions::new(dir, mode)
     };
     let (whole, parts) = (tmp.path().join("whole"), tmp.path().join("parts"));
     let a = run_train(&c, &DARTS_V2, &opts(&whole, OpenMode::New, None), &device).unwrap();
@@ -99,4 +96,25 @@ fn interrupted_and_resumed_equals_uninterrupted() {
     let (ra, rb) = (read(&whole), read(&parts));
     assert_eq!(ra["test"], rb["test"]);
     assert_eq!(ra["params"], rb["params"]);
+
+    // Stopped by a signal during the first step, resumed in the middle of
+    // epoch 1, checkpointed every step afterwards: the same run.
+    let mid = tmp.path().join("mid");
+    let stopped = opts(&mid, OpenMode::New, None);
+    stopped.stop.request();
+    let m = run_train(&c, &DARTS_V2, &stopped, &device).unwrap();
+    assert!(m.interrupted && m.epochs_done == 0);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(mid.join("checkpoint/state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["step"], 1);
+    assert!(state["partial"]["seen"].as_u64().unwrap() > 0);
+    let every_step = RunOptions {
+        checkpoint_every: Some(1),
+        ..opts(&mid, OpenMode::Resume, None)
+    };
+    let m = run_train(&c, &DARTS_V2, &every_step, &device).unwrap();
+    assert!(m.finished && !m.interrupted);
+    assert_eq!(metrics(&whole), metrics(&mid));
+    assert_eq!(read(&whole)["test"], read(&mid)["test"]);
 }
