@@ -707,6 +707,20 @@ seeds = [1, 2, 3]
     }
 
     #[test]
+    fn shipped_matrices_parse() {
+        let dir = crate::project_root().join("configs/matrix");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            let text = std::fs::read_to_string(&p).unwrap();
+            let m = Matrix::parse(&text, &p.display().to_string()).unwrap();
+            assert!(!m.units().is_empty(), "{}", p.display());
+            n += 1;
+        }
+        assert!(n >= 3);
+    }
+
+    #[test]
     fn actions_follow_the_run_directory() {
         let tmp = std::env::temp_dir().join(format!("xtask-action-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
