@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{edas, ok};
@@ -51,6 +51,33 @@ fn searcher_state(run: &Path) -> serde_json::Value {
     v["searcher"].clone()
 }
 
+/// `edas search` with `config` into `out`, running, once its first epoch's
+/// checkpoint exists (so in epoch 2).
+fn search_until_checkpoint(config: &str, out: &Path) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_edas"))
+        .args([
+            "search",
+            "--config",
+            config,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !out.join("checkpoint/state.json").is_file() {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no checkpoint after 300 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
 #[test]
 fn killed_mid_epoch_and_resumed_equals_uninterrupted() {
     let tmp = tempfile::tempdir().unwrap();
@@ -70,27 +97,7 @@ fn killed_mid_epoch_and_resumed_equals_uninterrupted() {
 
     // Kill -9 once the first epoch's checkpoint exists (so during epoch 2).
     let cut = tmp.path().join("cut");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edas"))
-        .args([
-            "search",
-            "--config",
-            config,
-            "--out",
-            cut.to_str().unwrap(),
-            "--quiet",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !cut.join("checkpoint/state.json").is_file() {
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "no checkpoint after 300 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = search_until_checkpoint(config, &cut);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert!(
@@ -140,27 +147,7 @@ fn killed_mid_epoch_and_resumed_equals_uninterrupted() {
     // the middle of epoch 2: the search checkpoints at the next step,
     // exits with status 75, and resumes to the same end.
     let term = tmp.path().join("term");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_edas"))
-        .args([
-            "search",
-            "--config",
-            config,
-            "--out",
-            term.to_str().unwrap(),
-            "--quiet",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while !term.join("checkpoint/state.json").is_file() {
-        assert!(
-            start.elapsed() < Duration::from_secs(300),
-            "no checkpoint after 300 s"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = search_until_checkpoint(config, &term);
     let sent = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

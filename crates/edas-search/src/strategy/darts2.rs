@@ -21,6 +21,7 @@ use burn::prelude::*;
 use edas_genotype::Genotype;
 use edas_nn::{NetworkWeights, SearchNetwork, to_host, untracked};
 
+use super::darts::Darts;
 use super::{ArchGradient, ArchStep, Draw, SearchStrategy, Unrolled};
 use crate::arch::ArchVars;
 use crate::error::SearchError;
@@ -41,8 +42,9 @@ impl Default for Darts2 {
 }
 
 impl SearchStrategy for Darts2 {
+    /// DARTS' weightings in every step (first order's).
     fn arch_step(&mut self, draw: &mut Draw<'_>) -> Result<Option<ArchStep>, SearchError> {
-        Ok(Some(ArchStep::every_row(draw.arch.darts_weights(1.0))))
+        Darts.arch_step(draw)
     }
 
     fn arch_gradient(
@@ -55,18 +57,18 @@ impl SearchStrategy for Darts2 {
     fn weight_step(
         &mut self,
         draw: &mut Draw<'_>,
-        _arch: Option<&ArchStep>,
-        _epsilon: f64,
+        arch: Option<&ArchStep>,
+        epsilon: f64,
     ) -> Result<NetworkWeights, SearchError> {
-        Ok(draw.arch.darts_weights(1.0))
+        Darts.weight_step(draw, arch, epsilon)
     }
 
     fn searched(
         &mut self,
         draw: &mut Draw<'_>,
-        _genotype: &Genotype,
+        genotype: &Genotype,
     ) -> Result<NetworkWeights, SearchError> {
-        Ok(draw.arch.darts_weights(1.0))
+        Darts.searched(draw, genotype)
     }
 }
 
