@@ -73,7 +73,8 @@ pub trait EpochTask {
     /// One line of `metrics.jsonl`.
     type Record: EpochRecord;
     /// What a checkpoint's `state.json` holds besides the driver's fields
-    /// (its files are written by [`EpochTask::save`]).
+    /// (its files are written by [`EpochTask::save`]): a struct or map,
+    /// whose fields sit beside the driver's.
     type State: Serialize + DeserializeOwned;
     /// The task's error; run-directory errors convert into it.
     type Error: From<RunError>;
@@ -397,4 +398,231 @@ pub fn logging_errors<T, E: std::fmt::Display>(
         run.log_only(&format!("error: {e}"));
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A toy task: a counter that adds the step index at every step, a
+    /// "loss" that becomes NaN at a chosen (epoch, step), and records of the
+    /// epoch's sum. Its state is the counter, so an exact resume shows.
+    #[derive(Default)]
+    struct Count {
+        total: u64,
+        nan_at: Option<(usize, usize)>,
+        entered: Vec<(usize, usize)>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Rec {
+        epoch: usize,
+        sum: u64,
+        total: u64,
+        time: f64,
+    }
+
+    impl EpochRecord for Rec {
+        fn set_cost(&mut self, epoch_time_s: f64, _peak: Option<f64>) {
+            self.time = epoch_time_s;
+        }
+    }
+
+    #[derive(Debug, Serialize, Deserialize)]
+    struct CountState {
+        total: u64,
+    }
+
+    impl EpochTask for Count {
+        type Record = Rec;
+        type State = CountState;
+        type Error = RunError;
+        const COMMAND: &'static str = "count";
+        const ADVICE: &'static str = "count less";
+
+        fn epochs(&self) -> usize {
+            3
+        }
+        fn steps(&self) -> usize {
+            5
+        }
+        fn start(&mut self, _run: &mut RunDir) -> Result<String, RunError> {
+            Ok("counting".into())
+        }
+        fn resume(&mut self, _dir: &Path, state: CountState) -> Result<(), RunError> {
+            self.total = state.total;
+            Ok(())
+        }
+        fn epoch(&mut self, cx: &mut Epoch<'_>) -> Result<EpochEnd<Rec>, RunError> {
+            self.entered.push((cx.index, cx.start_step));
+            let mut sum: u64 = cx.partial()?.unwrap_or(0);
+            for s in cx.start_step..self.steps() {
+                let loss = if self.nan_at == Some((cx.index, s)) {
+                    f64::NAN
+                } else {
+                    1.0
+                };
+                cx.check_finite("toy loss", loss, s)?;
+                sum += s as u64;
+                self.total += s as u64;
+                if cx.pause_after(s + 1) {
+                    return EpochEnd::paused(s + 1, &sum);
+                }
+            }
+            Ok(EpochEnd::Done(Rec {
+                epoch: cx.index,
+                sum,
+                total: self.total,
+                time: 0.0,
+            }))
+        }
+        fn save(&mut self, _dir: &Path) -> Result<CountState, RunError> {
+            Ok(CountState { total: self.total })
+        }
+        fn epoch_line(&self, r: &Rec) -> String {
+            format!("epoch {} sum {}", r.epoch + 1, r.sum)
+        }
+        fn plots(&self, _run: &RunDir, _records: &[Rec]) -> Result<(), RunError> {
+            Ok(())
+        }
+        fn finish(
+            &mut self,
+            run: &mut RunDir,
+            records: &[Rec],
+            _elapsed_s: f64,
+        ) -> Result<String, RunError> {
+            run.write_json(crate::dir::RESULTS_FILE, &records.len())?;
+            Ok("done".into())
+        }
+    }
+
+    fn drive_in(options: &RunOptions, task: &mut Count) -> Result<Outcome<Rec>, RunError> {
+        let mut run = open(options)?;
+        drive(task, &mut run, options, "config")
+    }
+
+    fn records(dir: &Path) -> Vec<(usize, u64, u64)> {
+        crate::dir::read_jsonl(&dir.join(crate::dir::METRICS_FILE))
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let r: Rec = serde_json::from_value(v.clone()).unwrap();
+                (r.epoch, r.sum, r.total)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stops_resumes_and_pauses_like_one_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Uninterrupted: every epoch sums 0+1+2+3+4.
+        let whole = tmp.path().join("whole");
+        let o = drive_in(
+            &RunOptions::new(&whole, OpenMode::New),
+            &mut Count::default(),
+        )
+        .unwrap();
+        assert!(o.finished && !o.interrupted && o.epochs_done == 3);
+        let want = vec![(0, 10, 10), (1, 10, 20), (2, 10, 30)];
+        assert_eq!(records(&whole), want);
+
+        // Stopped by a request during epoch 1's first step, resumed with a
+        // checkpoint every 2 steps: the same records, epochs re-entered at
+        // steps 1, 3 then whole.
+        let cut = tmp.path().join("cut");
+        let stopped = RunOptions::new(&cut, OpenMode::New);
+        stopped.stop.request();
+        let mut task = Count::default();
+        let o = drive_in(&stopped, &mut task).unwrap();
+        assert!(o.interrupted && !o.finished && o.epochs_done == 0);
+        let state: CheckpointState<CountState> =
+            crate::dir::read_json(&cut.join("checkpoint/state.json")).unwrap();
+        assert_eq!((state.epochs_done, state.step, state.task.total), (0, 1, 0));
+        let resumed = RunOptions {
+            checkpoint_every: Some(2),
+            ..RunOptions::new(&cut, OpenMode::Resume)
+        };
+        let mut task = Count::default();
+        let o = drive_in(&resumed, &mut task).unwrap();
+        assert!(o.finished && !o.interrupted);
+        assert_eq!(records(&cut), want);
+        assert_eq!(
+            task.entered,
+            [
+                (0, 1),
+                (0, 2),
+                (0, 4),
+                (1, 0),
+                (1, 2),
+                (1, 4),
+                (2, 0),
+                (2, 2),
+                (2, 4)
+            ]
+        );
+        let log = std::fs::read_to_string(cut.join("log.txt")).unwrap();
+        assert!(
+            log.contains("stopped by a signal at step 1/5 of epoch 1/3"),
+            "{log}"
+        );
+        assert!(
+            log.contains("resuming") && log.contains("step 1/5 of epoch 1"),
+            "{log}"
+        );
+
+        // --stop-after 1, then resume: the same records again.
+        let parts = tmp.path().join("parts");
+        let first = RunOptions {
+            stop_after: Some(1),
+            ..RunOptions::new(&parts, OpenMode::New)
+        };
+        let o = drive_in(&first, &mut Count::default()).unwrap();
+        assert!(!o.finished && !o.interrupted && o.epochs_done == 1);
+        let o = drive_in(
+            &RunOptions::new(&parts, OpenMode::Resume),
+            &mut Count::default(),
+        )
+        .unwrap();
+        assert!(o.finished);
+        assert_eq!(records(&parts), want);
+    }
+
+    #[test]
+    fn a_nan_stops_the_run_naming_epoch_step_and_checkpoint() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        let options = RunOptions::new(&dir, OpenMode::New);
+        let mut task = Count {
+            nan_at: Some((1, 3)),
+            ..Count::default()
+        };
+        let mut run = open(&options).unwrap();
+        let e = logging_errors(&mut run, |run| drive(&mut task, run, &options, "config"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("the toy loss became NaN at epoch 2, step 4; the run stopped and the last good checkpoint is intact")
+                && e.ends_with("(count less)"),
+            "{e}"
+        );
+        // Epoch 1's checkpoint and record stay; the log says why it stopped.
+        assert_eq!(records(&dir).len(), 1);
+        let state: CheckpointState<CountState> =
+            crate::dir::read_json(&dir.join("checkpoint/state.json")).unwrap();
+        assert_eq!((state.epochs_done, state.step), (1, 0));
+        assert!(
+            std::fs::read_to_string(dir.join("log.txt"))
+                .unwrap()
+                .contains("error: the toy loss")
+        );
+        // A changed config is refused on resume.
+        drop(run);
+        let resume = RunOptions::new(&dir, OpenMode::Resume);
+        let mut run = open(&resume).unwrap();
+        let e = drive(&mut Count::default(), &mut run, &resume, "another config")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the config differs"), "{e}");
+    }
 }
