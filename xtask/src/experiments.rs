@@ -447,16 +447,20 @@ pub fn fashion() -> Result<()> {
     run_matrix("configs/matrix/fashion.toml", &extra)
 }
 
-/// `cargo xtask matrix FILE`.
+/// `cargo xtask matrix FILE [--status]`.
 pub fn matrix(args: &[String]) -> Result<()> {
     let file = args
         .first()
-        .context("usage: cargo xtask matrix configs/matrix/FILE.toml")?;
-    run_matrix(file, &[])
+        .context("usage: cargo xtask matrix configs/matrix/FILE.toml [--status]")?;
+    match args.get(1).map(String::as_str) {
+        None => run_matrix(file, &[]),
+        Some("--status") => matrix_status(file),
+        Some(other) => bail!("unknown argument `{other}` (expected --status)"),
+    }
 }
 
-/// Runs matrix `file`, with `extra` overrides for every search and training.
-fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
+/// The matrix in `file`, its paths made the project root's.
+fn load_matrix(file: &str) -> Result<Matrix> {
     // Relative to the working directory, else to the project root.
     let path = if Path::new(file).exists() {
         PathBuf::from(file)
@@ -465,10 +469,93 @@ fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
     };
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {file}"))?;
     let mut m = Matrix::parse(&text, file)?;
-    m.search_set.extend(extra.iter().cloned());
-    m.train_set.extend(extra.iter().cloned());
     // Relative paths are the project root's, where edas runs.
     m.out = project_root().join(&m.out);
+    Ok(m)
+}
+
+/// One run directory's state, in a few words: `done`, `epoch 3/50`
+/// (`epoch 3/50, step 120` in the middle of one), `failed: <last error>`,
+/// or `-` (not started).
+pub fn run_state(dir: &Path) -> String {
+    if dir.join("results.json").is_file() {
+        return "done".into();
+    }
+    let error = std::fs::read_to_string(dir.join("log.txt"))
+        .ok()
+        .and_then(|log| {
+            log.lines()
+                .rev()
+                .take_while(|l| !l.starts_with("resuming "))
+                .find(|l| l.starts_with("error: "))
+                .map(str::to_owned)
+        });
+    let state = ["checkpoint", "checkpoint.old"]
+        .iter()
+        .map(|c| dir.join(c).join("state.json"))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    let epochs = std::fs::read_to_string(dir.join("config.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("epochs").and_then(toml::Value::as_integer));
+    let progress = state.map(|s| {
+        let done = s["epochs_done"].as_u64().unwrap_or(0);
+        let total = epochs.map_or_else(|| "?".to_owned(), |e| e.to_string());
+        match s["step"].as_u64() {
+            Some(step) if step > 0 => format!("epoch {done}/{total}, step {step}"),
+            _ => format!("epoch {done}/{total}"),
+        }
+    });
+    match (progress, error) {
+        (_, Some(e)) => format!("failed: {}", e.trim_start_matches("error: ")),
+        (Some(p), None) => p,
+        (None, None) if dir.join("log.txt").is_file() => "started".into(),
+        (None, None) => "-".into(),
+    }
+}
+
+/// `cargo xtask matrix FILE --status`: each unit's search and training
+/// state from its run directories.
+fn matrix_status(file: &str) -> Result<()> {
+    let m = load_matrix(file)?;
+    let units = m.units();
+    let (mut done, mut total) = (0, 0);
+    println!("| unit | search | training |");
+    println!("|---|---|---|");
+    for u in &units {
+        let search = if u.strategy == RANDOM_CELL {
+            if u.dir.join("cell/genotype.json").is_file() {
+                "done (sampled)".to_owned()
+            } else {
+                "-".to_owned()
+            }
+        } else {
+            run_state(&u.dir.join("search"))
+        };
+        let train = if u.train_config.is_some() {
+            run_state(&u.dir.join("train"))
+        } else {
+            "(none)".to_owned()
+        };
+        total += 1;
+        done += usize::from(train == "done" || (u.train_config.is_none() && search == "done"));
+        let name = u
+            .dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        println!("| {name} | {search} | {train} |");
+    }
+    println!("\n{done} of {total} units finished ({})", m.out.display());
+    Ok(())
+}
+
+/// Runs matrix `file`, with `extra` overrides for every search and training.
+fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
+    let mut m = load_matrix(file)?;
+    m.search_set.extend(extra.iter().cloned());
+    m.train_set.extend(extra.iter().cloned());
     let bin = edas_binary(None)?;
     let units = m.units();
     for (i, u) in units.iter().enumerate() {
@@ -718,6 +805,42 @@ seeds = [1, 2, 3]
             n += 1;
         }
         assert!(n >= 3);
+    }
+
+    #[test]
+    fn run_states_read_the_run_directory() {
+        let tmp = std::env::temp_dir().join(format!("xtask-state-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(tmp.join("checkpoint")).unwrap();
+        assert_eq!(run_state(&tmp.join("nothing")), "-");
+        std::fs::write(tmp.join("config.toml"), "epochs = 50\n").unwrap();
+        std::fs::write(tmp.join("log.txt"), "search ...\n").unwrap();
+        assert_eq!(run_state(&tmp), "started");
+        std::fs::write(
+            tmp.join("checkpoint/state.json"),
+            r#"{"epochs_done": 3, "step": 120}"#,
+        )
+        .unwrap();
+        assert_eq!(run_state(&tmp), "epoch 3/50, step 120");
+        std::fs::write(
+            tmp.join("log.txt"),
+            "search ...\nerror: the training loss became NaN at epoch 4, step 2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            run_state(&tmp),
+            "failed: the training loss became NaN at epoch 4, step 2"
+        );
+        // A later resume hides the old error.
+        std::fs::write(
+            tmp.join("log.txt"),
+            "error: old\nresuming x after epoch 3/50\n",
+        )
+        .unwrap();
+        assert_eq!(run_state(&tmp), "epoch 3/50, step 120");
+        std::fs::write(tmp.join("results.json"), "{}").unwrap();
+        assert_eq!(run_state(&tmp), "done");
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]

@@ -75,7 +75,7 @@ tasks:
   tch build|test                       edas with LibTorch (tch) and Vulkan into target/gpu (torch from PyPI); its tests
   tch bench [BATCH] [STEPS]            DARTS_V2 and search steps: flex vs tch vs PyTorch on this CPU
   gpu-kit                              target/gpu-kit: edas (tch, vulkan), scripts/gpu-check.sh, Vulkan loader
-  matrix FILE                          strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted
+  matrix FILE [--status]               strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted; --status: each unit's state
   fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h); finds or installs the data
   report RUN_OR_DIR... [--csv FILE]    mean +/- std over seeds: search time, peak memory, pruning gap, params, test error
   variance [--genotype G] [--seeds N] [--config F] [--set K=V]   one cell, N training seeds: the recipe's spread and the runs a comparison needs
