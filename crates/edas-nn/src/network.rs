@@ -434,13 +434,8 @@ impl Network {
     /// (non-affine BN, BN after pooling), so with every edge clamped to
     /// `genotype` both networks compute the same function.
     pub fn from_search(search: &SearchNetwork, genotype: &Genotype) -> Result<Network, NnError> {
-        if let Some(k) = search
-            .cells
-            .iter()
-            .flat_map(|c| &c.edges)
-            .map(|e| e.partial)
-            .find(|&k| k > 1)
-        {
+        let k = search.partial_channels();
+        if k > 1 {
             return Err(NnError::Mismatch(format!(
                 "the supernet's ops see 1/{k} of the channels (partial channel connections); \
                  a discrete network cannot inherit them"

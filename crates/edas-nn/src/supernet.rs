@@ -414,6 +414,17 @@ impl SearchNetwork {
         }
     }
 
+    /// The partial channel connections `K` of its edges (1: every channel
+    /// goes through the ops; PC-DARTS' supernet: more).
+    pub fn partial_channels(&self) -> usize {
+        self.cells
+            .iter()
+            .flat_map(|c| &c.edges)
+            .map(|e| e.partial)
+            .max()
+            .unwrap_or(1)
+    }
+
     /// `[N, C_in, H, W] -> logits [N, classes]`.
     pub fn forward(&self, x: Tensor<4>, weights: &NetworkWeights) -> Tensor<2> {
         self.forward_with(x, weights, None)

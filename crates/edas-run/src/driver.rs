@@ -315,16 +315,18 @@ pub fn drive<T: EpochTask>(
                     step,
                     partial: sums,
                 } => {
-                    let staged = stage_checkpoint(run.path())?;
-                    let task_state = task.save(&staged)?;
-                    run.commit_checkpoint_with(&CheckpointState {
-                        epochs_done: epoch,
-                        config: config_toml.to_owned(),
-                        elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
-                        step,
-                        partial: Some(sums.clone()),
-                        task: task_state,
-                    })?;
+                    checkpoint(
+                        task,
+                        run,
+                        CheckpointState {
+                            epochs_done: epoch,
+                            config: config_toml.to_owned(),
+                            elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
+                            step,
+                            partial: Some(sums.clone()),
+                            task: (),
+                        },
+                    )?;
                     if options.stop.is_requested() {
                         elapsed += t0.elapsed().as_secs_f64();
                         run.line(&format!(
@@ -343,16 +345,18 @@ pub fn drive<T: EpochTask>(
             }
         };
         (start_step, partial) = (0, None);
-        let staged = stage_checkpoint(run.path())?;
-        let task_state = task.save(&staged)?;
-        run.commit_checkpoint_with(&CheckpointState {
-            epochs_done: epoch + 1,
-            config: config_toml.to_owned(),
-            elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
-            step: 0,
-            partial: None,
-            task: task_state,
-        })?;
+        checkpoint(
+            task,
+            run,
+            CheckpointState {
+                epochs_done: epoch + 1,
+                config: config_toml.to_owned(),
+                elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
+                step: 0,
+                partial: None,
+                task: (),
+            },
+        )?;
         elapsed += t0.elapsed().as_secs_f64();
         let peak = if measured {
             peak_rss_bytes().map(mib)
@@ -384,6 +388,26 @@ pub fn drive<T: EpochTask>(
         interrupted,
         last: records.pop(),
     })
+}
+
+/// Stages `task`'s files and state and swaps the checkpoint in, at the
+/// place in the run `at` says (its `task` is the task's own state).
+fn checkpoint<T: EpochTask>(
+    task: &mut T,
+    run: &RunDir,
+    at: CheckpointState<()>,
+) -> Result<(), T::Error> {
+    let staged = stage_checkpoint(run.path())?;
+    let task_state = task.save(&staged)?;
+    run.commit_checkpoint_with(&CheckpointState {
+        epochs_done: at.epochs_done,
+        config: at.config,
+        elapsed_s: at.elapsed_s,
+        step: at.step,
+        partial: at.partial,
+        task: task_state,
+    })?;
+    Ok(())
 }
 
 /// Runs `f`, and if it fails writes `error: ...` into the run's `log.txt`

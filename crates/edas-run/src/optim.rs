@@ -75,9 +75,18 @@ struct SumSquares<'a> {
 impl ModuleVisitor for SumSquares<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(g) = self.grads.get::<D>(param.id) {
-            self.total += f64::from(g.powi_scalar(2).sum().into_scalar::<f32>());
+            // Read as f64: the same value for f32 gradients, all of an f64 one.
+            self.total += g.powi_scalar(2).sum().into_scalar::<f64>();
         }
     }
+}
+
+/// The global L2 norm of `module`'s gradients in `grads` (over every
+/// parameter that has one).
+pub fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> f64 {
+    let mut sum = SumSquares { grads, total: 0.0 };
+    module.visit(&mut sum);
+    sum.total.sqrt()
 }
 
 struct Scale<'a> {
@@ -98,9 +107,7 @@ impl ModuleVisitor for Scale<'_> {
 /// norm is at most `max_norm` (PyTorch's `clip_grad_norm_`, with its `1e-6`
 /// in the denominator). Returns the norm before clipping.
 pub fn clip_global_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_norm: f64) -> f64 {
-    let mut sum = SumSquares { grads, total: 0.0 };
-    module.visit(&mut sum);
-    let norm = sum.total.sqrt();
+    let norm = global_norm(module, grads);
     if max_norm > 0.0 && norm > max_norm {
         let mut scale = Scale {
             grads,

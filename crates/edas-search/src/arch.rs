@@ -3,7 +3,9 @@
 //! design, `docs/edas.md`).
 
 use burn::module::{Module, Param};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
+use burn::tensor::Gradients;
 use burn::tensor::activation::softmax;
 use edas_genotype::{CellKind, DeriveOptions, EdgeWeights, Genotype, NUM_EDGES, NUM_OPS, derive};
 use edas_nn::{EdgeWeighting, NetworkWeights, to_host};
@@ -82,6 +84,17 @@ impl ArchVars {
     /// `alpha[kind]` on the host, row-major (112 values).
     pub fn values(&self, kind: CellKind) -> Result<Vec<f32>, SearchError> {
         Ok(to_host(self.alpha(kind))?)
+    }
+
+    /// The gradients of `alpha` (normal, reduce) in `grads`, taken out of
+    /// them; zeros where `alpha` got none.
+    pub fn take_grads(&self, grads: &mut Gradients) -> [Tensor<2>; 2] {
+        let of = GradientsParams::from_module(grads, self);
+        let get = |param: &Param<Tensor<2>>| {
+            of.get::<2>(param.id)
+                .unwrap_or_else(|| param.val().inner().zeros_like())
+        };
+        [get(&self.normal), get(&self.reduce)]
     }
 
     /// `softmax(alpha[kind])` per edge on the host (what DARTS derives from).
@@ -168,15 +181,15 @@ pub fn gumbel_values(rng: &mut Rng) -> Vec<f32> {
 
 /// Row-wise softmax of 14 x 8 host values.
 pub fn softmax_rows(values: &[f32]) -> Vec<f32> {
-    values
-        .chunks(NUM_OPS)
-        .flat_map(|row| {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exp: Vec<f32> = row.iter().map(|v| (v - max).exp()).collect();
-            let sum: f32 = exp.iter().sum();
-            exp.into_iter().map(move |e| e / sum)
-        })
-        .collect()
+    values.chunks(NUM_OPS).flat_map(host_softmax).collect()
+}
+
+/// `softmax` of `values` (host, `f32`).
+pub fn host_softmax(values: &[f32]) -> Vec<f32> {
+    let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = values.iter().map(|v| (v - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.into_iter().map(|e| e / sum).collect()
 }
 
 /// Mean entropy (nats) of `softmax(alpha)` over the 14 edges: `ln 8 = 2.079`

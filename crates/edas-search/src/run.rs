@@ -149,8 +149,6 @@ struct Search<'a> {
     config: &'a SearchConfig,
     data: SearchData,
     searcher: Searcher,
-    /// The genotype at the start of the next epoch, for `changed_edges`.
-    previous: Option<Genotype>,
     device: &'a Device,
 }
 
@@ -202,12 +200,12 @@ impl EpochTask for Search<'_> {
     fn epoch(&mut self, cx: &mut Epoch<'_>) -> Result<EpochEnd<SearchRecord>, SearchError> {
         let (config, epoch) = (self.config, cx.index);
         let mut sums: SearchSums = cx.partial()?.unwrap_or_default();
-        let previous = match (&sums.previous, self.previous.take()) {
-            (Some(text), _) => edas_genotype::darts_text::parse_darts(text).map_err(|e| {
+        // The genotype at the epoch's start: now, or the paused epoch's.
+        let previous = match &sums.previous {
+            Some(text) => edas_genotype::darts_text::parse_darts(text).map_err(|e| {
                 SearchError::Invalid(format!("the checkpoint's epoch-start genotype: {e}"))
             })?,
-            (None, Some(g)) => g,
-            (None, None) => self.searcher.genotype()?,
+            None => self.searcher.genotype()?,
         };
         sums.previous = Some(to_darts(&previous));
         let ctx = StepContext {
@@ -278,7 +276,6 @@ impl EpochTask for Search<'_> {
             .iter()
             .filter(|c| matches!(c, edas_genotype::Change::Edge { .. }))
             .count();
-        self.previous = Some(genotype);
         let arch = &self.searcher.arch;
         let (seen, val_seen) = (sums.seen.max(1) as f64, sums.val_seen as f64);
         Ok(EpochEnd::Done(SearchRecord {
@@ -355,7 +352,6 @@ pub fn run_search(
             config,
             data,
             searcher,
-            previous: None,
             device,
         };
         let outcome = driver::drive(&mut search, run, options, &config_toml)?;

@@ -180,9 +180,6 @@ pub struct Searcher {
     rng: Rng,
     settings: EdasSettings,
     strategy: Box<dyn SearchStrategy>,
-    steps: u64,
-    /// The supernet's partial channel connections (1: none).
-    partial_channels: usize,
 }
 
 fn loss_and_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, usize) {
@@ -190,7 +187,8 @@ fn loss_and_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, us
     (cross_entropy(logits, labels), correct)
 }
 
-fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+/// Mean cross-entropy of `logits` against `labels`.
+pub(crate) fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
     CrossEntropyLossConfig::new()
         .init(&logits.device())
         .forward(logits, labels)
@@ -230,8 +228,6 @@ impl Searcher {
             rng: Rng::for_item(seed, 0x5345_4152, 0),
             strategy: settings.strategy.build(&settings),
             settings,
-            steps: 0,
-            partial_channels: config.partial_channels,
         }
     }
 
@@ -273,7 +269,6 @@ impl Searcher {
         valid: (Tensor<4>, Tensor<1, Int>),
         ctx: &StepContext,
     ) -> Result<StepStats, SearchError> {
-        self.steps += 1;
         let recomputes = self.strategy.recomputes();
         let arch_step = if ctx.warmup {
             None
@@ -434,24 +429,14 @@ impl Searcher {
         if !value.is_finite() {
             return Ok((value, correct, None));
         }
-        let (arch_grads, rest) = match grads {
-            Some(mut grads) => (
-                GradientsParams::from_module(&mut grads, &self.arch),
-                Some(grads),
-            ),
-            None => (GradientsParams::new(), None),
-        };
-        let grad_of = |id| -> Result<Vec<f32>, SearchError> {
-            match arch_grads.get::<2>(id) {
-                Some(g) => Ok(to_host(g)?),
-                None => Ok(vec![0.0; 112]),
+        let g = match grads {
+            Some(mut grads) => {
+                let [normal, reduce] = self.arch.take_grads(&mut grads);
+                (to_host(normal)?, to_host(reduce)?, Some(grads))
             }
+            // No weighting carried a gradient (every edge clamped).
+            None => (vec![0.0; 112], vec![0.0; 112], None),
         };
-        let g = (
-            grad_of(self.arch.normal.id)?,
-            grad_of(self.arch.reduce.id)?,
-            rest,
-        );
         Ok((value, correct, Some(g)))
     }
 
@@ -474,7 +459,7 @@ impl Searcher {
         // A partial-channel supernet (PC-DARTS) has no discrete network to
         // hand its weights to: its derived network is the supernet clamped
         // to the genotype.
-        let derived = if self.partial_channels > 1 {
+        let derived = if self.net.partial_channels() > 1 {
             None
         } else {
             Some(Network::from_search(&net, &genotype)?)

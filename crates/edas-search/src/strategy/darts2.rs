@@ -14,8 +14,7 @@
 //! (burn's optimiser keeps its state private). The weightings are DARTS'
 //! full mixtures in every step.
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::nn::loss::CrossEntropyLossConfig;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use edas_genotype::Genotype;
@@ -23,8 +22,11 @@ use edas_nn::{NetworkWeights, SearchNetwork, to_host, untracked};
 
 use super::darts::Darts;
 use super::{ArchGradient, ArchStep, Draw, SearchStrategy, Unrolled};
+use edas_run::optim::global_norm;
+
 use crate::arch::ArchVars;
 use crate::error::SearchError;
+use crate::searcher::cross_entropy;
 
 /// DARTS' continuous relaxation with the unrolled (second-order)
 /// architecture gradient.
@@ -72,13 +74,6 @@ impl SearchStrategy for Darts2 {
     }
 }
 
-/// Mean cross-entropy of `logits` against `labels`.
-fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
-    CrossEntropyLossConfig::new()
-        .init(&logits.device())
-        .forward(logits, labels)
-}
-
 /// A copy of `net` whose parameters are `scale * w + step * g` (`g`: the
 /// gradient registered for the parameter's id in `grads`, none: zero), as
 /// fresh leaves with the same ids; `track`: they require a gradient.
@@ -115,34 +110,11 @@ pub fn shifted(
     })
 }
 
-/// The global L2 norm of `net`'s gradients in `grads`.
-fn grad_norm(net: &SearchNetwork, grads: &GradientsParams) -> f64 {
-    struct Norm<'a> {
-        grads: &'a GradientsParams,
-        total: f64,
-    }
-    impl ModuleVisitor for Norm<'_> {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            if let Some(g) = self.grads.get::<D>(param.id) {
-                self.total += g.powi_scalar(2).sum().into_scalar::<f64>();
-            }
-        }
-    }
-    let mut norm = Norm { grads, total: 0.0 };
-    net.visit(&mut norm);
-    norm.total.sqrt()
-}
-
 /// `grad_alpha` of `loss` as tensors (normal, reduce; zeros where
 /// `alpha` got none) and the rest of the gradients.
 fn alpha_grads(loss: Tensor<1>, arch: &ArchVars) -> ([Tensor<2>; 2], burn::tensor::Gradients) {
     let mut grads = loss.backward();
-    let of = GradientsParams::from_module(&mut grads, arch);
-    let get = |param: &Param<Tensor<2>>| {
-        of.get::<2>(param.id)
-            .unwrap_or_else(|| param.val().inner().zeros_like())
-    };
-    ([get(&arch.normal), get(&arch.reduce)], grads)
+    (arch.take_grads(&mut grads), grads)
 }
 
 /// `grad_alpha L_train(w, alpha)` with `w` fixed (`net` untracked).
@@ -186,7 +158,7 @@ pub fn unrolled_gradient(cx: &Unrolled<'_>, r: f64) -> Result<ArchGradient, Sear
     let val_loss = loss.clone().into_scalar::<f64>();
     let ([d_normal, d_reduce], grads) = alpha_grads(loss, cx.arch);
     let dw = GradientsParams::from_grads(grads, &unrolled);
-    let norm = grad_norm(&unrolled, &dw);
+    let norm = global_norm(&unrolled, &dw);
     if !(norm.is_finite() && val_loss.is_finite()) {
         return Err(SearchError::NonFinite(format!(
             "unrolled validation gradient norm became {norm} (the validation loss was {val_loss})"

@@ -16,13 +16,13 @@
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::tensor::activation::softmax;
-use edas_genotype::space::{NUM_INPUT_STATES, NUM_STATES};
+use edas_genotype::space::{NUM_INPUT_STATES, NUM_STATES, edges_of};
 use edas_genotype::{CellKind, DeriveOptions, EdgeWeights, Genotype, NUM_EDGES, NUM_OPS, derive};
 use edas_nn::{EdgeWeighting, NetworkWeights, to_host};
 
 use super::{ALL_ROWS, ArchStep, Draw, SearchStrategy};
 use crate::adam::{AdamConfig, RowAdam};
-use crate::arch::{ArchVars, softmax_rows};
+use crate::arch::{ArchVars, host_softmax, softmax_rows};
 use crate::error::SearchError;
 
 /// PC-DARTS' edge-normalisation variables and their optimiser state.
@@ -50,31 +50,14 @@ impl Default for PcDarts {
     }
 }
 
-/// The edge range of each node: node `i`'s input edges are
-/// `start..start + i` in `edas_genotype::space` order.
+/// Each node's input edges, in `edas_genotype::space` order.
 fn node_edges() -> impl Iterator<Item = std::ops::Range<usize>> {
-    (NUM_INPUT_STATES..NUM_STATES).scan(0, |start, node| {
-        let range = *start..*start + node;
-        *start += node;
-        Some(range)
-    })
+    (NUM_INPUT_STATES..NUM_STATES).map(edges_of)
 }
 
 /// `softmax` of `beta` over each node's input edges (host).
 pub fn normalised_beta(beta: &[f32]) -> Vec<f32> {
-    let mut out = vec![0.0; beta.len()];
-    for r in node_edges() {
-        let max = beta[r.clone()]
-            .iter()
-            .copied()
-            .fold(f32::NEG_INFINITY, f32::max);
-        let exp: Vec<f32> = beta[r.clone()].iter().map(|b| (b - max).exp()).collect();
-        let sum: f32 = exp.iter().sum();
-        for (o, e) in out[r].iter_mut().zip(exp) {
-            *o = e / sum;
-        }
-    }
-    out
+    node_edges().flat_map(|r| host_softmax(&beta[r])).collect()
 }
 
 /// The weightings of every edge: `softmax(alpha[e])` over the ops, the
