@@ -2,8 +2,7 @@
 forward + backward on CPU, to compare with `cargo xtask bench nn`
 (`discrete-c16-l20`, `discrete-c36-l20`).
 
-Written for this project from the op and network definitions of DARTS
-(arXiv:1806.09055 and its reference code). Usage:
+The network is `darts_model.py`'s (DARTS' module names). Usage:
 python torch_darts.py CHANNELS [BATCH] [STEPS] [--layers L] [--device cuda] [--train].
 Prints one JSON line. `--train` adds the SGD update (`edas bench train-cC-lL`);
 on a GPU each step ends with a synchronisation and the peak CUDA memory is
@@ -20,98 +19,7 @@ import time
 import torch
 import torch.nn as nn
 
-NORMAL = [("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
-          ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_3x3", 2)]
-REDUCE = [("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
-          ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)]
-
-
-def bn(c):
-    return nn.BatchNorm2d(c, affine=True)
-
-
-def conv(ci, co, k, s=1, p=0, d=1, g=1):
-    return nn.Conv2d(ci, co, k, s, p, dilation=d, groups=g, bias=False)
-
-
-class FactorizedReduce(nn.Module):
-    def __init__(self, ci, co):
-        super().__init__()
-        self.a, self.b, self.bn = conv(ci, co // 2, 1, 2), conv(ci, co // 2, 1, 2), bn(co)
-
-    def forward(self, x):
-        x = torch.relu(x)
-        return self.bn(torch.cat([self.a(x), self.b(x[:, :, 1:, 1:])], 1))
-
-
-def make_op(name, c, stride):
-    if name == "max_pool_3x3":
-        return nn.MaxPool2d(3, stride, 1)
-    if name == "avg_pool_3x3":
-        return nn.AvgPool2d(3, stride, 1, count_include_pad=False)
-    if name == "skip_connect":
-        return nn.Identity() if stride == 1 else FactorizedReduce(c, c)
-    k = int(name[-1])
-    if name.startswith("sep_conv"):
-        return nn.Sequential(nn.ReLU(), conv(c, c, k, stride, k // 2, g=c), conv(c, c, 1), bn(c),
-                             nn.ReLU(), conv(c, c, k, 1, k // 2, g=c), conv(c, c, 1), bn(c))
-    return nn.Sequential(nn.ReLU(), conv(c, c, k, stride, k - 1, d=2, g=c), conv(c, c, 1), bn(c))
-
-
-def drop_path(x, p):
-    if p > 0.0:
-        keep = 1.0 - p
-        mask = torch.bernoulli(torch.full((x.size(0), 1, 1, 1), keep))
-        x = x / keep * mask
-    return x
-
-
-class Cell(nn.Module):
-    def __init__(self, genotype, cpp, cp, c, reduction, reduction_prev):
-        super().__init__()
-        self.pre0 = FactorizedReduce(cpp, c) if reduction_prev else nn.Sequential(nn.ReLU(), conv(cpp, c, 1), bn(c))
-        self.pre1 = nn.Sequential(nn.ReLU(), conv(cp, c, 1), bn(c))
-        self.ops = nn.ModuleList(make_op(n, c, 2 if reduction and i < 2 else 1) for n, i in genotype)
-        self.inputs = [i for _, i in genotype]
-
-    def forward(self, s0, s1, p):
-        states = [self.pre0(s0), self.pre1(s1)]
-        for k in range(4):
-            h = []
-            for j in (2 * k, 2 * k + 1):
-                op = self.ops[j]
-                y = op(states[self.inputs[j]])
-                h.append(y if isinstance(op, nn.Identity) else drop_path(y, p))
-            states.append(h[0] + h[1])
-        return torch.cat(states[2:], 1)
-
-
-class Net(nn.Module):
-    def __init__(self, c, layers, classes=10):
-        super().__init__()
-        self.stem = nn.Sequential(conv(3, 3 * c, 3, 1, 1), bn(3 * c))
-        cpp, cp, cc, rp = 3 * c, 3 * c, c, False
-        self.cells = nn.ModuleList()
-        self.aux_at = 2 * layers // 3
-        for i in range(layers):
-            red = i in (layers // 3, 2 * layers // 3)
-            cc = cc * 2 if red else cc
-            self.cells.append(Cell(REDUCE if red else NORMAL, cpp, cp, cc, red, rp))
-            rp, cpp, cp = red, cp, 4 * cc
-            if i == self.aux_at:
-                self.aux = nn.Sequential(nn.ReLU(), nn.AvgPool2d(5, 3, 0, count_include_pad=False), conv(cp, 128, 1),
-                                         bn(128), nn.ReLU(), conv(128, 768, 2), bn(768), nn.ReLU(), nn.Flatten(),
-                                         nn.Linear(768, classes))
-        self.classifier = nn.Linear(cp, classes)
-
-    def forward(self, x, p):
-        s0 = s1 = self.stem(x)
-        aux = None
-        for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1, p)
-            if i == self.aux_at:
-                aux = self.aux(s1)
-        return self.classifier(s1.mean((2, 3))), aux
+from darts_model import DARTS_V2, Network, make_op
 
 
 def ops(batch, steps):
@@ -164,7 +72,8 @@ def main():
             torch.cuda.synchronize(dev)
 
     torch.manual_seed(0)
-    net = Net(channels, a.layers).train().to(dev)
+    net = Network(channels, 10, a.layers, True, DARTS_V2).train().to(dev)
+    net.drop_path_prob = 0.2
     x = torch.randn(a.batch, 3, 32, 32, device=dev)
     y = torch.arange(a.batch, device=dev) % 10
     loss_fn = nn.CrossEntropyLoss()
@@ -174,7 +83,7 @@ def main():
     def step():
         """One step; its phases' seconds (forward with the loss, backward, update)."""
         t0 = time.perf_counter()
-        logits, aux = net(x, 0.2)
+        logits, aux = net(x)
         loss = loss_fn(logits, y) + 0.4 * loss_fn(aux, y)
         sync()
         t1 = time.perf_counter()

@@ -53,7 +53,7 @@ done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
-# The kit holds edas.xz, torch_darts.py and gl/ beside this script; a
+# The kit holds edas.xz, torch_darts.py (with darts_model.py) and gl/ beside this script; a
 # checkout holds them under target/release and bench/.
 if [ -z "$BIN" ]; then
     if [ -f "$HERE/edas.xz" ]; then

@@ -329,7 +329,13 @@ pub fn kit() -> Result<()> {
     let root = project_root();
     let kit = target().join("gpu-kit");
     // Only what this task writes is replaced.
-    for name in ["edas.xz", "gpu-check.sh", "torch_darts.py", "README.txt"] {
+    for name in [
+        "edas.xz",
+        "gpu-check.sh",
+        "torch_darts.py",
+        "darts_model.py",
+        "README.txt",
+    ] {
         let p = kit.join(name);
         if p.exists() {
             std::fs::remove_file(&p).with_context(|| format!("cannot replace {}", p.display()))?;
@@ -354,6 +360,7 @@ pub fn kit() -> Result<()> {
     }
     copy(&root.join("scripts").join("gpu-check.sh"), "gpu-check.sh")?;
     copy(&root.join("bench").join("torch_darts.py"), "torch_darts.py")?;
+    copy(&root.join("bench").join("darts_model.py"), "darts_model.py")?;
     let gl = kit.join("gl");
     if !gl.join(".complete").exists() {
         download_vulkan_loader(&gl)?;
@@ -363,7 +370,7 @@ pub fn kit() -> Result<()> {
         kit.join("README.txt"),
         format!(
             "edas GPU kit (cargo xtask gpu-kit): `edas.xz`, edas with the tch (LibTorch {TORCH_VERSION}) and \
-             vulkan backends, scripts/gpu-check.sh, bench/torch_darts.py and Debian's Vulkan loader (gl/).\n\
+             vulkan backends, scripts/gpu-check.sh, bench/torch_darts.py with bench/darts_model.py and Debian's Vulkan loader (gl/).\n\
              On the GPU machine: ./gpu-check.sh [--out DIR] (docs/gpu.md). The binary loads LibTorch \
              from the torch that --python names (default /opt/torch/.venv/bin/python).\n"
         ),

@@ -6,6 +6,7 @@ mod bench_cmd;
 mod data_cmd;
 mod device;
 mod genotype_cmd;
+mod import_cmd;
 mod inspect_cmd;
 mod run_args;
 mod search_cmd;
@@ -42,6 +43,9 @@ enum Command {
     Eval(train_cmd::EvalArgs),
     /// Write a trained run's weights as safetensors with PyTorch names.
     Export(train_cmd::ExportArgs),
+    /// Turn a PyTorch DARTS `model.pt` into a run that `eval`, `export` and
+    /// `train --resume` accept.
+    Import(import_cmd::ImportArgs),
     /// Time one search or training step on a device (one JSON line).
     Bench(bench_cmd::BenchArgs),
 }
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::train(args),
         Command::Eval(args) => train_cmd::eval(args),
         Command::Export(args) => train_cmd::export(args),
+        Command::Import(args) => import_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
     };
     match result {

@@ -9,7 +9,7 @@ use clap::Args;
 
 use edas_data::DataConfig;
 use edas_run::config::load;
-use edas_train::{TrainConfig, evaluate, load_run, run_train};
+use edas_train::{TrainConfig, TrainedRun, evaluate, load_run, run_train};
 
 use crate::run_args::RunArgs;
 
@@ -127,6 +127,7 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
             "run_dir": args.run,
             "genotype": edas_genotype::darts_text::to_darts(&trained.genotype),
             "final_weights": trained.finished,
+            "imported_from": trained.imported,
             "test": result,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -138,11 +139,7 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
             100.0 * result.top1,
             100.0 * result.top5,
             result.loss,
-            if trained.finished {
-                ""
-            } else {
-                " (unfinished run: last checkpoint's weights)"
-            }
+            weights_note(&trained)
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -182,11 +179,16 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
         "{}: {} tensors with PyTorch (DARTS model.py) names{}",
         out.display(),
         edas_train::export::burn_paths(&trained.net).len(),
-        if trained.finished {
-            ""
-        } else {
-            " (unfinished run: last checkpoint's weights)"
-        }
+        weights_note(&trained)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a run's weights come from, when not from its finished training.
+fn weights_note(trained: &TrainedRun) -> String {
+    match (&trained.imported, trained.finished) {
+        (Some(file), _) => format!(" (weights imported from {file})"),
+        (None, true) => String::new(),
+        (None, false) => " (unfinished run: last checkpoint's weights)".into(),
+    }
 }

@@ -390,6 +390,40 @@ pub fn drive<T: EpochTask>(
     })
 }
 
+/// Starts a new run of `task` in `run` without running an epoch: writes
+/// its provenance and the task's opening files, and checkpoints it before
+/// epoch 1, so that `edas <command> --resume` runs it from there. This is
+/// how weights made elsewhere (an imported PyTorch network) become a run.
+pub fn initialise<T: EpochTask>(
+    task: &mut T,
+    run: &mut RunDir,
+    options: &RunOptions,
+    config_toml: &str,
+) -> Result<(), T::Error> {
+    if options.mode == OpenMode::Resume {
+        return Err(RunError::RunDir {
+            path: run.path().to_owned(),
+            message: "holds a run already; a new run cannot start in it (use --force)".into(),
+        }
+        .into());
+    }
+    run.write_provenance(config_toml, &options.command_line)?;
+    let line = task.start(run)?;
+    run.line(&line);
+    checkpoint(
+        task,
+        run,
+        CheckpointState {
+            epochs_done: 0,
+            config: config_toml.to_owned(),
+            elapsed_s: 0.0,
+            step: 0,
+            partial: None,
+            task: (),
+        },
+    )
+}
+
 /// Stages `task`'s files and state and swaps the checkpoint in, at the
 /// place in the run `at` says (its `task` is the task's own state).
 fn checkpoint<T: EpochTask>(
@@ -610,6 +644,42 @@ mod tests {
         .unwrap();
         assert!(o.finished);
         assert_eq!(records(&parts), want);
+    }
+
+    #[test]
+    fn an_initialised_run_resumes_from_epoch_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("init");
+        let options = RunOptions::new(&dir, OpenMode::New);
+        // State made elsewhere (as imported weights are) before epoch 1.
+        let mut task = Count {
+            total: 100,
+            ..Count::default()
+        };
+        let mut run = open(&options).unwrap();
+        initialise(&mut task, &mut run, &options, "config").unwrap();
+        drop(run);
+        let state: CheckpointState<CountState> =
+            crate::dir::read_json(&dir.join("checkpoint/state.json")).unwrap();
+        assert_eq!(
+            (state.epochs_done, state.step, state.task.total),
+            (0, 0, 100)
+        );
+        assert!(dir.join("config.toml").is_file() && !dir.join("metrics.jsonl").exists());
+        let o = drive_in(
+            &RunOptions::new(&dir, OpenMode::Resume),
+            &mut Count::default(),
+        )
+        .unwrap();
+        assert!(o.finished && o.epochs_done == 3);
+        assert_eq!(
+            records(&dir),
+            vec![(0, 10, 110), (1, 10, 120), (2, 10, 130)]
+        );
+        // Not over a run being resumed.
+        let resume = RunOptions::new(&dir, OpenMode::Resume);
+        let mut run = open(&resume).unwrap();
+        assert!(initialise(&mut Count::default(), &mut run, &resume, "config").is_err());
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub enum TrainError {
     /// The network cannot be built or read.
     #[error(transparent)]
     Nn(#[from] edas_nn::NnError),
+    /// Weights from PyTorch that do not fit.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// A genotype file.
     #[error(transparent)]
     Genotype(#[from] edas_genotype::Error),

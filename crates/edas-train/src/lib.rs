@@ -7,19 +7,23 @@
 //! - [`evaluate`]: top-1, top-5 and loss on a test set;
 //! - [`trained`]: a trained run directory rebuilt (config, genotype,
 //!   network with its weights);
-//! - [`export`]: weights as safetensors with DARTS' PyTorch names.
+//! - [`export`]: weights as safetensors with DARTS' PyTorch names;
+//! - [`import`]: weights of a PyTorch DARTS network (`model.pt`) into a
+//!   network, and [`import_run`] into a run directory.
 
 pub mod config;
 pub mod error;
 pub mod evaluate;
 pub mod export;
+pub mod import;
 pub mod train;
 pub mod trained;
 
 pub use config::TrainConfig;
 pub use error::TrainError;
 pub use evaluate::{EvalResult, evaluate};
-pub use train::{TrainOutcome, TrainRecord, TrainResults, run_train};
+pub use import::{DartsShape, DartsWeights, ImportError, ImportReport};
+pub use train::{TrainOutcome, TrainRecord, TrainResults, import_run, run_train};
 pub use trained::{TrainedRun, build_network, load_run};
 
 /// The crate README's example, compiled as a doctest.

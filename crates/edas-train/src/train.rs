@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::evaluate::{EvalResult, evaluate, test_loader};
+use crate::import::{DartsWeights, ImportReport};
 use crate::trained::build_network;
 
 /// One line of a training run's `metrics.jsonl`.
@@ -83,6 +84,9 @@ pub(crate) struct TrainState {
     /// checkpoints written before it was recorded.
     #[serde(default)]
     pub(crate) genotype: Option<String>,
+    /// The weights file the run started from (`edas import`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) imported: Option<String>,
 }
 
 /// A training epoch's running sums (checkpointed when it pauses).
@@ -106,6 +110,8 @@ struct Trainer<'a> {
     loss_fn: CrossEntropyLoss,
     params: u64,
     device: &'a Device,
+    /// The weights file the run started from, when imported.
+    imported: Option<String>,
 }
 
 impl EpochTask for Trainer<'_> {
@@ -143,7 +149,8 @@ impl EpochTask for Trainer<'_> {
         ))
     }
 
-    fn resume(&mut self, dir: &Path, _state: TrainState) -> Result<(), TrainError> {
+    fn resume(&mut self, dir: &Path, state: TrainState) -> Result<(), TrainError> {
+        self.imported = state.imported;
         load_module(&mut self.net, &dir.join("model.bpk"))?;
         let optim = std::mem::replace(&mut self.optim, sgd(&self.config.optim.sgd()));
         self.optim = load_optimizer(optim, &dir.join("sgd.bpk"))?;
@@ -227,6 +234,7 @@ impl EpochTask for Trainer<'_> {
         save_optimizer(&self.optim, &dir.join("sgd.bpk"))?;
         Ok(TrainState {
             genotype: Some(to_darts(self.genotype)),
+            imported: self.imported.clone(),
         })
     }
 
@@ -324,6 +332,60 @@ impl EpochTask for Trainer<'_> {
     }
 }
 
+/// The trainer of `genotype` with `config`'s data, network and optimiser.
+fn trainer<'a>(
+    config: &'a TrainConfig,
+    genotype: &'a Genotype,
+    device: &'a Device,
+) -> Result<Trainer<'a>, TrainError> {
+    let download = DownloadOptions {
+        progress: true,
+        ..DownloadOptions::default()
+    };
+    let train_source = config.data.open(Split::Train, &download)?;
+    let test = test_loader(config, config.data.open(Split::Test, &download)?)?;
+    let n_train = config
+        .loader
+        .train_examples
+        .map_or(train_source.len(), |k| k.min(train_source.len()));
+    let shape = train_source
+        .fixed_shape()
+        .unwrap_or(ImageShape::new(3, 224, 224));
+    let train = Loader::new(
+        train_source.clone(),
+        Some((0..n_train).collect()),
+        config.data.train_pipeline(config.loader.cutout),
+        LoaderConfig {
+            batch_size: config.loader.batch_size,
+            shuffle: true,
+            drop_last: false,
+            seed: config.seed,
+            workers: config.loader.workers,
+            prefetch: 2,
+        },
+    )?;
+    device.seed(config.seed);
+    let net = build_network(config, genotype, train_source.as_ref(), device)?;
+    let params = edas_nn::count::network(&net, [shape.channels, shape.height, shape.width])
+        .main
+        .params;
+    let smoothing = config.optim.label_smoothing;
+    Ok(Trainer {
+        config,
+        genotype,
+        train,
+        test,
+        net,
+        optim: sgd(&config.optim.sgd()),
+        loss_fn: CrossEntropyLossConfig::new()
+            .with_smoothing((smoothing > 0.0).then_some(smoothing as f32))
+            .init(device),
+        params,
+        device,
+        imported: None,
+    })
+}
+
 /// Trains `genotype` as `config` says (or resumes), on `device` (autodiff).
 pub fn run_train(
     config: &TrainConfig,
@@ -334,51 +396,46 @@ pub fn run_train(
     let mut run = driver::open(options)?;
     driver::logging_errors(&mut run, |run| {
         let config_toml = to_toml(config)?;
-        let download = DownloadOptions {
-            progress: true,
-            ..DownloadOptions::default()
-        };
-        let train_source = config.data.open(Split::Train, &download)?;
-        let test = test_loader(config, config.data.open(Split::Test, &download)?)?;
-        let n_train = config
-            .loader
-            .train_examples
-            .map_or(train_source.len(), |k| k.min(train_source.len()));
-        let shape = train_source
-            .fixed_shape()
-            .unwrap_or(ImageShape::new(3, 224, 224));
-        let train = Loader::new(
-            train_source.clone(),
-            Some((0..n_train).collect()),
-            config.data.train_pipeline(config.loader.cutout),
-            LoaderConfig {
-                batch_size: config.loader.batch_size,
-                shuffle: true,
-                drop_last: false,
-                seed: config.seed,
-                workers: config.loader.workers,
-                prefetch: 2,
-            },
-        )?;
-        device.seed(config.seed);
-        let net = build_network(config, genotype, train_source.as_ref(), device)?;
-        let params = edas_nn::count::network(&net, [shape.channels, shape.height, shape.width])
-            .main
-            .params;
-        let smoothing = config.optim.label_smoothing;
-        let mut trainer = Trainer {
-            config,
-            genotype,
-            train,
-            test,
-            net,
-            optim: sgd(&config.optim.sgd()),
-            loss_fn: CrossEntropyLossConfig::new()
-                .with_smoothing((smoothing > 0.0).then_some(smoothing as f32))
-                .init(device),
-            params,
-            device,
-        };
+        let mut trainer = trainer(config, genotype, device)?;
         driver::drive(&mut trainer, run, options, &config_toml)
+    })
+}
+
+/// Makes a training run of `genotype` with `config` in `options.out` whose
+/// network holds the weights of `weights` (a DARTS `model.pt` or
+/// safetensors with DARTS' names), checkpointed before epoch 1: `edas eval`
+/// evaluates it and `edas train --resume` trains it on from there (with
+/// fresh momentum). Returns what the import loaded.
+pub fn import_run(
+    config: &TrainConfig,
+    genotype: &Genotype,
+    weights: &DartsWeights,
+    options: &RunOptions,
+    device: &Device,
+) -> Result<ImportReport, TrainError> {
+    // Weights that do not fit leave no run directory behind.
+    let config_toml = to_toml(config)?;
+    let mut trainer = trainer(config, genotype, device)?;
+    let report = weights.load_into(&mut trainer.net)?;
+    trainer.imported = Some(weights.path().display().to_string());
+    let mut run = driver::open(options)?;
+    driver::logging_errors(&mut run, |run| {
+        driver::initialise(&mut trainer, run, options, &config_toml)?;
+        let dir = run.path().display().to_string();
+        let under = if report.prefix.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (state dict under `{}`)",
+                report.prefix.trim_end_matches('.')
+            )
+        };
+        run.line(&format!(
+            "imported {} tensors from {}{under}; evaluate with: edas eval --run {dir}; \
+             train on with: edas train --resume {dir}",
+            report.loaded,
+            weights.path().display(),
+        ));
+        Ok(report)
     })
 }

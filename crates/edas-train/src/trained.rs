@@ -94,6 +94,9 @@ pub struct TrainedRun {
     pub net: Network,
     /// Whether the weights are the final ones.
     pub finished: bool,
+    /// The weights file they were imported from (`edas import`), while
+    /// no epoch has been trained on them here.
+    pub imported: Option<String>,
 }
 
 /// Rebuilds the network of run directory `dir` from its stored genotype and
@@ -148,6 +151,13 @@ pub fn load_run(
     };
     check_weights_genotype(dir, finished, &genotype)?;
     load_module(&mut net, &weights)?;
+    let imported = match weights.parent() {
+        Some(checkpoint) if !finished => {
+            let state: CheckpointState<TrainState> = read_json(&checkpoint.join("state.json"))?;
+            state.task.imported.filter(|_| state.epochs_done == 0)
+        }
+        _ => None,
+    };
     let test = test_loader(&config, source)?;
     Ok((
         TrainedRun {
@@ -155,6 +165,7 @@ pub fn load_run(
             genotype,
             net,
             finished,
+            imported,
         },
         test,
     ))
