@@ -145,12 +145,24 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `edas export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ExportFormat {
+    /// The weights with DARTS' PyTorch names (`model.safetensors`).
+    Safetensors,
+    /// The network for inference, weights included (`model.onnx`, opset 17).
+    Onnx,
+}
+
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// A training run directory.
     #[arg(long)]
     run: PathBuf,
-    /// The safetensors file (default: RUN_DIR/model.safetensors).
+    /// What to write.
+    #[arg(long, value_enum, default_value = "safetensors")]
+    format: ExportFormat,
+    /// The output file (default: RUN_DIR/model.safetensors or model.onnx).
     #[arg(long, short)]
     output: Option<PathBuf>,
     /// Replace the output file if it exists.
@@ -158,7 +170,8 @@ pub struct ExportArgs {
     force: bool,
 }
 
-/// `edas export`: the trained weights as safetensors with PyTorch names.
+/// `edas export`: the trained weights as safetensors with PyTorch names, or
+/// the network as ONNX.
 pub fn export(args: ExportArgs) -> Result<ExitCode> {
     if !args.run.join("config.toml").is_file() {
         bail!(
@@ -167,20 +180,40 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
         );
     }
     let device = crate::device::parse("cpu", false)?;
-    let (trained, _) = load_run(&args.run, None, &device)?;
-    let out = args
-        .output
-        .unwrap_or_else(|| args.run.join("model.safetensors"));
+    let (trained, test) = load_run(&args.run, None, &device)?;
+    let default_name = match args.format {
+        ExportFormat::Safetensors => "model.safetensors",
+        ExportFormat::Onnx => "model.onnx",
+    };
+    let out = args.output.unwrap_or_else(|| args.run.join(default_name));
     if out.exists() && !args.force {
         bail!("{} exists; pass --force to replace it", out.display());
     }
-    edas_train::export::export_safetensors(&trained.net, &out)?;
-    println!(
-        "{}: {} tensors with PyTorch (DARTS model.py) names{}",
-        out.display(),
-        edas_train::export::burn_paths(&trained.net).len(),
-        weights_note(&trained)
-    );
+    let what = match args.format {
+        ExportFormat::Safetensors => {
+            edas_train::export::export_safetensors(&trained.net, &out)?;
+            format!(
+                "{} tensors with PyTorch (DARTS model.py) names",
+                edas_train::export::burn_paths(&trained.net).len()
+            )
+        }
+        ExportFormat::Onnx => {
+            let shape = test
+                .source()
+                .fixed_shape()
+                .unwrap_or(edas_data::ImageShape::new(3, 224, 224));
+            let image = [shape.channels, shape.height, shape.width];
+            edas_train::onnx::export_onnx(&trained.net, image, &out)?;
+            format!(
+                "ONNX (opset {}) for inference on [batch, {}, {}, {}] images, auxiliary head left out",
+                edas_train::onnx::OPSET,
+                image[0],
+                image[1],
+                image[2]
+            )
+        }
+    };
+    println!("{}: {what}{}", out.display(), weights_note(&trained));
     Ok(ExitCode::SUCCESS)
 }
 

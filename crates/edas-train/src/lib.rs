@@ -8,6 +8,7 @@
 //! - [`trained`]: a trained run directory rebuilt (config, genotype,
 //!   network with its weights);
 //! - [`export`]: weights as safetensors with DARTS' PyTorch names;
+//! - [`onnx`]: the network as an ONNX model for inference;
 //! - [`import`]: weights of a PyTorch DARTS network (`model.pt`) into a
 //!   network, and [`import_run`] into a run directory.
 
@@ -16,6 +17,7 @@ pub mod error;
 pub mod evaluate;
 pub mod export;
 pub mod import;
+pub mod onnx;
 pub mod train;
 pub mod trained;
 
