@@ -328,7 +328,7 @@ pub fn edas_binary(feature: Option<&str>) -> Result<PathBuf> {
     Ok(project_root().join(dir))
 }
 
-fn run_edas(bin: &Path, args: &[String]) -> Result<()> {
+pub(crate) fn run_edas(bin: &Path, args: &[String]) -> Result<()> {
     eprintln!("+ edas {}", args.join(" "));
     let status = Command::new(bin)
         .args(args)

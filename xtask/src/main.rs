@@ -21,12 +21,15 @@
 //!   `imagenet`: the paper-scale runs (`paper.rs`).
 //! - `tch build|test|bench`: burn's LibTorch backend from PyPI's torch
 //!   (`gpu.rs`).
+//! - `interop`: edas-trained weights into PyTorch, PyTorch `model.pt` into
+//!   edas, both as ONNX in onnxruntime, logits compared (`interop.rs`).
 //! - `gpu-kit`: `target/gpu-kit`, what `scripts/gpu-check.sh` needs on a GPU
 //!   machine (`gpu.rs`).
 
 mod bench;
 mod experiments;
 mod gpu;
+mod interop;
 mod paper;
 mod report;
 mod variance;
@@ -74,6 +77,7 @@ tasks:
   bench data                           input-pipeline throughput
   tch build|test                       edas with LibTorch (tch) and Vulkan into target/gpu (torch from PyPI); its tests
   tch bench [BATCH] [STEPS]            DARTS_V2 and search steps: flex vs tch vs PyTorch on this CPU
+  interop                              edas <-> PyTorch weights and ONNX (onnxruntime): logits compared (torch venv)
   gpu-kit                              target/gpu-kit: edas (tch, vulkan), scripts/gpu-check.sh, Vulkan loader
   matrix FILE [--status]               strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted; --status: each unit's state
   fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h); finds or installs the data
@@ -100,6 +104,7 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
             ),
         },
         "tch" => gpu::tch(rest),
+        "interop" => interop::interop(rest),
         "gpu-kit" => gpu::kit(),
         "lint" => {
             cargo(&["fmt", "--all", "--", "--check"])?;

@@ -99,7 +99,10 @@ pub fn run(cmd: DataCommand) -> Result<ExitCode> {
                     || config.download
                     || matches!(
                         config.dataset,
-                        DatasetKind::Mnist | DatasetKind::Imagenet | DatasetKind::Synthetic
+                        DatasetKind::Mnist
+                            | DatasetKind::Imagenet
+                            | DatasetKind::Synthetic
+                            | DatasetKind::Custom
                     ) {
                     ""
                 } else {

@@ -5,6 +5,7 @@
 mod bench_cmd;
 mod data_cmd;
 mod device;
+mod dump;
 mod genotype_cmd;
 mod import_cmd;
 mod inspect_cmd;

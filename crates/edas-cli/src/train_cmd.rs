@@ -9,7 +9,7 @@ use clap::Args;
 
 use edas_data::DataConfig;
 use edas_run::config::load;
-use edas_train::{TrainConfig, TrainedRun, evaluate, load_run, run_train};
+use edas_train::{TrainConfig, TrainedRun, load_run, run_train};
 
 use crate::run_args::RunArgs;
 
@@ -80,6 +80,10 @@ pub struct EvalArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the evaluated images (after the evaluation pipeline), the
+    /// logits and the labels into this directory as NumPy .npy files.
+    #[arg(long, value_name = "DIR")]
+    dump: Option<PathBuf>,
 }
 
 pub fn eval(args: EvalArgs) -> Result<ExitCode> {
@@ -113,7 +117,22 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
             test.config().clone(),
         )?;
     }
-    let result = evaluate(&trained.net, &test, &device)?;
+    let mut dump = crate::dump::Dump::default();
+    let mut observe = |p: edas_train::Predictions<'_>| {
+        dump.add(p);
+        Ok(())
+    };
+    let result = edas_train::evaluate_observed(
+        &trained.net,
+        &test,
+        &device,
+        args.dump
+            .is_some()
+            .then_some(&mut observe as edas_train::evaluate::Observer<'_>),
+    )?;
+    if let Some(dir) = &args.dump {
+        dump.write(dir)?;
+    }
     if !result.loss.is_finite() {
         bail!(
             "{}: the network's test outputs are not finite (loss {}): its weights diverged; \

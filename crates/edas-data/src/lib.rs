@@ -10,6 +10,9 @@
 //! - Augmentation and normalisation ([`augment`]): random crop with padding,
 //!   flip, cutout, per-channel normalisation; random resized crop, colour
 //!   jitter, resize + centre crop for ImageNet.
+//! - burn's `Dataset` both ways ([`burn_dataset`]): edas' data sets are burn
+//!   datasets of [`LabelledImage`]s, and a burn dataset is an edas source
+//!   ([`DatasetSource`]) that search and training read.
 //! - Batching ([`loader`]): the seeded search split, seeded shuffling and
 //!   augmentation, worker threads, batches as burn tensors.
 //!
@@ -30,6 +33,7 @@
 //! ```
 
 pub mod augment;
+pub mod burn_dataset;
 pub mod cifar;
 pub mod dataset;
 pub mod download;
@@ -41,6 +45,7 @@ pub mod spec;
 pub mod synthetic;
 
 pub use augment::{Augment, Normalization, Pipeline};
+pub use burn_dataset::{DatasetSource, LabelledImage};
 pub use cifar::{Cifar100Labels, Split, cifar10, cifar100};
 pub use dataset::{Image, ImageShape, ImageSource, InMemoryDataset};
 pub use edas_rng::Rng;
@@ -48,7 +53,7 @@ pub use error::{DataError, Result};
 pub use folder::ImageFolder;
 pub use idx::{fashion_mnist, mnist};
 pub use loader::{Batch, Batches, Loader, LoaderConfig, search_split};
-pub use spec::{DataConfig, DatasetKind};
+pub use spec::{CustomSpec, DataConfig, DatasetKind};
 pub use synthetic::{SyntheticSpec, synthetic};
 
 /// The crate README's example, compiled as a doctest.

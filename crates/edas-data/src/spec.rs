@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::augment::{Normalization, Pipeline};
 use crate::cifar::{Cifar100Labels, Split, cifar10, cifar100};
-use crate::dataset::ImageSource;
+use crate::dataset::{ImageShape, ImageSource};
 use crate::download::{self, DownloadOptions};
 use crate::error::{DataError, Result};
 use crate::folder::ImageFolder;
@@ -31,17 +31,21 @@ pub enum DatasetKind {
     Imagenet,
     /// Generated data (see [`SyntheticSpec`]).
     Synthetic,
+    /// Images a program hands over through the library API (a burn
+    /// `Dataset` in a [`crate::DatasetSource`]); see [`CustomSpec`].
+    Custom,
 }
 
 impl DatasetKind {
     /// All kinds.
-    pub const ALL: [DatasetKind; 6] = [
+    pub const ALL: [DatasetKind; 7] = [
         DatasetKind::Cifar10,
         DatasetKind::Cifar100,
         DatasetKind::FashionMnist,
         DatasetKind::Mnist,
         DatasetKind::Imagenet,
         DatasetKind::Synthetic,
+        DatasetKind::Custom,
     ];
 
     /// The config name (`cifar10`, `fashion-mnist`, ...).
@@ -53,6 +57,7 @@ impl DatasetKind {
             DatasetKind::Mnist => "mnist",
             DatasetKind::Imagenet => "imagenet",
             DatasetKind::Synthetic => "synthetic",
+            DatasetKind::Custom => "custom",
         }
     }
 }
@@ -93,6 +98,24 @@ pub struct DataConfig {
     /// What to generate, for `synthetic`.
     #[serde(default)]
     pub synthetic: Option<SyntheticSpec>,
+    /// The images' shape and normalisation, for `custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<CustomSpec>,
+}
+
+/// What the pipelines need to know about images a program supplies
+/// (`dataset = "custom"`): their shape and per-channel statistics.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomSpec {
+    /// Channels, height and width (all images share them).
+    pub channels: usize,
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+    /// Per-channel mean and standard deviation on the `[0, 1]` scale.
+    pub normalization: Normalization,
 }
 
 impl DataConfig {
@@ -104,7 +127,34 @@ impl DataConfig {
             download: false,
             cifar100_labels: Cifar100Labels::Fine,
             synthetic: None,
+            custom: None,
         }
+    }
+
+    /// The config for images of `source` handed over through the library
+    /// (`dataset = "custom"`): their shape, and normalisation constants
+    /// computed from its pixels (one pass over its images).
+    pub fn custom(source: &dyn ImageSource) -> Result<DataConfig> {
+        let shape = source.fixed_shape().ok_or_else(|| {
+            DataError::Config(format!(
+                "{}: its images differ in size; a custom source needs one shape",
+                source.describe()
+            ))
+        })?;
+        let stats = crate::dataset::channel_stats(source)?.unwrap_or_default();
+        Ok(DataConfig {
+            custom: Some(CustomSpec {
+                channels: shape.channels,
+                height: shape.height,
+                width: shape.width,
+                normalization: Normalization {
+                    mean: stats.iter().map(|s| s.0 as f32).collect(),
+                    // A constant channel would divide by zero.
+                    std: stats.iter().map(|s| (s.1 as f32).max(1e-3)).collect(),
+                },
+            }),
+            ..DataConfig::new(DatasetKind::Custom)
+        })
     }
 
     /// The directory the data set is read from.
@@ -144,7 +194,7 @@ impl DataConfig {
                 self.dataset.name(),
                 root.display()
             ))),
-            DatasetKind::Synthetic => Ok(()),
+            DatasetKind::Synthetic | DatasetKind::Custom => Ok(()),
         }
     }
 
@@ -167,7 +217,49 @@ impl DataConfig {
                     .unwrap_or_else(|| SyntheticSpec::cifar(1000, 200));
                 Arc::new(synthetic(&spec, split)?)
             }
+            DatasetKind::Custom => {
+                return Err(DataError::Config(
+                    "dataset = \"custom\": the images come from the program that started the \
+                     run (edas_search::run_search_on, edas_train::run_train_on with a \
+                     DatasetSource); the edas command cannot open them"
+                        .into(),
+                ));
+            }
         })
+    }
+
+    /// Checks that `source` is what this config describes, for a program
+    /// that hands its own images over: a `custom` config with its
+    /// [`CustomSpec`] whose shape is the source's ([`DataConfig::custom`]
+    /// makes one).
+    pub fn check_source(&self, source: &dyn ImageSource) -> Result<()> {
+        let err = |m: String| Err(DataError::Config(format!("{}: {m}", source.describe())));
+        if self.dataset != DatasetKind::Custom {
+            return err(format!(
+                "the config's data set is `{}`; images handed over need dataset = \"custom\" \
+                 (DataConfig::custom(source))",
+                self.dataset.name()
+            ));
+        }
+        let Some(spec) = &self.custom else {
+            return err(
+                "the config has no [data.custom] (DataConfig::custom(source) makes it)".into(),
+            );
+        };
+        let want = ImageShape::new(spec.channels, spec.height, spec.width);
+        match source.fixed_shape() {
+            Some(shape) if shape == want && spec.normalization.mean.len() == shape.channels => {
+                Ok(())
+            }
+            shape => err(format!(
+                "images of shape {shape:?}, but [data.custom] says {}x{}x{} with {} normalised \
+                 channels",
+                spec.channels,
+                spec.height,
+                spec.width,
+                spec.normalization.mean.len()
+            )),
+        }
     }
 
     /// The data set's normalisation constants.
@@ -185,6 +277,13 @@ impl DataConfig {
                     std: vec![0.25; c],
                 }
             }
+            DatasetKind::Custom => match &self.custom {
+                Some(spec) => spec.normalization.clone(),
+                None => Normalization {
+                    mean: vec![0.5; 3],
+                    std: vec![0.25; 3],
+                },
+            },
         }
     }
 
@@ -199,6 +298,7 @@ impl DataConfig {
         let side = match self.dataset {
             DatasetKind::FashionMnist | DatasetKind::Mnist => 28,
             DatasetKind::Synthetic => self.synthetic.as_ref().map_or(32, |s| s.height),
+            DatasetKind::Custom => self.custom.as_ref().map_or(32, |s| s.height),
             _ => 32,
         };
         let mut p = Pipeline::cifar_train(self.normalization(), cutout);

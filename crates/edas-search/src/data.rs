@@ -4,7 +4,9 @@
 
 use burn::prelude::*;
 use edas_data::download::DownloadOptions;
-use edas_data::{DataError, Loader, LoaderConfig, Split, search_split};
+use std::sync::Arc;
+
+use edas_data::{DataError, ImageSource, Loader, LoaderConfig, Split, search_split};
 use edas_nn::SearchNetworkConfig;
 
 use crate::config::SearchConfig;
@@ -38,6 +40,16 @@ pub fn open(config: &SearchConfig, device: &Device) -> Result<SearchData, Search
             ..DownloadOptions::default()
         },
     )?;
+    open_source(config, source, device)
+}
+
+/// [`open`] on the training images of `source` instead of the config's
+/// data set.
+pub fn open_source(
+    config: &SearchConfig,
+    source: Arc<dyn ImageSource>,
+    device: &Device,
+) -> Result<SearchData, SearchError> {
     let shape = source.fixed_shape().ok_or_else(|| {
         DataError::Config(format!(
             "{}: search needs images of one size (set a crop or resize in data)",

@@ -34,7 +34,12 @@ pub use arch::{ArchVars, mean_entropy, softmax_rows};
 pub use config::SearchConfig;
 pub use edas_run::RunOptions;
 pub use error::SearchError;
-pub use run::{SearchOutcome, SearchRecord, SearchResults, run_search};
+pub use run::{SearchOutcome, SearchRecord, SearchResults, run_search, run_search_on};
 pub use sampler::{EdgeDistribution, EdgeSampler};
 pub use searcher::{EdasSettings, Evaluation, Searcher, StepContext, StepStats};
 pub use strategy::{SearchStrategy, Strategy};
+
+/// The crate README's example, compiled as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

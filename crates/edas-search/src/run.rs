@@ -6,9 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 use burn::prelude::*;
+use edas_data::ImageSource;
 use edas_genotype::darts_text::to_darts;
 use edas_genotype::{CellKind, Format, Genotype, Primitive, diff};
 use edas_run::config::to_toml;
@@ -343,10 +345,36 @@ pub fn run_search(
     options: &RunOptions,
     device: &Device,
 ) -> Result<SearchOutcome, SearchError> {
+    search(config, None, options, device)
+}
+
+/// [`run_search`] on the images of `source` (any burn `Dataset` through
+/// [`edas_data::DatasetSource`]) instead of a data set the config names;
+/// `config.data` must be [`edas_data::DataConfig::custom`] of it (its
+/// shape and normalisation). Resuming needs the same source again.
+pub fn run_search_on(
+    config: &SearchConfig,
+    source: Arc<dyn ImageSource>,
+    options: &RunOptions,
+    device: &Device,
+) -> Result<SearchOutcome, SearchError> {
+    config.data.check_source(source.as_ref())?;
+    search(config, Some(source), options, device)
+}
+
+fn search(
+    config: &SearchConfig,
+    source: Option<Arc<dyn ImageSource>>,
+    options: &RunOptions,
+    device: &Device,
+) -> Result<SearchOutcome, SearchError> {
     let mut run = driver::open(options)?;
     driver::logging_errors(&mut run, |run| {
         let config_toml = to_toml(config)?;
-        let data = crate::data::open(config, device)?;
+        let data = match source {
+            Some(source) => crate::data::open_source(config, source, device)?,
+            None => crate::data::open(config, device)?,
+        };
         let searcher = Searcher::new(&data.net, config.settings(), config.seed, device);
         let mut search = Search {
             config,

@@ -49,9 +49,36 @@ pub fn test_loader(
     )?)
 }
 
+/// One evaluated batch on the host: what the network saw and said.
+pub struct Predictions<'a> {
+    /// The input images after the evaluation pipeline, `[N, C, H, W]`
+    /// row-major.
+    pub images: &'a [f32],
+    /// Their dimensions.
+    pub image_dims: [usize; 4],
+    /// The logits, `[N, classes]` row-major.
+    pub logits: &'a [f32],
+    /// The labels.
+    pub labels: &'a [usize],
+}
+
+/// What to do with each evaluated batch's [`Predictions`].
+pub type Observer<'o> = &'o mut dyn FnMut(Predictions<'_>) -> Result<(), TrainError>;
+
 /// Top-1, top-5 and loss of `net` over `loader` (inference mode: running
 /// BatchNorm statistics, no drop-path, on the non-autodiff device).
 pub fn evaluate(net: &Network, loader: &Loader, device: &Device) -> Result<EvalResult, TrainError> {
+    evaluate_observed(net, loader, device, None)
+}
+
+/// [`evaluate`], handing each batch's inputs and logits to `observe`
+/// (`edas eval --dump` writes them out).
+pub fn evaluate_observed(
+    net: &Network,
+    loader: &Loader,
+    device: &Device,
+    mut observe: Option<Observer<'_>>,
+) -> Result<EvalResult, TrainError> {
     let net = net.valid();
     let inner = device.clone().inner();
     let loss_fn = CrossEntropyLossConfig::new().init(&inner);
@@ -59,11 +86,23 @@ pub fn evaluate(net: &Network, loader: &Loader, device: &Device) -> Result<EvalR
     for batch in loader.epoch(0) {
         let batch = batch?;
         let (x, y) = batch.to_tensors(&inner);
+        let images = match observe {
+            Some(_) => Some((x.dims(), to_host(x.clone())?)),
+            None => None,
+        };
         let logits = net.forward(x, 0.0, false).logits;
         let b = batch.len();
         loss += f64::from(loss_fn.forward(logits.clone(), y).into_scalar::<f32>()) * b as f64;
         let classes = logits.dims()[1];
         let values = to_host(logits)?;
+        if let (Some(f), Some((image_dims, images))) = (observe.as_mut(), images) {
+            f(Predictions {
+                images: &images,
+                image_dims,
+                logits: &values,
+                labels: &batch.labels,
+            })?;
+        }
         for (row, &label) in values.chunks(classes).zip(&batch.labels) {
             // A row with a NaN or infinite logit is a miss (NaN compares
             // false, so it would otherwise rank first).

@@ -23,9 +23,9 @@ pub mod trained;
 
 pub use config::TrainConfig;
 pub use error::TrainError;
-pub use evaluate::{EvalResult, evaluate};
+pub use evaluate::{EvalResult, Predictions, evaluate, evaluate_observed};
 pub use import::{DartsShape, DartsWeights, ImportError, ImportReport};
-pub use train::{TrainOutcome, TrainRecord, TrainResults, import_run, run_train};
+pub use train::{TrainOutcome, TrainRecord, TrainResults, import_run, run_train, run_train_on};
 pub use trained::{TrainedRun, build_network, load_run};
 
 /// The crate README's example, compiled as a doctest.

@@ -2,12 +2,13 @@
 //! [`EpochTask`] of the shared epoch driver (`docs/train.md`).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use edas_data::download::DownloadOptions;
-use edas_data::{ImageShape, Loader, LoaderConfig, Split};
+use edas_data::{ImageShape, ImageSource, Loader, LoaderConfig, Split};
 use edas_genotype::{Format, Genotype, darts_text::to_darts};
 use edas_nn::Network;
 use edas_run::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
@@ -332,18 +333,34 @@ impl EpochTask for Trainer<'_> {
     }
 }
 
-/// The trainer of `genotype` with `config`'s data, network and optimiser.
-fn trainer<'a>(
-    config: &'a TrainConfig,
-    genotype: &'a Genotype,
-    device: &'a Device,
-) -> Result<Trainer<'a>, TrainError> {
+/// The training and test images of `config`'s data set.
+fn open_data(config: &TrainConfig) -> Result<Sources, TrainError> {
     let download = DownloadOptions {
         progress: true,
         ..DownloadOptions::default()
     };
-    let train_source = config.data.open(Split::Train, &download)?;
-    let test = test_loader(config, config.data.open(Split::Test, &download)?)?;
+    Ok(Sources {
+        train: config.data.open(Split::Train, &download)?,
+        test: config.data.open(Split::Test, &download)?,
+    })
+}
+
+/// Training and test images.
+struct Sources {
+    train: Arc<dyn ImageSource>,
+    test: Arc<dyn ImageSource>,
+}
+
+/// The trainer of `genotype` with `config`'s network and optimiser on
+/// `data`.
+fn trainer<'a>(
+    config: &'a TrainConfig,
+    genotype: &'a Genotype,
+    data: Sources,
+    device: &'a Device,
+) -> Result<Trainer<'a>, TrainError> {
+    let train_source = data.train;
+    let test = test_loader(config, data.test)?;
     let n_train = config
         .loader
         .train_examples
@@ -396,7 +413,29 @@ pub fn run_train(
     let mut run = driver::open(options)?;
     driver::logging_errors(&mut run, |run| {
         let config_toml = to_toml(config)?;
-        let mut trainer = trainer(config, genotype, device)?;
+        let mut trainer = trainer(config, genotype, open_data(config)?, device)?;
+        driver::drive(&mut trainer, run, options, &config_toml)
+    })
+}
+
+/// [`run_train`] on the images of `train` and `test` (any burn `Dataset`
+/// through [`edas_data::DatasetSource`]) instead of a data set the config
+/// names; `config.data` must be [`edas_data::DataConfig::custom`] of them.
+/// Resuming needs the same sources again.
+pub fn run_train_on(
+    config: &TrainConfig,
+    genotype: &Genotype,
+    train: Arc<dyn ImageSource>,
+    test: Arc<dyn ImageSource>,
+    options: &RunOptions,
+    device: &Device,
+) -> Result<TrainOutcome, TrainError> {
+    config.data.check_source(train.as_ref())?;
+    config.data.check_source(test.as_ref())?;
+    let mut run = driver::open(options)?;
+    driver::logging_errors(&mut run, |run| {
+        let config_toml = to_toml(config)?;
+        let mut trainer = trainer(config, genotype, Sources { train, test }, device)?;
         driver::drive(&mut trainer, run, options, &config_toml)
     })
 }
@@ -415,7 +454,7 @@ pub fn import_run(
 ) -> Result<ImportReport, TrainError> {
     // Weights that do not fit leave no run directory behind.
     let config_toml = to_toml(config)?;
-    let mut trainer = trainer(config, genotype, device)?;
+    let mut trainer = trainer(config, genotype, open_data(config)?, device)?;
     let report = weights.load_into(&mut trainer.net)?;
     trainer.imported = Some(weights.path().display().to_string());
     let mut run = driver::open(options)?;

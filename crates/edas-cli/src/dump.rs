@@ -1,0 +1,60 @@
+//! `edas eval --dump DIR`: what the network saw and said on the evaluated
+//! test images, as NumPy files (`images.npy` float32 `[N, C, H, W]` after
+//! the evaluation pipeline, `logits.npy` float32 `[N, classes]`,
+//! `labels.npy` int64 `[N]`), for comparing with another framework
+//! (`cargo xtask interop`) or for analyses of one's own.
+
+use std::io::BufWriter;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use edas_train::Predictions;
+use npyz::{AutoSerialize, WriterBuilder};
+
+/// The evaluated batches, gathered.
+#[derive(Default)]
+pub struct Dump {
+    images: Vec<f32>,
+    image_dims: Option<[usize; 3]>,
+    logits: Vec<f32>,
+    labels: Vec<i64>,
+}
+
+impl Dump {
+    /// Adds one batch.
+    pub fn add(&mut self, p: Predictions<'_>) {
+        let [_, c, h, w] = p.image_dims;
+        self.image_dims = Some([c, h, w]);
+        self.images.extend_from_slice(p.images);
+        self.logits.extend_from_slice(p.logits);
+        self.labels.extend(p.labels.iter().map(|&l| l as i64));
+    }
+
+    /// Writes the three files into `dir` (created if missing).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let n = self.labels.len();
+        let [c, h, w] = self.image_dims.unwrap_or([0; 3]);
+        let classes = self.logits.len().checked_div(n).unwrap_or(0);
+        write_npy(&dir.join("images.npy"), &[n, c, h, w], &self.images)?;
+        write_npy(&dir.join("logits.npy"), &[n, classes], &self.logits)?;
+        write_npy(&dir.join("labels.npy"), &[n], &self.labels)
+    }
+}
+
+fn write_npy<T: AutoSerialize>(path: &Path, shape: &[usize], values: &[T]) -> Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let context = || format!("cannot write {}", path.display());
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(BufWriter::new(file))
+        .begin_nd()
+        .with_context(context)?;
+    for v in values {
+        writer.push(v).with_context(context)?;
+    }
+    writer.finish().with_context(context)
+}
