@@ -666,6 +666,11 @@ mod tests {
             (0, 0, 100)
         );
         assert!(dir.join("config.toml").is_file() && !dir.join("metrics.jsonl").exists());
+        // Not over a run being resumed.
+        let resume = RunOptions::new(&dir, OpenMode::Resume);
+        let mut run = open(&resume).unwrap();
+        assert!(initialise(&mut Count::default(), &mut run, &resume, "config").is_err());
+        drop(run);
         let o = drive_in(
             &RunOptions::new(&dir, OpenMode::Resume),
             &mut Count::default(),
@@ -676,10 +681,6 @@ mod tests {
             records(&dir),
             vec![(0, 10, 110), (1, 10, 120), (2, 10, 130)]
         );
-        // Not over a run being resumed.
-        let resume = RunOptions::new(&dir, OpenMode::Resume);
-        let mut run = open(&resume).unwrap();
-        assert!(initialise(&mut Count::default(), &mut run, &resume, "config").is_err());
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub enum RunError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// A chart cannot be drawn.
+    #[error("cannot draw a chart: {0}")]
+    Plot(String),
     /// An exported weights file cannot be written.
     #[error("cannot write {path}: {message}")]
     Export {

@@ -1,7 +1,11 @@
 //! Self-contained SVG line charts (no plotting tool needed to read them):
-//! loss and accuracy curves, alpha over epochs, the pruning gap.
+//! loss and accuracy curves, alpha over epochs, the pruning gap. Drawn with
+//! `plotters`' SVG backend: text stays `<text>` for the viewer to render, so
+//! no font is needed to write them.
 
-use std::fmt::Write as _;
+use plotters::prelude::*;
+
+use crate::error::RunError;
 
 /// One line of a chart.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,56 +32,23 @@ pub struct Chart {
 }
 
 /// Colours for up to 8 series (then repeating): one per DARTS op.
-pub const PALETTE: [&str; 8] = [
-    "#9e9e9e", "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0x9e, 0x9e, 0x9e),
+    RGBColor(0xe6, 0x19, 0x4b),
+    RGBColor(0x3c, 0xb4, 0x4b),
+    RGBColor(0x43, 0x63, 0xd8),
+    RGBColor(0xf5, 0x82, 0x31),
+    RGBColor(0x91, 0x1e, 0xb4),
+    RGBColor(0x42, 0xd4, 0xf4),
+    RGBColor(0xf0, 0x32, 0xe6),
 ];
 
-const PANEL_W: f64 = 360.0;
-const PANEL_H: f64 = 250.0;
-const LEFT: f64 = 52.0;
-const RIGHT: f64 = 12.0;
-const TOP: f64 = 26.0;
-const BOTTOM: f64 = 38.0;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// "Nice" tick values covering `[lo, hi]`.
-fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    let span = (hi - lo).abs().max(1e-12);
-    let raw = span / n.max(1) as f64;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * mag)
-        .find(|s| span / s <= n as f64)
-        .unwrap_or(10.0 * mag);
-    let first = (lo / step - 1e-9).ceil() as i64;
-    let last = (hi / step + 1e-9).floor() as i64;
-    // Multiples of the step, each rounded to the step's precision.
-    let digits = (-step.log10().floor()).max(0.0) as i32 + 1;
-    let scale = 10f64.powi(digits);
-    (first..=last)
-        .map(|k| ((k as f64 * step) * scale).round() / scale)
-        .collect()
-}
-
-fn fmt_tick(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
-    } else if v.abs() >= 1000.0 || v.abs() < 0.01 {
-        format!("{v:.1e}")
-    } else {
-        let s = format!("{v:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    }
-}
+const PANEL_W: u32 = 360;
+const PANEL_H: u32 = 250;
+const TITLE_H: u32 = 28;
 
 impl Chart {
+    /// The x and y ranges: the finite data (padded 5% in y) or `y_range`.
     fn bounds(&self) -> ((f64, f64), (f64, f64)) {
         let pts = self
             .series
@@ -115,146 +86,100 @@ impl Chart {
         ((x0, x1), (y0, y1))
     }
 
-    /// The panel as SVG elements, drawn with its top-left corner at `(ox, oy)`.
-    fn render_into(&self, out: &mut String, ox: f64, oy: f64) {
+    /// Draws the panel into `area`.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let ((x0, x1), (y0, y1)) = self.bounds();
-        let (pw, ph) = (PANEL_W - LEFT - RIGHT, PANEL_H - TOP - BOTTOM);
-        let sx = |x: f64| ox + LEFT + (x - x0) / (x1 - x0) * pw;
-        let sy = |y: f64| oy + TOP + (1.0 - (y - y0) / (y1 - y0)) * ph;
-        let _ = writeln!(
-            out,
-            r##"<text x="{:.1}" y="{:.1}" font-size="13" text-anchor="middle" font-weight="bold">{}</text>"##,
-            ox + LEFT + pw / 2.0,
-            oy + 16.0,
-            esc(&self.title)
-        );
-        let _ = writeln!(
-            out,
-            r##"<rect x="{:.1}" y="{:.1}" width="{pw:.1}" height="{ph:.1}" fill="none" stroke="#444"/>"##,
-            ox + LEFT,
-            oy + TOP
-        );
-        for t in ticks(y0, y1, 5) {
-            let y = sy(t);
-            let _ = writeln!(
-                out,
-                r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end">{}</text>"##,
-                ox + LEFT,
-                ox + LEFT + pw,
-                ox + LEFT - 4.0,
-                y + 3.5,
-                fmt_tick(t)
-            );
-        }
-        for t in ticks(x0, x1, 6) {
-            let x = sx(t);
-            let _ = writeln!(
-                out,
-                r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#444"/><text x="{x:.1}" y="{:.1}" font-size="10" text-anchor="middle">{}</text>"##,
-                oy + TOP + ph,
-                oy + TOP + ph + 4.0,
-                oy + TOP + ph + 15.0,
-                fmt_tick(t)
-            );
-        }
-        let _ = writeln!(
-            out,
-            r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
-            ox + LEFT + pw / 2.0,
-            oy + PANEL_H - 6.0,
-            esc(&self.x_label)
-        );
-        let _ = writeln!(
-            out,
-            r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" transform="rotate(-90 {:.1} {:.1})">{}</text>"##,
-            ox + 12.0,
-            oy + TOP + ph / 2.0,
-            ox + 12.0,
-            oy + TOP + ph / 2.0,
-            esc(&self.y_label)
-        );
+        let mut chart = ChartBuilder::on(area)
+            .caption(
+                &self.title,
+                ("sans-serif", 13).into_font().style(FontStyle::Bold),
+            )
+            .margin(6)
+            .x_label_area_size(32)
+            .y_label_area_size(46)
+            .build_cartesian_2d(x0..x1, y0..y1)?;
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd))
+            .x_labels(6)
+            .y_labels(5)
+            .x_desc(&self.x_label)
+            .y_desc(&self.y_label)
+            .label_style(("sans-serif", 10))
+            .draw()?;
         for (i, s) in self.series.iter().enumerate() {
             let colour = PALETTE[i % PALETTE.len()];
-            let pts: Vec<String> = s
+            let points: Vec<(f64, f64)> = s
                 .points
                 .iter()
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y.clamp(y0, y1))))
+                .map(|&(x, y)| (x, y.clamp(y0, y1)))
                 .collect();
-            if pts.len() == 1 {
-                let _ = writeln!(
-                    out,
-                    r##"<circle cx="{}" r="2.5" fill="{colour}"/>"##,
-                    pts[0].replacen(',', "\" cy=\"", 1)
-                );
-            } else if !pts.is_empty() {
-                let _ = writeln!(
-                    out,
-                    r##"<polyline fill="none" stroke="{colour}" stroke-width="1.6" points="{}"/>"##,
-                    pts.join(" ")
-                );
+            let legend = move |(x, y): (i32, i32)| {
+                PathElement::new(vec![(x, y), (x + 14, y)], colour.stroke_width(2))
+            };
+            if let [single] = points.as_slice() {
+                chart
+                    .draw_series(std::iter::once(Circle::new(*single, 3, colour.filled())))?
+                    .label(&s.name)
+                    .legend(legend);
+            } else {
+                chart
+                    .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
+                    .label(&s.name)
+                    .legend(legend);
             }
-            let ly = oy + TOP + 12.0 + 12.0 * i as f64;
-            let lx = ox + LEFT + pw - 110.0;
-            let _ = writeln!(
-                out,
-                r##"<line x1="{lx:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{colour}" stroke-width="2"/><text x="{:.1}" y="{ly:.1}" font-size="10">{}</text>"##,
-                ly - 3.5,
-                lx + 14.0,
-                ly - 3.5,
-                lx + 18.0,
-                esc(&s.name)
-            );
         }
+        if !self.series.is_empty() {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .label_font(("sans-serif", 10))
+                .background_style(WHITE.mix(0.8))
+                .border_style(RGBColor(0xaa, 0xaa, 0xaa))
+                .draw()?;
+        }
+        Ok(())
     }
 }
 
 /// Charts in a grid, `columns` per row, as one SVG document.
-pub fn figure(title: &str, charts: &[Chart], columns: usize) -> String {
-    let columns = columns.max(1);
+pub fn figure(title: &str, charts: &[Chart], columns: usize) -> Result<String, RunError> {
+    let columns = columns.clamp(1, charts.len().max(1));
     let rows = charts.len().div_ceil(columns).max(1);
-    let head = if title.is_empty() { 0.0 } else { 28.0 };
-    let (w, h) = (
-        PANEL_W * columns.min(charts.len().max(1)) as f64,
-        head + PANEL_H * rows as f64,
-    );
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0}" height="{h:.0}" viewBox="0 0 {w:.0} {h:.0}" font-family="sans-serif">"##
-    );
-    let _ = writeln!(out, r##"<rect width="100%" height="100%" fill="white"/>"##);
-    if !title.is_empty() {
-        let _ = writeln!(
-            out,
-            r##"<text x="{:.1}" y="20" font-size="15" text-anchor="middle" font-weight="bold">{}</text>"##,
-            w / 2.0,
-            esc(title)
-        );
+    let head = if title.is_empty() { 0 } else { TITLE_H };
+    let size = (PANEL_W * columns as u32, head + PANEL_H * rows as u32);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let drawn: Result<(), DrawingAreaErrorKind<_>> = (|| {
+            root.fill(&WHITE)?;
+            let grid = if title.is_empty() {
+                root.clone()
+            } else {
+                root.titled(title, ("sans-serif", 15).into_font().style(FontStyle::Bold))?
+            };
+            for (chart, panel) in charts.iter().zip(grid.split_evenly((rows, columns))) {
+                chart.draw(&panel)?;
+            }
+            root.present()
+        })();
+        drawn.map_err(|e| RunError::Plot(e.to_string()))?;
     }
-    for (i, c) in charts.iter().enumerate() {
-        let (r, col) = (i / columns, i % columns);
-        c.render_into(&mut out, col as f64 * PANEL_W, head + r as f64 * PANEL_H);
-    }
-    out.push_str("</svg>\n");
-    out
+    Ok(svg)
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
-    fn ticks_are_round_and_cover_the_range() {
-        assert_eq!(ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
-        assert_eq!(ticks(0.0, 10.0, 6), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
-        let t = ticks(0.93, 2.31, 5);
-        assert_eq!(t.first().copied(), Some(1.0));
-        assert!(t.last().copied().unwrap() <= 2.31);
-    }
-
-    #[test]
-    fn figure_has_one_polyline_per_series_and_escapes_text() {
+    fn figure_draws_each_series_in_its_colour_and_escapes_text() {
         let chart = Chart {
             title: "loss <train & val>".into(),
             x_label: "epoch".into(),
@@ -268,17 +193,43 @@ mod tests {
                     name: "val".into(),
                     points: vec![(0.0, 2.1), (1.0, 1.7)],
                 },
+                Series {
+                    name: "one point".into(),
+                    points: vec![(2.0, 1.2)],
+                },
             ],
             y_range: None,
         };
-        let svg = figure("run", &[chart.clone(), chart], 2);
+        let svg = figure("run", &[chart.clone(), chart], 2).unwrap();
         assert!(svg.starts_with("<svg"));
         assert!(svg.trim_end().ends_with("</svg>"));
-        assert_eq!(svg.matches("<polyline").count(), 4);
+        assert!(
+            svg.contains(r#"width="720" height="278""#),
+            "{}",
+            &svg[..200]
+        );
         assert!(svg.contains("loss &lt;train &amp; val&gt;"));
         assert!(!svg.contains("NaN"));
-        // The NaN point is skipped: 3 points in the train line.
-        let first = svg.split("points=\"").nth(1).unwrap();
-        assert_eq!(first.split('"').next().unwrap().split(' ').count(), 3);
+        // Each panel: one line per series of two or more points in the
+        // series' colour (and its legend swatch, a two-point line), the NaN
+        // point skipped (3 points in the train line); a dot for the single
+        // point.
+        let lines = |colour: &str| -> Vec<usize> {
+            svg.lines()
+                .filter(|l| {
+                    l.starts_with("<polyline") && l.contains(&format!("stroke=\"{colour}\""))
+                })
+                .map(|l| {
+                    let points = l.split("points=\"").nth(1).unwrap();
+                    points.split('"').next().unwrap().split_whitespace().count()
+                })
+                .collect()
+        };
+        assert_eq!(lines("#9E9E9E"), [3, 2, 3, 2]);
+        assert_eq!(lines("#E6194B"), [2, 2, 2, 2]);
+        assert_eq!(svg.matches("<circle").count(), 2);
+        for name in ["train", "val", "one point"] {
+            assert_eq!(svg.matches(&format!(">\n{name}\n<")).count(), 2, "{name}");
+        }
     }
 }

@@ -1,8 +1,11 @@
-//! Step progress: a one-line bar redrawn in place on a terminal (rate, ETA,
-//! running metrics), plain periodic lines otherwise (logs, CI).
+//! Step progress: an `indicatif` bar redrawn in place on a terminal (rate,
+//! ETA, running metrics), plain periodic lines otherwise (logs, CI, Slurm
+//! output files), which indicatif does not write.
 
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Progress over `total` steps of one phase (an epoch).
 #[derive(Debug)]
@@ -11,9 +14,35 @@ pub struct Progress {
     total: usize,
     done: usize,
     start: Instant,
-    last_draw: Option<Instant>,
-    terminal: bool,
+    last_line: Option<Instant>,
+    /// The bar, when standard error is a terminal.
+    bar: Option<ProgressBar>,
     every: Duration,
+}
+
+/// The bar: label, 24 cells, steps, rate, ETA, the running metrics.
+const TEMPLATE: &str = "{prefix} [{bar:24}] {pos}/{len} {rate} eta {eta} {wide_msg}";
+
+/// The bar on standard error, at most 5 redraws a second.
+fn bar(label: &str, total: usize) -> ProgressBar {
+    // TEMPLATE is a constant that a test parses; indicatif's default bar
+    // stands in only if that ever broke.
+    let style = ProgressStyle::with_template(TEMPLATE).map_or_else(
+        |_| ProgressStyle::default_bar(),
+        |s| {
+            s.progress_chars("#-").with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.2} it/s", state.per_sec());
+                },
+            )
+        },
+    );
+    let bar =
+        ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr_with_hz(5));
+    bar.set_style(style);
+    bar.set_prefix(label.to_owned());
+    bar
 }
 
 /// `seconds` as `1h02m`, `3m05s` or `12s`.
@@ -36,17 +65,18 @@ impl Progress {
     /// line every 30 s (`EDAS_PROGRESS_SECS` changes the period; `0` turns
     /// periodic lines off).
     pub fn new(label: impl Into<String>, total: usize) -> Progress {
+        let label = label.into();
         let every = std::env::var("EDAS_PROGRESS_SECS")
             .ok()
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(30.0);
         Progress {
-            label: label.into(),
+            bar: std::io::stderr().is_terminal().then(|| bar(&label, total)),
+            label,
             total,
             done: 0,
             start: Instant::now(),
-            last_draw: None,
-            terminal: std::io::stderr().is_terminal(),
+            last_line: None,
             every: Duration::from_secs_f64(every.max(0.0)),
         }
     }
@@ -71,36 +101,33 @@ impl Progress {
         )
     }
 
-    /// One more step done; redraws (terminal) or prints a line when due.
+    /// One more step done; redraws the bar (terminal) or prints a line
+    /// when one is due.
     pub fn step(&mut self, metrics: &str) {
         self.done += 1;
-        let now = Instant::now();
-        let due = match self.last_draw {
-            None => true,
-            Some(t) if self.terminal => now.duration_since(t) >= Duration::from_millis(200),
-            Some(t) => !self.every.is_zero() && now.duration_since(t) >= self.every,
-        };
-        if !due && self.done < self.total {
+        if let Some(bar) = &self.bar {
+            bar.set_message(metrics.to_owned());
+            bar.inc(1);
             return;
         }
-        if !self.terminal && (self.every.is_zero() || self.done == self.total) {
-            return; // the caller prints the epoch summary
+        // The caller prints the epoch's summary after its last step.
+        if self.every.is_zero() || self.done >= self.total {
+            return;
         }
-        self.last_draw = Some(now);
-        let line = self.line(metrics);
-        let mut err = std::io::stderr();
-        if self.terminal {
-            let _ = write!(err, "\r\x1b[2K{line}");
-            let _ = err.flush();
-        } else {
-            let _ = writeln!(err, "{line}");
+        let now = Instant::now();
+        let due = self
+            .last_line
+            .is_none_or(|t| now.duration_since(t) >= self.every);
+        if due {
+            self.last_line = Some(now);
+            let _ = writeln!(std::io::stderr(), "{}", self.line(metrics));
         }
     }
 
     /// Clears the bar (terminal), so the epoch summary starts on a clean line.
     pub fn finish(&self) {
-        if self.terminal && self.last_draw.is_some() {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 
@@ -121,7 +148,7 @@ mod tests {
         assert_eq!(fmt_duration(3720.0), "1h02m");
         assert_eq!(fmt_duration(f64::NAN), "?");
         let mut p = Progress::new("epoch 1/3", 4);
-        p.terminal = false;
+        p.bar = None;
         p.every = Duration::ZERO;
         p.step("loss 2.0");
         p.step("loss 1.9");
@@ -131,5 +158,6 @@ mod tests {
             "{line}"
         );
         assert!(line.ends_with("loss 1.9"));
+        assert!(ProgressStyle::with_template(TEMPLATE).is_ok());
     }
 }

@@ -63,7 +63,7 @@ pub fn write(run: &RunDir, config: &SearchConfig, rs: &[SearchRecord]) -> Result
             &format!("{} ({})", config.name, config.strategy),
             &charts,
             2,
-        )
+        )?
         .as_bytes(),
     )?;
     if config.strategy.has_arch_step() {
@@ -98,7 +98,7 @@ pub fn write(run: &RunDir, config: &SearchConfig, rs: &[SearchRecord]) -> Result
         }
         run.write(
             "alpha.svg",
-            figure("softmax(alpha) per edge over epochs", &charts, 7).as_bytes(),
+            figure("softmax(alpha) per edge over epochs", &charts, 7)?.as_bytes(),
         )?;
     }
     Ok(())

@@ -291,7 +291,7 @@ impl EpochTask for Trainer<'_> {
         ];
         Ok(run.write(
             "curves.svg",
-            figure(&self.config.name, &charts, 2).as_bytes(),
+            figure(&self.config.name, &charts, 2)?.as_bytes(),
         )?)
     }
 
