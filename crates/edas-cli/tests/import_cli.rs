@@ -88,6 +88,16 @@ fn a_pytorch_model_imports_evaluates_exports_and_trains_on() {
     assert!(err.contains("edas train --resume"), "{err}");
 
     let eval = |dir: &Path| json(&edas(&["eval", "--run", dir.to_str().unwrap(), "--json"]));
+    let eval_dump = |dir: &Path, dump: &Path| {
+        json(&edas(&[
+            "eval",
+            "--run",
+            dir.to_str().unwrap(),
+            "--json",
+            "--dump",
+            dump.to_str().unwrap(),
+        ]))
+    };
     let first = eval(&run);
     assert!(
         first["imported_from"]
@@ -97,6 +107,24 @@ fn a_pytorch_model_imports_evaluates_exports_and_trains_on() {
         "{first}"
     );
     assert_eq!(first["final_weights"], false);
+
+    // --dump: what the network saw and said, as NumPy files.
+    let dump = tmp.path().join("dump");
+    let dumped = eval_dump(&run, &dump);
+    assert_eq!(dumped["test"], first["test"]);
+    let read = |name: &str| {
+        let bytes = std::fs::read(dump.join(name)).unwrap();
+        let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+        npy.shape().to_vec()
+    };
+    assert_eq!(read("images.npy"), [48, 3, 32, 32]);
+    assert_eq!(read("logits.npy"), [48, 10]);
+    assert_eq!(read("labels.npy"), [48]);
+    let logits: Vec<f32> = npyz::NpyFile::new(&std::fs::read(dump.join("logits.npy")).unwrap()[..])
+        .unwrap()
+        .into_vec()
+        .unwrap();
+    assert!(logits.iter().all(|v| v.is_finite()) && logits.iter().any(|v| *v != logits[0]));
 
     // Exported with DARTS' names and imported again: the same network.
     ok(&edas(&["export", "--run", run.to_str().unwrap()]));

@@ -458,3 +458,131 @@ pub fn export_onnx(net: &Network, image: [usize; 3], path: &Path) -> Result<(), 
         message: e.to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use burn::store::ModuleSnapshot;
+    use edas_genotype::darts_text::parse_darts;
+    use edas_nn::{NetKind, NetworkConfig};
+
+    use super::*;
+
+    /// Every op of the space, and the reduce cell's stride-2 skip.
+    const ALL_OPS: &str = "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_5x5', 1), \
+        ('dil_conv_3x3', 0), ('skip_connect', 1), ('avg_pool_3x3', 2), ('dil_conv_5x5', 3), \
+        ('max_pool_3x3', 0), ('sep_conv_3x3', 4)], normal_concat=[2, 3, 4, 5], \
+        reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), \
+        ('sep_conv_5x5', 2), ('dil_conv_3x3', 1), ('skip_connect', 2), ('sep_conv_3x3', 0), \
+        ('dil_conv_5x5', 3)], reduce_concat=[2, 3, 4, 5])";
+
+    fn model(kind: NetKind, auxiliary: bool) -> (Network, ModelProto) {
+        let device = Device::flex();
+        let config = NetworkConfig {
+            in_channels: 3,
+            image_size: if kind == NetKind::Imagenet { 224 } else { 32 },
+            classes: 7,
+            channels: 4,
+            layers: 5,
+            auxiliary,
+        };
+        let genotype = parse_darts(ALL_OPS).unwrap();
+        let net = Network::of_kind(kind, &genotype, &config, &device).unwrap();
+        let bytes = onnx_model(&net, [3, config.image_size, config.image_size])
+            .unwrap()
+            .encode_to_vec();
+        (net, ModelProto::decode(bytes.as_slice()).unwrap())
+    }
+
+    #[test]
+    fn the_graph_is_well_formed_and_holds_every_weight() {
+        for kind in [NetKind::Cifar, NetKind::Imagenet] {
+            let (net, m) = model(kind, true);
+            assert_eq!(
+                (m.ir_version, m.opset_import[0].version),
+                (IR_VERSION, OPSET)
+            );
+            let g = m.graph.unwrap();
+            // Topological: every input is the graph's, an initializer or an
+            // earlier node's output; every name is defined once.
+            let mut defined: BTreeSet<String> =
+                g.initializer.iter().map(|t| t.name.clone()).collect();
+            assert_eq!(defined.len(), g.initializer.len(), "duplicate initializers");
+            defined.insert("images".into());
+            for n in &g.node {
+                for i in &n.input {
+                    assert!(
+                        defined.contains(i),
+                        "{kind}: {} reads undefined {i}",
+                        n.name
+                    );
+                }
+                for o in &n.output {
+                    assert!(defined.insert(o.clone()), "{kind}: {o} defined twice");
+                }
+            }
+            assert_eq!(g.output[0].name, "logits");
+            assert!(defined.contains("logits"));
+            // The main network's tensors, all of them (the auxiliary head is
+            // left out), with their sizes: the float initializers are the
+            // weights, BatchNorm's four tensors each, and the constants.
+            let weights: usize = net
+                .collect(None, None, false)
+                .iter()
+                .filter(|t| !t.name.starts_with("aux."))
+                .map(|t| t.shape.num_elements())
+                .sum();
+            let floats: usize = g
+                .initializer
+                .iter()
+                .filter(|t| t.data_type == proto::FLOAT && !t.name.ends_with(".zero"))
+                .map(|t| t.raw_data.len() / 4)
+                .sum();
+            assert_eq!(floats, weights, "{kind}");
+            let ops: BTreeMap<&str, usize> = g.node.iter().fold(BTreeMap::new(), |mut m, n| {
+                *m.entry(n.op_type.as_str()).or_default() += 1;
+                m
+            });
+            for op in [
+                "Conv",
+                "BatchNormalization",
+                "Relu",
+                "MaxPool",
+                "AveragePool",
+                "Slice",
+                "Concat",
+                "Add",
+                "GlobalAveragePool",
+                "Gemm",
+            ] {
+                assert!(ops.contains_key(op), "{kind}: no {op} in {ops:?}");
+            }
+            // 4 nodes of 2 ops per cell, one Add each.
+            assert_eq!(ops["Add"], 5 * 4);
+        }
+    }
+
+    #[test]
+    fn average_pooling_leaves_padding_out() {
+        let (_, m) = model(NetKind::Cifar, false);
+        let g = m.graph.unwrap();
+        let pool = g.node.iter().find(|n| n.op_type == "AveragePool").unwrap();
+        let attr = |name: &str| pool.attribute.iter().find(|a| a.name == name).unwrap();
+        assert_eq!(attr("count_include_pad").i, 0);
+        assert_eq!(attr("pads").ints, [1, 1, 1, 1]);
+        // The shifted branch of a factorized reduce pads its far edge.
+        let shifted_conv = g
+            .node
+            .iter()
+            .find(|n| n.op_type == "Conv" && n.input[1].ends_with("conv2.weight"))
+            .unwrap();
+        let pads = shifted_conv
+            .attribute
+            .iter()
+            .find(|a| a.name == "pads")
+            .unwrap();
+        assert_eq!(pads.ints, [0, 0, 1, 1]);
+    }
+}
