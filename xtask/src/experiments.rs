@@ -348,6 +348,32 @@ pub fn set_args(sets: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The arguments that start `edas COMMAND` in run directory `dir` afresh:
+/// `start` (the config and overrides) after the seed (none: the config's).
+pub fn start_args(command: &str, dir: &Path, seed: Option<u64>, start: Vec<String>) -> Vec<String> {
+    let mut a = vec![
+        command.to_owned(),
+        "--out".into(),
+        dir.display().to_string(),
+        "--force".into(),
+    ];
+    // The seed first, so that overrides in `start` may replace it.
+    if let Some(seed) = seed {
+        a.extend(["--set".into(), format!("seed={seed}")]);
+    }
+    a.extend(start);
+    a
+}
+
+/// The arguments that resume `edas COMMAND` in run directory `dir`.
+pub fn resume_args(command: &str, dir: &Path) -> Vec<String> {
+    vec![
+        command.to_owned(),
+        "--resume".into(),
+        dir.display().to_string(),
+    ]
+}
+
 /// `edas COMMAND` for run directory `dir` as [`action`] says: skip a
 /// finished run, `--resume` an interrupted one, else start it with `start`
 /// (the config and overrides) and the seed (none: the config's).
@@ -358,24 +384,7 @@ pub fn run_step(
     seed: Option<u64>,
     start: Vec<String>,
 ) -> Result<()> {
-    let mut a = vec![command.to_owned()];
-    match action(dir) {
-        Action::Skip => {
-            eprintln!("{command} finished; skipped");
-            return Ok(());
-        }
-        Action::Resume => a.extend(["--resume".into(), dir.display().to_string()]),
-        Action::Start => {
-            a.extend(["--out".into(), dir.display().to_string(), "--force".into()]);
-            // The seed first, so that overrides in `start` may replace it.
-            if let Some(seed) = seed {
-                a.extend(["--set".into(), format!("seed={seed}")]);
-            }
-            a.extend(start);
-        }
-    }
-    a.push("--quiet".into());
-    run_edas(bin, &a)
+    run_unit_step(bin, dir, &start_args(command, dir, seed, start))
 }
 
 /// The pseudo-strategy of a matrix that trains a uniformly sampled cell
@@ -447,15 +456,22 @@ pub fn fashion() -> Result<()> {
     run_matrix("configs/matrix/fashion.toml", &extra)
 }
 
-/// `cargo xtask matrix FILE [--status]`.
+/// `cargo xtask matrix FILE [--status | --slurm OPTIONS...]`.
 pub fn matrix(args: &[String]) -> Result<()> {
-    let file = args
-        .first()
-        .context("usage: cargo xtask matrix configs/matrix/FILE.toml [--status]")?;
+    let file = args.first().context(
+        "usage: cargo xtask matrix configs/matrix/FILE.toml [--status | --slurm [--partition P] \
+         [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] [--signal-secs S] [--dry-run]]",
+    )?;
     match args.get(1).map(String::as_str) {
         None => run_matrix(file, &[]),
-        Some("--status") => matrix_status(file),
-        Some(other) => bail!("unknown argument `{other}` (expected --status)"),
+        Some("--status") if args.len() == 2 => matrix_status(file),
+        Some("--slurm") => {
+            let o = crate::slurm::SlurmOptions::parse(&args[2..])?;
+            let m = load_matrix(file)?;
+            let bin = edas_binary(crate::paper::feature(&o.device)?)?;
+            crate::slurm::submit(&m, &bin, &o)
+        }
+        Some(other) => bail!("unknown argument `{other}` (expected --status or --slurm)"),
     }
 }
 
@@ -522,6 +538,14 @@ fn matrix_status(file: &str) -> Result<()> {
     let m = load_matrix(file)?;
     let units = m.units();
     let (mut done, mut total) = (0, 0);
+    // Slurm's view where squeue runs (a login node); none elsewhere.
+    let queue = crate::slurm::queue(&m);
+    let queued = |u: &MatrixUnit, step: &str| -> String {
+        queue
+            .as_ref()
+            .and_then(|q| q.get(&crate::slurm::job_name(&m, u, step)))
+            .map_or_else(String::new, |j| format!("; {j}"))
+    };
     println!("| unit | search | training |");
     println!("|---|---|---|");
     for u in &units {
@@ -532,15 +556,17 @@ fn matrix_status(file: &str) -> Result<()> {
                 "-".to_owned()
             }
         } else {
-            run_state(&u.dir.join("search"))
+            run_state(&u.dir.join("search")) + &queued(u, "search")
         };
         let train = if u.train_config.is_some() {
-            run_state(&u.dir.join("train"))
+            run_state(&u.dir.join("train")) + &queued(u, "train")
         } else {
             "(none)".to_owned()
         };
         total += 1;
-        done += usize::from(train == "done" || (u.train_config.is_none() && search == "done"));
+        done += usize::from(
+            train.starts_with("done") || (u.train_config.is_none() && search.starts_with("done")),
+        );
         let name = u
             .dir
             .file_name()
@@ -549,6 +575,82 @@ fn matrix_status(file: &str) -> Result<()> {
     }
     println!("\n{done} of {total} units finished ({})", m.out.display());
     Ok(())
+}
+
+/// What one unit of a matrix runs: a search (or a sampled cell), then
+/// optionally the training of what it found.
+pub struct UnitSteps {
+    /// The search's run directory and the arguments that start it (none
+    /// for `random-cell`).
+    pub search: Option<(PathBuf, Vec<String>)>,
+    /// `random-cell`: the genotype file to sample with the unit's seed.
+    pub sampled_cell: Option<PathBuf>,
+    /// The training's run directory and the arguments that start it.
+    pub train: Option<(PathBuf, Vec<String>)>,
+}
+
+impl MatrixUnit {
+    /// The unit's steps, with the arguments that start each (the local
+    /// runner and the Slurm scripts use the same ones).
+    pub fn steps(&self) -> UnitSteps {
+        let (search, genotype, sampled_cell) = if self.strategy == RANDOM_CELL {
+            // No search: a uniformly sampled cell, the seed's.
+            let file = self.dir.join("cell/genotype.json");
+            (None, file.clone(), Some(file))
+        } else {
+            let dir = self.dir.join("search");
+            let mut start = vec!["--config".to_owned(), self.search_config.clone()];
+            start.extend(set_args(&self.search_set));
+            let args = start_args("search", &dir, Some(self.seed), start);
+            (Some((dir.clone(), args)), dir, None)
+        };
+        let train = self.train_config.as_ref().map(|config| {
+            let dir = self.dir.join("train");
+            let mut start = vec![
+                "--genotype".to_owned(),
+                genotype.display().to_string(),
+                "--config".to_owned(),
+                config.clone(),
+            ];
+            start.extend(set_args(&self.train_set));
+            let args = start_args("train", &dir, Some(self.seed), start);
+            (dir, args)
+        });
+        UnitSteps {
+            search,
+            sampled_cell,
+            train,
+        }
+    }
+
+    /// The arguments of `edas genotype random` for a `random-cell` unit.
+    pub fn sample_args(&self, file: &Path) -> Vec<String> {
+        vec![
+            "genotype".into(),
+            "random".into(),
+            "--seed".into(),
+            self.seed.to_string(),
+            "-o".into(),
+            file.display().to_string(),
+        ]
+    }
+}
+
+/// `edas` with `start` (from [`MatrixUnit::steps`]) for run directory
+/// `dir`, as [`action`] says: skipped when finished, resumed when
+/// interrupted, started otherwise.
+fn run_unit_step(bin: &Path, dir: &Path, start: &[String]) -> Result<()> {
+    let command = start.first().map_or("edas", String::as_str);
+    let mut a = match action(dir) {
+        Action::Skip => {
+            eprintln!("{command} finished; skipped");
+            return Ok(());
+        }
+        Action::Resume => resume_args(command, dir),
+        Action::Start => start.to_vec(),
+    };
+    a.push("--quiet".into());
+    run_edas(bin, &a)
 }
 
 /// Runs matrix `file`, with `extra` overrides for every search and training.
@@ -571,39 +673,17 @@ fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
             u.seed,
             u.dir.display()
         );
-        let genotype = if u.strategy == RANDOM_CELL {
-            // No search: a uniformly sampled cell, the seed's.
-            let file = u.dir.join("cell/genotype.json");
-            if !file.is_file() {
-                run_edas(
-                    &bin,
-                    &[
-                        "genotype".into(),
-                        "random".into(),
-                        "--seed".into(),
-                        u.seed.to_string(),
-                        "-o".into(),
-                        file.display().to_string(),
-                    ],
-                )?;
-            }
-            file
-        } else {
-            let search = u.dir.join("search");
-            let mut start = vec!["--config".to_owned(), u.search_config.clone()];
-            start.extend(set_args(&u.search_set));
-            run_step(&bin, "search", &search, Some(u.seed), start)?;
-            search
-        };
-        if let Some(train_config) = &u.train_config {
-            let mut start = vec![
-                "--genotype".to_owned(),
-                genotype.display().to_string(),
-                "--config".to_owned(),
-                train_config.clone(),
-            ];
-            start.extend(set_args(&u.train_set));
-            run_step(&bin, "train", &u.dir.join("train"), Some(u.seed), start)?;
+        let steps = u.steps();
+        if let Some(file) = &steps.sampled_cell
+            && !file.is_file()
+        {
+            run_edas(&bin, &u.sample_args(file))?;
+        }
+        if let Some((dir, start)) = &steps.search {
+            run_unit_step(&bin, dir, start)?;
+        }
+        if let Some((dir, start)) = &steps.train {
+            run_unit_step(&bin, dir, start)?;
         }
     }
     crate::report::report(&[m.out.display().to_string()])

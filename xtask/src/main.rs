@@ -14,7 +14,7 @@
 //!
 //! Experiments:
 //! - `matrix FILE`, `fashion`, `report RUNS...` (`experiments.rs`,
-//!   `report.rs`).
+//!   `report.rs`); `matrix FILE --slurm ...` (`slurm.rs`).
 //! - `variance [--genotype G] [--seeds N] ...`: a training recipe's
 //!   run-to-run spread and the runs a comparison needs (`variance.rs`).
 //! - `search-cifar10`, `search-cifar100`, `train-cifar10`, `train-cifar100`,
@@ -32,6 +32,7 @@ mod gpu;
 mod interop;
 mod paper;
 mod report;
+mod slurm;
 mod variance;
 
 use std::path::{Path, PathBuf};
@@ -79,7 +80,9 @@ tasks:
   tch bench [BATCH] [STEPS]            DARTS_V2 and search steps: flex vs tch vs PyTorch on this CPU
   interop                              edas <-> PyTorch weights and ONNX (onnxruntime): logits compared (torch venv)
   gpu-kit                              target/gpu-kit: edas (tch, vulkan), scripts/gpu-check.sh, Vulkan loader
-  matrix FILE [--status]               strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted; --status: each unit's state
+  matrix FILE [--status]               strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted; --status: each unit's state (and squeue's)
+  matrix FILE --slurm [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] [--signal-secs S] [--dry-run]
+                                       one batch script per step into OUT/slurm/, submitted with sbatch (training after its search)
   fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h); finds or installs the data
   report RUN_OR_DIR... [--csv FILE]    mean +/- std over seeds: search time, peak memory, pruning gap, params, test error
   variance [--genotype G] [--seeds N] [--config F] [--set K=V]   one cell, N training seeds: the recipe's spread and the runs a comparison needs

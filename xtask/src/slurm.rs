@@ -1,0 +1,438 @@
+//! Matrices on a Slurm cluster: `cargo xtask matrix FILE --slurm [--partition
+//! P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS]
+//! [--signal-secs S] [--dry-run]` writes one batch script per step of each
+//! unit into `OUT/slurm/` and submits them with `sbatch`, the training after
+//! its search (`--dependency=afterok`); `--status` adds what `squeue` says.
+//!
+//! Each script decides when it runs, not when it is written: a finished run
+//! (`results.json`) exits at once, a checkpointed one resumes, anything else
+//! starts afresh, so that a requeued or resubmitted job continues where the
+//! last one stopped. Jobs ask for `--requeue` and a SIGTERM `--signal-secs`
+//! before their time limit; edas then checkpoints at the next step and exits
+//! with status 75, and the script requeues its job (`scontrol requeue`).
+//! Preemption (SIGTERM to the job step) ends the same way.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::experiments::{Action, Matrix, MatrixUnit, action, resume_args};
+
+/// The options of `--slurm`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlurmOptions {
+    /// `--partition`.
+    pub partition: Option<String>,
+    /// GPUs per job (`--gres=gpu:N`).
+    pub gpus: Option<u32>,
+    /// Time limit per job (`--time`).
+    pub time: Option<String>,
+    /// edas' `--device` (default cpu).
+    pub device: String,
+    /// edas' `--checkpoint-every`.
+    pub checkpoint_every: Option<u64>,
+    /// Seconds before the time limit at which Slurm sends SIGTERM.
+    pub signal_secs: u32,
+    /// Write the scripts without submitting them.
+    pub dry_run: bool,
+}
+
+impl Default for SlurmOptions {
+    fn default() -> Self {
+        SlurmOptions {
+            partition: None,
+            gpus: None,
+            time: None,
+            device: "cpu".into(),
+            checkpoint_every: None,
+            signal_secs: 300,
+            dry_run: false,
+        }
+    }
+}
+
+impl SlurmOptions {
+    /// Parses the arguments after `--slurm`.
+    pub fn parse(args: &[String]) -> Result<SlurmOptions> {
+        let mut o = SlurmOptions::default();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = || {
+                it.next()
+                    .cloned()
+                    .with_context(|| format!("{a} needs a value"))
+            };
+            match a.as_str() {
+                "--partition" => o.partition = Some(value()?),
+                "--gpus" => o.gpus = Some(value()?.parse().context("--gpus: a number")?),
+                "--time" => o.time = Some(value()?),
+                "--device" => o.device = value()?,
+                "--checkpoint-every" => {
+                    o.checkpoint_every =
+                        Some(value()?.parse().context("--checkpoint-every: steps")?)
+                }
+                "--signal-secs" => {
+                    o.signal_secs = value()?.parse().context("--signal-secs: seconds")?
+                }
+                "--dry-run" => o.dry_run = true,
+                other => bail!(
+                    "unknown --slurm option `{other}` (expected --partition, --gpus, --time, \
+                     --device, --checkpoint-every, --signal-secs, --dry-run)"
+                ),
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// `text` as one shell word.
+fn quote(text: &str) -> String {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn words(args: &[String]) -> String {
+    args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+}
+
+/// The job name of one step: the matrix's directory, the unit, the step.
+pub fn job_name(m: &Matrix, unit: &MatrixUnit, step: &str) -> String {
+    let out = m
+        .out
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let unit = unit
+        .dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    format!("edas:{out}:{unit}:{step}")
+}
+
+/// One step of a unit as a Slurm job.
+pub struct Job<'a> {
+    /// Job name ([`job_name`]).
+    pub name: &'a str,
+    /// Its output file (appended to across requeues).
+    pub log: &'a Path,
+    /// The run directory.
+    pub dir: &'a Path,
+    /// The arguments that start the run (the first is the edas command).
+    pub start: &'a [String],
+    /// Shell lines run first (sampling a random cell).
+    pub before: &'a [String],
+}
+
+/// The batch script of `job`, running `bin` from the project `root`.
+pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> String {
+    let Job {
+        name,
+        log,
+        dir,
+        start,
+        before,
+    } = *job;
+    let command = start.first().map_or("train", String::as_str);
+    let mut extra = vec!["--quiet".to_owned(), "--device".into(), o.device.clone()];
+    if let Some(k) = o.checkpoint_every {
+        extra.extend(["--checkpoint-every".into(), k.to_string()]);
+    }
+    let mut s = String::from("#!/bin/bash\n");
+    s.push_str(&format!("#SBATCH --job-name={}\n", quote(name)));
+    s.push_str(&format!(
+        "#SBATCH --output={}\n",
+        quote(&log.display().to_string())
+    ));
+    s.push_str("#SBATCH --open-mode=append\n#SBATCH --requeue\n");
+    s.push_str(&format!("#SBATCH --signal=TERM@{}\n", o.signal_secs));
+    if let Some(p) = &o.partition {
+        s.push_str(&format!("#SBATCH --partition={}\n", quote(p)));
+    }
+    if let Some(g) = o.gpus {
+        s.push_str(&format!("#SBATCH --gres=gpu:{g}\n"));
+    }
+    if let Some(t) = &o.time {
+        s.push_str(&format!("#SBATCH --time={}\n", quote(t)));
+    }
+    s.push_str(&format!(
+        "# Written by `cargo xtask matrix ... --slurm`; rewritten on every submission.\n\
+         # Finished: exit; checkpointed: resume; otherwise start afresh. Status 75 means\n\
+         # edas stopped on SIGTERM (time limit, preemption, scancel --signal=TERM) after a\n\
+         # checkpoint: the job requeues itself.\n\
+         set -u\n\
+         cd {}\n\
+         RUN={}\n",
+        quote(&root.display().to_string()),
+        quote(&dir.display().to_string())
+    ));
+    s.push_str("echo \"== $(date -Is) job $SLURM_JOB_ID (restart ${SLURM_RESTART_COUNT:-0}) on $(hostname)\"\n");
+    s.push_str("if [ -f \"$RUN/results.json\" ]; then echo \"$RUN: finished\"; exit 0; fi\n");
+    for line in before {
+        s.push_str(line);
+        s.push('\n');
+    }
+    let mut resume = vec![bin.display().to_string()];
+    resume.extend(resume_args(command, dir));
+    resume.extend(extra.iter().cloned());
+    let mut fresh = vec![bin.display().to_string()];
+    fresh.extend(start.iter().cloned());
+    fresh.extend(extra);
+    s.push_str(&format!(
+        "if [ -f \"$RUN/checkpoint/state.json\" ] || [ -f \"$RUN/checkpoint.old/state.json\" ]; then\n    \
+         set -- {}\nelse\n    set -- {}\nfi\n",
+        words(&resume),
+        words(&fresh)
+    ));
+    s.push_str(
+        "echo \"+ $*\"\n\
+         srun \"$@\"\n\
+         status=$?\n\
+         if [ \"$status\" -eq 75 ]; then\n    \
+         echo \"stopped by a signal, checkpointed; requeueing job $SLURM_JOB_ID\"\n    \
+         scontrol requeue \"$SLURM_JOB_ID\"\n    \
+         exit 0\n\
+         fi\n\
+         exit \"$status\"\n",
+    );
+    s
+}
+
+/// `sbatch --parsable [--dependency=afterok:ID] SCRIPT`: the job id.
+fn sbatch(script: &Path, after: Option<&str>) -> Result<String> {
+    let mut cmd = Command::new("sbatch");
+    cmd.arg("--parsable");
+    if let Some(id) = after {
+        cmd.arg(format!("--dependency=afterok:{id}"));
+    }
+    let out = cmd
+        .arg(script)
+        .output()
+        .context("cannot run sbatch (is this a Slurm login node?)")?;
+    if !out.status.success() {
+        bail!(
+            "sbatch {} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    // `--parsable` prints `ID` or `ID;CLUSTER`.
+    Ok(text.trim().split(';').next().unwrap_or("").to_owned())
+}
+
+/// Jobs of this matrix in the queue: job name -> `ID STATE (REASON)`.
+pub fn queue(m: &Matrix) -> Option<BTreeMap<String, String>> {
+    let out = Command::new("squeue")
+        .args(["--noheader", "--format=%i|%j|%T|%r"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let prefix = job_name(m, &MatrixUnit::placeholder(), "")
+        .trim_end_matches("::")
+        .to_owned();
+    let mut jobs = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let f: Vec<&str> = line.split('|').collect();
+        if let [id, name, state, reason] = f[..]
+            && name.starts_with(&prefix)
+        {
+            let reason = if reason == "None" {
+                String::new()
+            } else {
+                format!(" ({reason})")
+            };
+            jobs.insert(name.to_owned(), format!("job {id} {state}{reason}"));
+        }
+    }
+    Some(jobs)
+}
+
+/// `cargo xtask matrix FILE --slurm ...`: writes and submits the scripts.
+pub fn submit(m: &Matrix, bin: &Path, o: &SlurmOptions) -> Result<()> {
+    let root = crate::project_root();
+    let dir = m.out.join("slurm");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let queued = if o.dry_run { None } else { queue(m) };
+    println!("| unit | search | training |");
+    println!("|---|---|---|");
+    for u in m.units() {
+        let steps = u.steps();
+        let unit = u
+            .dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let mut cells = Vec::new();
+        // One step: write its script, and submit it unless it is finished
+        // or already queued.
+        let step = |kind: &str,
+                    run: &Path,
+                    start: &[String],
+                    before: &[String],
+                    after: Option<&str>|
+         -> Result<(String, Option<String>)> {
+            let name = job_name(m, &u, kind);
+            let path = dir.join(format!("{unit}-{kind}.sh"));
+            let log = dir.join(format!("{unit}-{kind}.out"));
+            let job = Job {
+                name: &name,
+                log: &log,
+                dir: run,
+                start,
+                before,
+            };
+            let text = script(bin, &root, &job, o);
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if action(run) == Action::Skip {
+                return Ok(("finished".into(), None));
+            }
+            if let Some(q) = queued.as_ref().and_then(|q| q.get(&name)) {
+                let id = q.split_whitespace().nth(1).map(str::to_owned);
+                return Ok((format!("already queued: {q}"), id));
+            }
+            if o.dry_run {
+                return Ok((format!("written: {}", path.display()), None));
+            }
+            let id = sbatch(&path, after)?;
+            Ok((format!("submitted: job {id}"), Some(id)))
+        };
+        let search_job = match &steps.search {
+            Some((run, start)) => {
+                let (cell, id) = step("search", run, start, &[], None)?;
+                cells.push(cell);
+                id
+            }
+            None => {
+                cells.push("(sampled cell)".into());
+                None
+            }
+        };
+        match &steps.train {
+            Some((run, start)) => {
+                let before: Vec<String> = steps
+                    .sampled_cell
+                    .iter()
+                    .map(|file| {
+                        let mut sample = vec![bin.display().to_string()];
+                        sample.extend(u.sample_args(file));
+                        format!(
+                            "[ -f {} ] || {} || exit 1",
+                            quote(&file.display().to_string()),
+                            words(&sample)
+                        )
+                    })
+                    .collect();
+                let (cell, _) = step("train", run, start, &before, search_job.as_deref())?;
+                cells.push(cell);
+            }
+            None => cells.push("(none)".into()),
+        }
+        println!("| {unit} | {} | {} |", cells[0], cells[1]);
+    }
+    if o.dry_run {
+        println!("\nscripts in {} (not submitted: --dry-run)", dir.display());
+    } else {
+        println!(
+            "\nscripts and job output in {}; follow with: cargo xtask matrix FILE --status",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+impl MatrixUnit {
+    /// A unit with no name, for the job-name prefix of a matrix.
+    fn placeholder() -> MatrixUnit {
+        MatrixUnit {
+            dir: PathBuf::new(),
+            dataset: None,
+            strategy: String::new(),
+            seed: 0,
+            search_config: String::new(),
+            train_config: None,
+            search_set: Vec::new(),
+            train_set: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn words_are_quoted_for_the_shell() {
+        assert_eq!(quote("seed=3"), "seed=3");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+        assert_eq!(quote(""), "''");
+    }
+
+    #[test]
+    fn scripts_resume_or_start_and_requeue_on_status_75() {
+        let m = Matrix::parse(
+            r#"
+out = "runs/t"
+search_config = "configs/search/x-{strategy}.toml"
+train_config = "configs/train/x.toml"
+strategies = ["edas", "random-cell"]
+seeds = [2]
+"#,
+            "t.toml",
+        )
+        .unwrap();
+        let o = SlurmOptions::parse(&[
+            "--partition".into(),
+            "gpu".into(),
+            "--gpus".into(),
+            "1".into(),
+            "--time".into(),
+            "1:00:00".into(),
+            "--device".into(),
+            "cuda".into(),
+            "--checkpoint-every".into(),
+            "200".into(),
+        ])
+        .unwrap();
+        let units = m.units();
+        let (run, start) = units[0].steps().search.unwrap();
+        let name = job_name(&m, &units[0], "search");
+        let job = Job {
+            name: &name,
+            log: Path::new("/p/runs/t/slurm/edas-s2-search.out"),
+            dir: &run,
+            start: &start,
+            before: &[],
+        };
+        let s = script(Path::new("/bin/edas"), Path::new("/p"), &job, &o);
+        for line in [
+            "#SBATCH --job-name=edas:t:edas-s2:search",
+            "#SBATCH --requeue",
+            "#SBATCH --signal=TERM@300",
+            "#SBATCH --partition=gpu",
+            "#SBATCH --gres=gpu:1",
+            "#SBATCH --time=1:00:00",
+            "RUN=runs/t/edas-s2/search",
+            "    set -- /bin/edas search --resume runs/t/edas-s2/search --quiet --device cuda --checkpoint-every 200",
+            "    set -- /bin/edas search --out runs/t/edas-s2/search --force --set seed=2 --config configs/search/x-edas.toml --quiet --device cuda --checkpoint-every 200",
+            "srun \"$@\"",
+            "    scontrol requeue \"$SLURM_JOB_ID\"",
+        ] {
+            assert!(s.lines().any(|l| l == line), "no `{line}` in\n{s}");
+        }
+        // random-cell: sampled in the training job, trained on the sample.
+        let steps = units[1].steps();
+        assert!(steps.search.is_none());
+        let (_, start) = steps.train.unwrap();
+        assert!(start.contains(&"runs/t/random-cell-s2/cell/genotype.json".to_owned()));
+        assert!(SlurmOptions::parse(&["--gpu".into()]).is_err());
+    }
+}
