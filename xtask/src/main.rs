@@ -15,6 +15,9 @@
 //! Experiments:
 //! - `matrix FILE`, `fashion`, `report RUNS...` (`experiments.rs`,
 //!   `report.rs`); `matrix FILE --slurm ...` (`slurm.rs`).
+//! - `slurm-test`: a tiny matrix through a one-node Slurm cluster on this
+//!   machine, one job preempted and requeued, report compared with the
+//!   local runner's (`slurm_test.rs`).
 //! - `variance [--genotype G] [--seeds N] ...`: a training recipe's
 //!   run-to-run spread and the runs a comparison needs (`variance.rs`).
 //! - `search-cifar10`, `search-cifar100`, `train-cifar10`, `train-cifar100`,
@@ -33,6 +36,7 @@ mod interop;
 mod paper;
 mod report;
 mod slurm;
+mod slurm_test;
 mod variance;
 
 use std::path::{Path, PathBuf};
@@ -84,6 +88,7 @@ tasks:
   matrix FILE --slurm [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] [--signal-secs S] [--dry-run]
                                        one batch script per step into OUT/slurm/, submitted with sbatch (training after its search)
   fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h); finds or installs the data
+  slurm-test                           a one-node Slurm cluster here (root; Debian's slurmctld, slurmd, munge): tiny matrix, one job preempted, report = local runner's
   report RUN_OR_DIR... [--csv FILE]    mean +/- std over seeds: search time, peak memory, pruning gap, params, test error
   variance [--genotype G] [--seeds N] [--config F] [--set K=V]   one cell, N training seeds: the recipe's spread and the runs a comparison needs
   search-cifar10|search-cifar100|train-cifar10|train-cifar100|imagenet OPTIONS  paper-scale runs (below)
@@ -108,6 +113,7 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
         },
         "tch" => gpu::tch(rest),
         "interop" => interop::interop(rest),
+        "slurm-test" => slurm_test::slurm_test(rest),
         "gpu-kit" => gpu::kit(),
         "lint" => {
             cargo(&["fmt", "--all", "--", "--check"])?;
