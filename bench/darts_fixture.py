@@ -17,7 +17,7 @@ import sys
 
 import torch
 
-from darts_model import Network, parse_genotype
+from darts_model import Network, parse_genotype, randomize_batchnorm
 
 GENOTYPE = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_5x5', 1), ('dil_conv_3x3', 0), "
             "('skip_connect', 1), ('avg_pool_3x3', 2), ('dil_conv_5x5', 3), ('max_pool_3x3', 0), "
@@ -41,16 +41,7 @@ def main():
     torch.manual_seed(7)
     s = SETTINGS
     net = Network(s["channels"], s["classes"], s["layers"], s["auxiliary"], parse_genotype(GENOTYPE))
-    # Non-trivial BatchNorm parameters and running statistics.
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-        net.train()
-        for _ in range(3):
-            net(torch.randn(8, 3, s["image_size"], s["image_size"]))
-    net.eval()
+    randomize_batchnorm(net, s["image_size"], passes=3, batch=8)
     x = fixed_input(BATCH, s["image_size"])
     with torch.no_grad():
         logits, _ = net(x)

@@ -193,3 +193,19 @@ class Network(nn.Module):
             if i == 2 * self._layers // 3 and self._auxiliary and self.training:
                 logits_aux = self.auxiliary_head(s1)
         return self.classifier(s1.mean((2, 3))), logits_aux
+
+
+def randomize_batchnorm(net, size, passes, batch=4):
+    """Non-trivial BatchNorm parameters (scale in [0.5, 1.5], shift in
+    [-0.2, 0.2]) and running statistics (`passes` training-mode forward
+    passes on random `size` x `size` images), so that a weights check
+    exercises every tensor; leaves `net` in eval mode."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+        net.train()
+        for _ in range(passes):
+            net(torch.randn(batch, 3, size, size))
+    net.eval()

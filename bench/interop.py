@@ -19,7 +19,7 @@ import os
 import numpy as np
 import torch
 
-from darts_model import Network, parse_genotype
+from darts_model import Network, parse_genotype, randomize_batchnorm
 
 
 def network(a):
@@ -30,15 +30,7 @@ def network(a):
 def make(a):
     torch.manual_seed(a.seed)
     net = network(a)
-    size = 224 if a.kind == "imagenet" else 32
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.2, 0.2)
-        net.train()
-        for _ in range(2):
-            net(torch.randn(4, 3, size, size))
+    randomize_batchnorm(net, 224 if a.kind == "imagenet" else 32, passes=2)
     state = net.state_dict()
     if a.checkpoint:
         state = {"epoch": 1, "state_dict": {"module." + k: v for k, v in state.items()}}

@@ -13,7 +13,7 @@
 //! Preemption (SIGTERM to the job step) ends the same way.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -103,17 +103,22 @@ fn words(args: &[String]) -> String {
     args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
 }
 
-/// The job name of one step: the matrix's directory, the unit, the step.
-pub fn job_name(m: &Matrix, unit: &MatrixUnit, step: &str) -> String {
+/// What every job name of matrix `m` starts with: `edas:<its out dir>:`.
+fn job_prefix(m: &Matrix) -> String {
     let out = m
         .out
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    format!("edas:{out}:")
+}
+
+/// The job name of one step: the matrix's directory, the unit, the step.
+pub fn job_name(m: &Matrix, unit: &MatrixUnit, step: &str) -> String {
     let unit = unit
         .dir
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    format!("edas:{out}:{unit}:{step}")
+    format!("{}{unit}:{step}", job_prefix(m))
 }
 
 /// One step of a unit as a Slurm job.
@@ -234,9 +239,7 @@ pub fn queue(m: &Matrix) -> Option<BTreeMap<String, String>> {
         .output()
         .ok()
         .filter(|o| o.status.success())?;
-    let prefix = job_name(m, &MatrixUnit::placeholder(), "")
-        .trim_end_matches("::")
-        .to_owned();
+    let prefix = job_prefix(m);
     let mut jobs = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let f: Vec<&str> = line.split('|').collect();
@@ -345,22 +348,6 @@ pub fn submit(m: &Matrix, bin: &Path, o: &SlurmOptions) -> Result<()> {
         );
     }
     Ok(())
-}
-
-impl MatrixUnit {
-    /// A unit with no name, for the job-name prefix of a matrix.
-    fn placeholder() -> MatrixUnit {
-        MatrixUnit {
-            dir: PathBuf::new(),
-            dataset: None,
-            strategy: String::new(),
-            seed: 0,
-            search_config: String::new(),
-            train_config: None,
-            search_set: Vec::new(),
-            train_set: Vec::new(),
-        }
-    }
 }
 
 #[cfg(test)]

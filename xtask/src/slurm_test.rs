@@ -257,6 +257,19 @@ pub fn slurm_test(args: &[String]) -> Result<()> {
         .arg(&slurm)
         .args(["--slurm", "--checkpoint-every", "1", "--signal-secs", "30"]))?;
 
+    // --status sees the jobs in the queue.
+    let status = cluster
+        .command(&xtask.display().to_string())
+        .arg("matrix")
+        .arg(&slurm)
+        .arg("--status")
+        .output()?;
+    let text = String::from_utf8_lossy(&status.stdout);
+    println!("{text}");
+    if !status.status.success() || !(text.contains("RUNNING") || text.contains("PENDING")) {
+        bail!("`matrix --status` shows no job of the queue:\n{text}");
+    }
+
     // Preempt the first search seen in the middle of an epoch.
     let t0 = Instant::now();
     let (job, dir) = loop {
