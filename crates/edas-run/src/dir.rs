@@ -64,8 +64,8 @@ pub const RUN_OUTPUTS: &[&str] = &[
 /// process's id. `--force` leaves it in place.
 pub const LOCK_FILE: &str = ".lock";
 
-/// Takes the run directory's lock, or fails at once naming the process
-/// that holds it.
+/// Takes the run directory's lock, or fails naming the process that holds
+/// it (at once for another process; after up to a second for this one).
 fn lock(path: &Path) -> Result<File> {
     let p = path.join(LOCK_FILE);
     let mut file = OpenOptions::new()
@@ -75,23 +75,37 @@ fn lock(path: &Path) -> Result<File> {
         .truncate(false)
         .open(&p)
         .map_err(io(&p))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(&p)
-                .ok()
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .map_or_else(
+    // A lock recorded as this process's own, but not held by this thread's
+    // caller, is usually a child process that another thread is starting
+    // (`git` for the provenance): between its fork and its exec it shares
+    // the lock's open file. It goes at the exec; retry for up to a second
+    // before calling the directory busy.
+    let mut tries = 0;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let recorded = std::fs::read_to_string(&p)
+                    .ok()
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty());
+                let ours = recorded.as_deref() == Some(&std::process::id().to_string());
+                if ours && tries < 20 {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    continue;
+                }
+                let holder = recorded.map_or_else(
                     || "another process".to_owned(),
                     |pid| format!("process {pid}"),
                 );
-            return Err(dir_error(
-                path,
-                format!("is in use by {holder}; wait for it to end or choose another --out"),
-            ));
+                return Err(dir_error(
+                    path,
+                    format!("is in use by {holder}; wait for it to end or choose another --out"),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&p)(e)),
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io(&p)(e)),
     }
     file.set_len(0).map_err(io(&p))?;
     file.write_all(format!("{}\n", std::process::id()).as_bytes())
