@@ -89,7 +89,7 @@ tasks:
                                        one batch script per step into OUT/slurm/, submitted with sbatch (training after its search)
   fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h); finds or installs the data
   slurm-test                           a one-node Slurm cluster here (root; Debian's slurmctld, slurmd, munge): tiny matrix, one job preempted, report = local runner's
-  report RUN_OR_DIR... [--csv FILE]    mean +/- std over seeds: search time, peak memory, pruning gap, params, test error
+  report RUN_OR_DIR... [--csv FILE] [--cells DIR]  mean +/- std over seeds: search time, peak memory, pruning gap, params, test error; --cells: each group's best cell drawn
   variance [--genotype G] [--seeds N] [--config F] [--set K=V]   one cell, N training seeds: the recipe's spread and the runs a comparison needs
   search-cifar10|search-cifar100|train-cifar10|train-cifar100|imagenet OPTIONS  paper-scale runs (below)
 

@@ -1,6 +1,7 @@
-//! `cargo xtask report RUNS... [--csv FILE]`: finished runs grouped by
-//! label (the seed is the only difference within a group), mean +/- sample
-//! std per column, as a Markdown table and a CSV file.
+//! `cargo xtask report RUNS... [--csv FILE] [--cells DIR]`: finished runs
+//! grouped by label (the seed is the only difference within a group), mean
+//! +/- sample std per column, as a Markdown table and a CSV file; with
+//! `--cells`, each group's best cell (lowest test error) drawn.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -251,20 +252,80 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
     (header, md, csv)
 }
 
-/// `cargo xtask report RUNS... [--csv FILE]`: prints Markdown, writes CSV.
+/// Each group's trained cell with the lowest test error: `(group, test
+/// error in %, genotype as DARTS text)`, in group order.
+pub fn best_cells(units: &[Unit]) -> Vec<(String, f64, String)> {
+    let mut best: BTreeMap<&str, (f64, String)> = BTreeMap::new();
+    for u in units {
+        let Some(t) = &u.train else { continue };
+        let error = t
+            .get("test")
+            .and_then(|t| t.get("top1"))
+            .and_then(Value::as_f64)
+            .map(|a| 100.0 * (1.0 - a));
+        let genotype = t.get("genotype").and_then(Value::as_str);
+        if let (Some(e), Some(g)) = (error, genotype) {
+            let entry = best
+                .entry(&u.label)
+                .or_insert((f64::INFINITY, String::new()));
+            if e < entry.0 {
+                *entry = (e, g.to_owned());
+            }
+        }
+    }
+    best.into_iter()
+        .map(|(label, (e, g))| (label.to_owned(), e, g))
+        .collect()
+}
+
+/// Draws each group's best cell into `dir/<group>/` (`edas genotype plot`:
+/// DOT, and SVG where Graphviz is installed).
+fn draw_best_cells(units: &[Unit], dir: &Path) -> Result<()> {
+    let best = best_cells(units);
+    if best.is_empty() {
+        bail!("--cells: no trained run, so no best cell to draw");
+    }
+    let bin = crate::experiments::edas_binary(None)?;
+    for (label, error, genotype) in best {
+        let out = dir.join(&label);
+        crate::experiments::run_edas(
+            &bin,
+            &[
+                "genotype".into(),
+                "plot".into(),
+                genotype,
+                "-o".into(),
+                out.display().to_string(),
+            ],
+        )?;
+        println!(
+            "best cell of {label} ({error:.2}% test error): {}",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// `cargo xtask report RUNS... [--csv FILE] [--cells DIR]`: prints
+/// Markdown, writes CSV, draws the best cells.
 pub fn report(args: &[String]) -> Result<()> {
     let mut paths = Vec::new();
     let mut csv_path = None;
+    let mut cells = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--csv" {
             csv_path = Some(PathBuf::from(it.next().context("--csv needs a file")?));
+        } else if a == "--cells" {
+            cells = Some(PathBuf::from(
+                it.next().context("--cells needs a directory")?,
+            ));
         } else {
             paths.push(PathBuf::from(a));
         }
     }
     if paths.is_empty() {
-        bail!("usage: cargo xtask report RUN_OR_DIR... [--csv FILE]");
+        bail!("usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR]");
     }
     let units: Vec<Unit> = paths.iter().flat_map(|p| collect(p)).collect();
     if units.is_empty() {
@@ -295,6 +356,9 @@ pub fn report(args: &[String]) -> Result<()> {
     std::fs::write(&csv_path, text)
         .with_context(|| format!("cannot write {}", csv_path.display()))?;
     eprintln!("CSV written to {}", csv_path.display());
+    if let Some(dir) = cells {
+        draw_best_cells(&units, &dir)?;
+    }
     Ok(())
 }
 
@@ -383,6 +447,29 @@ mod tests {
             Some("c10-random-cell")
         );
         assert_eq!(baseline_of("random-cell", &["random-cell"]), None);
+    }
+
+    #[test]
+    fn the_best_cell_of_each_group_has_its_lowest_test_error() {
+        let unit = |label: &str, top1: f64, g: &str| Unit {
+            label: label.into(),
+            train: Some(serde_json::json!({"test": {"top1": top1}, "genotype": g})),
+            ..Unit::default()
+        };
+        let units = [
+            unit("edas", 0.80, "A"),
+            unit("edas", 0.85, "B"),
+            unit("darts", 0.70, "C"),
+            Unit {
+                label: "gdas".into(),
+                ..Unit::default()
+            },
+        ];
+        let best = best_cells(&units);
+        assert_eq!(best.len(), 2);
+        assert_eq!((best[0].0.as_str(), best[0].2.as_str()), ("darts", "C"));
+        assert_eq!((best[1].0.as_str(), best[1].2.as_str()), ("edas", "B"));
+        assert!((best[1].1 - 15.0).abs() < 1e-9);
     }
 
     #[test]
