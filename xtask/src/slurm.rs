@@ -400,6 +400,18 @@ seeds = [2]
             before: &[],
         };
         let s = script(Path::new("/bin/edas"), Path::new("/p"), &job, &o);
+        // Valid bash.
+        let dir = std::env::temp_dir().join(format!("edas-slurm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("s.sh");
+        std::fs::write(&file, &s).unwrap();
+        let syntax = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            syntax.status.success(),
+            "{}",
+            String::from_utf8_lossy(&syntax.stderr)
+        );
         for line in [
             "#SBATCH --job-name=edas:t:edas-s2:search",
             "#SBATCH --requeue",
