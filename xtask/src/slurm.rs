@@ -209,6 +209,18 @@ pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> Strin
     s
 }
 
+/// The shell line that samples a `random-cell` unit's genotype into `file`
+/// unless it is there.
+fn sample_line(bin: &Path, unit: &MatrixUnit, file: &Path) -> String {
+    let mut sample = vec![bin.display().to_string()];
+    sample.extend(unit.sample_args(file));
+    format!(
+        "[ -f {} ] || {} || exit 1",
+        quote(&file.display().to_string()),
+        words(&sample)
+    )
+}
+
 /// `sbatch --parsable [--dependency=afterok:ID] SCRIPT`: the job id.
 fn sbatch(script: &Path, after: Option<&str>) -> Result<String> {
     let mut cmd = Command::new("sbatch");
@@ -322,15 +334,7 @@ pub fn submit(m: &Matrix, bin: &Path, o: &SlurmOptions) -> Result<()> {
                 let before: Vec<String> = steps
                     .sampled_cell
                     .iter()
-                    .map(|file| {
-                        let mut sample = vec![bin.display().to_string()];
-                        sample.extend(u.sample_args(file));
-                        format!(
-                            "[ -f {} ] || {} || exit 1",
-                            quote(&file.display().to_string()),
-                            words(&sample)
-                        )
-                    })
+                    .map(|file| sample_line(bin, &u, file))
                     .collect();
                 let (cell, _) = step("train", run, start, &before, search_job.as_deref())?;
                 cells.push(cell);
@@ -400,18 +404,7 @@ seeds = [2]
             before: &[],
         };
         let s = script(Path::new("/bin/edas"), Path::new("/p"), &job, &o);
-        // Valid bash.
-        let dir = std::env::temp_dir().join(format!("edas-slurm-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("s.sh");
-        std::fs::write(&file, &s).unwrap();
-        let syntax = Command::new("bash").arg("-n").arg(&file).output().unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert!(
-            syntax.status.success(),
-            "{}",
-            String::from_utf8_lossy(&syntax.stderr)
-        );
+        bash_syntax(&s);
         for line in [
             "#SBATCH --job-name=edas:t:edas-s2:search",
             "#SBATCH --requeue",
@@ -430,8 +423,39 @@ seeds = [2]
         // random-cell: sampled in the training job, trained on the sample.
         let steps = units[1].steps();
         assert!(steps.search.is_none());
-        let (_, start) = steps.train.unwrap();
-        assert!(start.contains(&"runs/t/random-cell-s2/cell/genotype.json".to_owned()));
+        let (run, start) = steps.train.unwrap();
+        let cell = steps.sampled_cell.unwrap();
+        assert!(start.contains(&cell.display().to_string()));
+        let before = [sample_line(Path::new("/bin/edas"), &units[1], &cell)];
+        let name = job_name(&m, &units[1], "train");
+        let job = Job {
+            name: &name,
+            log: Path::new("/p/t.out"),
+            dir: &run,
+            start: &start,
+            before: &before,
+        };
+        let s = script(Path::new("/bin/edas"), Path::new("/p"), &job, &o);
+        bash_syntax(&s);
+        assert!(s.contains(
+            "[ -f runs/t/random-cell-s2/cell/genotype.json ] || /bin/edas genotype random \
+             --seed 2 -o runs/t/random-cell-s2/cell/genotype.json || exit 1"
+        ));
         assert!(SlurmOptions::parse(&["--gpu".into()]).is_err());
+    }
+
+    /// `bash -n` accepts `script`.
+    fn bash_syntax(script: &str) {
+        let dir = std::env::temp_dir().join(format!("edas-slurm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("s.sh");
+        std::fs::write(&file, script).unwrap();
+        let syntax = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            syntax.status.success(),
+            "{}",
+            String::from_utf8_lossy(&syntax.stderr)
+        );
     }
 }
