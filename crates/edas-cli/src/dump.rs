@@ -23,11 +23,11 @@ pub struct Dump {
 impl Dump {
     /// Adds one batch.
     pub fn add(&mut self, p: Predictions<'_>) {
-        let [_, c, h, w] = p.image_dims;
+        let [_, c, h, w] = p.batch.shape;
         self.image_dims = Some([c, h, w]);
-        self.images.extend_from_slice(p.images);
+        self.images.extend_from_slice(&p.batch.images);
         self.logits.extend_from_slice(p.logits);
-        self.labels.extend(p.labels.iter().map(|&l| l as i64));
+        self.labels.extend(p.batch.labels.iter().map(|&l| l as i64));
     }
 
     /// Writes the three files into `dir` (created if missing).

@@ -217,10 +217,7 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
             )
         }
         ExportFormat::Onnx => {
-            let shape = test
-                .source()
-                .fixed_shape()
-                .unwrap_or(edas_data::ImageShape::new(3, 224, 224));
+            let shape = edas_train::trained::input_shape(test.source().as_ref());
             let image = [shape.channels, shape.height, shape.width];
             edas_train::onnx::export_onnx(&trained.net, image, &out)?;
             format!(

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
-use edas_data::{ImageSource, Loader, LoaderConfig};
+use edas_data::{Batch, ImageSource, Loader, LoaderConfig};
 use edas_nn::{Network, to_host};
 use serde::{Deserialize, Serialize};
 
@@ -51,15 +51,10 @@ pub fn test_loader(
 
 /// One evaluated batch on the host: what the network saw and said.
 pub struct Predictions<'a> {
-    /// The input images after the evaluation pipeline, `[N, C, H, W]`
-    /// row-major.
-    pub images: &'a [f32],
-    /// Their dimensions.
-    pub image_dims: [usize; 4],
+    /// The batch: images after the evaluation pipeline, labels.
+    pub batch: &'a Batch,
     /// The logits, `[N, classes]` row-major.
     pub logits: &'a [f32],
-    /// The labels.
-    pub labels: &'a [usize],
 }
 
 /// What to do with each evaluated batch's [`Predictions`].
@@ -86,21 +81,15 @@ pub fn evaluate_observed(
     for batch in loader.epoch(0) {
         let batch = batch?;
         let (x, y) = batch.to_tensors(&inner);
-        let images = match observe {
-            Some(_) => Some((x.dims(), to_host(x.clone())?)),
-            None => None,
-        };
         let logits = net.forward(x, 0.0, false).logits;
         let b = batch.len();
         loss += f64::from(loss_fn.forward(logits.clone(), y).into_scalar::<f32>()) * b as f64;
         let classes = logits.dims()[1];
         let values = to_host(logits)?;
-        if let (Some(f), Some((image_dims, images))) = (observe.as_mut(), images) {
+        if let Some(f) = observe.as_mut() {
             f(Predictions {
-                images: &images,
-                image_dims,
+                batch: &batch,
                 logits: &values,
-                labels: &batch.labels,
             })?;
         }
         for (row, &label) in values.chunks(classes).zip(&batch.labels) {

@@ -8,7 +8,7 @@ use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use edas_data::download::DownloadOptions;
-use edas_data::{ImageShape, ImageSource, Loader, LoaderConfig, Split};
+use edas_data::{ImageSource, Loader, LoaderConfig, Split};
 use edas_genotype::{Format, Genotype, darts_text::to_darts};
 use edas_nn::Network;
 use edas_run::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
@@ -24,7 +24,7 @@ use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::evaluate::{EvalResult, evaluate, test_loader};
 use crate::import::{DartsWeights, ImportReport};
-use crate::trained::build_network;
+use crate::trained::{build_network, input_shape};
 
 /// One line of a training run's `metrics.jsonl`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -365,9 +365,7 @@ fn trainer<'a>(
         .loader
         .train_examples
         .map_or(train_source.len(), |k| k.min(train_source.len()));
-    let shape = train_source
-        .fixed_shape()
-        .unwrap_or(ImageShape::new(3, 224, 224));
+    let shape = input_shape(train_source.as_ref());
     let train = Loader::new(
         train_source.clone(),
         Some((0..n_train).collect()),
@@ -410,12 +408,7 @@ pub fn run_train(
     options: &RunOptions,
     device: &Device,
 ) -> Result<TrainOutcome, TrainError> {
-    let mut run = driver::open(options)?;
-    driver::logging_errors(&mut run, |run| {
-        let config_toml = to_toml(config)?;
-        let mut trainer = trainer(config, genotype, open_data(config)?, device)?;
-        driver::drive(&mut trainer, run, options, &config_toml)
-    })
+    train(config, genotype, None, options, device)
 }
 
 /// [`run_train`] on the images of `train` and `test` (any burn `Dataset`
@@ -432,10 +425,31 @@ pub fn run_train_on(
 ) -> Result<TrainOutcome, TrainError> {
     config.data.check_source(train.as_ref())?;
     config.data.check_source(test.as_ref())?;
+    self::train(
+        config,
+        genotype,
+        Some(Sources { train, test }),
+        options,
+        device,
+    )
+}
+
+/// A training run on `data`, or on the config's data set when `None`.
+fn train(
+    config: &TrainConfig,
+    genotype: &Genotype,
+    data: Option<Sources>,
+    options: &RunOptions,
+    device: &Device,
+) -> Result<TrainOutcome, TrainError> {
     let mut run = driver::open(options)?;
     driver::logging_errors(&mut run, |run| {
         let config_toml = to_toml(config)?;
-        let mut trainer = trainer(config, genotype, Sources { train, test }, device)?;
+        let data = match data {
+            Some(data) => data,
+            None => open_data(config)?,
+        };
+        let mut trainer = trainer(config, genotype, data, device)?;
         driver::drive(&mut trainer, run, options, &config_toml)
     })
 }

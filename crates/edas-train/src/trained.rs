@@ -18,19 +18,26 @@ use crate::error::TrainError;
 use crate::evaluate::test_loader;
 use crate::train::{TrainResults, TrainState};
 
+/// The latest checkpoint's state file and state, when there is one.
+type Checkpointed = Option<(std::path::PathBuf, CheckpointState<TrainState>)>;
+
 /// Checks that `genotype` (the run's `genotype.json`) is the genotype its
 /// weights were trained for, as `results.json` (a finished run) or the
-/// checkpoint's state records it: weights of the same shapes load into
-/// another wiring without complaint and give a plausible, wrong accuracy.
-fn check_weights_genotype(dir: &Path, finished: bool, genotype: &Genotype) -> Result<(), RunError> {
+/// checkpoint's state (`checkpoint`) records it: weights of the same shapes
+/// load into another wiring without complaint and give a plausible, wrong
+/// accuracy.
+fn check_weights_genotype(
+    dir: &Path,
+    finished: bool,
+    genotype: &Genotype,
+    checkpoint: &Checkpointed,
+) -> Result<(), RunError> {
     let results = dir.join(RESULTS_FILE);
     let (recorded, source) = if finished && results.is_file() {
         let r: TrainResults = read_json(&results)?;
         (Some(r.genotype), results)
-    } else if let Some(checkpoint) = latest_checkpoint(dir) {
-        let state_path = checkpoint.join("state.json");
-        let state: CheckpointState<TrainState> = read_json(&state_path)?;
-        (state.task.genotype, state_path)
+    } else if let Some((state_path, state)) = checkpoint {
+        (state.task.genotype.clone(), state_path.clone())
     } else {
         (None, results)
     };
@@ -56,6 +63,12 @@ fn check_weights_genotype(dir: &Path, finished: bool, genotype: &Genotype) -> Re
     })
 }
 
+/// The shape of the images a network sees from `source`: its fixed shape,
+/// or ImageNet's 3x224x224 crops for folders of photos of many sizes.
+pub fn input_shape(source: &dyn ImageSource) -> ImageShape {
+    source.fixed_shape().unwrap_or(ImageShape::new(3, 224, 224))
+}
+
 /// The network `config` builds for `genotype` on images of `source`.
 pub fn build_network(
     config: &TrainConfig,
@@ -63,7 +76,7 @@ pub fn build_network(
     source: &dyn ImageSource,
     device: &Device,
 ) -> Result<Network, TrainError> {
-    let shape = source.fixed_shape().unwrap_or(ImageShape::new(3, 224, 224));
+    let shape = input_shape(source);
     let net = NetworkConfig {
         in_channels: shape.channels,
         image_size: match config.network.kind {
@@ -139,23 +152,31 @@ pub fn load_run(
     let source = config.data.open(Split::Test, &DownloadOptions::default())?;
     let mut net = build_network(&config, &genotype, source.as_ref(), device)?;
     let finished = dir.join("model.bpk").is_file();
+    let latest = latest_checkpoint(dir);
+    // The checkpoint's state, read once where the weights or their genotype
+    // record come from it (a finished run's is in results.json).
+    let checkpoint: Checkpointed = match &latest {
+        Some(c) if !finished || !dir.join(RESULTS_FILE).is_file() => {
+            let path = c.join("state.json");
+            let state = read_json(&path)?;
+            Some((path, state))
+        }
+        _ => None,
+    };
     let weights = if finished {
         dir.join("model.bpk")
     } else {
-        latest_checkpoint(dir)
+        latest
             .map(|c| c.join("model.bpk"))
             .ok_or_else(|| RunError::RunDir {
                 path: dir.to_owned(),
                 message: "holds no trained weights (no model.bpk, no checkpoint)".into(),
             })?
     };
-    check_weights_genotype(dir, finished, &genotype)?;
+    check_weights_genotype(dir, finished, &genotype, &checkpoint)?;
     load_module(&mut net, &weights)?;
-    let imported = match weights.parent() {
-        Some(checkpoint) if !finished => {
-            let state: CheckpointState<TrainState> = read_json(&checkpoint.join("state.json"))?;
-            state.task.imported.filter(|_| state.epochs_done == 0)
-        }
+    let imported = match &checkpoint {
+        Some((_, state)) if !finished && state.epochs_done == 0 => state.task.imported.clone(),
         _ => None,
     };
     let test = test_loader(&config, source)?;
