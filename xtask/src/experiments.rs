@@ -1,10 +1,13 @@
 //! `cargo xtask matrix FILE` (datasets x strategies x config grids x seeds,
-//! run in sequence, finished runs skipped, interrupted ones resumed) and
+//! run in order, `--jobs N` at a time, finished runs skipped, interrupted
+//! ones resumed) and
 //! `cargo xtask report RUNS...` (mean +/- std tables in Markdown and CSV).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, Result, bail};
 
@@ -329,8 +332,20 @@ pub fn edas_binary(feature: Option<&str>) -> Result<PathBuf> {
 }
 
 pub(crate) fn run_edas(bin: &Path, args: &[String]) -> Result<()> {
+    run_edas_threads(bin, args, None)
+}
+
+/// [`run_edas`] with the CPU backend's thread count (`RAYON_NUM_THREADS`)
+/// set to `threads`, unless the caller's environment already sets it.
+fn run_edas_threads(bin: &Path, args: &[String], threads: Option<usize>) -> Result<()> {
     eprintln!("+ edas {}", args.join(" "));
-    let status = Command::new(bin)
+    let mut command = Command::new(bin);
+    if let Some(n) = threads
+        && std::env::var_os("RAYON_NUM_THREADS").is_none()
+    {
+        command.env("RAYON_NUM_THREADS", n.to_string());
+    }
+    let status = command
         .args(args)
         .current_dir(project_root())
         .status()
@@ -384,7 +399,7 @@ pub fn run_step(
     seed: Option<u64>,
     start: Vec<String>,
 ) -> Result<()> {
-    run_unit_step(bin, dir, &start_args(command, dir, seed, start))
+    run_unit_step(bin, None, dir, &start_args(command, dir, seed, start))
 }
 
 /// The pseudo-strategy of a matrix that trains a uniformly sampled cell
@@ -453,17 +468,20 @@ fn locate_fashion_mnist() -> Vec<String> {
 /// located (or installed, or downloaded) first.
 pub fn fashion() -> Result<()> {
     let extra = locate_fashion_mnist();
-    run_matrix("configs/matrix/fashion.toml", &extra)
+    run_matrix("configs/matrix/fashion.toml", &extra, 1)
 }
 
-/// `cargo xtask matrix FILE [--status | --slurm OPTIONS...]`.
+/// `cargo xtask matrix FILE [--jobs N | --status | --slurm OPTIONS...]`.
 pub fn matrix(args: &[String]) -> Result<()> {
     let file = args.first().context(
-        "usage: cargo xtask matrix configs/matrix/FILE.toml [--status | --slurm [--partition P] \
-         [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] [--signal-secs S] [--dry-run]]",
+        "usage: cargo xtask matrix configs/matrix/FILE.toml [--jobs N | --status | --slurm \
+         [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] \
+         [--signal-secs S] [--dry-run]]",
     )?;
     match args.get(1).map(String::as_str) {
-        None => run_matrix(file, &[]),
+        None => run_matrix(file, &[], 1),
+        Some("--jobs") if args.len() == 3 => run_matrix(file, &[], parse_jobs(&args[2])?),
+        Some("--jobs") => bail!("--jobs takes one number: cargo xtask matrix FILE --jobs N"),
         Some("--status") if args.len() == 2 => matrix_status(file),
         Some("--slurm") => {
             let o = crate::slurm::SlurmOptions::parse(&args[2..])?;
@@ -471,7 +489,7 @@ pub fn matrix(args: &[String]) -> Result<()> {
             let bin = edas_binary(crate::paper::feature(&o.device)?)?;
             crate::slurm::submit(&m, &bin, &o)
         }
-        Some(other) => bail!("unknown argument `{other}` (expected --status or --slurm)"),
+        Some(other) => bail!("unknown argument `{other}` (expected --jobs, --status or --slurm)"),
     }
 }
 
@@ -639,53 +657,125 @@ impl MatrixUnit {
 /// `edas` with `start` (from [`MatrixUnit::steps`]) for run directory
 /// `dir`, as [`action`] says: skipped when finished, resumed when
 /// interrupted, started otherwise.
-fn run_unit_step(bin: &Path, dir: &Path, start: &[String]) -> Result<()> {
+fn run_unit_step(bin: &Path, threads: Option<usize>, dir: &Path, start: &[String]) -> Result<()> {
     let command = start.first().map_or("edas", String::as_str);
     let mut a = match action(dir) {
         Action::Skip => {
-            eprintln!("{command} finished; skipped");
+            eprintln!("{command} finished; skipped ({})", dir.display());
             return Ok(());
         }
         Action::Resume => resume_args(command, dir),
         Action::Start => start.to_vec(),
     };
     a.push("--quiet".into());
-    run_edas(bin, &a)
+    run_edas_threads(bin, &a, threads)
 }
 
-/// Runs matrix `file`, with `extra` overrides for every search and training.
-fn run_matrix(file: &str, extra: &[String]) -> Result<()> {
+/// The `--jobs` value: a whole number of at least 1.
+fn parse_jobs(text: &str) -> Result<usize> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => bail!("--jobs must be a whole number of at least 1, not `{text}`"),
+    }
+}
+
+/// Runs one unit: its sampled cell, search and training, each skipped when
+/// finished and resumed when interrupted; `threads`: the CPU backend's.
+fn run_unit(
+    bin: &Path,
+    threads: Option<usize>,
+    u: &MatrixUnit,
+    position: usize,
+    total: usize,
+) -> Result<()> {
+    eprintln!(
+        "== run {position}/{total}: {}{}, seed {} -> {}",
+        u.dataset
+            .as_ref()
+            .map(|d| format!("{d}, "))
+            .unwrap_or_default(),
+        u.strategy,
+        u.seed,
+        u.dir.display()
+    );
+    let steps = u.steps();
+    if let Some(file) = &steps.sampled_cell
+        && !file.is_file()
+    {
+        run_edas(bin, &u.sample_args(file))?;
+    }
+    if let Some((dir, start)) = &steps.search {
+        run_unit_step(bin, threads, dir, start)?;
+    }
+    if let Some((dir, start)) = &steps.train {
+        run_unit_step(bin, threads, dir, start)?;
+    }
+    Ok(())
+}
+
+/// Runs `units` in order on `jobs` workers, each taking the next unit not
+/// yet taken. After a failure no further unit is taken; the units under way
+/// finish, and the first failure (in unit order) is returned.
+fn run_units(
+    units: &[MatrixUnit],
+    jobs: usize,
+    run: impl Fn(usize, &MatrixUnit) -> Result<()> + Sync,
+) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.min(units.len()) {
+            s.spawn(|| {
+                while !failed.load(Ordering::SeqCst) {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(u) = units.get(i) else { break };
+                    if let Err(e) = run(i, u) {
+                        failed.store(true, Ordering::SeqCst);
+                        failures
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push((i, e));
+                    }
+                }
+            });
+        }
+    });
+    let mut failures = failures
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    failures.sort_by_key(|(i, _)| *i);
+    let others = failures.len().saturating_sub(1);
+    match failures.into_iter().next() {
+        None => Ok(()),
+        Some((i, e)) if others > 0 => Err(e.context(format!(
+            "unit {} failed (and {others} more unit(s) under way failed or stopped too)",
+            i + 1
+        ))),
+        Some((i, e)) => Err(e.context(format!("unit {} failed", i + 1))),
+    }
+}
+
+/// Runs matrix `file` on `jobs` workers, with `extra` overrides for every
+/// search and training.
+fn run_matrix(file: &str, extra: &[String], jobs: usize) -> Result<()> {
     let mut m = load_matrix(file)?;
     m.search_set.extend(extra.iter().cloned());
     m.train_set.extend(extra.iter().cloned());
     let bin = edas_binary(None)?;
     let units = m.units();
-    for (i, u) in units.iter().enumerate() {
-        eprintln!(
-            "== run {}/{}: {}{}, seed {} -> {}",
-            i + 1,
-            units.len(),
-            u.dataset
-                .as_ref()
-                .map(|d| format!("{d}, "))
-                .unwrap_or_default(),
-            u.strategy,
-            u.seed,
-            u.dir.display()
-        );
-        let steps = u.steps();
-        if let Some(file) = &steps.sampled_cell
-            && !file.is_file()
-        {
-            run_edas(&bin, &u.sample_args(file))?;
-        }
-        if let Some((dir, start)) = &steps.search {
-            run_unit_step(&bin, dir, start)?;
-        }
-        if let Some((dir, start)) = &steps.train {
-            run_unit_step(&bin, dir, start)?;
-        }
+    // N jobs share the cores: each edas' CPU backend gets cores / N threads
+    // (rayon would otherwise start one per core in every process).
+    let threads = (jobs > 1).then(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores / jobs).max(1)
+    });
+    if let Some(t) = threads {
+        eprintln!("{jobs} units at a time, {t} CPU thread(s) each (RAYON_NUM_THREADS)");
     }
+    run_units(&units, jobs, |i, u| {
+        run_unit(&bin, threads, u, i + 1, units.len())
+    })?;
     crate::report::report(&[m.out.display().to_string()])
 }
 
@@ -813,6 +903,82 @@ epochs = 5
         std::fs::write(tmp.join("t10k-labels-idx1-ubyte.gz"), b"x").unwrap();
         assert!(has_fashion_mnist(&tmp));
         std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    fn nine_units() -> Vec<MatrixUnit> {
+        Matrix::parse(
+            r#"
+out = "runs/m"
+search_config = "configs/search/fashion-mnist-{strategy}.toml"
+strategies = ["edas", "darts", "gdas"]
+seeds = [1, 2, 3]
+"#,
+            "m.toml",
+        )
+        .unwrap()
+        .units()
+    }
+
+    /// Counts a unit as started and waits, up to 10 s, until `k` have.
+    fn all_start(started: &(Mutex<usize>, std::sync::Condvar), k: usize) -> Result<()> {
+        let (n, cv) = started;
+        let mut n = n.lock().unwrap();
+        *n += 1;
+        cv.notify_all();
+        let (n, wait) = cv
+            .wait_timeout_while(n, std::time::Duration::from_secs(10), |n| *n < k)
+            .unwrap();
+        anyhow::ensure!(!wait.timed_out(), "only {} units ran at once", *n);
+        Ok(())
+    }
+
+    #[test]
+    fn units_run_once_each_on_parallel_workers() {
+        let units = nine_units();
+        // Three workers: units 0-2 are under way together, and every unit
+        // runs exactly once.
+        let runs = Mutex::new(vec![0; units.len()]);
+        let started = Mutex::default();
+        let started = (started, std::sync::Condvar::new());
+        run_units(&units, 3, |i, _| {
+            runs.lock().unwrap()[i] += 1;
+            if i < 3 {
+                all_start(&started, 3)
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap();
+        assert_eq!(runs.into_inner().unwrap(), vec![1; 9]);
+        // One worker: in order, and nothing is taken after a failure.
+        let seen = Mutex::new(Vec::new());
+        let e = run_units(&units, 1, |i, _| {
+            seen.lock().unwrap().push(i);
+            if i == 4 { bail!("edas failed") } else { Ok(()) }
+        })
+        .unwrap_err();
+        assert_eq!(seen.into_inner().unwrap(), vec![0, 1, 2, 3, 4]);
+        assert_eq!(format!("{e:#}"), "unit 5 failed: edas failed");
+        // Two workers, both stopped (a SIGTERM stops every edas): the first
+        // failure in unit order is reported, the other counted, and no
+        // further unit is taken.
+        let started = (Mutex::default(), std::sync::Condvar::new());
+        let seen = Mutex::new(Vec::new());
+        let e = run_units(&units, 2, |i, _| {
+            seen.lock().unwrap().push(i);
+            all_start(&started, 2)?;
+            bail!("stopped {i}")
+        })
+        .unwrap_err();
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort_unstable();
+        assert_eq!(seen, vec![0, 1]);
+        assert_eq!(
+            format!("{e:#}"),
+            "unit 1 failed (and 1 more unit(s) under way failed or stopped too): stopped 0"
+        );
+        assert!(parse_jobs("0").is_err() && parse_jobs("x").is_err());
+        assert_eq!(parse_jobs("2").unwrap(), 2);
     }
 
     #[test]

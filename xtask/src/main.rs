@@ -13,7 +13,7 @@
 //!
 //!
 //! Experiments:
-//! - `matrix FILE`, `fashion`, `report RUNS...` (`experiments.rs`,
+//! - `matrix FILE [--jobs N]`, `fashion`, `report RUNS...` (`experiments.rs`,
 //!   `report.rs`); `matrix FILE --slurm ...` (`slurm.rs`).
 //! - `slurm-test`: a tiny matrix through a one-node Slurm cluster on this
 //!   machine, one job preempted and requeued, report compared with the
@@ -84,7 +84,7 @@ tasks:
   tch bench [BATCH] [STEPS]            DARTS_V2 and search steps: flex vs tch vs PyTorch on this CPU
   interop                              edas <-> PyTorch weights and ONNX (onnxruntime): logits compared (torch venv)
   gpu-kit                              target/gpu-kit: edas (tch, vulkan), scripts/gpu-check.sh, Vulkan loader
-  matrix FILE [--status]               strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted; --status: each unit's state (and squeue's)
+  matrix FILE [--jobs N | --status]    strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted; --jobs: N units at a time; --status: each unit's state (and squeue's)
   matrix FILE --slurm [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] [--signal-secs S] [--dry-run]
                                        one batch script per step into OUT/slurm/, submitted with sbatch (training after its search)
   fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h); finds or installs the data
