@@ -464,11 +464,16 @@ fn locate_fashion_mnist() -> Vec<String> {
     vec!["data.download=true".to_owned()]
 }
 
-/// `cargo xtask fashion`: the CPU-sized end-to-end experiment, with the data
-/// located (or installed, or downloaded) first.
-pub fn fashion() -> Result<()> {
+/// `cargo xtask fashion [--jobs N]`: the CPU-sized end-to-end experiment,
+/// with the data located (or installed, or downloaded) first.
+pub fn fashion(args: &[String]) -> Result<()> {
+    let jobs = match args {
+        [] => 1,
+        [flag, n] if flag == "--jobs" => parse_jobs(n)?,
+        _ => bail!("usage: cargo xtask fashion [--jobs N]"),
+    };
     let extra = locate_fashion_mnist();
-    run_matrix("configs/matrix/fashion.toml", &extra, 1)
+    run_matrix("configs/matrix/fashion.toml", &extra, jobs)
 }
 
 /// `cargo xtask matrix FILE [--jobs N | --status | --slurm OPTIONS...]`.

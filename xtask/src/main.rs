@@ -13,7 +13,7 @@
 //!
 //!
 //! Experiments:
-//! - `matrix FILE [--jobs N]`, `fashion`, `report RUNS...` (`experiments.rs`,
+//! - `matrix FILE [--jobs N]`, `fashion [--jobs N]`, `report RUNS...` (`experiments.rs`,
 //!   `report.rs`); `matrix FILE --slurm ...` (`slurm.rs`).
 //! - `slurm-test`: a tiny matrix through a one-node Slurm cluster on this
 //!   machine, one job preempted and requeued, report compared with the
@@ -87,7 +87,7 @@ tasks:
   matrix FILE [--jobs N | --status]    strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted; --jobs: N units at a time; --status: each unit's state (and squeue's)
   matrix FILE --slurm [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] [--signal-secs S] [--dry-run]
                                        one batch script per step into OUT/slurm/, submitted with sbatch (training after its search)
-  fashion                              matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h); finds or installs the data
+  fashion [--jobs N]                   matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h; --jobs N: N units at a time); finds or installs the data
   slurm-test                           a one-node Slurm cluster here (root; Debian's slurmctld, slurmd, munge): tiny matrix, one job preempted, report = local runner's
   report RUN_OR_DIR... [--csv FILE] [--cells DIR]  mean +/- std over seeds: search time, peak memory, pruning gap, params, test error; --cells: each group's best cell drawn
   variance [--genotype G] [--seeds N] [--config F] [--set K=V]   one cell, N training seeds: the recipe's spread and the runs a comparison needs
@@ -129,7 +129,7 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
         }
         "test" => cargo(&["test", "--workspace", "--locked"]),
         "matrix" => experiments::matrix(rest),
-        "fashion" => experiments::fashion(),
+        "fashion" => experiments::fashion(rest),
         "report" => report::report(rest),
         "variance" => variance::variance(rest),
         "search-cifar10" => paper::search(paper::Data::Cifar10, rest),
