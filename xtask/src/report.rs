@@ -216,9 +216,15 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
         let devices: std::collections::BTreeSet<&str> =
             us.iter().map(|u| u.device.as_str()).collect();
         let device = devices.into_iter().collect::<Vec<_>>().join("+");
+        // A matrix under way: some units searched but not yet trained.
+        let runs = if !err.is_empty() && err.len() < us.len() {
+            format!("{} ({} trained)", us.len(), err.len())
+        } else {
+            us.len().to_string()
+        };
         let cells = vec![
             label.clone(),
-            us.len().to_string(),
+            runs,
             device.clone(),
             fmt_ms(mean_std(&time), 1),
             fmt_ms(mean_std(&mem), 0),
@@ -387,15 +393,21 @@ mod tests {
             train: Some(serde_json::json!({"params": 1000, "test": {"top1": top1}})),
             device: if label == "darts" { "cuda:1" } else { "cpu" }.into(),
         };
-        let units = vec![
+        let mut units = vec![
             unit("edas", 0.01, 60.0, 0.9),
             unit("edas", 0.03, 180.0, 0.8),
             unit("darts", 0.5, 600.0, 0.85),
             unit("random-cell", 0.0, 0.0, 0.7),
             unit("random-cell", 0.0, 0.0, 0.75),
         ];
+        // A darts seed searched, its training not finished yet.
+        units.push(Unit {
+            train: None,
+            ..unit("darts", 0.6, 660.0, 0.0)
+        });
         let (_, md, csv) = table(&units);
         assert_eq!(md.len(), 3);
+        assert_eq!(md.iter().find(|r| r[0] == "darts").unwrap()[1], "2 (1 trained)");
         let edas = md.iter().find(|r| r[0] == "edas").unwrap();
         assert_eq!(edas[1], "2");
         assert_eq!(edas[2], "cpu");
@@ -408,7 +420,8 @@ mod tests {
         assert_eq!(md.iter().find(|r| r[0] == "darts").unwrap()[8], "-");
         let darts = md.iter().find(|r| r[0] == "darts").unwrap();
         assert_eq!(darts[2], "cuda:1");
-        assert_eq!(darts[5], "50.0");
+        assert_eq!(darts[5], "55.0 ± 7.1"); // both searches' gaps
+        assert_eq!(darts[7], "15.00"); // the one trained cell
         let tmp = std::env::temp_dir().join(format!("edas-xtask-dev-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).unwrap();
         assert_eq!(device_of(&tmp), "cpu");
