@@ -407,7 +407,10 @@ mod tests {
         });
         let (_, md, csv) = table(&units);
         assert_eq!(md.len(), 3);
-        assert_eq!(md.iter().find(|r| r[0] == "darts").unwrap()[1], "2 (1 trained)");
+        assert_eq!(
+            md.iter().find(|r| r[0] == "darts").unwrap()[1],
+            "2 (1 trained)"
+        );
         let edas = md.iter().find(|r| r[0] == "edas").unwrap();
         assert_eq!(edas[1], "2");
         assert_eq!(edas[2], "cpu");

@@ -4,12 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
+mod common;
 
 use burn::prelude::*;
-use edas_data::{
-    ImageSource, Loader, LoaderConfig, Normalization, Pipeline, Split, SyntheticSpec, synthetic,
-};
+use edas_data::{Split, SyntheticSpec};
 use edas_genotype::CellKind;
 use edas_nn::SearchNetworkConfig;
 use edas_search::{EdasSettings, Searcher, StepContext, Strategy};
@@ -23,24 +21,7 @@ fn batches(device: &Device, split: Split) -> Vec<(Tensor<4>, Tensor<1, Int>)> {
         seed: 4,
         ..SyntheticSpec::cifar(32, 32)
     };
-    let source: Arc<dyn ImageSource> = Arc::new(synthetic(&spec, split).unwrap());
-    let config = LoaderConfig {
-        batch_size: 16,
-        workers: 0,
-        seed: 3,
-        ..LoaderConfig::default()
-    };
-    let loader = Loader::new(
-        source,
-        None,
-        Pipeline::plain(Normalization::identity(3)),
-        config,
-    )
-    .unwrap();
-    loader
-        .epoch(0)
-        .map(|b| b.unwrap().to_tensors(device))
-        .collect()
+    common::batches(device, &spec, split)
 }
 
 /// Losses (as bits) and both cells' alpha after two DARTS steps of `s` run
