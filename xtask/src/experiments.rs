@@ -1,7 +1,7 @@
 //! `cargo xtask matrix FILE` (datasets x strategies x config grids x seeds,
 //! run in order, `--jobs N` at a time, finished runs skipped, interrupted
 //! ones resumed) and
-//! `cargo xtask report RUNS...` (mean +/- std tables in Markdown and CSV).
+//! `cargo xtask report RUNS...` (mean +/- std tables in Markdown, CSV on request).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

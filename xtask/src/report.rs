@@ -1,7 +1,8 @@
 //! `cargo xtask report RUNS... [--csv FILE] [--cells DIR]`: finished runs
 //! grouped by label (the seed is the only difference within a group), mean
-//! +/- sample std per column, as a Markdown table and a CSV file; with
-//! `--cells`, each group's best cell (lowest test error) drawn.
+//! +/- sample std per column, as a Markdown table; with `--csv`, also as a
+//! CSV file; with `--cells`, each group's best cell (lowest test error)
+//! drawn. Nothing is written unless asked for.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -313,7 +314,7 @@ fn draw_best_cells(units: &[Unit], dir: &Path) -> Result<()> {
 }
 
 /// `cargo xtask report RUNS... [--csv FILE] [--cells DIR]`: prints
-/// Markdown, writes CSV, draws the best cells.
+/// Markdown; writes CSV and draws the best cells where asked to.
 pub fn report(args: &[String]) -> Result<()> {
     let mut paths = Vec::new();
     let mut csv_path = None;
@@ -350,18 +351,19 @@ pub fn report(args: &[String]) -> Result<()> {
     for row in &md {
         println!("| {} |", row.join(" | "));
     }
-    let csv_path = csv_path.unwrap_or_else(|| PathBuf::from("report.csv"));
-    let mut text = String::from(
-        "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,vs_random_cell,vs_random_cell_low,vs_random_cell_high,genotypes\n",
-    );
-    for row in csv {
-        let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
-        text.push_str(&fields.join(","));
-        text.push('\n');
+    if let Some(csv_path) = csv_path {
+        let mut text = String::from(
+            "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,vs_random_cell,vs_random_cell_low,vs_random_cell_high,genotypes\n",
+        );
+        for row in csv {
+            let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+            text.push_str(&fields.join(","));
+            text.push('\n');
+        }
+        std::fs::write(&csv_path, text)
+            .with_context(|| format!("cannot write {}", csv_path.display()))?;
+        eprintln!("CSV written to {}", csv_path.display());
     }
-    std::fs::write(&csv_path, text)
-        .with_context(|| format!("cannot write {}", csv_path.display()))?;
-    eprintln!("CSV written to {}", csv_path.display());
     if let Some(dir) = cells {
         draw_best_cells(&units, &dir)?;
     }
