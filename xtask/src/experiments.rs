@@ -513,6 +513,38 @@ fn load_matrix(file: &str) -> Result<Matrix> {
     Ok(m)
 }
 
+/// How far an interrupted run got: its checkpoint's epochs and step, and
+/// the epochs its `config.toml` asks for.
+pub struct Progress {
+    /// Whole epochs done.
+    pub epochs_done: u64,
+    /// Steps done within the next epoch, when checkpointed within one.
+    pub step: Option<u64>,
+    /// The run's epochs, when its config says.
+    pub epochs: Option<u64>,
+}
+
+/// The progress of run directory `dir` from its newest checkpoint (`None`
+/// without a readable one).
+pub fn checkpoint_progress(dir: &Path) -> Option<Progress> {
+    let state = ["checkpoint", "checkpoint.old"]
+        .iter()
+        .map(|c| dir.join(c).join("state.json"))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())?;
+    let epochs = std::fs::read_to_string(dir.join("config.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("epochs").and_then(toml::Value::as_integer))
+        .and_then(|e| u64::try_from(e).ok());
+    Some(Progress {
+        epochs_done: state["epochs_done"].as_u64().unwrap_or(0),
+        step: state["step"].as_u64(),
+        epochs,
+    })
+}
+
 /// One run directory's state, in a few words: `done`, `epoch 3/50`
 /// (`epoch 3/50, step 120` in the middle of one), `failed: <last error>`,
 /// or `-` (not started).
@@ -529,20 +561,10 @@ pub fn run_state(dir: &Path) -> String {
                 .find(|l| l.starts_with("error: "))
                 .map(str::to_owned)
         });
-    let state = ["checkpoint", "checkpoint.old"]
-        .iter()
-        .map(|c| dir.join(c).join("state.json"))
-        .find(|p| p.is_file())
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-    let epochs = std::fs::read_to_string(dir.join("config.toml"))
-        .ok()
-        .and_then(|t| t.parse::<toml::Table>().ok())
-        .and_then(|t| t.get("epochs").and_then(toml::Value::as_integer));
-    let progress = state.map(|s| {
-        let done = s["epochs_done"].as_u64().unwrap_or(0);
-        let total = epochs.map_or_else(|| "?".to_owned(), |e| e.to_string());
-        match s["step"].as_u64() {
+    let progress = checkpoint_progress(dir).map(|p| {
+        let total = p.epochs.map_or_else(|| "?".to_owned(), |e| e.to_string());
+        let done = p.epochs_done;
+        match p.step {
             Some(step) if step > 0 => format!("epoch {done}/{total}, step {step}"),
             _ => format!("epoch {done}/{total}"),
         }
@@ -597,6 +619,12 @@ fn matrix_status(file: &str) -> Result<()> {
         println!("| {name} | {search} | {train} |");
     }
     println!("\n{done} of {total} units finished ({})", m.out.display());
+    if done < total {
+        println!(
+            "{}",
+            crate::remaining::describe(&crate::remaining::remaining(&units))
+        );
+    }
     Ok(())
 }
 

@@ -14,7 +14,8 @@
 //!
 //! Experiments:
 //! - `matrix FILE [--jobs N]`, `fashion [--jobs N]`, `report RUNS...` (`experiments.rs`,
-//!   `report.rs`); `matrix FILE --slurm ...` (`slurm.rs`).
+//!   `report.rs`); `matrix FILE --status` (with the work left, `remaining.rs`);
+//!   `matrix FILE --slurm ...` (`slurm.rs`).
 //! - `slurm-test`: a tiny matrix through a one-node Slurm cluster on this
 //!   machine, one job preempted and requeued, report compared with the
 //!   local runner's (`slurm_test.rs`).
@@ -34,6 +35,7 @@ mod experiments;
 mod gpu;
 mod interop;
 mod paper;
+mod remaining;
 mod report;
 mod slurm;
 mod slurm_test;
