@@ -131,6 +131,7 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
     };
     let options = RunOptions {
         command_line: std::env::args().collect(),
+        build_commit: Some(crate::BUILD_COMMIT.to_owned()),
         verbose: !args.quiet,
         ..RunOptions::new(out, mode)
     };

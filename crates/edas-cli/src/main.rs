@@ -18,9 +18,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The commit this binary was built from (`build.rs`): `<sha>`,
+/// `<sha>-dirty`, or `unknown` outside the project's git checkout.
+pub const BUILD_COMMIT: &str = env!("EDAS_BUILD_COMMIT");
+
 /// EDAS: efficient and differentiable architecture search (arXiv:1912.01237).
 #[derive(Debug, Parser)]
-#[command(name = "edas", version, about, propagate_version = true)]
+#[command(
+    name = "edas",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("EDAS_BUILD_COMMIT"), ")"),
+    about,
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

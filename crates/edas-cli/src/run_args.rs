@@ -98,6 +98,7 @@ impl RunArgs {
         Ok(RunOptions {
             stop_after: self.stop_after,
             command_line: std::env::args().collect(),
+            build_commit: Some(crate::BUILD_COMMIT.to_owned()),
             verbose: !self.quiet,
             checkpoint_every: self.checkpoint_every.map(|n| n as usize),
             stop: StopFlag::on_signals()?,

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{edas, ok};
+use common::{edas, ok, tiny_config};
 
 /// DARTS_V2 at C=8 L=5 on 2000 training images for 3 epochs (96 steps),
 /// tested on the first 1000 test images. Bar: 40% top-1, four times chance
@@ -183,43 +183,6 @@ fn a_nan_test_pass_stops_training_and_writes_no_result() {
     assert!(!out.join("results.json").exists());
     assert!(!out.join("checkpoint").join("state.json").exists());
     assert!(!out.join("model.bpk").exists());
-}
-
-/// A tiny synthetic training config: DARTS_V2-sized cells at C=8 L=5,
-/// 128 training and 64 test images; `optim` lines go into `[optim]`.
-fn tiny_config(epochs: usize, optim: &str) -> String {
-    format!(
-        r#"name = "tiny"
-seed = 0
-epochs = {epochs}
-
-[data]
-dataset = "synthetic"
-
-[data.synthetic]
-channels = 3
-height = 32
-width = 32
-classes = 10
-train_len = 128
-test_len = 64
-noise = 40.0
-seed = 0
-
-[loader]
-batch_size = 32
-workers = 1
-
-[network]
-kind = "cifar"
-channels = 8
-layers = 5
-auxiliary = true
-
-[optim]
-{optim}
-"#
-    )
 }
 
 /// Weights load into any genotype of the same tensor shapes; an edited

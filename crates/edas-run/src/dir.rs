@@ -7,7 +7,8 @@
 //! RUN_DIR/
 //!   config.toml      the resolved config (after --set overrides)
 //!   command.txt      the command line
-//!   git.txt          the commit of the source tree (and whether it was dirty)
+//!   git.txt          the commit the program was built from (`-dirty`: with
+//!                    uncommitted changes), and any other build that resumed it
 //!   log.txt          what the run printed
 //!   metrics.jsonl    one JSON object per epoch
 //!   checkpoint/      the last completed epoch (replaced atomically)
@@ -31,6 +32,10 @@ pub const RESULTS_FILE: &str = "results.json";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 /// The checkpoint directory.
 pub const CHECKPOINT_DIR: &str = "checkpoint";
+/// Which build of the program started (and resumed) the run.
+pub const GIT_FILE: &str = "git.txt";
+/// `git.txt`'s entry for a program that did not say its commit.
+const UNKNOWN_BUILD: &str = "unknown";
 
 /// Every file and folder a search or a training writes into its run
 /// directory (and `edas export`'s default output). `--force` removes these
@@ -39,7 +44,7 @@ pub const RUN_OUTPUTS: &[&str] = &[
     LOCK_FILE,
     "config.toml",
     "command.txt",
-    "git.txt",
+    GIT_FILE,
     "log.txt",
     METRICS_FILE,
     RESULTS_FILE,
@@ -205,6 +210,10 @@ pub struct RunOptions {
     pub stop_after: Option<usize>,
     /// The command line, recorded in the run directory.
     pub command_line: Vec<String>,
+    /// The commit the running program was built from (`-dirty` when its
+    /// tree had uncommitted changes), recorded in `git.txt`; `None`
+    /// records `unknown`. The `edas` binary embeds it at build time.
+    pub build_commit: Option<String>,
     /// Print progress and epoch lines to standard error.
     pub verbose: bool,
     /// Also checkpoint every this many steps within an epoch (bounds the
@@ -217,13 +226,15 @@ pub struct RunOptions {
 
 impl RunOptions {
     /// Options for a run in `out` under `mode`: no stop after an epoch, no
-    /// command line, quiet, checkpoints at epoch ends only, no signal.
+    /// command line or build commit, quiet, checkpoints at epoch ends
+    /// only, no signal.
     pub fn new(out: impl Into<PathBuf>, mode: OpenMode) -> RunOptions {
         RunOptions {
             out: out.into(),
             mode,
             stop_after: None,
             command_line: Vec::new(),
+            build_commit: None,
             verbose: false,
             checkpoint_every: None,
             stop: StopFlag::new(),
@@ -361,20 +372,44 @@ impl RunDir {
     }
 
     /// Records what started the run: the resolved config, the command line
-    /// and the source commit.
-    pub fn write_provenance(&self, config_toml: &str, command_line: &[String]) -> Result<()> {
+    /// and the commit the program was built from (`unknown` when not given).
+    pub fn write_provenance(
+        &self,
+        config_toml: &str,
+        command_line: &[String],
+        build_commit: Option<&str>,
+    ) -> Result<()> {
         self.write("config.toml", config_toml.as_bytes())?;
         self.write(
             "command.txt",
             format!("{}\n", shell_line(command_line)).as_bytes(),
         )?;
         self.write(
-            "git.txt",
-            format!(
-                "{}\n",
-                git_description().unwrap_or_else(|| "unknown".into())
-            )
-            .as_bytes(),
+            GIT_FILE,
+            format!("{}\n", build_commit.unwrap_or(UNKNOWN_BUILD)).as_bytes(),
+        )
+    }
+
+    /// Records a resume by a program built from another commit than the
+    /// last one `git.txt` names: appends `<commit> resumed after <when>`.
+    pub fn record_resume_build(&self, build_commit: Option<&str>, when: &str) -> Result<()> {
+        let commit = build_commit.unwrap_or(UNKNOWN_BUILD);
+        let path = self.file(GIT_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let last = text
+            .lines()
+            .last()
+            .and_then(|l| l.split_whitespace().next());
+        if last == Some(commit) {
+            return Ok(());
+        }
+        self.write(
+            GIT_FILE,
+            format!("{text}{commit} resumed after {when}\n").as_bytes(),
         )
     }
 
@@ -631,32 +666,32 @@ fn shell_line(args: &[String]) -> String {
         .join(" ")
 }
 
-/// `git rev-parse HEAD` of the working directory, with `-dirty` when the
-/// tree has uncommitted changes; `None` outside a git checkout.
-pub fn git_description() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let commit = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    let dirty = std::process::Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
-        .output()
-        .ok()
-        .is_some_and(|o| !o.stdout.is_empty());
-    Some(if dirty {
-        format!("{commit}-dirty")
-    } else {
-        commit
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_txt_records_the_build_and_other_builds_that_resume() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunDir::open(&tmp.path().join("run"), OpenMode::New).unwrap();
+        let read = || std::fs::read_to_string(run.file(GIT_FILE)).unwrap();
+        run.write_provenance("", &[], None).unwrap();
+        assert_eq!(read(), "unknown\n");
+        run.write_provenance("", &[], Some("aaa")).unwrap();
+        assert_eq!(read(), "aaa\n");
+        run.record_resume_build(Some("aaa"), "epoch 1/6").unwrap();
+        assert_eq!(read(), "aaa\n");
+        run.record_resume_build(Some("bbb-dirty"), "epoch 2/6")
+            .unwrap();
+        run.record_resume_build(Some("bbb-dirty"), "epoch 3/6")
+            .unwrap();
+        run.record_resume_build(Some("aaa"), "epoch 4/6, step 3/9 of epoch 5")
+            .unwrap();
+        assert_eq!(
+            read(),
+            "aaa\nbbb-dirty resumed after epoch 2/6\naaa resumed after epoch 4/6, step 3/9 of epoch 5\n"
+        );
+    }
 
     #[test]
     fn run_dir_guards() {

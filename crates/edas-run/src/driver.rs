@@ -282,8 +282,16 @@ pub fn drive<T: EpochTask>(
             "resuming {} after epoch {epoch}/{epochs}{within}",
             run.path().display()
         ));
+        run.record_resume_build(
+            options.build_commit.as_deref(),
+            &format!("epoch {epoch}/{epochs}{within}"),
+        )?;
     } else {
-        run.write_provenance(config_toml, &options.command_line)?;
+        run.write_provenance(
+            config_toml,
+            &options.command_line,
+            options.build_commit.as_deref(),
+        )?;
         let line = task.start(run)?;
         run.line(&line);
     }
@@ -407,7 +415,11 @@ pub fn initialise<T: EpochTask>(
         }
         .into());
     }
-    run.write_provenance(config_toml, &options.command_line)?;
+    run.write_provenance(
+        config_toml,
+        &options.command_line,
+        options.build_commit.as_deref(),
+    )?;
     let line = task.start(run)?;
     run.line(&line);
     checkpoint(
