@@ -350,11 +350,40 @@ fn run_edas_threads(bin: &Path, args: &[String], threads: Option<usize>) -> Resu
         .current_dir(project_root())
         .status()
         .with_context(|| format!("cannot run {}", bin.display()))?;
+    if status.code() == Some(STOPPED_STATUS) {
+        return Err(Stopped {
+            command: format!("edas {}", args.join(" ")),
+        }
+        .into());
+    }
     if !status.success() {
         bail!("edas {} failed ({status})", args.join(" "));
     }
     Ok(())
 }
+
+/// `edas`'s exit status after a signal stopped it at a checkpoint
+/// (`edas_run::INTERRUPTED`).
+const STOPPED_STATUS: i32 = 75;
+
+/// An `edas` run stopped by a signal after checkpointing: not a failure,
+/// the same matrix command resumes it.
+#[derive(Debug)]
+struct Stopped {
+    command: String,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} was stopped by a signal after its checkpoint (exit status 75)",
+            self.command
+        )
+    }
+}
+
+impl std::error::Error for Stopped {}
 
 /// `KEY=VALUE` overrides as edas arguments: `--set KEY=VALUE` each.
 pub fn set_args(sets: &[String]) -> Vec<String> {
@@ -464,29 +493,27 @@ fn locate_fashion_mnist() -> Vec<String> {
     vec!["data.download=true".to_owned()]
 }
 
-/// `cargo xtask fashion [--jobs N]`: the CPU-sized end-to-end experiment,
-/// with the data located (or installed, or downloaded) first.
+/// `cargo xtask fashion [--jobs N] [--bin PATH]`: the CPU-sized end-to-end
+/// experiment, with the data located (or installed, or downloaded) first.
 pub fn fashion(args: &[String]) -> Result<()> {
-    let jobs = match args {
-        [] => 1,
-        [flag, n] if flag == "--jobs" => parse_jobs(n)?,
-        _ => bail!("usage: cargo xtask fashion [--jobs N]"),
-    };
+    let local = LocalOptions::parse(args)?;
     let extra = locate_fashion_mnist();
-    run_matrix("configs/matrix/fashion.toml", &extra, jobs)
+    run_matrix(
+        "configs/matrix/fashion.toml",
+        &extra,
+        &local.binary()?,
+        local.jobs,
+    )
 }
 
-/// `cargo xtask matrix FILE [--jobs N | --status | --slurm OPTIONS...]`.
+/// `cargo xtask matrix FILE [--jobs N] [--bin PATH] | --status | --slurm OPTIONS...`.
 pub fn matrix(args: &[String]) -> Result<()> {
     let file = args.first().context(
-        "usage: cargo xtask matrix configs/matrix/FILE.toml [--jobs N | --status | --slurm \
-         [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] \
-         [--signal-secs S] [--dry-run]]",
+        "usage: cargo xtask matrix configs/matrix/FILE.toml [--jobs N] [--bin PATH] | --status | \
+         --slurm [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] \
+         [--signal-secs S] [--dry-run]",
     )?;
     match args.get(1).map(String::as_str) {
-        None => run_matrix(file, &[], 1),
-        Some("--jobs") if args.len() == 3 => run_matrix(file, &[], parse_jobs(&args[2])?),
-        Some("--jobs") => bail!("--jobs takes one number: cargo xtask matrix FILE --jobs N"),
         Some("--status") if args.len() == 2 => matrix_status(file),
         Some("--slurm") => {
             let o = crate::slurm::SlurmOptions::parse(&args[2..])?;
@@ -494,8 +521,76 @@ pub fn matrix(args: &[String]) -> Result<()> {
             let bin = edas_binary(crate::paper::feature(&o.device)?)?;
             crate::slurm::submit(&m, &bin, &o)
         }
-        Some(other) => bail!("unknown argument `{other}` (expected --jobs, --status or --slurm)"),
+        _ => {
+            let local = LocalOptions::parse(&args[1..])?;
+            run_matrix(file, &[], &local.binary()?, local.jobs)
+        }
     }
+}
+
+/// `cargo xtask matrix FILE [--jobs N] [--bin PATH]`.
+#[derive(Debug, PartialEq)]
+struct LocalOptions {
+    jobs: usize,
+    bin: Option<PathBuf>,
+}
+
+impl LocalOptions {
+    fn parse(args: &[String]) -> Result<LocalOptions> {
+        let mut o = LocalOptions { jobs: 1, bin: None };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--jobs" => {
+                    o.jobs = parse_jobs(it.next().context("--jobs takes one number: --jobs N")?)?;
+                }
+                "--bin" => {
+                    o.bin = Some(PathBuf::from(
+                        it.next()
+                            .context("--bin takes the path of an edas binary")?,
+                    ));
+                }
+                other => bail!(
+                    "unknown argument `{other}` (expected --jobs N, --bin PATH, --status or --slurm)"
+                ),
+            }
+        }
+        Ok(o)
+    }
+
+    /// The `--bin` binary, else the release build (built now).
+    fn binary(&self) -> Result<PathBuf> {
+        match &self.bin {
+            Some(b) => pinned_binary(b),
+            None => edas_binary(None),
+        }
+    }
+}
+
+/// An `edas` binary given with `--bin`, used as it is (no build): a long
+/// matrix keeps one build from its first unit to its last while the code
+/// changes. Checked by running `edas --version`.
+fn pinned_binary(bin: &Path) -> Result<PathBuf> {
+    let bin = if bin.is_absolute() {
+        bin.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .context("cannot read the working directory")?
+            .join(bin)
+    };
+    let out = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("cannot run --bin {}", bin.display()))?;
+    let version = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || !version.starts_with("edas ") {
+        bail!(
+            "--bin {} is not an edas binary (`--version` printed {version:?})",
+            bin.display()
+        );
+    }
+    eprintln!("using {} ({})", bin.display(), version.trim());
+    Ok(bin)
 }
 
 /// The matrix in `file`, its paths made the project root's.
@@ -778,6 +873,17 @@ fn run_units(
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     failures.sort_by_key(|(i, _)| *i);
+    if !failures.is_empty()
+        && failures
+            .iter()
+            .all(|(_, e)| e.downcast_ref::<Stopped>().is_some())
+    {
+        let units: Vec<String> = failures.iter().map(|(i, _)| (i + 1).to_string()).collect();
+        bail!(
+            "stopped by a signal: unit(s) {} checkpointed; the same command resumes them",
+            units.join(", ")
+        );
+    }
     let others = failures.len().saturating_sub(1);
     match failures.into_iter().next() {
         None => Ok(()),
@@ -791,11 +897,10 @@ fn run_units(
 
 /// Runs matrix `file` on `jobs` workers, with `extra` overrides for every
 /// search and training.
-fn run_matrix(file: &str, extra: &[String], jobs: usize) -> Result<()> {
+fn run_matrix(file: &str, extra: &[String], bin: &Path, jobs: usize) -> Result<()> {
     let mut m = load_matrix(file)?;
     m.search_set.extend(extra.iter().cloned());
     m.train_set.extend(extra.iter().cloned());
-    let bin = edas_binary(None)?;
     let units = m.units();
     // N jobs share the cores: each edas' CPU backend gets cores / N threads
     // (rayon would otherwise start one per core in every process).
@@ -807,7 +912,7 @@ fn run_matrix(file: &str, extra: &[String], jobs: usize) -> Result<()> {
         eprintln!("{jobs} units at a time, {t} CPU thread(s) each (RAYON_NUM_THREADS)");
     }
     run_units(&units, jobs, |i, u| {
-        run_unit(&bin, threads, u, i + 1, units.len())
+        run_unit(bin, threads, u, i + 1, units.len())
     })?;
     crate::report::report(&[m.out.display().to_string()])
 }
@@ -992,24 +1097,39 @@ seeds = [1, 2, 3]
         .unwrap_err();
         assert_eq!(seen.into_inner().unwrap(), vec![0, 1, 2, 3, 4]);
         assert_eq!(format!("{e:#}"), "unit 5 failed: edas failed");
-        // Two workers, both stopped (a SIGTERM stops every edas): the first
-        // failure in unit order is reported, the other counted, and no
-        // further unit is taken.
-        let started = (Mutex::default(), std::sync::Condvar::new());
-        let seen = Mutex::new(Vec::new());
-        let e = run_units(&units, 2, |i, _| {
-            seen.lock().unwrap().push(i);
-            all_start(&started, 2)?;
-            bail!("stopped {i}")
-        })
-        .unwrap_err();
-        let mut seen = seen.into_inner().unwrap();
-        seen.sort_unstable();
-        assert_eq!(seen, vec![0, 1]);
-        assert_eq!(
-            format!("{e:#}"),
-            "unit 1 failed (and 1 more unit(s) under way failed or stopped too): stopped 0"
-        );
+        // Two workers, both stopped (a SIGTERM stops every edas): no further
+        // unit is taken, and the stop is reported as one. With one of them
+        // failed instead, the first failure in unit order is reported and
+        // the other counted.
+        for (first_fails, says) in [
+            (
+                false,
+                "stopped by a signal: unit(s) 1, 2 checkpointed; the same command resumes them",
+            ),
+            (
+                true,
+                "unit 1 failed (and 1 more unit(s) under way failed or stopped too): broken",
+            ),
+        ] {
+            let started = (Mutex::default(), std::sync::Condvar::new());
+            let seen = Mutex::new(Vec::new());
+            let e = run_units(&units, 2, |i, _| {
+                seen.lock().unwrap().push(i);
+                all_start(&started, 2)?;
+                if first_fails && i == 0 {
+                    bail!("broken")
+                }
+                Err(Stopped {
+                    command: format!("edas {i}"),
+                }
+                .into())
+            })
+            .unwrap_err();
+            let mut seen = seen.into_inner().unwrap();
+            seen.sort_unstable();
+            assert_eq!(seen, vec![0, 1]);
+            assert_eq!(format!("{e:#}"), says);
+        }
         assert!(parse_jobs("0").is_err() && parse_jobs("x").is_err());
         assert_eq!(parse_jobs("2").unwrap(), 2);
     }
@@ -1084,6 +1204,39 @@ seeds = [1, 2, 3]
             n += 1;
         }
         assert!(n >= 3);
+    }
+
+    #[test]
+    fn local_options_take_jobs_and_a_pinned_binary() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            LocalOptions::parse(&[]).unwrap(),
+            LocalOptions { jobs: 1, bin: None }
+        );
+        assert_eq!(
+            LocalOptions::parse(&args(&["--bin", "b/edas", "--jobs", "2"])).unwrap(),
+            LocalOptions {
+                jobs: 2,
+                bin: Some(PathBuf::from("b/edas"))
+            }
+        );
+        for (bad, says) in [
+            (&["--jobs"][..], "--jobs takes one number"),
+            (&["--bin"][..], "--bin takes the path"),
+            (&["--jobs", "0"][..], "at least 1"),
+            (&["--fast"][..], "unknown argument `--fast`"),
+        ] {
+            let e = format!("{:#}", LocalOptions::parse(&args(bad)).unwrap_err());
+            assert!(e.contains(says), "{bad:?}: {e}");
+        }
+        // A program that is not edas is refused before any unit runs.
+        let e = format!("{:#}", pinned_binary(Path::new("/bin/true")).unwrap_err());
+        assert!(e.contains("is not an edas binary"), "{e}");
+        let e = format!(
+            "{:#}",
+            pinned_binary(Path::new("/nonexistent/edas")).unwrap_err()
+        );
+        assert!(e.contains("cannot run --bin /nonexistent/edas"), "{e}");
     }
 
     #[test]

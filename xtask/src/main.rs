@@ -13,7 +13,7 @@
 //!
 //!
 //! Experiments:
-//! - `matrix FILE [--jobs N]`, `fashion [--jobs N]`, `report RUNS...` (`experiments.rs`,
+//! - `matrix FILE [--jobs N] [--bin PATH]`, `fashion [--jobs N] [--bin PATH]`, `report RUNS...` (`experiments.rs`,
 //!   `report.rs`); `matrix FILE --status` (with the work left, `remaining.rs`);
 //!   `matrix FILE --slurm ...` (`slurm.rs`).
 //! - `slurm-test`: a tiny matrix through a one-node Slurm cluster on this
@@ -86,10 +86,11 @@ tasks:
   tch bench [BATCH] [STEPS]            DARTS_V2 and search steps: flex vs tch vs PyTorch on this CPU
   interop                              edas <-> PyTorch weights and ONNX (onnxruntime): logits compared (torch venv)
   gpu-kit                              target/gpu-kit: edas (tch, vulkan), scripts/gpu-check.sh, Vulkan loader
-  matrix FILE [--jobs N | --status]    strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted; --jobs: N units at a time; --status: each unit's state (and squeue's)
+  matrix FILE [--jobs N] [--bin PATH]  strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted; --jobs: N units at a time; --bin: run this edas binary (no build)
+  matrix FILE --status                 each unit's state (and squeue's), the work left
   matrix FILE --slurm [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] [--signal-secs S] [--dry-run]
                                        one batch script per step into OUT/slurm/, submitted with sbatch (training after its search)
-  fashion [--jobs N]                   matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h; --jobs N: N units at a time); finds or installs the data
+  fashion [--jobs N] [--bin PATH]      matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h; --jobs, --bin as for matrix); finds or installs the data
   slurm-test                           a one-node Slurm cluster here (root; Debian's slurmctld, slurmd, munge): tiny matrix, one job preempted, report = local runner's
   report RUN_OR_DIR... [--csv FILE] [--cells DIR]  mean +/- std over seeds: search time, peak memory, pruning gap, params, test error; --cells: each group's best cell drawn
   variance [--genotype G] [--seeds N] [--config F] [--set K=V]   one cell, N training seeds: the recipe's spread and the runs a comparison needs
