@@ -14,8 +14,9 @@
 //! `derived-l8`, `derived-l20` (the derived network of the supernet, DARTS_V2
 //! with inherited weights), `darts-l8`, `darts-l20` (every edge relaxed),
 //! `edas-l8`, `edas-l20` (the clamped DARTS_V2 cell plus one relaxed edge per
-//! cell kind), and `ops` (each op alone). Search cases use C=16. Prints JSON
-//! lines.
+//! cell kind), `ops` (each op alone) and `pool` (3x3 average pooling: burn's
+//! kernel against `edas_nn::pool`'s shifted sums). Search cases use C=16.
+//! Prints JSON lines.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -70,6 +71,56 @@ fn ops(device: &Device, batch: usize, steps: usize) {
     }
 }
 
+/// `avg_pool_3x3` at stride 1: burn's pooling kernel against the shifted
+/// sums `edas_nn::pool` uses on flex, forward and forward+backward, at the
+/// Fashion-MNIST network's three resolutions (C=8 L=5).
+fn pool(device: &Device, batch: usize, steps: usize) {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::pool::AvgPool2dConfig;
+    use edas_nn::pool::avg_pool_3x3_shifted;
+    let kernel = AvgPool2dConfig::new([3, 3])
+        .with_strides([1, 1])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .with_count_include_pad(false)
+        .init();
+    let median = |f: &dyn Fn()| {
+        f();
+        let mut t: Vec<f64> = (0..steps)
+            .map(|_| {
+                let s = Instant::now();
+                f();
+                s.elapsed().as_secs_f64()
+            })
+            .collect();
+        t.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        t[t.len() / 2]
+    };
+    for (c, hw) in [(8, 28), (16, 14), (32, 7)] {
+        let x: Tensor<4> = Tensor::random(
+            [batch, c, hw, hw],
+            burn::tensor::Distribution::Normal(0.0, 1.0),
+            device,
+        );
+        let burn_kernel = |x: Tensor<4>| kernel.forward(x);
+        let shifted = |x: Tensor<4>| avg_pool_3x3_shifted(x);
+        let variants: [(&str, &dyn Fn(Tensor<4>) -> Tensor<4>); 2] =
+            [("burn", &burn_kernel), ("shifted", &shifted)];
+        for (name, f) in variants {
+            let forward = median(&|| {
+                std::hint::black_box(f(x.clone()).into_data());
+            });
+            let both = median(&|| {
+                let xi = x.clone().require_grad();
+                let grads = f(xi.clone()).sum().backward();
+                std::hint::black_box(xi.grad(&grads).unwrap().into_data());
+            });
+            println!(
+                "{{\"case\": \"avg-pool-{name}\", \"shape\": [{batch}, {c}, {hw}, {hw}], \"forward_s\": {forward:.5}, \"forward_backward_s\": {both:.5}}}"
+            );
+        }
+    }
+}
+
 /// `flex` by default; `EDAS_BENCH_BACKEND=ndarray` with `--features ndarray`.
 fn bench_device() -> Device {
     match std::env::var("EDAS_BENCH_BACKEND").as_deref() {
@@ -95,6 +146,10 @@ fn main() {
     let device = bench_device();
     if case == "ops" {
         ops(&device, batch, steps);
+        return;
+    }
+    if case == "pool" {
+        pool(&device, batch, steps);
         return;
     }
     let x: Tensor<4> = Tensor::random(

@@ -12,6 +12,7 @@ pub mod host;
 pub mod network;
 pub mod ops;
 pub mod pointwise;
+pub mod pool;
 pub mod recompute;
 pub mod scaffold;
 pub mod supernet;

@@ -501,7 +501,7 @@ impl Op {
         match self {
             Op::Zero(z) => z.forward(x),
             Op::MaxPool(p) => then_bn(p.bn.as_ref(), p.pool.forward(x)),
-            Op::AvgPool(p) => then_bn(p.bn.as_ref(), p.pool.forward(x)),
+            Op::AvgPool(p) => then_bn(p.bn.as_ref(), crate::pool::avg_pool(&p.pool, x)),
             Op::Identity(_) => x,
             Op::Reduce(r) => r.forward(x),
             Op::Sep(s) => s.forward(x),

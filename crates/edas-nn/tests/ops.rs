@@ -1,4 +1,5 @@
-//! The ops: output shapes (odd sizes included), pooling at borders, BatchNorm
+//! The ops: output shapes (odd sizes included), pooling at borders (and the
+//! CPU's shifted-sum average pooling against burn's kernel), BatchNorm
 //! affinity, per-op parameter counts and a finite-difference gradient check.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -67,6 +68,47 @@ fn average_pooling_does_not_count_padding() {
     assert!((y[4] - 5.0).abs() < 1e-6);
     let max = values(Op::new(Primitive::MaxPool3x3, 1, 1, OpMode::Eval, &device).forward(x));
     assert_eq!(max, vec![5.0, 6.0, 6.0, 8.0, 9.0, 9.0, 8.0, 9.0, 9.0]);
+}
+
+/// The shifted-sum average pooling that `avg_pool_3x3` uses on flex
+/// (`edas_nn::pool`) equals burn's pooling kernel, values and input
+/// gradients, on sizes 1, 2, odd and even; and it is what flex devices get.
+#[test]
+fn shifted_sum_average_pooling_equals_burns_kernel() {
+    use burn::nn::PaddingConfig2d;
+    use burn::nn::pool::AvgPool2dConfig;
+    use edas_nn::pool::{avg_pool_3x3_shifted, is_flex};
+    let device = Device::flex().autodiff();
+    assert!(is_flex(&Device::flex()) && is_flex(&device));
+    let kernel = AvgPool2dConfig::new([3, 3])
+        .with_strides([1, 1])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .with_count_include_pad(false)
+        .init();
+    for [h, w] in [[1, 1], [2, 5], [7, 7], [8, 6], [28, 28]] {
+        let x = input(&device, [2, 3, h, w]);
+        // A gradient that differs per output position.
+        let g = input(&device, [2, 3, h, w]).flip([3]) * 0.5 + 0.25;
+        let run = |f: &dyn Fn(Tensor<4>) -> Tensor<4>| {
+            let xi = x.clone().require_grad();
+            let y = f(xi.clone());
+            let grads = (y.clone() * g.clone()).sum().backward();
+            (values(y), values(xi.grad(&grads).unwrap()))
+        };
+        let (y0, g0) = run(&|x| kernel.forward(x));
+        let (y1, g1) = run(&|x| avg_pool_3x3_shifted(x));
+        let close = |a: &[f32], b: &[f32]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(u, v)| (u - v).abs() <= 1e-6 * (1.0 + u.abs()))
+        };
+        assert!(close(&y0, &y1), "values differ at {h}x{w}");
+        assert!(close(&g0, &g1), "gradients differ at {h}x{w}");
+        // The op takes that path on flex: the same numbers bit for bit.
+        let op = Op::new(Primitive::AvgPool3x3, 3, 1, OpMode::Eval, &device);
+        assert_eq!(values(op.forward(x.clone())), y1);
+    }
 }
 
 #[test]
