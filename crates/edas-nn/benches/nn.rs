@@ -55,20 +55,25 @@ fn ops(device: &Device, batch: usize, steps: usize) {
             let input = x.clone().require_grad();
             std::hint::black_box(op.forward(input).sum().backward());
         };
-        run();
-        let mut times: Vec<f64> = (0..steps)
-            .map(|_| {
-                let t = Instant::now();
-                run();
-                t.elapsed().as_secs_f64()
-            })
-            .collect();
-        times.sort_by(|a, b| a.partial_cmp(b).unwrap());
         println!(
             "{{\"case\": \"op-{p}\", \"batch\": {batch}, \"median_step_s\": {:.5}}}",
-            times[times.len() / 2]
+            median_s(steps, &run)
         );
     }
+}
+
+/// Median seconds of `steps` calls of `f`, after one untimed call.
+fn median_s(steps: usize, f: &dyn Fn()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..steps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    times[times.len() / 2]
 }
 
 /// `avg_pool_3x3` at stride 1: burn's pooling kernel against the shifted
@@ -83,18 +88,6 @@ fn pool(device: &Device, batch: usize, steps: usize) {
         .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
         .with_count_include_pad(false)
         .init();
-    let median = |f: &dyn Fn()| {
-        f();
-        let mut t: Vec<f64> = (0..steps)
-            .map(|_| {
-                let s = Instant::now();
-                f();
-                s.elapsed().as_secs_f64()
-            })
-            .collect();
-        t.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        t[t.len() / 2]
-    };
     for (c, hw) in [(8, 28), (16, 14), (32, 7)] {
         let x: Tensor<4> = Tensor::random(
             [batch, c, hw, hw],
@@ -106,10 +99,10 @@ fn pool(device: &Device, batch: usize, steps: usize) {
         let variants: [(&str, &dyn Fn(Tensor<4>) -> Tensor<4>); 2] =
             [("burn", &burn_kernel), ("shifted", &shifted)];
         for (name, f) in variants {
-            let forward = median(&|| {
+            let forward = median_s(steps, &|| {
                 std::hint::black_box(f(x.clone()).into_data());
             });
-            let both = median(&|| {
+            let both = median_s(steps, &|| {
                 let xi = x.clone().require_grad();
                 let grads = f(xi.clone()).sum().backward();
                 std::hint::black_box(xi.grad(&grads).unwrap().into_data());
