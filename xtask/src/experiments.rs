@@ -550,9 +550,7 @@ impl LocalOptions {
                             .context("--bin takes the path of an edas binary")?,
                     ));
                 }
-                other => bail!(
-                    "unknown argument `{other}` (expected --jobs N, --bin PATH, --status or --slurm)"
-                ),
+                other => bail!("unknown argument `{other}` (expected --jobs N or --bin PATH)"),
             }
         }
         Ok(o)
@@ -582,14 +580,15 @@ fn pinned_binary(bin: &Path) -> Result<PathBuf> {
         .arg("--version")
         .output()
         .with_context(|| format!("cannot run --bin {}", bin.display()))?;
-    let version = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let version = stdout.lines().next().unwrap_or("");
     if !out.status.success() || !version.starts_with("edas ") {
         bail!(
             "--bin {} is not an edas binary (`--version` printed {version:?})",
             bin.display()
         );
     }
-    eprintln!("using {} ({})", bin.display(), version.trim());
+    eprintln!("using {} ({version})", bin.display());
     Ok(bin)
 }
 
@@ -1224,7 +1223,10 @@ seeds = [1, 2, 3]
             (&["--jobs"][..], "--jobs takes one number"),
             (&["--bin"][..], "--bin takes the path"),
             (&["--jobs", "0"][..], "at least 1"),
-            (&["--fast"][..], "unknown argument `--fast`"),
+            (
+                &["--fast"][..],
+                "unknown argument `--fast` (expected --jobs N or --bin PATH)",
+            ),
         ] {
             let e = format!("{:#}", LocalOptions::parse(&args(bad)).unwrap_err());
             assert!(e.contains(says), "{bad:?}: {e}");
