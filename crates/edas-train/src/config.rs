@@ -149,6 +149,10 @@ pub struct TrainConfig {
     pub gradient_checkpointing: bool,
     /// Epochs (CIFAR: 600, ImageNet: 250).
     pub epochs: usize,
+    /// Test every this many epochs (1: every epoch). The last epoch is
+    /// always tested: its result is the run's, whatever this is.
+    #[serde(default = "every_epoch")]
+    pub test_every: usize,
     /// The data set.
     pub data: DataConfig,
     /// Loading.
@@ -166,6 +170,10 @@ fn default_name() -> String {
     "train".into()
 }
 
+fn every_epoch() -> usize {
+    1
+}
+
 impl TrainConfig {
     /// A config for `dataset` with defaults elsewhere.
     pub fn new(dataset: DatasetKind, epochs: usize) -> TrainConfig {
@@ -174,6 +182,7 @@ impl TrainConfig {
             seed: 0,
             gradient_checkpointing: false,
             epochs,
+            test_every: every_epoch(),
             data: DataConfig::new(dataset),
             loader: TrainLoader::default(),
             network: NetSection::default(),
@@ -187,6 +196,9 @@ impl TrainConfig {
         check_run_name(origin, &self.name)?;
         if self.epochs == 0 {
             return err("epochs", "must be at least 1".into());
+        }
+        if self.test_every == 0 {
+            return err("test_every", "must be at least 1".into());
         }
         if self.loader.batch_size == 0 {
             return err("loader.batch_size", "must be at least 1".into());
@@ -231,6 +243,12 @@ impl TrainConfig {
             );
         }
         Ok(())
+    }
+
+    /// Whether 0-based `epoch` ends with a test pass: every
+    /// `test_every`-th epoch, and the last.
+    pub fn tests_epoch(&self, epoch: usize) -> bool {
+        (epoch + 1).is_multiple_of(self.test_every.max(1)) || epoch + 1 >= self.epochs
     }
 
     /// Learning rate of `epoch`.

@@ -39,8 +39,9 @@ pub struct TrainRecord {
     pub train_loss: f64,
     /// Training accuracy.
     pub train_acc: f64,
-    /// Test evaluation.
-    pub test: EvalResult,
+    /// Test evaluation; `None` in epochs that `test_every` skips.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<EvalResult>,
     /// Images per second in training.
     pub images_per_s: f64,
     /// Seconds for the epoch including evaluation and checkpoint.
@@ -213,10 +214,15 @@ impl EpochTask for Trainer<'_> {
         cx.steps_done();
         sums.train_time_s += t0.elapsed().as_secs_f64();
         t0 = std::time::Instant::now();
-        let test = evaluate(&self.net, &self.test, self.device)?;
-        tracing::debug!(epoch, eval_s = t0.elapsed().as_secs_f64(), "test pass");
-        // Weights whose test outputs are not finite are not a checkpoint.
-        cx.check_finite("test loss", test.loss, self.steps().saturating_sub(1))?;
+        let test = if config.tests_epoch(epoch) {
+            let test = evaluate(&self.net, &self.test, self.device)?;
+            tracing::debug!(epoch, eval_s = t0.elapsed().as_secs_f64(), "test pass");
+            // Weights whose test outputs are not finite are not a checkpoint.
+            cx.check_finite("test loss", test.loss, self.steps().saturating_sub(1))?;
+            Some(test)
+        } else {
+            None
+        };
         Ok(EpochEnd::Done(TrainRecord {
             epoch,
             lr,
@@ -240,17 +246,25 @@ impl EpochTask for Trainer<'_> {
     }
 
     fn epoch_line(&self, r: &TrainRecord) -> String {
+        let test = r.test.map_or_else(
+            || "not tested (test_every)".to_owned(),
+            |t| {
+                format!(
+                    "test {:.3} top1 {:.2}% top5 {:.2}%",
+                    t.loss,
+                    100.0 * t.top1,
+                    100.0 * t.top5
+                )
+            },
+        );
         format!(
-            "epoch {}/{} lr {:.4} drop {:.3} | train {:.3}/{:.2}% | test {:.3} top1 {:.2}% top5 {:.2}% | {:.0} img/s{} | {}",
+            "epoch {}/{} lr {:.4} drop {:.3} | train {:.3}/{:.2}% | {test} | {:.0} img/s{} | {}",
             r.epoch + 1,
             self.config.epochs,
             r.lr,
             r.drop_prob,
             r.train_loss,
             100.0 * r.train_acc,
-            r.test.loss,
-            100.0 * r.test.top1,
-            100.0 * r.test.top5,
             r.images_per_s,
             r.peak_memory_mib
                 .map_or(String::new(), |m| format!(", peak {m:.0} MiB")),
@@ -259,9 +273,13 @@ impl EpochTask for Trainer<'_> {
     }
 
     fn plots(&self, run: &RunDir, rs: &[TrainRecord]) -> Result<(), TrainError> {
-        let series = |name: &str, f: &dyn Fn(&TrainRecord) -> f64| Series {
+        // Epochs without a value (untested) have no point.
+        let series = |name: &str, f: &dyn Fn(&TrainRecord) -> Option<f64>| Series {
             name: name.into(),
-            points: rs.iter().map(|r| ((r.epoch + 1) as f64, f(r))).collect(),
+            points: rs
+                .iter()
+                .filter_map(|r| f(r).map(|v| ((r.epoch + 1) as f64, v)))
+                .collect(),
         };
         let chart = |title: &str, y_label: &str, series| Chart {
             title: title.into(),
@@ -275,17 +293,17 @@ impl EpochTask for Trainer<'_> {
                 "loss",
                 "cross-entropy",
                 vec![
-                    series("train", &|r| r.train_loss),
-                    series("test", &|r| r.test.loss),
+                    series("train", &|r| Some(r.train_loss)),
+                    series("test", &|r| r.test.map(|t| t.loss)),
                 ],
             ),
             chart(
                 "accuracy",
                 "accuracy",
                 vec![
-                    series("train", &|r| r.train_acc),
-                    series("test top-1", &|r| r.test.top1),
-                    series("test top-5", &|r| r.test.top5),
+                    series("train", &|r| Some(r.train_acc)),
+                    series("test top-1", &|r| r.test.map(|t| t.top1)),
+                    series("test top-5", &|r| r.test.map(|t| t.top5)),
                 ],
             ),
         ];
@@ -303,11 +321,11 @@ impl EpochTask for Trainer<'_> {
     ) -> Result<String, TrainError> {
         let test = records
             .last()
-            .map(|r| r.test)
+            .and_then(|r| r.test)
             .ok_or_else(|| RunError::RunDir {
                 path: run.file(METRICS_FILE),
-                message: "holds no epoch of this training; its final test result is unknown \
-                      (start over with --force)"
+                message: "holds no tested last epoch of this training; its final test result \
+                      is unknown (start over with --force)"
                     .into(),
             })?;
         save_module(&self.net, &run.file("model.bpk"))?;

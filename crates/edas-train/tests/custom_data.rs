@@ -55,7 +55,7 @@ fn trains_on_a_burn_dataset() {
     )
     .unwrap();
     assert!(o.finished);
-    assert_eq!(o.last.unwrap().test.examples, 16);
+    assert_eq!(o.last.unwrap().test.unwrap().examples, 16);
     let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
     assert!(config.contains("dataset = \"custom\"") && config.contains("[data.custom]"));
 
