@@ -363,8 +363,9 @@ fn run_edas_threads(bin: &Path, args: &[String], threads: Option<usize>) -> Resu
 }
 
 /// `edas`'s exit status after a signal stopped it at a checkpoint
-/// (`edas_run::INTERRUPTED`).
-const STOPPED_STATUS: i32 = 75;
+/// (`edas_run::INTERRUPTED`): the local runner reports a stop, the Slurm
+/// scripts requeue.
+pub const STOPPED_STATUS: i32 = 75;
 
 /// An `edas` run stopped by a signal after checkpointing: not a failure,
 /// the same matrix command resumes it.
@@ -377,7 +378,7 @@ impl std::fmt::Display for Stopped {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} was stopped by a signal after its checkpoint (exit status 75)",
+            "{} was stopped by a signal after its checkpoint (exit status {STOPPED_STATUS})",
             self.command
         )
     }

@@ -7,7 +7,7 @@
 //! finished ones on the same machine.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::experiments::{MatrixUnit, checkpoint_progress};
 
@@ -21,9 +21,6 @@ pub struct Remaining {
     pub unknown: usize,
 }
 
-/// The two steps of a unit and the time each records in its results.
-const STEPS: [(&str, &str); 2] = [("search", "search_time_s"), ("train", "train_time_s")];
-
 /// The unit's group: its directory name without `-s<seed>`.
 fn group(unit: &MatrixUnit) -> String {
     let name = unit
@@ -34,7 +31,7 @@ fn group(unit: &MatrixUnit) -> String {
     name.strip_suffix(&suffix).unwrap_or(&name).to_owned()
 }
 
-/// The recorded time of the finished step in `dir`, if it is finished.
+/// The time the finished step in `dir` recorded under `key`.
 fn recorded(dir: &Path, key: &str) -> Option<f64> {
     let text = std::fs::read_to_string(dir.join("results.json")).ok()?;
     serde_json::from_str::<serde_json::Value>(&text).ok()?[key].as_f64()
@@ -53,37 +50,44 @@ fn share_left(dir: &Path) -> f64 {
     }
 }
 
-/// The work left in `units` (the steps a unit has: a search unless it
-/// samples its cell, a training when the matrix trains).
+/// A unit's steps ([`MatrixUnit::steps`]: a search unless it samples its
+/// cell, a training when the matrix trains): name, run directory and the
+/// time its results record.
+fn unit_steps(u: &MatrixUnit) -> Vec<(&'static str, PathBuf, &'static str)> {
+    let steps = u.steps();
+    [
+        ("search", steps.search, "search_time_s"),
+        ("train", steps.train, "train_time_s"),
+    ]
+    .into_iter()
+    .filter_map(|(step, run, key)| run.map(|(dir, _)| (step, dir, key)))
+    .collect()
+}
+
+/// The work left in `units`.
 pub fn remaining(units: &[MatrixUnit]) -> Remaining {
-    let has = |u: &MatrixUnit, step: &str| match step {
-        "search" => u.strategy != crate::experiments::RANDOM_CELL,
-        _ => u.train_config.is_some(),
-    };
-    // Mean recorded time per (group, step).
+    // Mean recorded time per (group, step), and the unfinished steps.
     let mut times: BTreeMap<(String, &str), (f64, usize)> = BTreeMap::new();
+    let mut unfinished = Vec::new();
     for u in units {
-        for (step, key) in STEPS {
-            if let Some(t) = recorded(&u.dir.join(step), key).filter(|_| has(u, step)) {
-                let e = times.entry((group(u), step)).or_default();
+        for (step, dir, key) in unit_steps(u) {
+            let group_step = (group(u), step);
+            if !dir.join("results.json").is_file() {
+                unfinished.push((group_step, dir));
+            } else if let Some(t) = recorded(&dir, key) {
+                let e = times.entry(group_step).or_default();
                 e.0 += t;
                 e.1 += 1;
             }
         }
     }
     let mut left = Remaining::default();
-    for u in units {
-        for (step, _) in STEPS {
-            let dir = u.dir.join(step);
-            if !has(u, step) || dir.join("results.json").is_file() {
-                continue;
-            }
-            match times.get(&(group(u), step)) {
-                // Precision loss is irrelevant at run counts.
-                #[allow(clippy::cast_precision_loss)]
-                Some(&(sum, n)) => left.seconds += sum / n as f64 * share_left(&dir),
-                None => left.unknown += 1,
-            }
+    for (group_step, dir) in unfinished {
+        match times.get(&group_step) {
+            // Precision loss is irrelevant at run counts.
+            #[allow(clippy::cast_precision_loss)]
+            Some(&(sum, n)) => left.seconds += sum / n as f64 * share_left(&dir),
+            None => left.unknown += 1,
         }
     }
     left
@@ -112,7 +116,6 @@ pub fn describe(left: &Remaining) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     fn unit(root: &Path, strategy: &str, seed: u64) -> MatrixUnit {
         MatrixUnit {

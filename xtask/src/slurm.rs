@@ -18,7 +18,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::experiments::{Action, Matrix, MatrixUnit, action, resume_args};
+use crate::experiments::{Action, Matrix, MatrixUnit, STOPPED_STATUS, action, resume_args};
 
 /// The options of `--slurm`.
 #[derive(Debug, Clone, PartialEq)]
@@ -195,17 +195,17 @@ pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> Strin
         words(&resume),
         words(&fresh)
     ));
-    s.push_str(
+    s.push_str(&format!(
         "echo \"+ $*\"\n\
          srun \"$@\"\n\
          status=$?\n\
-         if [ \"$status\" -eq 75 ]; then\n    \
+         if [ \"$status\" -eq {STOPPED_STATUS} ]; then\n    \
          echo \"stopped by a signal, checkpointed; requeueing job $SLURM_JOB_ID\"\n    \
          scontrol requeue \"$SLURM_JOB_ID\"\n    \
          exit 0\n\
          fi\n\
          exit \"$status\"\n",
-    );
+    ));
     s
 }
 
