@@ -416,6 +416,7 @@ seeds = [2]
             "    set -- /bin/edas search --resume runs/t/edas-s2/search --quiet --device cuda --checkpoint-every 200",
             "    set -- /bin/edas search --out runs/t/edas-s2/search --force --set seed=2 --config configs/search/x-edas.toml --quiet --device cuda --checkpoint-every 200",
             "srun \"$@\"",
+            "if [ \"$status\" -eq 75 ]; then",
             "    scontrol requeue \"$SLURM_JOB_ID\"",
         ] {
             assert!(s.lines().any(|l| l == line), "no `{line}` in\n{s}");
