@@ -151,24 +151,34 @@ fn baseline_of<'a>(label: &str, labels: &[&'a str]) -> Option<&'a str> {
         .max_by_key(|b| common(b))
 }
 
-/// The report's rows: `(label, runs, columns)`.
-pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<String>>) {
-    let header = vec![
-        "group",
-        "runs",
-        "device",
-        "search time (min)",
-        "peak memory (MiB)",
-        "pruning gap (points)",
-        "params",
-        "test error (%)",
-        "vs random-cell (points, 95% CI)",
-        "genotypes",
-    ];
+/// The report's header and rows, Markdown and CSV. Each group's test
+/// errors are compared with `baseline`'s where given (a group's label),
+/// else with the matching `random-cell` group (`baseline_of`).
+pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
     let mut groups: BTreeMap<String, Vec<&Unit>> = BTreeMap::new();
     for u in units {
         groups.entry(u.label.clone()).or_default().push(u);
     }
+    if let Some(b) = baseline {
+        if !groups.contains_key(b) {
+            bail!(
+                "--baseline {b}: no such group; the groups are: {}",
+                groups.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    let header = vec![
+        "group".to_owned(),
+        "runs".into(),
+        "device".into(),
+        "search time (min)".into(),
+        "peak memory (MiB)".into(),
+        "pruning gap (points)".into(),
+        "params".into(),
+        "test error (%)".into(),
+        format!("vs {} (points, 95% CI)", baseline.unwrap_or(RANDOM_CELL)),
+        "genotypes".into(),
+    ];
     let errors = |us: &[&Unit]| -> Vec<f64> {
         us.iter()
             .filter_map(|u| {
@@ -182,11 +192,12 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
             .collect()
     };
     let labels: Vec<&str> = groups.keys().map(String::as_str).collect();
-    let baselines: BTreeMap<String, Vec<f64>> = groups
-        .iter()
-        .filter(|(l, _)| l.ends_with(RANDOM_CELL))
-        .map(|(l, us)| (l.clone(), errors(us)))
-        .collect();
+    let compared_with = |label: &str| -> Option<String> {
+        match baseline {
+            Some(b) => (b != label).then(|| b.to_owned()),
+            None => baseline_of(label, &labels).map(str::to_owned),
+        }
+    };
     let (mut md, mut csv) = (Vec::new(), Vec::new());
     for (label, us) in &groups {
         let (label, us) = (label.clone(), us.clone());
@@ -199,9 +210,11 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
         let gap = f(&|u| num(u.search.as_ref(), "pruning_gap").map(|g| 100.0 * g));
         let params = f(&|u| num(u.train.as_ref(), "params"));
         let err = errors(&us);
-        let vs = baseline_of(&label, &labels)
-            .and_then(|b| baselines.get(b))
-            .and_then(|b| welch_interval(&err, b));
+        let against = compared_with(&label);
+        let vs = against
+            .as_ref()
+            .and_then(|b| groups.get(b))
+            .and_then(|b| welch_interval(&err, &errors(b)));
         let genotypes: Vec<String> = us
             .iter()
             .filter_map(|u| {
@@ -250,13 +263,26 @@ pub fn table(units: &[Unit]) -> (Vec<&'static str>, Vec<Vec<String>>, Vec<Vec<St
             row.push(m);
             row.push(s);
         }
+        row.push(if vs.is_some() {
+            against.unwrap_or_default()
+        } else {
+            String::new()
+        });
         for x in [vs.map(|v| v.0), vs.map(|v| v.1), vs.map(|v| v.2)] {
             row.push(x.map_or(String::new(), |x| x.to_string()));
         }
         row.push(genotypes.join(" | "));
         csv.push(row);
     }
-    (header, md, csv)
+    Ok(Table { header, md, csv })
+}
+
+/// `cargo xtask report`'s table: the Markdown header and rows, and the
+/// CSV rows (raw numbers).
+pub struct Table {
+    pub header: Vec<String>,
+    pub md: Vec<Vec<String>>,
+    pub csv: Vec<Vec<String>>,
 }
 
 /// Each group's trained cell with the lowest test error: `(group, test
@@ -313,12 +339,14 @@ fn draw_best_cells(units: &[Unit], dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask report RUNS... [--csv FILE] [--cells DIR]`: prints
-/// Markdown; writes CSV and draws the best cells where asked to.
+/// `cargo xtask report RUNS... [--csv FILE] [--cells DIR] [--baseline
+/// GROUP]`: prints Markdown; writes CSV and draws the best cells where
+/// asked to.
 pub fn report(args: &[String]) -> Result<()> {
     let mut paths = Vec::new();
     let mut csv_path = None;
     let mut cells = None;
+    let mut baseline = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--csv" {
@@ -327,12 +355,16 @@ pub fn report(args: &[String]) -> Result<()> {
             cells = Some(PathBuf::from(
                 it.next().context("--cells needs a directory")?,
             ));
+        } else if a == "--baseline" {
+            baseline = Some(it.next().context("--baseline needs a group")?.clone());
+        } else if a.starts_with("--") {
+            bail!("unknown option {a}; {REPORT_USAGE}");
         } else {
             paths.push(PathBuf::from(a));
         }
     }
     if paths.is_empty() {
-        bail!("usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR]");
+        bail!("{REPORT_USAGE}");
     }
     let units: Vec<Unit> = paths.iter().flat_map(|p| collect(p)).collect();
     if units.is_empty() {
@@ -345,7 +377,7 @@ pub fn report(args: &[String]) -> Result<()> {
                 .join(", ")
         );
     }
-    let (header, md, csv) = table(&units);
+    let Table { header, md, csv } = table(&units, baseline.as_deref())?;
     println!("| {} |", header.join(" | "));
     println!("|{}", "---|".repeat(header.len()));
     for row in &md {
@@ -353,7 +385,7 @@ pub fn report(args: &[String]) -> Result<()> {
     }
     if let Some(csv_path) = csv_path {
         let mut text = String::from(
-            "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,vs_random_cell,vs_random_cell_low,vs_random_cell_high,genotypes\n",
+            "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,baseline,vs_baseline,vs_baseline_low,vs_baseline_high,genotypes\n",
         );
         for row in csv {
             let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
@@ -369,6 +401,9 @@ pub fn report(args: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+const REPORT_USAGE: &str =
+    "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR] [--baseline GROUP]";
 
 /// `field` as one CSV field (RFC 4180): quoted, with inner quotes doubled,
 /// when it holds a comma, a quote or a line break.
@@ -407,7 +442,8 @@ mod tests {
             train: None,
             ..unit("darts", 0.6, 660.0, 0.0)
         });
-        let (_, md, csv) = table(&units);
+        let Table { header, md, csv } = table(&units, None).unwrap();
+        assert_eq!(header[8], "vs random-cell (points, 95% CI)");
         assert_eq!(md.len(), 3);
         assert_eq!(
             md.iter().find(|r| r[0] == "darts").unwrap()[1],
@@ -438,6 +474,28 @@ mod tests {
         assert_eq!(device_of(&tmp), "vulkan:0");
         std::fs::remove_dir_all(&tmp).unwrap();
         assert_eq!(csv.len(), 3);
+        // CSV: group, runs, device, 5 mean/std pairs, then the baseline
+        // compared with and the interval.
+        let edas_csv = csv.iter().find(|r| r[0] == "edas").unwrap();
+        assert_eq!(edas_csv[13], "random-cell");
+        assert!((edas_csv[14].parse::<f64>().unwrap() + 12.5).abs() < 1e-9);
+        assert_eq!(csv.iter().find(|r| r[0] == "darts").unwrap()[13], "");
+        // --baseline: every other group against the named one.
+        let Table { header, md, csv } = table(&units, Some("darts")).unwrap();
+        assert_eq!(header[8], "vs darts (points, 95% CI)");
+        assert_eq!(md.iter().find(|r| r[0] == "darts").unwrap()[8], "-");
+        // darts has one trained run: no interval.
+        assert_eq!(md.iter().find(|r| r[0] == "edas").unwrap()[8], "-");
+        let Table { md, .. } = table(&units, Some("edas")).unwrap();
+        // random-cell (25, 30) against edas (10, 20): +12.5.
+        let rc = md.iter().find(|r| r[0] == "random-cell").unwrap();
+        assert!(rc[8].starts_with("+12.50 ["), "{}", rc[8]);
+        assert_eq!(csv.iter().find(|r| r[0] == "edas").unwrap()[13], "");
+        let missing = table(&units, Some("gdas")).err().unwrap().to_string();
+        assert!(
+            missing.contains("no such group") && missing.contains("darts, edas, random-cell"),
+            "{missing}"
+        );
         assert_eq!(label_of(Path::new("runs/m/edas-s12")), "edas");
         assert_eq!(
             label_of(Path::new("runs/fashion-mnist-edas")),

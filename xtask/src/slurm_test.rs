@@ -201,9 +201,9 @@ fn write_matrix(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 /// The report's rows (Markdown for reading, CSV with every genotype for
 /// comparing) without the columns that measure the machine (search time,
 /// peak memory).
-fn comparable(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+fn comparable(dir: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let units = crate::report::collect(dir);
-    let (header, md, csv) = crate::report::table(&units);
+    let crate::report::Table { header, md, csv } = crate::report::table(&units, None)?;
     let machine = |h: &str| h.contains("time") || h.contains("memory");
     let md = md
         .into_iter()
@@ -229,7 +229,7 @@ fn comparable(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
                 .collect()
         })
         .collect();
-    (md, csv)
+    Ok((md, csv))
 }
 
 /// `cargo xtask slurm-test`.
@@ -348,8 +348,8 @@ pub fn slurm_test(args: &[String]) -> Result<()> {
     {
         bail!("resubmitting the finished matrix did not skip every step:\n{text}");
     }
-    let (local_md, local_csv) = comparable(&work.join("runs-local"));
-    let (slurm_md, slurm_csv) = comparable(&work.join("runs-slurm"));
+    let (local_md, local_csv) = comparable(&work.join("runs-local"))?;
+    let (slurm_md, slurm_csv) = comparable(&work.join("runs-slurm"))?;
     println!("\nreport, local runner (times and memory left out):");
     println!("{}", local_md.join("\n"));
     println!("report, through Slurm with job {job} preempted and requeued:");
