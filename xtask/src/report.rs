@@ -159,13 +159,13 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
     for u in units {
         groups.entry(u.label.clone()).or_default().push(u);
     }
-    if let Some(b) = baseline {
-        if !groups.contains_key(b) {
-            bail!(
-                "--baseline {b}: no such group; the groups are: {}",
-                groups.keys().cloned().collect::<Vec<_>>().join(", ")
-            );
-        }
+    if let Some(b) = baseline
+        && !groups.contains_key(b)
+    {
+        bail!(
+            "--baseline {b}: no such group; the groups are: {}",
+            groups.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
     }
     let header = vec![
         "group".to_owned(),
