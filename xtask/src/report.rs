@@ -1,8 +1,10 @@
-//! `cargo xtask report RUNS... [--csv FILE] [--cells DIR]`: finished runs
-//! grouped by label (the seed is the only difference within a group), mean
-//! +/- sample std per column, as a Markdown table; with `--csv`, also as a
-//! CSV file; with `--cells`, each group's best cell (lowest test error)
-//! drawn. Nothing is written unless asked for.
+//! `cargo xtask report RUNS... [--csv FILE] [--cells DIR] [--baseline
+//! GROUP] [--by KEY]...`: finished runs grouped by label (the seed is the
+//! only difference within a group; with `--by`, by the values of config
+//! keys, pooling the rest), mean +/- sample std per column, as a Markdown
+//! table; with `--csv`, also as a CSV file; with `--cells`, each group's
+//! best cell (lowest test error) drawn. Nothing is written unless asked
+//! for.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,6 +26,9 @@ pub struct Unit {
     pub train: Option<Value>,
     /// The `--device` the run was started with (its `command.txt`).
     pub device: String,
+    /// The run's resolved `config.toml`s: the search's, then the
+    /// training's (for `--by`).
+    pub configs: Vec<toml::Table>,
 }
 
 /// The `--device` in a run directory's `command.txt` (`cpu` when absent).
@@ -56,6 +61,14 @@ pub fn label_of(dir: &Path) -> String {
     }
 }
 
+/// A run directory's `config.toml`, parsed; `None` when absent or not
+/// TOML (a run writes it before anything else, so a finished run has it).
+fn read_config(dir: &Path) -> Option<toml::Table> {
+    std::fs::read_to_string(dir.join("config.toml"))
+        .ok()
+        .and_then(|t| t.parse().ok())
+}
+
 /// The finished runs under `path`: a run directory, a matrix unit
 /// (`search/` + `train/`), or a directory of either.
 pub fn collect(path: &Path) -> Vec<Unit> {
@@ -67,6 +80,7 @@ pub fn collect(path: &Path) -> Vec<Unit> {
             search: is_search.then(|| r.clone()),
             train: (!is_search).then_some(r),
             device: device_of(path),
+            configs: read_config(path).into_iter().collect(),
         }];
     }
     let (s, t) = (
@@ -75,11 +89,16 @@ pub fn collect(path: &Path) -> Vec<Unit> {
     );
     if s.is_some() || t.is_some() {
         let device = device_of(&path.join(if s.is_some() { "search" } else { "train" }));
+        let configs = [path.join("search"), path.join("train")]
+            .iter()
+            .filter_map(|d| read_config(d))
+            .collect();
         return vec![Unit {
             label: label_of(path),
             search: s,
             train: t,
             device,
+            configs,
         }];
     }
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(path)
@@ -91,6 +110,62 @@ pub fn collect(path: &Path) -> Vec<Unit> {
         .unwrap_or_default();
     dirs.sort();
     dirs.iter().flat_map(|d| collect(d)).collect()
+}
+
+/// The value of the dotted config key `key` (`edas.relaxed_edges`) in
+/// the first of `configs` that has it, as TOML writes it (strings
+/// unquoted).
+fn config_value(configs: &[toml::Table], key: &str) -> Option<String> {
+    configs.iter().find_map(|table| {
+        let mut parts = key.split('.');
+        let mut value = table.get(parts.next()?)?;
+        for part in parts {
+            value = value.as_table()?.get(part)?;
+        }
+        Some(match value {
+            toml::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    })
+}
+
+/// `--by KEY...`: regroups searched runs by the values of config keys,
+/// pooling whatever else differs (the other axes of a grid):
+/// `edas[edas.relaxed_edges=2]`, the strategy then each key's value. Runs
+/// with none of the keys, and runs with no search (`random-cell`), keep
+/// their label. A key no run's config has is an error (a misspelt key
+/// would otherwise leave every label as it was).
+pub fn regroup(units: &mut [Unit], keys: &[String]) -> Result<()> {
+    for key in keys {
+        if !units
+            .iter()
+            .any(|u| config_value(&u.configs, key).is_some())
+        {
+            bail!("--by {key}: no run's config.toml has this key");
+        }
+    }
+    for u in units.iter_mut() {
+        let Some(strategy) = u
+            .search
+            .as_ref()
+            .and_then(|s| s.get("strategy"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let values: Vec<Option<String>> =
+            keys.iter().map(|k| config_value(&u.configs, k)).collect();
+        if values.iter().all(Option::is_none) {
+            continue;
+        }
+        let pairs: Vec<String> = keys
+            .iter()
+            .zip(values)
+            .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("-")))
+            .collect();
+        u.label = format!("{strategy}[{}]", pairs.join(","));
+    }
+    Ok(())
 }
 
 /// `(mean, sample std)`; std is `None` for one value.
@@ -340,13 +415,14 @@ fn draw_best_cells(units: &[Unit], dir: &Path) -> Result<()> {
 }
 
 /// `cargo xtask report RUNS... [--csv FILE] [--cells DIR] [--baseline
-/// GROUP]`: prints Markdown; writes CSV and draws the best cells where
-/// asked to.
+/// GROUP] [--by KEY]...`: prints Markdown; writes CSV and draws the best
+/// cells where asked to.
 pub fn report(args: &[String]) -> Result<()> {
     let mut paths = Vec::new();
     let mut csv_path = None;
     let mut cells = None;
     let mut baseline = None;
+    let mut by = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--csv" {
@@ -357,6 +433,8 @@ pub fn report(args: &[String]) -> Result<()> {
             ));
         } else if a == "--baseline" {
             baseline = Some(it.next().context("--baseline needs a group")?.clone());
+        } else if a == "--by" {
+            by.push(it.next().context("--by needs a config key")?.clone());
         } else if a.starts_with("--") {
             bail!("unknown option {a}; {REPORT_USAGE}");
         } else {
@@ -366,7 +444,7 @@ pub fn report(args: &[String]) -> Result<()> {
     if paths.is_empty() {
         bail!("{REPORT_USAGE}");
     }
-    let units: Vec<Unit> = paths.iter().flat_map(|p| collect(p)).collect();
+    let mut units: Vec<Unit> = paths.iter().flat_map(|p| collect(p)).collect();
     if units.is_empty() {
         bail!(
             "no finished runs (results.json) under {}",
@@ -376,6 +454,9 @@ pub fn report(args: &[String]) -> Result<()> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+    }
+    if !by.is_empty() {
+        regroup(&mut units, &by)?;
     }
     let Table { header, md, csv } = table(&units, baseline.as_deref())?;
     println!("| {} |", header.join(" | "));
@@ -402,8 +483,7 @@ pub fn report(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-const REPORT_USAGE: &str =
-    "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR] [--baseline GROUP]";
+const REPORT_USAGE: &str = "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR] [--baseline GROUP] [--by KEY]...";
 
 /// `field` as one CSV field (RFC 4180): quoted, with inner quotes doubled,
 /// when it holds a comma, a quote or a line break.
@@ -429,6 +509,7 @@ mod tests {
             ),
             train: Some(serde_json::json!({"params": 1000, "test": {"top1": top1}})),
             device: if label == "darts" { "cuda:1" } else { "cpu" }.into(),
+            configs: Vec::new(),
         };
         let mut units = vec![
             unit("edas", 0.01, 60.0, 0.9),
@@ -546,6 +627,93 @@ mod tests {
         assert_eq!((best[0].0.as_str(), best[0].2.as_str()), ("darts", "C"));
         assert_eq!((best[1].0.as_str(), best[1].2.as_str()), ("edas", "B"));
         assert!((best[1].1 - 15.0).abs() < 1e-9);
+    }
+
+    /// A 2x2 grid (k, warm-up) regrouped by k pools the warm-up axis;
+    /// runs without a search keep their label.
+    #[test]
+    fn by_regroups_a_grid_by_config_values() {
+        let unit = |k: i64, warmup: i64, top1: f64| {
+            Unit {
+            label: format!("edas-warmup={warmup}-k={k}"),
+            search: Some(serde_json::json!({"strategy": "edas"})),
+            train: Some(serde_json::json!({"test": {"top1": top1}})),
+            configs: vec![
+                format!("seed = 1\n[edas]\nrelaxed_edges = {k}\n[regularizers]\nwarmup_epochs = {warmup}\n[data]\ndataset = \"fashion-mnist\"")
+                    .parse()
+                    .unwrap(),
+                "epochs = 6".parse().unwrap(),
+            ],
+            ..Unit::default()
+        }
+        };
+        let mut units = vec![
+            unit(1, 0, 0.80),
+            unit(1, 1, 0.82),
+            unit(2, 0, 0.84),
+            unit(2, 1, 0.86),
+            Unit {
+                label: "random-cell".into(),
+                train: Some(serde_json::json!({"test": {"top1": 0.8}})),
+                ..Unit::default()
+            },
+        ];
+        assert_eq!(
+            config_value(&units[0].configs, "edas.relaxed_edges").as_deref(),
+            Some("1")
+        );
+        // Strings unquoted; the training's config is read after the search's.
+        assert_eq!(
+            config_value(&units[0].configs, "data.dataset").as_deref(),
+            Some("fashion-mnist")
+        );
+        assert_eq!(
+            config_value(&units[0].configs, "epochs").as_deref(),
+            Some("6")
+        );
+        assert_eq!(config_value(&units[0].configs, "edas.nope"), None);
+        assert_eq!(config_value(&units[0].configs, "seed.x"), None);
+        regroup(&mut units, &["edas.relaxed_edges".to_owned()]).unwrap();
+        let labels: Vec<&str> = units.iter().map(|u| u.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "edas[edas.relaxed_edges=1]",
+                "edas[edas.relaxed_edges=1]",
+                "edas[edas.relaxed_edges=2]",
+                "edas[edas.relaxed_edges=2]",
+                "random-cell"
+            ]
+        );
+        let Table { md, .. } = table(&units, Some("edas[edas.relaxed_edges=1]")).unwrap();
+        let k2 = md
+            .iter()
+            .find(|r| r[0] == "edas[edas.relaxed_edges=2]")
+            .unwrap();
+        assert_eq!(k2[1], "2");
+        assert_eq!(k2[7], "15.00 ± 1.41"); // 16% and 14%
+        // Against k=1 (20%, 18%): -4 points.
+        assert!(k2[8].starts_with("-4.00 ["), "{}", k2[8]);
+        // A key some runs lack reads `-`; a key none has is refused.
+        units[0].configs[1] = "[gdas]\ntau = 0.5".parse().unwrap();
+        let keys = [
+            "regularizers.warmup_epochs".to_owned(),
+            "gdas.tau".to_owned(),
+        ];
+        regroup(&mut units, &keys).unwrap();
+        assert_eq!(
+            units[0].label,
+            "edas[regularizers.warmup_epochs=0,gdas.tau=0.5]"
+        );
+        assert_eq!(
+            units[1].label,
+            "edas[regularizers.warmup_epochs=1,gdas.tau=-]"
+        );
+        let err = regroup(&mut units, &["edas.relaxed_edge".to_owned()])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("no run's config.toml has this key"), "{err}");
     }
 
     #[test]
