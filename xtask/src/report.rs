@@ -31,21 +31,36 @@ pub struct Unit {
     pub configs: Vec<toml::Table>,
 }
 
+/// A file's text; `None` when it does not exist, an error when it exists
+/// but cannot be read (a report must not drop a run silently).
+fn read_optional(path: &Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
 /// The `--device` in a run directory's `command.txt` (`cpu` when absent).
-fn device_of(dir: &Path) -> String {
-    let text = std::fs::read_to_string(dir.join("command.txt")).unwrap_or_default();
+fn device_of(dir: &Path) -> Result<String> {
+    let text = read_optional(&dir.join("command.txt"))?.unwrap_or_default();
     let words: Vec<&str> = text.split_whitespace().collect();
-    words
+    Ok(words
         .iter()
         .position(|w| *w == "--device")
         .and_then(|i| words.get(i + 1))
-        .map_or_else(|| "cpu".to_owned(), |d| (*d).to_owned())
+        .map_or_else(|| "cpu".to_owned(), |d| (*d).to_owned()))
 }
 
-fn read_json(path: &Path) -> Option<Value> {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
+/// A `results.json`: `None` when absent (the run has not finished), an
+/// error when it is not JSON.
+fn read_json(path: &Path) -> Result<Option<Value>> {
+    read_optional(path)?
+        .map(|t| {
+            serde_json::from_str(&t)
+                .with_context(|| format!("{} is not valid JSON", path.display()))
+        })
+        .transpose()
 }
 
 pub fn label_of(dir: &Path) -> String {
@@ -61,55 +76,68 @@ pub fn label_of(dir: &Path) -> String {
     }
 }
 
-/// A run directory's `config.toml`, parsed; `None` when absent or not
-/// TOML (a run writes it before anything else, so a finished run has it).
-fn read_config(dir: &Path) -> Option<toml::Table> {
-    std::fs::read_to_string(dir.join("config.toml"))
-        .ok()
-        .and_then(|t| t.parse().ok())
+/// A run directory's `config.toml`, parsed; `None` when absent, an error
+/// when it is not TOML.
+fn read_config(dir: &Path) -> Result<Option<toml::Table>> {
+    let path = dir.join("config.toml");
+    read_optional(&path)?
+        .map(|t| {
+            t.parse()
+                .with_context(|| format!("{} is not valid TOML", path.display()))
+        })
+        .transpose()
 }
 
 /// The finished runs under `path`: a run directory, a matrix unit
-/// (`search/` + `train/`), or a directory of either.
-pub fn collect(path: &Path) -> Vec<Unit> {
-    let results = read_json(&path.join("results.json"));
-    if let Some(r) = results {
+/// (`search/` + `train/`), or a directory of either. A `results.json` or
+/// `config.toml` that cannot be read or parsed is an error, not a run
+/// left out.
+pub fn collect(path: &Path) -> Result<Vec<Unit>> {
+    if let Some(r) = read_json(&path.join("results.json"))? {
         let is_search = r.get("strategy").is_some();
-        return vec![Unit {
+        return Ok(vec![Unit {
             label: label_of(path),
             search: is_search.then(|| r.clone()),
             train: (!is_search).then_some(r),
-            device: device_of(path),
-            configs: read_config(path).into_iter().collect(),
-        }];
+            device: device_of(path)?,
+            configs: read_config(path)?.into_iter().collect(),
+        }]);
     }
     let (s, t) = (
-        read_json(&path.join("search/results.json")),
-        read_json(&path.join("train/results.json")),
+        read_json(&path.join("search/results.json"))?,
+        read_json(&path.join("train/results.json"))?,
     );
     if s.is_some() || t.is_some() {
-        let device = device_of(&path.join(if s.is_some() { "search" } else { "train" }));
-        let configs = [path.join("search"), path.join("train")]
-            .iter()
-            .filter_map(|d| read_config(d))
-            .collect();
-        return vec![Unit {
+        let device = device_of(&path.join(if s.is_some() { "search" } else { "train" }))?;
+        let mut configs = Vec::new();
+        for dir in [path.join("search"), path.join("train")] {
+            configs.extend(read_config(&dir)?);
+        }
+        return Ok(vec![Unit {
             label: label_of(path),
             search: s,
             train: t,
             device,
             configs,
-        }];
+        }]);
     }
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(path)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_dir())
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut dirs = Vec::new();
+    let entries =
+        std::fs::read_dir(path).with_context(|| format!("cannot read {}", path.display()))?;
+    for entry in entries {
+        let p = entry
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .path();
+        if p.is_dir() {
+            dirs.push(p);
+        }
+    }
     dirs.sort();
-    dirs.iter().flat_map(|d| collect(d)).collect()
+    let mut units = Vec::new();
+    for d in &dirs {
+        units.extend(collect(d)?);
+    }
+    Ok(units)
 }
 
 /// The value of the dotted config key `key` (`edas.relaxed_edges`) in
@@ -444,7 +472,10 @@ pub fn report(args: &[String]) -> Result<()> {
     if paths.is_empty() {
         bail!("{REPORT_USAGE}");
     }
-    let mut units: Vec<Unit> = paths.iter().flat_map(|p| collect(p)).collect();
+    let mut units = Vec::new();
+    for p in &paths {
+        units.extend(collect(p)?);
+    }
     if units.is_empty() {
         bail!(
             "no finished runs (results.json) under {}",
@@ -546,13 +577,13 @@ mod tests {
         assert_eq!(darts[7], "15.00"); // the one trained cell
         let tmp = std::env::temp_dir().join(format!("edas-xtask-dev-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).unwrap();
-        assert_eq!(device_of(&tmp), "cpu");
+        assert_eq!(device_of(&tmp).unwrap(), "cpu");
         std::fs::write(
             tmp.join("command.txt"),
             "edas search --device vulkan:0 --quiet",
         )
         .unwrap();
-        assert_eq!(device_of(&tmp), "vulkan:0");
+        assert_eq!(device_of(&tmp).unwrap(), "vulkan:0");
         std::fs::remove_dir_all(&tmp).unwrap();
         assert_eq!(csv.len(), 3);
         // CSV: group, runs, device, 5 mean/std pairs, then the baseline
@@ -714,6 +745,50 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(err.contains("no run's config.toml has this key"), "{err}");
+    }
+
+    /// A matrix tree is read unit by unit, unfinished units are skipped,
+    /// and a damaged `results.json` or `config.toml` stops the report
+    /// instead of leaving a run out of its group.
+    #[test]
+    fn collect_reads_units_and_refuses_damaged_files() {
+        let tmp = std::env::temp_dir().join(format!("edas-xtask-collect-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let write = |rel: &str, text: &str| {
+            let p = tmp.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write("edas-s1/search/results.json", r#"{"strategy": "edas"}"#);
+        write("edas-s1/search/config.toml", "[edas]\nrelaxed_edges = 2");
+        write("edas-s1/train/results.json", r#"{"test": {"top1": 0.8}}"#);
+        write("edas-s2/search/config.toml", "seed = 2"); // not finished
+        write(
+            "random-cell-s1/train/results.json",
+            r#"{"test": {"top1": 0.7}}"#,
+        );
+        let units = collect(&tmp).unwrap();
+        let labels: Vec<&str> = units.iter().map(|u| u.label.as_str()).collect();
+        assert_eq!(labels, ["edas", "random-cell"]);
+        assert_eq!(units[0].configs.len(), 1);
+        assert!(units[0].train.is_some() && units[1].search.is_none());
+        write("edas-s2/search/results.json", r#"{"strategy": "ed"#);
+        let err = format!("{:#}", collect(&tmp).unwrap_err());
+        assert!(
+            err.contains("edas-s2/search/results.json is not valid JSON"),
+            "{err}"
+        );
+        write("edas-s2/search/results.json", r#"{"strategy": "edas"}"#);
+        write("edas-s2/search/config.toml", "seed = ");
+        let err = format!("{:#}", collect(&tmp).unwrap_err());
+        assert!(
+            err.contains("edas-s2/search/config.toml is not valid TOML"),
+            "{err}"
+        );
+        write("edas-s2/search/config.toml", "seed = 2");
+        assert_eq!(collect(&tmp).unwrap().len(), 3);
+        assert!(collect(&tmp.join("absent")).is_err());
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     #[test]

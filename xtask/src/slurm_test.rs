@@ -202,7 +202,7 @@ fn write_matrix(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 /// comparing) without the columns that measure the machine (search time,
 /// peak memory).
 fn comparable(dir: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
-    let units = crate::report::collect(dir);
+    let units = crate::report::collect(dir)?;
     let crate::report::Table { header, md, csv } = crate::report::table(&units, None)?;
     let machine = |h: &str| h.contains("time") || h.contains("memory");
     let md = md
