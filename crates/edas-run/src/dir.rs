@@ -505,14 +505,31 @@ impl RunDir {
         read_jsonl(&self.file(METRICS_FILE))
     }
 
-    /// The metrics records that parse as `T` (a search's or a training's
-    /// per-epoch record).
+    /// The metrics records as `T` (a search's or a training's per-epoch
+    /// record). A record that does not parse as `T` (edited by hand, or
+    /// written by another kind of run) is an error naming the file and the
+    /// epoch: leaving it out would give the run's results and curves one
+    /// epoch fewer without a word.
     pub fn records<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
-        Ok(self
-            .read_metrics()?
+        let path = self.file(METRICS_FILE);
+        self.read_metrics()?
             .into_iter()
-            .filter_map(|v| serde_json::from_value(v).ok())
-            .collect())
+            .enumerate()
+            .map(|(i, v)| {
+                let which = v
+                    .get("epoch")
+                    .and_then(serde_json::Value::as_u64)
+                    .map_or_else(|| format!("record {}", i + 1), |e| format!("epoch {}'s record", e + 1));
+                serde_json::from_value(v).map_err(|e| {
+                    dir_error(
+                        &path,
+                        format!(
+                            "{which} does not fit this run ({e}); restore the file or start over with --force"
+                        ),
+                    )
+                })
+            })
+            .collect()
     }
 
     /// The checkpoint to resume from and its `state.json` as `T`.

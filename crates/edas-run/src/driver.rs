@@ -658,6 +658,39 @@ mod tests {
         assert_eq!(records(&parts), want);
     }
 
+    /// A kept metrics record that no longer parses (a field edited by
+    /// hand) stops the resume naming file and epoch; it used to be dropped,
+    /// and the run finished with one epoch missing from its results.
+    #[test]
+    fn a_damaged_metrics_record_stops_the_resume() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("damaged");
+        let first = RunOptions {
+            stop_after: Some(2),
+            ..RunOptions::new(&dir, OpenMode::New)
+        };
+        drive_in(&first, &mut Count::default()).unwrap();
+        let metrics = dir.join(crate::dir::METRICS_FILE);
+        let text = std::fs::read_to_string(&metrics).unwrap();
+        assert!(text.contains("\"sum\":10,"), "{text}");
+        std::fs::write(
+            &metrics,
+            text.replacen("\"sum\":10,", "\"sum\":\"ten\",", 1),
+        )
+        .unwrap();
+        let err = drive_in(
+            &RunOptions::new(&dir, OpenMode::Resume),
+            &mut Count::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("metrics.jsonl: epoch 1's record does not fit this run"),
+            "{err}"
+        );
+        assert!(!dir.join(crate::dir::RESULTS_FILE).exists());
+    }
+
     #[test]
     fn an_initialised_run_resumes_from_epoch_one() {
         let tmp = tempfile::tempdir().unwrap();
