@@ -216,10 +216,22 @@ fn fmt_ms(v: Option<(f64, Option<f64>)>, digits: usize) -> String {
     }
 }
 
-/// Welch's 95% confidence interval of `mean(a) - mean(b)`: `(difference,
-/// low, high)`; `None` with fewer than two values on either side or no
+/// Welch's comparison of two groups' means.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Welch {
+    /// `mean(a) - mean(b)`.
+    pub difference: f64,
+    /// The 95% confidence interval's ends.
+    pub low: f64,
+    pub high: f64,
+    /// The two-sided p-value of "the means are equal".
+    pub p: f64,
+}
+
+/// Welch's t-test of `mean(a) - mean(b)`, with its 95% confidence
+/// interval; `None` with fewer than two values on either side or no
 /// spread at all.
-pub fn welch_interval(a: &[f64], b: &[f64]) -> Option<(f64, f64, f64)> {
+pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
     let (Some((ma, Some(sa))), Some((mb, Some(sb)))) = (mean_std(a), mean_std(b)) else {
         return None;
     };
@@ -231,9 +243,34 @@ pub fn welch_interval(a: &[f64], b: &[f64]) -> Option<(f64, f64, f64)> {
     }
     // Welch-Satterthwaite degrees of freedom.
     let df = (va + vb).powi(2) / (va * va / (na - 1.0) + vb * vb / (nb - 1.0));
-    let t = StudentsT::new(0.0, 1.0, df).ok()?.inverse_cdf(0.975);
+    let dist = StudentsT::new(0.0, 1.0, df).ok()?;
+    let t = dist.inverse_cdf(0.975);
     let d = ma - mb;
-    Some((d, d - t * se, d + t * se))
+    Some(Welch {
+        difference: d,
+        low: d - t * se,
+        high: d + t * se,
+        p: 2.0 * dist.cdf(-(d / se).abs()),
+    })
+}
+
+/// Holm's step-down adjustment of the p-values of `m` comparisons made
+/// together: the i-th smallest becomes `max over j <= i of (m - j + 1)
+/// p_(j)`, at most 1. Rejecting where the adjusted value is below 0.05
+/// keeps the chance of any false "different" at 5% for the whole table.
+pub fn holm(p: &[f64]) -> Vec<f64> {
+    let m = p.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let mut adjusted = vec![0.0; m];
+    let mut running: f64 = 0.0;
+    for (rank, &i) in order.iter().enumerate() {
+        #[allow(clippy::cast_precision_loss)] // a handful of comparisons
+        let factor = (m - rank) as f64;
+        running = running.max((factor * p[i]).min(1.0));
+        adjusted[i] = running;
+    }
+    adjusted
 }
 
 /// The group a group's test errors are compared with: the `random-cell`
@@ -280,6 +317,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
         "params".into(),
         "test error (%)".into(),
         format!("vs {} (points, 95% CI)", baseline.unwrap_or(RANDOM_CELL)),
+        "p (Holm)".into(),
         "genotypes".into(),
     ];
     let errors = |us: &[&Unit]| -> Vec<f64> {
@@ -301,6 +339,19 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
             None => baseline_of(label, &labels).map(str::to_owned),
         }
     };
+    // Every comparison first, so that Holm's adjustment sees them all.
+    let comparisons: BTreeMap<&str, (String, Welch)> = groups
+        .iter()
+        .filter_map(|(label, us)| {
+            let against = compared_with(label)?;
+            let w = welch(&errors(us), &errors(groups.get(&against)?))?;
+            Some((label.as_str(), (against, w)))
+        })
+        .collect();
+    let adjusted: BTreeMap<&str, f64> = {
+        let p: Vec<f64> = comparisons.values().map(|(_, w)| w.p).collect();
+        comparisons.keys().copied().zip(holm(&p)).collect()
+    };
     let (mut md, mut csv) = (Vec::new(), Vec::new());
     for (label, us) in &groups {
         let (label, us) = (label.clone(), us.clone());
@@ -313,11 +364,8 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
         let gap = f(&|u| num(u.search.as_ref(), "pruning_gap").map(|g| 100.0 * g));
         let params = f(&|u| num(u.train.as_ref(), "params"));
         let err = errors(&us);
-        let against = compared_with(&label);
-        let vs = against
-            .as_ref()
-            .and_then(|b| groups.get(b))
-            .and_then(|b| welch_interval(&err, &errors(b)));
+        let vs = comparisons.get(label.as_str());
+        let holm_p = adjusted.get(label.as_str()).copied();
         let genotypes: Vec<String> = us
             .iter()
             .filter_map(|u| {
@@ -350,8 +398,9 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
             fmt_ms(mean_std(&err), 2),
             vs.map_or_else(
                 || "-".into(),
-                |(d, lo, hi)| format!("{d:+.2} [{lo:+.2}, {hi:+.2}]"),
+                |(_, w)| format!("{:+.2} [{:+.2}, {:+.2}]", w.difference, w.low, w.high),
             ),
+            holm_p.map_or_else(|| "-".into(), |p| format!("{p:.3}")),
             format!("{} distinct of {}", distinct.len(), genotypes.len()),
         ];
         md.push(cells.clone());
@@ -366,12 +415,15 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
             row.push(m);
             row.push(s);
         }
-        row.push(if vs.is_some() {
-            against.unwrap_or_default()
-        } else {
-            String::new()
-        });
-        for x in [vs.map(|v| v.0), vs.map(|v| v.1), vs.map(|v| v.2)] {
+        row.push(vs.map_or_else(String::new, |(against, _)| against.clone()));
+        let w = vs.map(|(_, w)| w);
+        for x in [
+            w.map(|w| w.difference),
+            w.map(|w| w.low),
+            w.map(|w| w.high),
+            w.map(|w| w.p),
+            holm_p,
+        ] {
             row.push(x.map_or(String::new(), |x| x.to_string()));
         }
         row.push(genotypes.join(" | "));
@@ -497,7 +549,7 @@ pub fn report(args: &[String]) -> Result<()> {
     }
     if let Some(csv_path) = csv_path {
         let mut text = String::from(
-            "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,baseline,vs_baseline,vs_baseline_low,vs_baseline_high,genotypes\n",
+            "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,baseline,vs_baseline,vs_baseline_low,vs_baseline_high,p,p_holm,genotypes\n",
         );
         for row in csv {
             let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
@@ -569,7 +621,10 @@ mod tests {
         assert_eq!(edas[7], "15.00 ± 7.07"); // error: 10% and 20%
         // Against random-cell (25% and 30%): -12.5, Welch df 1.8, wide.
         assert!(edas[8].starts_with("-12.50 ["), "{}", edas[8]);
-        assert_eq!(edas[9], "2 distinct of 2");
+        // One comparison: Holm's p is the test's own.
+        let p: f64 = edas[9].parse().unwrap();
+        assert!(p > 0.05 && p < 0.5, "{p}");
+        assert_eq!(edas[10], "2 distinct of 2");
         assert_eq!(md.iter().find(|r| r[0] == "darts").unwrap()[8], "-");
         let darts = md.iter().find(|r| r[0] == "darts").unwrap();
         assert_eq!(darts[2], "cuda:1");
@@ -591,6 +646,8 @@ mod tests {
         let edas_csv = csv.iter().find(|r| r[0] == "edas").unwrap();
         assert_eq!(edas_csv[13], "random-cell");
         assert!((edas_csv[14].parse::<f64>().unwrap() + 12.5).abs() < 1e-9);
+        assert_eq!(edas_csv[17], edas_csv[18]);
+        assert!((edas_csv[17].parse::<f64>().unwrap() - p).abs() < 1e-3);
         assert_eq!(csv.iter().find(|r| r[0] == "darts").unwrap()[13], "");
         // --baseline: every other group against the named one.
         let Table { header, md, csv } = table(&units, Some("darts")).unwrap();
@@ -619,14 +676,27 @@ mod tests {
     fn welch_intervals_match_a_hand_computation() {
         // a: mean 2, s^2 = 1 (n 3); b: mean 0, s^2 = 1 (n 3): se = sqrt(2/3),
         // df = 4, t(0.975, 4) = 2.776: 2 +- 2.267.
-        let (d, lo, hi) = welch_interval(&[1.0, 2.0, 3.0], &[-1.0, 0.0, 1.0]).unwrap();
+        let w = welch(&[1.0, 2.0, 3.0], &[-1.0, 0.0, 1.0]).unwrap();
+        let (d, lo, hi) = (w.difference, w.low, w.high);
+        // t = 2 / sqrt(2/3) = 2.449 on 4 df: two-sided p 0.0705 (numeric
+        // integral of Student's density).
+        assert!((w.p - 0.070_484).abs() < 1e-5, "{}", w.p);
         assert!((d - 2.0).abs() < 1e-12);
         assert!(
             (hi - 2.0 - 2.776_445 * (2.0f64 / 3.0).sqrt()).abs() < 1e-5,
             "{hi}"
         );
         assert!((2.0 - lo - (hi - 2.0)).abs() < 1e-12);
-        assert!(welch_interval(&[1.0], &[1.0, 2.0]).is_none());
+        assert!(welch(&[1.0], &[1.0, 2.0]).is_none());
+        // Holm: sorted 0.01, 0.02, 0.04 of 3 -> 0.03, 0.04, 0.04 (the
+        // running maximum keeps the order), and never above 1.
+        let adjusted = holm(&[0.04, 0.01, 0.02]);
+        let want = [0.04, 0.03, 0.04];
+        for (a, w) in adjusted.iter().zip(want) {
+            assert!((a - w).abs() < 1e-12, "{adjusted:?}");
+        }
+        assert_eq!(holm(&[0.5, 0.9]), vec![1.0, 1.0]);
+        assert!(holm(&[]).is_empty());
         assert_eq!(
             baseline_of(
                 "c10-edas",
