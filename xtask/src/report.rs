@@ -339,13 +339,17 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
             None => baseline_of(label, &labels).map(str::to_owned),
         }
     };
-    // Every comparison first, so that Holm's adjustment sees them all.
-    let comparisons: BTreeMap<&str, (String, Welch)> = groups
+    let group_errors: BTreeMap<&str, Vec<f64>> = groups
         .iter()
-        .filter_map(|(label, us)| {
+        .map(|(label, us)| (label.as_str(), errors(us)))
+        .collect();
+    // Every comparison first, so that Holm's adjustment sees them all.
+    let comparisons: BTreeMap<&str, (String, Welch)> = group_errors
+        .iter()
+        .filter_map(|(&label, err)| {
             let against = compared_with(label)?;
-            let w = welch(&errors(us), &errors(groups.get(&against)?))?;
-            Some((label.as_str(), (against, w)))
+            let w = welch(err, group_errors.get(against.as_str())?)?;
+            Some((label, (against, w)))
         })
         .collect();
     let adjusted: BTreeMap<&str, f64> = {
@@ -363,7 +367,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
         let mem = f(&|u| num(u.search.as_ref(), "peak_memory_mib"));
         let gap = f(&|u| num(u.search.as_ref(), "pruning_gap").map(|g| 100.0 * g));
         let params = f(&|u| num(u.train.as_ref(), "params"));
-        let err = errors(&us);
+        let err = &group_errors[label.as_str()];
         let vs = comparisons.get(label.as_str());
         let holm_p = adjusted.get(label.as_str()).copied();
         let genotypes: Vec<String> = us
@@ -395,7 +399,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
             fmt_ms(mean_std(&mem), 0),
             fmt_ms(mean_std(&gap), 1),
             fmt_ms(mean_std(&params), 0),
-            fmt_ms(mean_std(&err), 2),
+            fmt_ms(mean_std(err), 2),
             vs.map_or_else(
                 || "-".into(),
                 |(_, w)| format!("{:+.2} [{:+.2}, {:+.2}]", w.difference, w.low, w.high),
@@ -410,7 +414,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
             })
         };
         let mut row = vec![label, us.len().to_string(), device];
-        for v in [&time, &mem, &gap, &params, &err] {
+        for v in [&time, &mem, &gap, &params, err] {
             let (m, s) = raw(v);
             row.push(m);
             row.push(s);

@@ -516,11 +516,12 @@ impl RunDir {
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
-                let which = v
-                    .get("epoch")
-                    .and_then(serde_json::Value::as_u64)
-                    .map_or_else(|| format!("record {}", i + 1), |e| format!("epoch {}'s record", e + 1));
+                let epoch = v.get("epoch").and_then(serde_json::Value::as_u64);
                 serde_json::from_value(v).map_err(|e| {
+                    let which = epoch.map_or_else(
+                        || format!("record {}", i + 1),
+                        |n| format!("epoch {}'s record", n + 1),
+                    );
                     dir_error(
                         &path,
                         format!(
