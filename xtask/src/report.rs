@@ -226,10 +226,14 @@ pub struct Welch {
     pub high: f64,
     /// The two-sided p-value of "the means are equal".
     pub p: f64,
+    /// The smallest true difference this comparison detects with power
+    /// 0.8 in a two-sided test at level 0.05, given the two groups' sizes
+    /// and spreads: `(t_0.975 + t_0.8) se` on Welch's degrees of freedom.
+    pub detectable: f64,
 }
 
 /// Welch's t-test of `mean(a) - mean(b)`, with its 95% confidence
-/// interval; `None` with fewer than two values on either side or no
+/// interval and the difference it can detect; `None` with fewer than two values on either side or no
 /// spread at all.
 pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
     let (Some((ma, Some(sa))), Some((mb, Some(sb)))) = (mean_std(a), mean_std(b)) else {
@@ -251,6 +255,7 @@ pub fn welch(a: &[f64], b: &[f64]) -> Option<Welch> {
         low: d - t * se,
         high: d + t * se,
         p: 2.0 * dist.cdf(-(d / se).abs()),
+        detectable: (t + dist.inverse_cdf(0.8)) * se,
     })
 }
 
@@ -318,6 +323,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
         "test error (%)".into(),
         format!("vs {} (points, 95% CI)", baseline.unwrap_or(RANDOM_CELL)),
         "p (Holm)".into(),
+        "detects (points)".into(),
         "genotypes".into(),
     ];
     let errors = |us: &[&Unit]| -> Vec<f64> {
@@ -405,6 +411,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
                 |(_, w)| format!("{:+.2} [{:+.2}, {:+.2}]", w.difference, w.low, w.high),
             ),
             holm_p.map_or_else(|| "-".into(), |p| format!("{p:.3}")),
+            vs.map_or_else(|| "-".into(), |(_, w)| format!("{:.2}", w.detectable)),
             format!("{} distinct of {}", distinct.len(), genotypes.len()),
         ];
         md.push(cells.clone());
@@ -427,6 +434,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
             w.map(|w| w.high),
             w.map(|w| w.p),
             holm_p,
+            w.map(|w| w.detectable),
         ] {
             row.push(x.map_or(String::new(), |x| x.to_string()));
         }
@@ -553,7 +561,7 @@ pub fn report(args: &[String]) -> Result<()> {
     }
     if let Some(csv_path) = csv_path {
         let mut text = String::from(
-            "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,baseline,vs_baseline,vs_baseline_low,vs_baseline_high,p,p_holm,genotypes\n",
+            "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,baseline,vs_baseline,vs_baseline_low,vs_baseline_high,p,p_holm,detectable,genotypes\n",
         );
         for row in csv {
             let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
@@ -628,7 +636,11 @@ mod tests {
         // One comparison: Holm's p is the test's own.
         let p: f64 = edas[9].parse().unwrap();
         assert!(p > 0.05 && p < 0.5, "{p}");
-        assert_eq!(edas[10], "2 distinct of 2");
+        // Detectable: (t_0.975 + t_0.8) on Welch's df 1.5 times se 5.59:
+        // far wider than the difference itself.
+        let detects: f64 = edas[10].parse().unwrap();
+        assert!(detects > 12.5 && detects < 60.0, "{detects}");
+        assert_eq!(edas[11], "2 distinct of 2");
         assert_eq!(md.iter().find(|r| r[0] == "darts").unwrap()[8], "-");
         let darts = md.iter().find(|r| r[0] == "darts").unwrap();
         assert_eq!(darts[2], "cuda:1");
@@ -652,6 +664,9 @@ mod tests {
         assert!((edas_csv[14].parse::<f64>().unwrap() + 12.5).abs() < 1e-9);
         assert_eq!(edas_csv[17], edas_csv[18]);
         assert!((edas_csv[17].parse::<f64>().unwrap() - p).abs() < 1e-3);
+        assert!((edas_csv[19].parse::<f64>().unwrap() - detects).abs() < 1e-2);
+        assert_eq!(edas_csv[20], "G0.01 | G0.03"); // genotypes last
+        assert_eq!(edas_csv.len(), 21);
         assert_eq!(csv.iter().find(|r| r[0] == "darts").unwrap()[13], "");
         // --baseline: every other group against the named one.
         let Table { header, md, csv } = table(&units, Some("darts")).unwrap();
@@ -691,6 +706,13 @@ mod tests {
             "{hi}"
         );
         assert!((2.0 - lo - (hi - 2.0)).abs() < 1e-12);
+        // Power 0.8 at two-sided 0.05 on 4 df: (t(0.975) + t(0.8)) se =
+        // (2.776445 + 0.940965) sqrt(2/3) = 3.0353 (t table values).
+        assert!(
+            (w.detectable - (2.776_445 + 0.940_965) * (2.0f64 / 3.0).sqrt()).abs() < 1e-5,
+            "{}",
+            w.detectable
+        );
         assert!(welch(&[1.0], &[1.0, 2.0]).is_none());
         // Holm: sorted 0.01, 0.02, 0.04 of 3 -> 0.03, 0.04, 0.04 (the
         // running maximum keeps the order), and never above 1.
