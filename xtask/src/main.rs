@@ -37,6 +37,7 @@ mod interop;
 mod paper;
 mod remaining;
 mod report;
+mod report_ops;
 mod slurm;
 mod slurm_test;
 mod variance;

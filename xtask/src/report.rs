@@ -1,9 +1,10 @@
 //! `cargo xtask report RUNS... [--csv FILE] [--cells DIR] [--baseline
-//! GROUP] [--by KEY]...`: finished runs grouped by label (the seed is the
+//! GROUP] [--by KEY]... [--ops]`: finished runs grouped by label (the seed is the
 //! only difference within a group; with `--by`, by the values of config
 //! keys, pooling the rest), mean +/- sample std per column, as a Markdown
 //! table; with `--csv`, also as a CSV file; with `--cells`, each group's
-//! best cell (lowest test error) drawn. Nothing is written unless asked
+//! best cell (lowest test error) drawn; with `--ops`, a second table of
+//! the operations the found cells use (`report_ops`). Nothing is written unless asked
 //! for.
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::experiments::RANDOM_CELL;
+use crate::report_ops::genotype_text;
 
 /// One run (a search, a training, or both) for the report.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -378,14 +380,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
         let holm_p = adjusted.get(label.as_str()).copied();
         let genotypes: Vec<String> = us
             .iter()
-            .filter_map(|u| {
-                u.search
-                    .as_ref()
-                    .or(u.train.as_ref())
-                    .and_then(|v| v.get("genotype"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
+            .filter_map(|u| genotype_text(u).map(str::to_owned))
             .collect();
         let distinct: std::collections::BTreeSet<&String> = genotypes.iter().collect();
         let devices: std::collections::BTreeSet<&str> =
@@ -507,7 +502,7 @@ fn draw_best_cells(units: &[Unit], dir: &Path) -> Result<()> {
 }
 
 /// `cargo xtask report RUNS... [--csv FILE] [--cells DIR] [--baseline
-/// GROUP] [--by KEY]...`: prints Markdown; writes CSV and draws the best
+/// GROUP] [--by KEY]... [--ops]`: prints Markdown; writes CSV and draws the best
 /// cells where asked to.
 pub fn report(args: &[String]) -> Result<()> {
     let mut paths = Vec::new();
@@ -515,6 +510,7 @@ pub fn report(args: &[String]) -> Result<()> {
     let mut cells = None;
     let mut baseline = None;
     let mut by = Vec::new();
+    let mut ops = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--csv" {
@@ -527,6 +523,8 @@ pub fn report(args: &[String]) -> Result<()> {
             baseline = Some(it.next().context("--baseline needs a group")?.clone());
         } else if a == "--by" {
             by.push(it.next().context("--by needs a config key")?.clone());
+        } else if a == "--ops" {
+            ops = true;
         } else if a.starts_with("--") {
             bail!("unknown option {a}; {REPORT_USAGE}");
         } else {
@@ -559,6 +557,15 @@ pub fn report(args: &[String]) -> Result<()> {
     for row in &md {
         println!("| {} |", row.join(" | "));
     }
+    if ops {
+        let header = crate::report_ops::header();
+        println!("\nMean number of each cell's 8 edges that use each operation:\n");
+        println!("| {} |", header.join(" | "));
+        println!("|{}", "---|".repeat(header.len()));
+        for row in crate::report_ops::table(&units)? {
+            println!("| {} |", row.join(" | "));
+        }
+    }
     if let Some(csv_path) = csv_path {
         let mut text = String::from(
             "group,runs,device,search_min_mean,search_min_std,peak_mib_mean,peak_mib_std,gap_points_mean,gap_points_std,params_mean,params_std,test_error_mean,test_error_std,baseline,vs_baseline,vs_baseline_low,vs_baseline_high,p,p_holm,detectable,genotypes\n",
@@ -578,7 +585,7 @@ pub fn report(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-const REPORT_USAGE: &str = "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR] [--baseline GROUP] [--by KEY]...";
+const REPORT_USAGE: &str = "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR] [--baseline GROUP] [--by KEY]... [--ops]";
 
 /// `field` as one CSV field (RFC 4180): quoted, with inner quotes doubled,
 /// when it holds a comma, a quote or a line break.
