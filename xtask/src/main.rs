@@ -38,6 +38,7 @@ mod paper;
 mod remaining;
 mod report;
 mod report_ops;
+mod report_plot;
 mod slurm;
 mod slurm_test;
 mod variance;

@@ -1,10 +1,11 @@
 //! `cargo xtask report RUNS... [--csv FILE] [--cells DIR] [--baseline
-//! GROUP] [--by KEY]... [--ops]`: finished runs grouped by label (the seed is the
+//! GROUP] [--by KEY]... [--ops] [--plot FILE.svg]`: finished runs grouped by label (the seed is the
 //! only difference within a group; with `--by`, by the values of config
 //! keys, pooling the rest), mean +/- sample std per column, as a Markdown
 //! table; with `--csv`, also as a CSV file; with `--cells`, each group's
 //! best cell (lowest test error) drawn; with `--ops`, a second table of
-//! the operations the found cells use (`report_ops`). Nothing is written unless asked
+//! the operations the found cells use (`report_ops`); with `--plot`, the
+//! test errors as a strip chart (`report_plot`). Nothing is written unless asked
 //! for.
 
 use std::collections::BTreeMap;
@@ -280,6 +281,20 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
     adjusted
 }
 
+/// The test errors (%) of the trained runs among `us`.
+pub fn test_errors(us: &[&Unit]) -> Vec<f64> {
+    us.iter()
+        .filter_map(|u| {
+            u.train
+                .as_ref()
+                .and_then(|t| t.get("test"))
+                .and_then(|t| t.get("top1"))
+                .and_then(Value::as_f64)
+                .map(|a| 100.0 * (1.0 - a))
+        })
+        .collect()
+}
+
 /// The group a group's test errors are compared with: the `random-cell`
 /// group with the longest common prefix (one per data set in a matrix over
 /// data sets).
@@ -328,18 +343,6 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
         "detects (points)".into(),
         "genotypes".into(),
     ];
-    let errors = |us: &[&Unit]| -> Vec<f64> {
-        us.iter()
-            .filter_map(|u| {
-                u.train
-                    .as_ref()
-                    .and_then(|t| t.get("test"))
-                    .and_then(|t| t.get("top1"))
-                    .and_then(Value::as_f64)
-                    .map(|a| 100.0 * (1.0 - a))
-            })
-            .collect()
-    };
     let labels: Vec<&str> = groups.keys().map(String::as_str).collect();
     let compared_with = |label: &str| -> Option<String> {
         match baseline {
@@ -349,7 +352,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
     };
     let group_errors: BTreeMap<&str, Vec<f64>> = groups
         .iter()
-        .map(|(label, us)| (label.as_str(), errors(us)))
+        .map(|(label, us)| (label.as_str(), test_errors(us)))
         .collect();
     // Every comparison first, so that Holm's adjustment sees them all.
     let comparisons: BTreeMap<&str, (String, Welch)> = group_errors
@@ -502,7 +505,7 @@ fn draw_best_cells(units: &[Unit], dir: &Path) -> Result<()> {
 }
 
 /// `cargo xtask report RUNS... [--csv FILE] [--cells DIR] [--baseline
-/// GROUP] [--by KEY]... [--ops]`: prints Markdown; writes CSV and draws the best
+/// GROUP] [--by KEY]... [--ops] [--plot FILE.svg]`: prints Markdown; writes CSV and draws the best
 /// cells where asked to.
 pub fn report(args: &[String]) -> Result<()> {
     let mut paths = Vec::new();
@@ -511,6 +514,7 @@ pub fn report(args: &[String]) -> Result<()> {
     let mut baseline = None;
     let mut by = Vec::new();
     let mut ops = false;
+    let mut plot = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--csv" {
@@ -523,6 +527,10 @@ pub fn report(args: &[String]) -> Result<()> {
             baseline = Some(it.next().context("--baseline needs a group")?.clone());
         } else if a == "--by" {
             by.push(it.next().context("--by needs a config key")?.clone());
+        } else if a == "--plot" {
+            plot = Some(PathBuf::from(
+                it.next().context("--plot needs an SVG file")?,
+            ));
         } else if a == "--ops" {
             ops = true;
         } else if a.starts_with("--") {
@@ -579,13 +587,32 @@ pub fn report(args: &[String]) -> Result<()> {
             .with_context(|| format!("cannot write {}", csv_path.display()))?;
         eprintln!("CSV written to {}", csv_path.display());
     }
+    if let Some(path) = plot {
+        let mut groups: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
+        for u in &units {
+            groups.entry(&u.label).or_default().push(u);
+        }
+        let columns: Vec<crate::report_plot::Column> = groups
+            .into_iter()
+            .map(|(label, us)| crate::report_plot::Column {
+                label: label.to_owned(),
+                errors: test_errors(&us),
+            })
+            .collect();
+        crate::report_plot::draw(
+            &columns,
+            Some(baseline.as_deref().unwrap_or(RANDOM_CELL)),
+            &path,
+        )?;
+        eprintln!("chart written to {}", path.display());
+    }
     if let Some(dir) = cells {
         draw_best_cells(&units, &dir)?;
     }
     Ok(())
 }
 
-const REPORT_USAGE: &str = "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR] [--baseline GROUP] [--by KEY]... [--ops]";
+const REPORT_USAGE: &str = "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR] [--baseline GROUP] [--by KEY]... [--ops] [--plot FILE.svg]";
 
 /// `field` as one CSV field (RFC 4180): quoted, with inner quotes doubled,
 /// when it holds a comma, a quote or a line break.
