@@ -39,6 +39,7 @@ mod remaining;
 mod report;
 mod report_ops;
 mod report_plot;
+mod report_ranks;
 mod slurm;
 mod slurm_test;
 mod variance;

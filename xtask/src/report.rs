@@ -1,10 +1,12 @@
 //! `cargo xtask report RUNS... [--csv FILE] [--cells DIR] [--baseline
-//! GROUP] [--by KEY]... [--ops] [--plot FILE.svg]`: finished runs grouped by label (the seed is the
+//! GROUP] [--by KEY]... [--ops] [--ranks] [--plot FILE.svg]`: finished runs grouped by label (the seed is the
 //! only difference within a group; with `--by`, by the values of config
 //! keys, pooling the rest), mean +/- sample std per column, as a Markdown
 //! table; with `--csv`, also as a CSV file; with `--cells`, each group's
 //! best cell (lowest test error) drawn; with `--ops`, a second table of
-//! the operations the found cells use (`report_ops`); with `--plot`, the
+//! the operations the found cells use (`report_ops`); with `--ranks`, the
+//! rank correlations of the final accuracy with the search's own and with
+//! the parameter count (`report_ranks`); with `--plot`, the
 //! test errors as a strip chart (`report_plot`). Nothing is written unless asked
 //! for.
 
@@ -505,7 +507,7 @@ fn draw_best_cells(units: &[Unit], dir: &Path) -> Result<()> {
 }
 
 /// `cargo xtask report RUNS... [--csv FILE] [--cells DIR] [--baseline
-/// GROUP] [--by KEY]... [--ops] [--plot FILE.svg]`: prints Markdown; writes CSV and draws the best
+/// GROUP] [--by KEY]... [--ops] [--ranks] [--plot FILE.svg]`: prints Markdown; writes CSV and draws the best
 /// cells where asked to.
 pub fn report(args: &[String]) -> Result<()> {
     let mut paths = Vec::new();
@@ -514,6 +516,7 @@ pub fn report(args: &[String]) -> Result<()> {
     let mut baseline = None;
     let mut by = Vec::new();
     let mut ops = false;
+    let mut ranks = false;
     let mut plot = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -531,6 +534,8 @@ pub fn report(args: &[String]) -> Result<()> {
             plot = Some(PathBuf::from(
                 it.next().context("--plot needs an SVG file")?,
             ));
+        } else if a == "--ranks" {
+            ranks = true;
         } else if a == "--ops" {
             ops = true;
         } else if a.starts_with("--") {
@@ -587,6 +592,15 @@ pub fn report(args: &[String]) -> Result<()> {
             .with_context(|| format!("cannot write {}", csv_path.display()))?;
         eprintln!("CSV written to {}", csv_path.display());
     }
+    if ranks {
+        let header = crate::report_ranks::header();
+        println!("\nKendall's rank correlation with the trained cell's test accuracy:\n");
+        println!("| {} |", header.join(" | "));
+        println!("|{}", "---|".repeat(header.len()));
+        for row in crate::report_ranks::table(&units) {
+            println!("| {} |", row.join(" | "));
+        }
+    }
     if let Some(path) = plot {
         let mut groups: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
         for u in &units {
@@ -612,7 +626,7 @@ pub fn report(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-const REPORT_USAGE: &str = "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR] [--baseline GROUP] [--by KEY]... [--ops] [--plot FILE.svg]";
+const REPORT_USAGE: &str = "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR] [--baseline GROUP] [--by KEY]... [--ops] [--ranks] [--plot FILE.svg]";
 
 /// `field` as one CSV field (RFC 4180): quoted, with inner quotes doubled,
 /// when it holds a comma, a quote or a line break.
