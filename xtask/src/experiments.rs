@@ -569,7 +569,7 @@ impl LocalOptions {
 /// An `edas` binary given with `--bin`, used as it is (no build): a long
 /// matrix keeps one build from its first unit to its last while the code
 /// changes. Checked by running `edas --version`.
-fn pinned_binary(bin: &Path) -> Result<PathBuf> {
+pub(crate) fn pinned_binary(bin: &Path) -> Result<PathBuf> {
     let bin = if bin.is_absolute() {
         bin.to_path_buf()
     } else {

@@ -479,13 +479,17 @@ pub fn best_cells(units: &[Unit]) -> Vec<(String, f64, String)> {
 }
 
 /// Draws each group's best cell into `dir/<group>/` (`edas genotype plot`:
-/// DOT, and SVG where Graphviz is installed).
-fn draw_best_cells(units: &[Unit], dir: &Path) -> Result<()> {
+/// DOT, and SVG where Graphviz is installed), with `bin` where given, else
+/// with the release build (built now).
+fn draw_best_cells(units: &[Unit], dir: &Path, bin: Option<&Path>) -> Result<()> {
     let best = best_cells(units);
     if best.is_empty() {
         bail!("--cells: no trained run, so no best cell to draw");
     }
-    let bin = crate::experiments::edas_binary(None)?;
+    let bin = match bin {
+        Some(b) => crate::experiments::pinned_binary(b)?,
+        None => crate::experiments::edas_binary(None)?,
+    };
     for (label, error, genotype) in best {
         let out = dir.join(&label);
         crate::experiments::run_edas(
@@ -518,6 +522,7 @@ pub fn report(args: &[String]) -> Result<()> {
     let mut ops = false;
     let mut ranks = false;
     let mut plot = None;
+    let mut bin = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         if a == "--csv" {
@@ -534,6 +539,11 @@ pub fn report(args: &[String]) -> Result<()> {
             plot = Some(PathBuf::from(
                 it.next().context("--plot needs an SVG file")?,
             ));
+        } else if a == "--bin" {
+            bin = Some(PathBuf::from(
+                it.next()
+                    .context("--bin takes the path of an edas binary")?,
+            ));
         } else if a == "--ranks" {
             ranks = true;
         } else if a == "--ops" {
@@ -546,6 +556,9 @@ pub fn report(args: &[String]) -> Result<()> {
     }
     if paths.is_empty() {
         bail!("{REPORT_USAGE}");
+    }
+    if bin.is_some() && cells.is_none() {
+        bail!("--bin names the binary that draws --cells; without --cells it does nothing");
     }
     let mut units = Vec::new();
     for p in &paths {
@@ -621,12 +634,12 @@ pub fn report(args: &[String]) -> Result<()> {
         eprintln!("chart written to {}", path.display());
     }
     if let Some(dir) = cells {
-        draw_best_cells(&units, &dir)?;
+        draw_best_cells(&units, &dir, bin.as_deref())?;
     }
     Ok(())
 }
 
-const REPORT_USAGE: &str = "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR] [--baseline GROUP] [--by KEY]... [--ops] [--ranks] [--plot FILE.svg]";
+const REPORT_USAGE: &str = "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR [--bin EDAS]] [--baseline GROUP] [--by KEY]... [--ops] [--ranks] [--plot FILE.svg]";
 
 /// `field` as one CSV field (RFC 4180): quoted, with inner quotes doubled,
 /// when it holds a comma, a quote or a line break.
