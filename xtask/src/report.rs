@@ -578,19 +578,20 @@ pub fn report(args: &[String]) -> Result<()> {
         regroup(&mut units, &by)?;
     }
     let Table { header, md, csv } = table(&units, baseline.as_deref())?;
-    println!("| {} |", header.join(" | "));
-    println!("|{}", "---|".repeat(header.len()));
-    for row in &md {
-        println!("| {} |", row.join(" | "));
-    }
+    print_markdown(&header, &md);
     if ops {
-        let header = crate::report_ops::header();
         println!("\nMean number of each cell's 8 edges that use each operation:\n");
-        println!("| {} |", header.join(" | "));
-        println!("|{}", "---|".repeat(header.len()));
-        for row in crate::report_ops::table(&units)? {
-            println!("| {} |", row.join(" | "));
-        }
+        print_markdown(
+            &crate::report_ops::header(),
+            &crate::report_ops::table(&units)?,
+        );
+    }
+    if ranks {
+        println!("\nKendall's rank correlation with the trained cell's test accuracy:\n");
+        print_markdown(
+            &crate::report_ranks::header(),
+            &crate::report_ranks::table(&units),
+        );
     }
     if let Some(csv_path) = csv_path {
         let mut text = String::from(
@@ -604,15 +605,6 @@ pub fn report(args: &[String]) -> Result<()> {
         std::fs::write(&csv_path, text)
             .with_context(|| format!("cannot write {}", csv_path.display()))?;
         eprintln!("CSV written to {}", csv_path.display());
-    }
-    if ranks {
-        let header = crate::report_ranks::header();
-        println!("\nKendall's rank correlation with the trained cell's test accuracy:\n");
-        println!("| {} |", header.join(" | "));
-        println!("|{}", "---|".repeat(header.len()));
-        for row in crate::report_ranks::table(&units) {
-            println!("| {} |", row.join(" | "));
-        }
     }
     if let Some(path) = plot {
         let mut groups: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
@@ -637,6 +629,15 @@ pub fn report(args: &[String]) -> Result<()> {
         draw_best_cells(&units, &dir, bin.as_deref())?;
     }
     Ok(())
+}
+
+/// Prints a Markdown table.
+fn print_markdown(header: &[String], rows: &[Vec<String>]) {
+    println!("| {} |", header.join(" | "));
+    println!("|{}", "---|".repeat(header.len()));
+    for row in rows {
+        println!("| {} |", row.join(" | "));
+    }
 }
 
 const REPORT_USAGE: &str = "usage: cargo xtask report RUN_OR_DIR... [--csv FILE] [--cells DIR [--bin EDAS]] [--baseline GROUP] [--by KEY]... [--ops] [--ranks] [--plot FILE.svg]";
