@@ -18,7 +18,6 @@ use serde_json::Value;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::experiments::RANDOM_CELL;
-use crate::report_ops::genotype_text;
 
 /// One run (a search, a training, or both) for the report.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,6 +33,34 @@ pub struct Unit {
     /// The run's resolved `config.toml`s: the search's, then the
     /// training's (for `--by`).
     pub configs: Vec<toml::Table>,
+}
+
+/// A unit's runs grouped by label, in label order.
+pub fn by_group(units: &[Unit]) -> BTreeMap<&str, Vec<&Unit>> {
+    let mut groups: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
+    for u in units {
+        groups.entry(&u.label).or_default().push(u);
+    }
+    groups
+}
+
+/// The number under `key` in a `results.json`, if there is one.
+pub fn field(results: Option<&Value>, key: &str) -> Option<f64> {
+    results?.get(key)?.as_f64()
+}
+
+/// The trained network's top-1 test accuracy (a fraction), if trained.
+pub fn test_top1(u: &Unit) -> Option<f64> {
+    u.train.as_ref()?.get("test")?.get("top1")?.as_f64()
+}
+
+/// A unit's genotype as DARTS text: the search's, else the training's.
+pub fn genotype_text(u: &Unit) -> Option<&str> {
+    u.search
+        .as_ref()
+        .or(u.train.as_ref())
+        .and_then(|v| v.get("genotype"))
+        .and_then(Value::as_str)
 }
 
 /// A file's text; `None` when it does not exist, an error when it exists
@@ -286,14 +313,7 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
 /// The test errors (%) of the trained runs among `us`.
 pub fn test_errors(us: &[&Unit]) -> Vec<f64> {
     us.iter()
-        .filter_map(|u| {
-            u.train
-                .as_ref()
-                .and_then(|t| t.get("test"))
-                .and_then(|t| t.get("top1"))
-                .and_then(Value::as_f64)
-                .map(|a| 100.0 * (1.0 - a))
-        })
+        .filter_map(|u| test_top1(u).map(|a| 100.0 * (1.0 - a)))
         .collect()
 }
 
@@ -319,16 +339,13 @@ fn baseline_of<'a>(label: &str, labels: &[&'a str]) -> Option<&'a str> {
 /// errors are compared with `baseline`'s where given (a group's label),
 /// else with the matching `random-cell` group (`baseline_of`).
 pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
-    let mut groups: BTreeMap<String, Vec<&Unit>> = BTreeMap::new();
-    for u in units {
-        groups.entry(u.label.clone()).or_default().push(u);
-    }
+    let groups = by_group(units);
     if let Some(b) = baseline
         && !groups.contains_key(b)
     {
         bail!(
             "--baseline {b}: no such group; the groups are: {}",
-            groups.keys().cloned().collect::<Vec<_>>().join(", ")
+            groups.keys().copied().collect::<Vec<_>>().join(", ")
         );
     }
     let header = vec![
@@ -345,7 +362,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
         "detects (points)".into(),
         "genotypes".into(),
     ];
-    let labels: Vec<&str> = groups.keys().map(String::as_str).collect();
+    let labels: Vec<&str> = groups.keys().copied().collect();
     let compared_with = |label: &str| -> Option<String> {
         match baseline {
             Some(b) => (b != label).then(|| b.to_owned()),
@@ -354,7 +371,7 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
     };
     let group_errors: BTreeMap<&str, Vec<f64>> = groups
         .iter()
-        .map(|(label, us)| (label.as_str(), test_errors(us)))
+        .map(|(&label, us)| (label, test_errors(us)))
         .collect();
     // Every comparison first, so that Holm's adjustment sees them all.
     let comparisons: BTreeMap<&str, (String, Welch)> = group_errors
@@ -371,15 +388,14 @@ pub fn table(units: &[Unit], baseline: Option<&str>) -> Result<Table> {
     };
     let (mut md, mut csv) = (Vec::new(), Vec::new());
     for (label, us) in &groups {
-        let (label, us) = (label.clone(), us.clone());
+        let (label, us) = ((*label).to_owned(), us.clone());
         let f = |sel: &dyn Fn(&Unit) -> Option<f64>| -> Vec<f64> {
             us.iter().filter_map(|u| sel(u)).collect()
         };
-        let num = |v: Option<&Value>, k: &str| v.and_then(|v| v.get(k)).and_then(Value::as_f64);
-        let time = f(&|u| num(u.search.as_ref(), "search_time_s").map(|s| s / 60.0));
-        let mem = f(&|u| num(u.search.as_ref(), "peak_memory_mib"));
-        let gap = f(&|u| num(u.search.as_ref(), "pruning_gap").map(|g| 100.0 * g));
-        let params = f(&|u| num(u.train.as_ref(), "params"));
+        let time = f(&|u| field(u.search.as_ref(), "search_time_s").map(|s| s / 60.0));
+        let mem = f(&|u| field(u.search.as_ref(), "peak_memory_mib"));
+        let gap = f(&|u| field(u.search.as_ref(), "pruning_gap").map(|g| 100.0 * g));
+        let params = f(&|u| field(u.train.as_ref(), "params"));
         let err = &group_errors[label.as_str()];
         let vs = comparisons.get(label.as_str());
         let holm_p = adjusted.get(label.as_str()).copied();
@@ -458,11 +474,7 @@ pub fn best_cells(units: &[Unit]) -> Vec<(String, f64, String)> {
     let mut best: BTreeMap<&str, (f64, String)> = BTreeMap::new();
     for u in units {
         let Some(t) = &u.train else { continue };
-        let error = t
-            .get("test")
-            .and_then(|t| t.get("top1"))
-            .and_then(Value::as_f64)
-            .map(|a| 100.0 * (1.0 - a));
+        let error = test_top1(u).map(|a| 100.0 * (1.0 - a));
         let genotype = t.get("genotype").and_then(Value::as_str);
         if let (Some(e), Some(g)) = (error, genotype) {
             let entry = best
@@ -607,11 +619,7 @@ pub fn report(args: &[String]) -> Result<()> {
         eprintln!("CSV written to {}", csv_path.display());
     }
     if let Some(path) = plot {
-        let mut groups: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
-        for u in &units {
-            groups.entry(&u.label).or_default().push(u);
-        }
-        let columns: Vec<crate::report_plot::Column> = groups
+        let columns: Vec<crate::report_plot::Column> = by_group(&units)
             .into_iter()
             .map(|(label, us)| crate::report_plot::Column {
                 label: label.to_owned(),

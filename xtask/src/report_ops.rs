@@ -4,23 +4,11 @@
 //! this table shows whether a strategy's cells did, next to the test errors
 //! that the main table compares.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result};
 use edas_genotype::darts_text::parse_darts;
 use edas_genotype::{CellKind, Genotype, NUM_OPS, Primitive};
-use serde_json::Value;
 
-use crate::report::Unit;
-
-/// A unit's genotype as DARTS text: the search's, else the training's.
-pub fn genotype_text(u: &Unit) -> Option<&str> {
-    u.search
-        .as_ref()
-        .or(u.train.as_ref())
-        .and_then(|v| v.get("genotype"))
-        .and_then(Value::as_str)
-}
+use crate::report::{Unit, by_group, genotype_text};
 
 /// The primitives a cell can hold (`none` is never kept).
 fn kept_ops() -> impl Iterator<Item = Primitive> {
@@ -40,17 +28,19 @@ pub fn header() -> Vec<String> {
 /// the mean number of the cell's 8 kept edges that use each op. A genotype
 /// that does not parse is an error naming its group.
 pub fn table(units: &[Unit]) -> Result<Vec<Vec<String>>> {
-    let mut groups: BTreeMap<&str, Vec<Genotype>> = BTreeMap::new();
-    for u in units {
-        let Some(text) = genotype_text(u) else {
-            continue;
-        };
-        let g = parse_darts(text)
-            .with_context(|| format!("{}: a genotype that does not parse", u.label))?;
-        groups.entry(&u.label).or_default().push(g);
-    }
     let mut rows = Vec::new();
-    for (label, genotypes) in groups {
+    for (label, us) in by_group(units) {
+        let genotypes = us
+            .iter()
+            .filter_map(|u| genotype_text(u))
+            .map(|text| {
+                parse_darts(text)
+                    .with_context(|| format!("{label}: a genotype that does not parse"))
+            })
+            .collect::<Result<Vec<Genotype>>>()?;
+        if genotypes.is_empty() {
+            continue;
+        }
         #[allow(clippy::cast_precision_loss)] // a few hundred cells at most
         let n = genotypes.len() as f64;
         for kind in CellKind::ALL {

@@ -7,11 +7,7 @@
 //! Kendall's tau for the first question (Yu et al., "Evaluating the search
 //! phase of neural architecture search", ICLR 2020).
 
-use std::collections::BTreeMap;
-
-use serde_json::Value;
-
-use crate::report::Unit;
+use crate::report::{Unit, by_group, field, test_top1};
 
 /// Kendall's tau-b of the pairs `(x, y)` (ties counted as neither
 /// concordant nor discordant, and corrected for); `None` below two pairs or
@@ -44,10 +40,6 @@ pub fn kendall_tau_b(pairs: &[(f64, f64)]) -> Option<f64> {
     Some((concordant - discordant) as f64 / (n1 * n2).sqrt())
 }
 
-fn number(v: Option<&Value>, path: &[&str]) -> Option<f64> {
-    path.iter().try_fold(v?, |v, k| v.get(k))?.as_f64()
-}
-
 /// The table's header.
 pub fn header() -> Vec<String> {
     vec![
@@ -61,14 +53,10 @@ pub fn header() -> Vec<String> {
 /// One row per group, in group order, then one over all the trained runs;
 /// `-` where a correlation is undefined (no search, fewer than two runs).
 pub fn table(units: &[Unit]) -> Vec<Vec<String>> {
-    let mut groups: BTreeMap<&str, Vec<&Unit>> = BTreeMap::new();
-    for u in units {
-        groups.entry(&u.label).or_default().push(u);
-    }
     let row = |label: &str, us: &[&Unit]| -> Vec<String> {
         let trained: Vec<(&Unit, f64)> = us
             .iter()
-            .filter_map(|u| Some((*u, number(u.train.as_ref(), &["test", "top1"])?)))
+            .filter_map(|u| Some((*u, test_top1(u)?)))
             .collect();
         let tau = |x: &dyn Fn(&Unit) -> Option<f64>| {
             let pairs: Vec<(f64, f64)> = trained
@@ -80,11 +68,11 @@ pub fn table(units: &[Unit]) -> Vec<Vec<String>> {
         vec![
             label.to_owned(),
             trained.len().to_string(),
-            tau(&|u| number(u.search.as_ref(), &["derived_acc"])),
-            tau(&|u| number(u.train.as_ref(), &["params"])),
+            tau(&|u| field(u.search.as_ref(), "derived_acc")),
+            tau(&|u| field(u.train.as_ref(), "params")),
         ]
     };
-    let mut rows: Vec<Vec<String>> = groups.iter().map(|(l, us)| row(l, us)).collect();
+    let mut rows: Vec<Vec<String>> = by_group(units).iter().map(|(l, us)| row(l, us)).collect();
     let all: Vec<&Unit> = units.iter().collect();
     rows.push(row("all", &all));
     rows
