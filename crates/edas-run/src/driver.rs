@@ -353,18 +353,15 @@ pub fn drive<T: EpochTask>(
             }
         };
         (start_step, partial) = (0, None);
-        checkpoint(
-            task,
-            run,
-            CheckpointState {
-                epochs_done: epoch + 1,
-                config: config_toml.to_owned(),
-                elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
-                step: 0,
-                partial: None,
-                task: (),
-            },
-        )?;
+        let at = CheckpointState {
+            epochs_done: epoch + 1,
+            config: config_toml.to_owned(),
+            elapsed_s: elapsed + t0.elapsed().as_secs_f64(),
+            step: 0,
+            partial: None,
+            task: (),
+        };
+        let task_state = stage(task, run)?;
         elapsed += t0.elapsed().as_secs_f64();
         let peak = if measured {
             peak_rss_bytes().map(mib)
@@ -372,7 +369,12 @@ pub fn drive<T: EpochTask>(
             None
         };
         record.set_cost(t0.elapsed().as_secs_f64(), peak);
+        // The epoch's record goes in before the checkpoint that counts the
+        // epoch done: a kill between the two resumes from the previous
+        // checkpoint (`resume_metrics` drops the later record), whereas a
+        // checkpoint whose epoch has no record cannot be resumed at all.
         run.append_metrics(&record)?;
+        commit(run, at, task_state)?;
         run.line(&task.epoch_line(&record));
         records.push(record);
         task.plots(run, &records)?;
@@ -443,8 +445,23 @@ fn checkpoint<T: EpochTask>(
     run: &RunDir,
     at: CheckpointState<()>,
 ) -> Result<(), T::Error> {
+    let task_state = stage(task, run)?;
+    Ok(commit(run, at, task_state)?)
+}
+
+/// Writes `task`'s files into a fresh staged checkpoint; returns its state.
+fn stage<T: EpochTask>(task: &mut T, run: &RunDir) -> Result<T::State, T::Error> {
     let staged = stage_checkpoint(run.path())?;
-    let task_state = task.save(&staged)?;
+    task.save(&staged)
+}
+
+/// Swaps the staged checkpoint in, with `state.json` saying `at` and the
+/// task's `task_state`: from here on a resume starts at `at`.
+fn commit<S: Serialize>(
+    run: &RunDir,
+    at: CheckpointState<()>,
+    task_state: S,
+) -> Result<(), RunError> {
     run.commit_checkpoint_with(&CheckpointState {
         epochs_done: at.epochs_done,
         config: at.config,
