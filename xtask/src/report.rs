@@ -54,6 +54,11 @@ pub fn test_top1(u: &Unit) -> Option<f64> {
     u.train.as_ref()?.get("test")?.get("top1")?.as_f64()
 }
 
+/// The trained network's top-1 test error in percent, if trained.
+pub fn test_error(u: &Unit) -> Option<f64> {
+    test_top1(u).map(|a| 100.0 * (1.0 - a))
+}
+
 /// A unit's genotype as DARTS text: the search's, else the training's.
 pub fn genotype_text(u: &Unit) -> Option<&str> {
     u.search
@@ -312,9 +317,7 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
 
 /// The test errors (%) of the trained runs among `us`.
 pub fn test_errors(us: &[&Unit]) -> Vec<f64> {
-    us.iter()
-        .filter_map(|u| test_top1(u).map(|a| 100.0 * (1.0 - a)))
-        .collect()
+    us.iter().filter_map(|u| test_error(u)).collect()
 }
 
 /// The group a group's test errors are compared with: the `random-cell`
@@ -474,7 +477,7 @@ pub fn best_cells(units: &[Unit]) -> Vec<(String, f64, String)> {
     let mut best: BTreeMap<&str, (f64, String)> = BTreeMap::new();
     for u in units {
         let Some(t) = &u.train else { continue };
-        let error = test_top1(u).map(|a| 100.0 * (1.0 - a));
+        let error = test_error(u);
         let genotype = t.get("genotype").and_then(Value::as_str);
         if let (Some(e), Some(g)) = (error, genotype) {
             let entry = best
