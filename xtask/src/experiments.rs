@@ -498,22 +498,22 @@ fn locate_fashion_mnist() -> Vec<String> {
 /// experiment, with the data located (or installed, or downloaded) first.
 pub fn fashion(args: &[String]) -> Result<()> {
     let local = LocalOptions::parse(args)?;
+    let m = load_matrix("configs/matrix/fashion.toml")?;
     let extra = locate_fashion_mnist();
-    run_matrix(
-        "configs/matrix/fashion.toml",
-        &extra,
-        &local.binary()?,
-        local.jobs,
-    )
+    run_matrix(m, &extra, &local.binary()?, local.jobs)
 }
+
+const MATRIX_USAGE: &str = "usage: cargo xtask matrix configs/matrix/FILE.toml [--jobs N] [--bin PATH] | --status | \
+     --slurm [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] \
+     [--signal-secs S] [--dry-run]";
 
 /// `cargo xtask matrix FILE [--jobs N] [--bin PATH] | --status | --slurm OPTIONS...`.
 pub fn matrix(args: &[String]) -> Result<()> {
-    let file = args.first().context(
-        "usage: cargo xtask matrix configs/matrix/FILE.toml [--jobs N] [--bin PATH] | --status | \
-         --slurm [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] \
-         [--signal-secs S] [--dry-run]",
-    )?;
+    let file = args.first().context(MATRIX_USAGE)?;
+    if matches!(file.as_str(), "-h" | "--help") {
+        println!("{MATRIX_USAGE}");
+        return Ok(());
+    }
     match args.get(1).map(String::as_str) {
         Some("--status") if args.len() == 2 => matrix_status(file),
         Some("--slurm") => {
@@ -524,7 +524,9 @@ pub fn matrix(args: &[String]) -> Result<()> {
         }
         _ => {
             let local = LocalOptions::parse(&args[1..])?;
-            run_matrix(file, &[], &local.binary()?, local.jobs)
+            // The file is read and checked before the binary is built.
+            let m = load_matrix(file)?;
+            run_matrix(m, &[], &local.binary()?, local.jobs)
         }
     }
 }
@@ -895,10 +897,9 @@ fn run_units(
     }
 }
 
-/// Runs matrix `file` on `jobs` workers, with `extra` overrides for every
+/// Runs matrix `m` on `jobs` workers, with `extra` overrides for every
 /// search and training.
-fn run_matrix(file: &str, extra: &[String], bin: &Path, jobs: usize) -> Result<()> {
-    let mut m = load_matrix(file)?;
+fn run_matrix(mut m: Matrix, extra: &[String], bin: &Path, jobs: usize) -> Result<()> {
     m.search_set.extend(extra.iter().cloned());
     m.train_set.extend(extra.iter().cloned());
     let units = m.units();
