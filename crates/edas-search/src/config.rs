@@ -377,8 +377,9 @@ impl SearchConfig {
             return err(
                 "regularizers.warmup_epochs",
                 format!(
-                    "leaves no search epoch: {} warm-up of {} epochs",
-                    r.warmup_epochs, self.epochs
+                    "leaves no search epoch: {} warm-up of {} epochs \
+                     (for a shorter search, also --set regularizers.warmup_epochs=N below {})",
+                    r.warmup_epochs, self.epochs, self.epochs
                 ),
             );
         }

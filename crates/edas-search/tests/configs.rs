@@ -74,7 +74,11 @@ fn bad_values_name_file_and_key() {
         "{e}"
     );
     let e = check(&["regularizers.warmup_epochs=4"]);
-    assert!(e.contains("leaves no search epoch"), "{e}");
+    assert!(
+        e.contains("leaves no search epoch: 4 warm-up of 4 epochs")
+            && e.contains("--set regularizers.warmup_epochs=N below 4"),
+        "{e}"
+    );
     let e = check(&["edas.relaxed_edges=15"]);
     assert!(e.contains("between 1 and 14"), "{e}");
     // The name is a folder under runs/: nothing that leaves it.
