@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adam::AdamConfig;
 use crate::sampler::EdgeDistribution;
-use crate::searcher::EdasSettings;
+use crate::searcher::{EdasSettings, WarmupNetwork};
 use crate::strategy::Strategy;
 
 /// How the search reads its data.
@@ -101,8 +101,11 @@ impl Default for EdasSection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Regularizers {
-    /// Weight-only epochs on uniformly sampled single paths first.
+    /// Weight-only epochs first (alpha still).
     pub warmup_epochs: usize,
+    /// What the warm-up epochs train: uniformly sampled single paths (the
+    /// default) or the strategy's own supernet.
+    pub warmup_network: WarmupNetwork,
     /// Exploration probability on clamped edges at the first search epoch,
     /// annealed linearly to 0 at the last.
     pub epsilon: f64,
@@ -116,6 +119,7 @@ impl Default for Regularizers {
     fn default() -> Self {
         Regularizers {
             warmup_epochs: 0,
+            warmup_network: WarmupNetwork::SinglePath,
             epsilon: 0.0,
             drop_path: 0.0,
             normal_skip_cap: None,

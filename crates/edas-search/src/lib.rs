@@ -36,7 +36,7 @@ pub use edas_run::RunOptions;
 pub use error::SearchError;
 pub use run::{SearchOutcome, SearchRecord, SearchResults, run_search, run_search_on};
 pub use sampler::{EdgeDistribution, EdgeSampler};
-pub use searcher::{EdasSettings, Evaluation, Searcher, StepContext, StepStats};
+pub use searcher::{EdasSettings, Evaluation, Searcher, StepContext, StepStats, WarmupNetwork};
 pub use strategy::{SearchStrategy, Strategy};
 
 /// The crate README's example, compiled as a doctest.

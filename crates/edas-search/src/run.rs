@@ -216,6 +216,7 @@ impl EpochTask for Search<'_> {
             epsilon: config.epsilon(epoch),
             drop_path: config.regularizers.drop_path,
             warmup: config.is_warmup(epoch),
+            warmup_network: config.regularizers.warmup_network,
         };
         let steps = self.steps_per_epoch();
         let start = cx.start_step;

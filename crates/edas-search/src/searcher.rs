@@ -81,9 +81,26 @@ pub struct StepContext {
     pub epsilon: f64,
     /// Drop-path probability on clamped edges during the weight step.
     pub drop_path: f64,
-    /// Warm-up: a weight step on a uniformly sampled single path, no
-    /// architecture step.
+    /// Warm-up: a weight step only, no architecture step, on the network
+    /// `warmup_network` says.
     pub warmup: bool,
+    /// What a warm-up step trains.
+    pub warmup_network: WarmupNetwork,
+}
+
+/// What a warm-up step trains (`regularizers.warmup_network`). Alpha stays
+/// where it is either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WarmupNetwork {
+    /// A uniformly sampled single path per step: each node two distinct
+    /// random inputs, each edge a random op other than `none` (the default).
+    #[default]
+    SinglePath,
+    /// The strategy's own weight-step network with alpha still: DARTS' and
+    /// PC-DARTS' mixtures (at uniform weights from the start: PC-DARTS'
+    /// warm-up), EDAS' clamped network, GDAS' sampled paths.
+    Supernet,
 }
 
 impl StepContext {
@@ -95,6 +112,7 @@ impl StepContext {
             epsilon: 0.0,
             drop_path: 0.0,
             warmup: false,
+            warmup_network: WarmupNetwork::SinglePath,
         }
     }
 }
@@ -345,7 +363,7 @@ impl Searcher {
 
         // Weight step (alpha detached: it is not trained here).
         let frozen = untracked(&self.arch);
-        let weights = if ctx.warmup {
+        let weights = if ctx.warmup && ctx.warmup_network == WarmupNetwork::SinglePath {
             NetworkWeights::clamped(&random_genotype(&mut self.rng)?)
         } else {
             let mut draw = Draw {

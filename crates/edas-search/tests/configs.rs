@@ -79,6 +79,11 @@ fn bad_values_name_file_and_key() {
             && e.contains("--set regularizers.warmup_epochs=N below 4"),
         "{e}"
     );
+    let e = check(&["regularizers.warmup_network=\"all\""]);
+    assert!(
+        e.contains("key `regularizers.warmup_network`") && e.contains("unknown variant `all`"),
+        "{e}"
+    );
     let e = check(&["edas.relaxed_edges=15"]);
     assert!(e.contains("between 1 and 14"), "{e}");
     // The name is a folder under runs/: nothing that leaves it.

@@ -28,6 +28,11 @@ fn config(strategy: Strategy) -> SearchConfig {
     c.arch.lr = 3e-2;
     // Every random regulariser on, so that every random stream must resume.
     c.regularizers.warmup_epochs = 1;
+    // PC-DARTS warms up its own supernet (as its configs do), the others
+    // single paths: both warm-ups must resume.
+    if strategy == Strategy::PcDarts {
+        c.regularizers.warmup_network = edas_search::WarmupNetwork::Supernet;
+    }
     c.regularizers.epsilon = 0.3;
     c.regularizers.drop_path = 0.2;
     c.edas.gumbel = true;

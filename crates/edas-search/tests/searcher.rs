@@ -6,11 +6,12 @@
 
 mod common;
 
+use burn::module::{ModuleVisitor, Param};
 use burn::prelude::*;
 use edas_data::{Split, SyntheticSpec};
 use edas_genotype::CellKind;
 use edas_nn::SearchNetworkConfig;
-use edas_search::{EdasSettings, Searcher, StepContext, Strategy};
+use edas_search::{EdasSettings, Searcher, StepContext, Strategy, WarmupNetwork};
 
 /// The same 10 class patterns; `Split::Train` and `Split::Test` draw different examples.
 fn batches(device: &Device, n: usize, split: Split) -> Vec<(Tensor<4>, Tensor<1, Int>)> {
@@ -262,4 +263,93 @@ fn a_state_with_the_wrong_alpha_length_names_its_file() {
         e.contains("state.json: the architecture variables do not fit this search space"),
         "{e}"
     );
+}
+
+/// The values of every float parameter outside BatchNorms (whose running
+/// statistics change in any forward pass), in the network's visiting order.
+#[derive(Default)]
+struct Values {
+    values: Vec<Vec<f32>>,
+    in_bn: usize,
+}
+
+impl ModuleVisitor for Values {
+    fn enter_module(&mut self, _name: &str, container_type: &str) {
+        self.in_bn += usize::from(container_type == "Struct:Bn");
+    }
+
+    fn exit_module(&mut self, _name: &str, container_type: &str) {
+        self.in_bn -= usize::from(container_type == "Struct:Bn");
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        if self.in_bn == 0 {
+            self.values
+                .push(param.val().into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+}
+
+fn param_values(s: &Searcher) -> Vec<Vec<f32>> {
+    let mut v = Values::default();
+    s.network().visit(&mut v);
+    v.values
+}
+
+/// A warm-up step on the supernet trains what the strategy's own weight
+/// step trains: every op of DARTS' and PC-DARTS' mixtures (PC-DARTS' own
+/// warm-up); a single-path warm-up step trains one op per edge. Alpha stays
+/// still in both.
+#[test]
+fn supernet_warmup_trains_what_the_weight_step_trains() {
+    let device = Device::flex().autodiff();
+    let train = batches(&device, 32, Split::Train);
+    let valid = batches(&device, 32, Split::Test);
+    for strategy in [Strategy::Darts, Strategy::PcDarts] {
+        // Which parameter tensors one step changes.
+        let changed = |warmup: Option<WarmupNetwork>| -> Vec<bool> {
+            let settings = EdasSettings {
+                strategy,
+                ..Default::default()
+            };
+            let mut s = Searcher::new(&tiny(), settings, 7, &device);
+            let alpha = s.arch.values(CellKind::Normal).unwrap();
+            let before = param_values(&s);
+            let ctx = StepContext {
+                warmup: warmup.is_some(),
+                warmup_network: warmup.unwrap_or_default(),
+                ..StepContext::plain(0.05)
+            };
+            let stats = s.step(train[0].clone(), valid[0].clone(), &ctx).unwrap();
+            assert!(stats.train_loss.is_finite());
+            if warmup.is_some() {
+                assert!(stats.val_loss.is_none());
+                assert_eq!(
+                    s.arch.values(CellKind::Normal).unwrap(),
+                    alpha,
+                    "{strategy}"
+                );
+            }
+            let after = param_values(&s);
+            after.iter().zip(&before).map(|(a, b)| a != b).collect()
+        };
+        let count = |v: &[bool]| v.iter().filter(|c| **c).count();
+        let plain = changed(None);
+        assert!(
+            count(&plain) > 100,
+            "{strategy}: {} trained tensors",
+            count(&plain)
+        );
+        let supernet = changed(Some(WarmupNetwork::Supernet));
+        let single = changed(Some(WarmupNetwork::SinglePath));
+        assert_eq!(supernet, plain, "{strategy}");
+        // Measured: 546 and 42 tensors of 1264 (the rest are the search
+        // network's unused per-channel BN parameters).
+        assert!(
+            count(&single) * 4 < count(&plain),
+            "{strategy}: single path {} of the weight step's {}",
+            count(&single),
+            count(&plain)
+        );
+    }
 }
