@@ -98,7 +98,7 @@ pub enum WarmupNetwork {
     #[default]
     SinglePath,
     /// The strategy's own weight-step network with alpha still: DARTS' and
-    /// PC-DARTS' mixtures (at uniform weights from the start: PC-DARTS'
+    /// PC-DARTS' mixtures (at the initial, near-uniform alpha: PC-DARTS'
     /// warm-up), EDAS' clamped network, GDAS' sampled paths.
     Supernet,
 }
