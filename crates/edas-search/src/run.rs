@@ -215,8 +215,9 @@ impl EpochTask for Search<'_> {
             tau: config.tau(epoch),
             epsilon: config.epsilon(epoch),
             drop_path: config.regularizers.drop_path,
-            warmup: config.is_warmup(epoch),
-            warmup_network: config.regularizers.warmup_network,
+            warmup: config
+                .is_warmup(epoch)
+                .then_some(config.regularizers.warmup_network),
         };
         let steps = self.steps_per_epoch();
         let start = cx.start_step;
@@ -269,7 +270,7 @@ impl EpochTask for Search<'_> {
             }
         }
         cx.steps_done();
-        if !ctx.warmup {
+        if ctx.warmup.is_none() {
             self.searcher.end_epoch(&self.data.eval)?;
         }
         let eval = self.searcher.evaluate(&self.data.eval, ctx.tau)?;
@@ -284,7 +285,7 @@ impl EpochTask for Search<'_> {
         Ok(EpochEnd::Done(SearchRecord {
             epoch,
             strategy: config.strategy,
-            warmup: ctx.warmup,
+            warmup: ctx.warmup.is_some(),
             lr: ctx.lr,
             tau: ctx.tau,
             epsilon: ctx.epsilon,

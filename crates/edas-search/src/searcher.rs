@@ -81,11 +81,9 @@ pub struct StepContext {
     pub epsilon: f64,
     /// Drop-path probability on clamped edges during the weight step.
     pub drop_path: f64,
-    /// Warm-up: a weight step only, no architecture step, on the network
-    /// `warmup_network` says.
-    pub warmup: bool,
-    /// What a warm-up step trains.
-    pub warmup_network: WarmupNetwork,
+    /// Warm-up (`Some`): a weight step only, no architecture step, on the
+    /// network it names.
+    pub warmup: Option<WarmupNetwork>,
 }
 
 /// What a warm-up step trains (`regularizers.warmup_network`). Alpha stays
@@ -111,8 +109,7 @@ impl StepContext {
             tau: 1.0,
             epsilon: 0.0,
             drop_path: 0.0,
-            warmup: false,
-            warmup_network: WarmupNetwork::SinglePath,
+            warmup: None,
         }
     }
 }
@@ -288,7 +285,7 @@ impl Searcher {
         ctx: &StepContext,
     ) -> Result<StepStats, SearchError> {
         let recomputes = self.strategy.recomputes();
-        let arch_step = if ctx.warmup {
+        let arch_step = if ctx.warmup.is_some() {
             None
         } else {
             let mut draw = Draw {
@@ -363,7 +360,7 @@ impl Searcher {
 
         // Weight step (alpha detached: it is not trained here).
         let frozen = untracked(&self.arch);
-        let weights = if ctx.warmup && ctx.warmup_network == WarmupNetwork::SinglePath {
+        let weights = if ctx.warmup == Some(WarmupNetwork::SinglePath) {
             NetworkWeights::clamped(&random_genotype(&mut self.rng)?)
         } else {
             let mut draw = Draw {

@@ -158,7 +158,7 @@ fn baselines_step_as_their_strategy_says() {
         assert!(stats.train_loss.is_finite(), "{strategy}");
         // Warm-up never touches alpha, whatever the strategy.
         let warm = StepContext {
-            warmup: true,
+            warmup: Some(WarmupNetwork::SinglePath),
             drop_path: 0.2,
             ..StepContext::plain(0.05)
         };
@@ -316,8 +316,7 @@ fn supernet_warmup_trains_what_the_weight_step_trains() {
             let alpha = s.arch.values(CellKind::Normal).unwrap();
             let before = param_values(&s);
             let ctx = StepContext {
-                warmup: warmup.is_some(),
-                warmup_network: warmup.unwrap_or_default(),
+                warmup,
                 ..StepContext::plain(0.05)
             };
             let stats = s.step(train[0].clone(), valid[0].clone(), &ctx).unwrap();
