@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod host;
+pub mod kernels;
 pub mod network;
 pub mod ops;
 pub mod pointwise;
@@ -23,6 +24,7 @@ pub use network::{Logits, NetKind, Network, NetworkConfig, check_layers};
 pub use ops::{Op, OpMode};
 pub use recompute::{Recomputed, WeightGrads, on_inner, untracked};
 pub use supernet::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, SearchNetworkConfig};
+pub mod conv;
 pub mod count;
 
 /// The crate README's example, compiled and run as a doctest.

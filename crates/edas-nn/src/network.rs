@@ -13,7 +13,7 @@ use crate::error::NnError;
 use crate::ops::{
     Bn, ConvSpec, Op, OpMode, ReluConvBn, drop_path, drop_path_seed, drop_path_seeded, then_bn,
 };
-use crate::pointwise::conv_forward;
+use crate::conv::conv_forward;
 use crate::scaffold::{CellShape, Preprocess, cell_shapes, edge_stride, pre0, pre1};
 use crate::supernet::SearchNetwork;
 

@@ -14,7 +14,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
 use edas_genotype::Primitive;
 
-use crate::pointwise::conv_forward;
+use crate::conv::conv_forward;
 
 /// BatchNorm over channels, affine or not. PyTorch's defaults: momentum 0.1,
 /// epsilon 1e-5. The running variance is the biased batch variance (burn's
@@ -75,25 +75,26 @@ impl Bn {
             .as_ref()
             .map_or_else(|| Tensor::zeros([self.channels], &device), |b| b.val());
         if self.training.is_enabled() {
-            let out = burn::tensor::module::batch_norm_train(x, gamma, beta, BN_EPSILON);
+            let (output, batch_mean, batch_var) =
+                crate::kernels::batch_norm_stats(x, gamma, beta, BN_EPSILON);
             if !device.is_autodiff() {
                 // Batch statistics without training (the supernet's
                 // evaluation): the running statistics are left alone.
-                return out.output;
+                return output;
             }
             let mean = self.running_mean.value_sync().to_device(&device);
             let var = self.running_var.value_sync().to_device(&device);
             self.running_mean.update(
                 mean.mul_scalar(1.0 - BN_MOMENTUM)
-                    .add(out.mean.detach().mul_scalar(BN_MOMENTUM))
+                    .add(batch_mean.detach().mul_scalar(BN_MOMENTUM))
                     .detach(),
             );
             self.running_var.update(
                 var.mul_scalar(1.0 - BN_MOMENTUM)
-                    .add(out.variance.detach().mul_scalar(BN_MOMENTUM))
+                    .add(batch_var.detach().mul_scalar(BN_MOMENTUM))
                     .detach(),
             );
-            out.output
+            output
         } else {
             let mean = self.running_mean.value().to_device(&device);
             let var = self.running_var.value().to_device(&device);
@@ -322,9 +323,9 @@ impl SepConv {
     pub fn forward_activated(&self, r: Tensor<4>) -> Tensor<4> {
         let x = self
             .bn1
-            .forward(conv_forward(&self.pw1, self.dw1.forward(r)));
+            .forward(conv_forward(&self.pw1, conv_forward(&self.dw1, r)));
         self.bn2
-            .forward(conv_forward(&self.pw2, self.dw2.forward(relu(x))))
+            .forward(conv_forward(&self.pw2, conv_forward(&self.dw2, relu(x))))
     }
 }
 
@@ -361,7 +362,7 @@ impl DilConv {
 
     /// [`DilConv::forward`] of an input whose leading ReLU is already applied.
     pub fn forward_activated(&self, r: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(conv_forward(&self.pw, self.dw.forward(r)))
+        self.bn.forward(conv_forward(&self.pw, conv_forward(&self.dw, r)))
     }
 }
 
@@ -500,13 +501,27 @@ impl Op {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
             Op::Zero(z) => z.forward(x),
-            Op::MaxPool(p) => then_bn(p.bn.as_ref(), p.pool.forward(x)),
+            Op::MaxPool(p) => then_bn(p.bn.as_ref(), max_pool(&p.pool, x)),
             Op::AvgPool(p) => then_bn(p.bn.as_ref(), crate::pool::avg_pool(&p.pool, x)),
             Op::Identity(_) => x,
             Op::Reduce(r) => r.forward(x),
             Op::Sep(s) => s.forward(x),
             Op::Dil(d) => d.forward(x),
         }
+    }
+}
+
+/// `pool.forward(x)`, through our kernel ([`crate::kernels::max_pool`])
+/// for symmetric explicit padding, no dilation and floor mode (DARTS'
+/// `max_pool_3x3`).
+pub fn max_pool(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    match pool.padding {
+        PaddingConfig2d::Explicit(top, left, bottom, right)
+            if top == bottom && left == right && pool.dilation == [1, 1] && !pool.ceil_mode =>
+        {
+            crate::kernels::max_pool(x, pool.kernel_size, pool.stride, [top, left])
+        }
+        _ => pool.forward(x),
     }
 }
 

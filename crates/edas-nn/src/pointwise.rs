@@ -30,12 +30,9 @@ pub fn is_pointwise(conv: &Conv2d) -> bool {
         )
 }
 
-/// `conv.forward(x)`, computed as a matrix product when `conv` is a plain
-/// 1x1 convolution ([`is_pointwise`]).
-pub fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    if !is_pointwise(conv) {
-        return conv.forward(x);
-    }
+/// `conv.forward(x)` for a plain 1x1 convolution ([`is_pointwise`]), as a
+/// matrix product.
+pub fn pointwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let [n, c, h, w] = x.dims();
     let [c_out, c_in, _, _] = conv.weight.dims();
     assert_eq!(
@@ -82,7 +79,7 @@ mod tests {
         let run = |matmul: bool| {
             let x = x.clone().require_grad();
             let y = if matmul {
-                conv_forward(&c, x.clone())
+                pointwise_forward(&c, x.clone())
             } else {
                 c.forward(x.clone())
             };

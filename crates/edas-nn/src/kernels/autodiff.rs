@@ -1,0 +1,203 @@
+//! [`Kernels`] on burn's autodiff backend: each op's forward on the inner
+//! backend `B`, recorded with a hand-written backward that calls `B`'s own
+//! backward op.
+//!
+//! Inputs are stored for the backward pass through the checkpointer, as
+//! burn's own convolution and BatchNorm do (burn-autodiff 0.22.1,
+//! `ops/module.rs`), so that balanced gradient checkpointing may recompute
+//! them instead of keeping them. The ops are compute-bound: the checkpointer
+//! keeps their outputs rather than recomputing them.
+
+use burn::backend::Backend;
+use burn::backend::autodiff::{
+    Autodiff, NodeId,
+    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    grads::Gradients,
+    ops::{Backward, Ops, OpsKind},
+};
+use burn::backend::ops::ConvOptions;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::AutodiffBackend;
+
+use super::Kernels;
+
+impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
+    fn depthwise_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct DepthwiseBackward;
+
+        impl<B: Backend + Kernels> Backward<B, 2> for DepthwiseBackward {
+            type State = (NodeId, NodeId, ConvOptions<2>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_w] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x_state, w_state, options) = ops.state;
+                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+                let w = checkpointer.retrieve_node_output::<FloatTensor<B>>(w_state);
+                let (gx, gw) = B::depthwise_conv2d_backward(
+                    x,
+                    w,
+                    grad,
+                    options,
+                    node_x.is_some(),
+                    node_w.is_some(),
+                );
+                if let (Some(node), Some(g)) = (node_x, gx) {
+                    grads.register::<B>(node.id, g);
+                }
+                if let (Some(node), Some(g)) = (node_w, gw) {
+                    grads.register::<B>(node.id, g);
+                }
+            }
+        }
+
+        match DepthwiseBackward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let w_state = prep.checkpoint(&weight);
+                let out =
+                    B::depthwise_conv2d(x.into_primitive(), weight.into_primitive(), options.clone());
+                prep.finish((x_state, w_state, options), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::depthwise_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                options,
+            )),
+        }
+    }
+
+    fn batch_norm_stats(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        #[derive(Debug)]
+        struct BatchNormBackward;
+
+        impl<B: Backend + Kernels> Backward<B, 3> for BatchNormBackward {
+            // The input and gamma through the checkpointer; the batch
+            // statistics as the forward computed them.
+            type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, f64);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x, node_gamma, node_beta] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x_state, gamma_state, mean, variance, epsilon) = ops.state;
+                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+                let gamma = checkpointer.retrieve_node_output::<FloatTensor<B>>(gamma_state);
+                let (gx, ggamma, gbeta) =
+                    B::batch_norm_stats_backward(x, gamma, mean, variance, epsilon, grad);
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, gx);
+                }
+                if let Some(node) = node_gamma {
+                    grads.register::<B>(node.id, ggamma);
+                }
+                if let Some(node) = node_beta {
+                    grads.register::<B>(node.id, gbeta);
+                }
+            }
+        }
+
+        match BatchNormBackward
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let gamma_state = prep.checkpoint(&gamma);
+                let (out, mean, var) = B::batch_norm_stats(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                let out = prep.finish(
+                    (x_state, gamma_state, mean.clone(), var.clone(), epsilon),
+                    out,
+                );
+                (out, Self::from_inner(mean), Self::from_inner(var))
+            }
+            OpsKind::UnTracked(prep) => {
+                let (out, mean, var) = B::batch_norm_stats(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                (
+                    prep.finish(out),
+                    Self::from_inner(mean),
+                    Self::from_inner(var),
+                )
+            }
+        }
+    }
+
+    fn max_pool(
+        x: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct MaxPoolBackward;
+
+        impl<B: Backend + Kernels> Backward<B, 1> for MaxPoolBackward {
+            type State = (NodeId, [usize; 2], [usize; 2], [usize; 2]);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                let (x_state, kernel, stride, padding) = ops.state;
+                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+                if let Some(node) = node_x {
+                    let g = B::max_pool_backward(x, grad, kernel, stride, padding);
+                    grads.register::<B>(node.id, g);
+                }
+            }
+        }
+
+        match MaxPoolBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let out = B::max_pool(x.into_primitive(), kernel, stride, padding);
+                prep.finish((x_state, kernel, stride, padding), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::max_pool(x.into_primitive(), kernel, stride, padding))
+            }
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Depthwise 2-D convolution on contiguous `f32` NCHW buffers: forward,
+//! input gradient and weight gradient, parallel over the `N * C` planes.
+//!
+//! A depthwise convolution touches one input plane and one `KH x KW`
+//! kernel per output plane, so each plane is computed alone: for every
+//! kernel tap, one output row is a scaled, shifted input row (an `axpy`
+//! that vectorises at stride 1). The input gradient scatters the same way,
+//! and the weight gradient accumulates `grad * input` products per tap in a
+//! row of partial sums, summed once per plane; the planes' partial weight
+//! gradients are then added over the batch in a fixed order, so results do
+//! not depend on the number of threads.
+//!
+//! Self-contained (std and rayon only), written against burn's
+//! `conv2d` signature (`ConvOptions<2>`: stride, `(begin, end)` padding,
+//! dilation, groups = channels) so that it can be offered to burn-flex.
+
+use rayon::prelude::*;
+
+/// The geometry of a depthwise convolution: input `[n, c, h, w]`, kernel
+/// `[c, 1, kh, kw]`, output `[n, c, oh, ow]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    /// Batch.
+    pub n: usize,
+    /// Channels (= groups).
+    pub c: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Kernel height.
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Stride `[height, width]`.
+    pub stride: [usize; 2],
+    /// Padding before `[height, width]`.
+    pub pad: [usize; 2],
+    /// Dilation `[height, width]`.
+    pub dilation: [usize; 2],
+    /// Output height.
+    pub oh: usize,
+    /// Output width.
+    pub ow: usize,
+}
+
+impl Geometry {
+    /// The geometry, or `None` when the output would be empty or a stride
+    /// or dilation is 0.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        [n, c, h, w]: [usize; 4],
+        [kh, kw]: [usize; 2],
+        stride: [usize; 2],
+        padding: [(usize, usize); 2],
+        dilation: [usize; 2],
+    ) -> Option<Geometry> {
+        let out = |size: usize, k: usize, s: usize, (p0, p1): (usize, usize), d: usize| {
+            let span = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
+            let padded = size.checked_add(p0)?.checked_add(p1)?;
+            (s > 0 && padded >= span).then(|| (padded - span) / s + 1)
+        };
+        if dilation.contains(&0) {
+            return None;
+        }
+        let oh = out(h, kh, stride[0], padding[0], dilation[0])?;
+        let ow = out(w, kw, stride[1], padding[1], dilation[1])?;
+        Some(Geometry {
+            n,
+            c,
+            h,
+            w,
+            kh,
+            kw,
+            stride,
+            pad: [padding[0].0, padding[1].0],
+            dilation,
+            oh,
+            ow,
+        })
+    }
+
+    /// For output row `oy` and kernel row `ky`, the input row, if inside
+    /// the image.
+    pub(crate) fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy * self.stride[0] + ky * self.dilation[0])
+            .checked_sub(self.pad[0])
+            .filter(|&iy| iy < self.h)
+    }
+
+    /// For kernel column `kx`: the output columns `lo..hi` whose input
+    /// column `ox * stride + kx * dilation - pad` lies inside the image,
+    /// and that input column for `ox = lo`.
+    pub(crate) fn columns(&self, kx: usize) -> (usize, usize, usize) {
+        let s = self.stride[1];
+        let shift = kx * self.dilation[1];
+        let pad = self.pad[1];
+        // ox * s + shift >= pad
+        let lo = pad.saturating_sub(shift).div_ceil(s).min(self.ow);
+        // ox * s + shift - pad <= w - 1
+        let hi = if self.w + pad > shift {
+            ((self.w + pad - shift - 1) / s + 1).min(self.ow)
+        } else {
+            0
+        };
+        let hi = hi.max(lo);
+        (lo, hi, lo * s + shift - pad.min(lo * s + shift))
+    }
+}
+
+/// Forward: `out[n, c] = sum over taps of weight[c, tap] * shifted x[n, c]`.
+pub fn forward(x: &[f32], weight: &[f32], g: &Geometry) -> Vec<f32> {
+    let (hw, ohw, taps) = (g.h * g.w, g.oh * g.ow, g.kh * g.kw);
+    let mut out = vec![0f32; g.n * g.c * ohw];
+    if ohw == 0 {
+        return out;
+    }
+    out.par_chunks_mut(ohw).enumerate().for_each(|(plane, o)| {
+        let ch = plane % g.c;
+        let input = &x[plane * hw..(plane + 1) * hw];
+        let k = &weight[ch * taps..(ch + 1) * taps];
+        forward_plane(input, k, g, o);
+    });
+    out
+}
+
+fn forward_plane(input: &[f32], k: &[f32], g: &Geometry, out: &mut [f32]) {
+    let s = g.stride[1];
+    for (oy, orow) in out.chunks_exact_mut(g.ow).enumerate() {
+        for ky in 0..g.kh {
+            let Some(iy) = g.input_row(oy, ky) else {
+                continue;
+            };
+            let irow = &input[iy * g.w..(iy + 1) * g.w];
+            for kx in 0..g.kw {
+                let wv = k[ky * g.kw + kx];
+                let (lo, hi, ix) = g.columns(kx);
+                if lo == hi {
+                    continue;
+                }
+                if s == 1 {
+                    for (o, i) in orow[lo..hi].iter_mut().zip(&irow[ix..ix + (hi - lo)]) {
+                        *o += wv * i;
+                    }
+                } else {
+                    for (o, i) in orow[lo..hi].iter_mut().zip(irow[ix..].iter().step_by(s)) {
+                        *o += wv * i;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Backward: the input gradient (when `want_x`) and the weight gradient
+/// (when `want_w`) for the output gradient `grad`.
+pub fn backward(
+    x: &[f32],
+    weight: &[f32],
+    grad: &[f32],
+    g: &Geometry,
+    want_x: bool,
+    want_w: bool,
+) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+    let (hw, ohw, taps) = (g.h * g.w, g.oh * g.ow, g.kh * g.kw);
+    let planes = g.n * g.c;
+    let plane = |p: usize, gx: Option<&mut [f32]>| -> Vec<f32> {
+        let ch = p % g.c;
+        backward_plane(
+            &x[p * hw..(p + 1) * hw],
+            &weight[ch * taps..(ch + 1) * taps],
+            &grad[p * ohw..(p + 1) * ohw],
+            g,
+            gx,
+            want_w,
+        )
+    };
+    let (gx, partial): (Option<Vec<f32>>, Vec<Vec<f32>>) = if want_x && hw > 0 {
+        let mut gx = vec![0f32; planes * hw];
+        let partial = gx
+            .par_chunks_mut(hw)
+            .enumerate()
+            .map(|(p, gxp)| plane(p, Some(gxp)))
+            .collect();
+        (Some(gx), partial)
+    } else if want_w {
+        let partial = (0..planes).into_par_iter().map(|p| plane(p, None)).collect();
+        (want_x.then(|| vec![0f32; planes * hw]), partial)
+    } else {
+        (want_x.then(|| vec![0f32; planes * hw]), Vec::new())
+    };
+    let gw = want_w.then(|| {
+        let mut gw = vec![0f32; g.c * taps];
+        // Batch order, whatever the threads did.
+        for (p, part) in partial.iter().enumerate() {
+            let ch = p % g.c;
+            for (acc, v) in gw[ch * taps..(ch + 1) * taps].iter_mut().zip(part) {
+                *acc += v;
+            }
+        }
+        gw
+    });
+    (gx, gw)
+}
+
+/// One plane's input gradient (into `gx`) and its share of the weight
+/// gradient (returned; empty when not wanted).
+fn backward_plane(
+    input: &[f32],
+    k: &[f32],
+    grad: &[f32],
+    g: &Geometry,
+    mut gx: Option<&mut [f32]>,
+    want_w: bool,
+) -> Vec<f32> {
+    let s = g.stride[1];
+    let taps = g.kh * g.kw;
+    // Per tap, a row of partial sums of grad * input.
+    let mut acc = if want_w {
+        vec![0f32; taps * g.ow]
+    } else {
+        Vec::new()
+    };
+    for (oy, grow) in grad.chunks_exact(g.ow).enumerate() {
+        for ky in 0..g.kh {
+            let Some(iy) = g.input_row(oy, ky) else {
+                continue;
+            };
+            for kx in 0..g.kw {
+                let tap = ky * g.kw + kx;
+                let (lo, hi, ix) = g.columns(kx);
+                if lo == hi {
+                    continue;
+                }
+                let n = hi - lo;
+                if let Some(gx) = gx.as_deref_mut() {
+                    let wv = k[tap];
+                    let gxrow = &mut gx[iy * g.w..(iy + 1) * g.w];
+                    if s == 1 {
+                        for (o, gv) in gxrow[ix..ix + n].iter_mut().zip(&grow[lo..hi]) {
+                            *o += wv * gv;
+                        }
+                    } else {
+                        for (o, gv) in gxrow[ix..].iter_mut().step_by(s).zip(&grow[lo..hi]) {
+                            *o += wv * gv;
+                        }
+                    }
+                }
+                if want_w {
+                    let irow = &input[iy * g.w..(iy + 1) * g.w];
+                    let arow = &mut acc[tap * g.ow + lo..tap * g.ow + hi];
+                    if s == 1 {
+                        for ((a, gv), i) in arow.iter_mut().zip(&grow[lo..hi]).zip(&irow[ix..ix + n]) {
+                            *a += gv * i;
+                        }
+                    } else {
+                        for ((a, gv), i) in arow
+                            .iter_mut()
+                            .zip(&grow[lo..hi])
+                            .zip(irow[ix..].iter().step_by(s))
+                        {
+                            *a += gv * i;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !want_w {
+        return Vec::new();
+    }
+    acc.chunks_exact(g.ow).map(sum).collect()
+}
+
+/// A sum in eight lanes (vectorises; a fixed order).
+pub(crate) fn sum(v: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let chunks = v.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, x) in lanes.iter_mut().zip(c) {
+            *l += x;
+        }
+    }
+    let mut total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5]))
+        + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+    for x in rest {
+        total += x;
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The convolution by its definition, one output at a time.
+    fn naive(x: &[f32], k: &[f32], g: &Geometry) -> Vec<f32> {
+        let mut out = vec![0f32; g.n * g.c * g.oh * g.ow];
+        for p in 0..g.n * g.c {
+            let ch = p % g.c;
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let mut s = 0f32;
+                    for ky in 0..g.kh {
+                        for kx in 0..g.kw {
+                            let iy = (oy * g.stride[0] + ky * g.dilation[0]) as isize
+                                - g.pad[0] as isize;
+                            let ix = (ox * g.stride[1] + kx * g.dilation[1]) as isize
+                                - g.pad[1] as isize;
+                            if iy >= 0 && ix >= 0 && (iy as usize) < g.h && (ix as usize) < g.w {
+                                s += k[ch * g.kh * g.kw + ky * g.kw + kx]
+                                    * x[p * g.h * g.w + iy as usize * g.w + ix as usize];
+                            }
+                        }
+                    }
+                    out[p * g.oh * g.ow + oy * g.ow + ox] = s;
+                }
+            }
+        }
+        out
+    }
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn forward_equals_the_definition_on_awkward_geometries() {
+        for (dims, k, s, p, d) in [
+            ([1, 1, 1, 1], [3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
+            ([2, 3, 7, 5], [3, 3], [2, 2], [(1, 1), (1, 1)], [1, 1]),
+            ([2, 3, 9, 6], [5, 5], [1, 1], [(4, 4), (4, 4)], [2, 2]),
+            ([1, 2, 6, 11], [3, 5], [2, 1], [(0, 2), (3, 1)], [1, 2]),
+            ([3, 1, 4, 4], [3, 3], [3, 3], [(0, 0), (0, 0)], [1, 1]),
+        ] {
+            let g = Geometry::new(dims, k, s, p, d).expect("geometry");
+            let x = values(dims.iter().product(), 7);
+            let w = values(dims[1] * k[0] * k[1], 11);
+            let got = forward(&x, &w, &g);
+            let want = naive(&x, &w, &g);
+            for (a, b) in got.iter().zip(&want) {
+                assert!((a - b).abs() < 1e-5, "{dims:?} {k:?} {s:?}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn empty_outputs_are_refused() {
+        assert!(Geometry::new([1, 1, 2, 2], [5, 5], [1, 1], [(0, 0), (0, 0)], [1, 1]).is_none());
+        assert!(Geometry::new([1, 1, 8, 8], [3, 3], [0, 1], [(1, 1), (1, 1)], [1, 1]).is_none());
+    }
+}

@@ -1,0 +1,197 @@
+//! [`Kernels`] on burn's `flex` CPU backend: our kernels over the tensors'
+//! `f32` buffers ([`depthwise`], [`batch_norm`], [`max_pool`]).
+//!
+//! Tensors of another dtype, and shapes the kernels do not cover, go to the
+//! default bodies (flex's own ops), so nothing is refused here.
+
+pub mod batch_norm;
+pub mod depthwise;
+pub mod max_pool;
+
+use burn::backend::Flex;
+use burn::backend::ops::{ConvOptions, ModuleOps};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::TensorMetadata;
+use burn::tensor::{DType, TensorData};
+
+use super::Kernels;
+use depthwise::Geometry;
+
+type T = FloatTensor<Flex>;
+
+/// `t` as a contiguous `f32` tensor (copied if it was strided), or `None`
+/// for another dtype.
+fn contiguous_f32(t: T) -> Option<T> {
+    if t.dtype() != DType::F32 {
+        return None;
+    }
+    let t = if t.as_slice::<f32>().is_some() {
+        t
+    } else {
+        t.to_contiguous()
+    };
+    t.as_slice::<f32>().is_some().then_some(t)
+}
+
+/// The values of a tensor that [`contiguous_f32`] returned.
+fn values(t: &T) -> &[f32] {
+    t.as_slice::<f32>().unwrap_or(&[])
+}
+
+fn tensor(v: Vec<f32>, shape: &[usize]) -> T {
+    T::from_data(TensorData::new(v, shape.to_vec()))
+}
+
+fn dims4(t: &T) -> Option<[usize; 4]> {
+    let s = t.shape();
+    (s.num_dims() == 4).then(|| [s[0], s[1], s[2], s[3]])
+}
+
+/// The geometry of a depthwise convolution of `x` by `w`, if ours covers it.
+fn depthwise_geometry(x: &T, w: &T, options: &ConvOptions<2>) -> Option<Geometry> {
+    let dims = dims4(x)?;
+    let [_, _, kh, kw] = dims4(w)?;
+    if !super::is_depthwise(dims[1], dims4(w)?, options.groups) {
+        return None;
+    }
+    Geometry::new(dims, [kh, kw], options.stride, options.padding, options.dilation)
+}
+
+/// The geometry of a max pooling of `x`, if ours covers it (padding at
+/// most half the window, as burn requires).
+fn pool_geometry(x: &T, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<Geometry> {
+    if padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1] {
+        return None;
+    }
+    Geometry::new(
+        dims4(x)?,
+        kernel,
+        stride,
+        [(padding[0], padding[0]), (padding[1], padding[1])],
+        [1, 1],
+    )
+}
+
+impl Kernels for Flex {
+    fn depthwise_conv2d(x: T, weight: T, options: ConvOptions<2>) -> T {
+        let Some(g) = depthwise_geometry(&x, &weight, &options) else {
+            return Flex::conv2d(x, weight, None, options);
+        };
+        let (Some(xc), Some(wc)) = (contiguous_f32(x.clone()), contiguous_f32(weight.clone())) else {
+            return Flex::conv2d(x, weight, None, options);
+        };
+        let out = depthwise::forward(values(&xc), values(&wc), &g);
+        tensor(out, &[g.n, g.c, g.oh, g.ow])
+    }
+
+    fn depthwise_conv2d_backward(
+        x: T,
+        weight: T,
+        output_grad: T,
+        options: ConvOptions<2>,
+        x_grad: bool,
+        weight_grad: bool,
+    ) -> (Option<T>, Option<T>) {
+        let fallback = |x, weight, output_grad, options| {
+            super::generic_depthwise_backward::<Flex>(x, weight, output_grad, options, x_grad, weight_grad)
+        };
+        let Some(g) = depthwise_geometry(&x, &weight, &options) else {
+            return fallback(x, weight, output_grad, options);
+        };
+        let (Some(xc), Some(wc), Some(gc)) = (
+            contiguous_f32(x.clone()),
+            contiguous_f32(weight.clone()),
+            contiguous_f32(output_grad.clone()),
+        ) else {
+            return fallback(x, weight, output_grad, options);
+        };
+        let (gx, gw) = depthwise::backward(values(&xc), values(&wc), values(&gc), &g, x_grad, weight_grad);
+        (
+            gx.map(|v| tensor(v, &[g.n, g.c, g.h, g.w])),
+            gw.map(|v| tensor(v, &[g.c, 1, g.kh, g.kw])),
+        )
+    }
+
+    fn batch_norm_stats(x: T, gamma: T, beta: T, epsilon: f64) -> (T, T, T) {
+        let shape = x.shape();
+        let (Some(xc), Some(gc), Some(bc)) = (
+            contiguous_f32(x.clone()),
+            contiguous_f32(gamma.clone()),
+            contiguous_f32(beta.clone()),
+        ) else {
+            let out = Flex::batch_norm_train(x, gamma, beta, epsilon);
+            return (out.output, out.mean, out.variance);
+        };
+        let dims: Vec<usize> = shape.iter().copied().collect();
+        let (n, c) = (dims[0], dims[1]);
+        let plane: usize = dims[2..].iter().product();
+        let (out, mean, var) =
+            batch_norm::forward(values(&xc), [n, c, plane], values(&gc), values(&bc), epsilon);
+        (tensor(out, &dims), tensor(mean, &[c]), tensor(var, &[c]))
+    }
+
+    fn batch_norm_stats_backward(
+        x: T,
+        gamma: T,
+        mean: T,
+        variance: T,
+        epsilon: f64,
+        output_grad: T,
+    ) -> (T, T, T) {
+        let shape = x.shape();
+        let (Some(xc), Some(gc), Some(mc), Some(vc), Some(oc)) = (
+            contiguous_f32(x.clone()),
+            contiguous_f32(gamma.clone()),
+            contiguous_f32(mean.clone()),
+            contiguous_f32(variance.clone()),
+            contiguous_f32(output_grad.clone()),
+        ) else {
+            let g = Flex::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
+            return (g.x_grad, g.gamma_grad, g.beta_grad);
+        };
+        let dims: Vec<usize> = shape.iter().copied().collect();
+        let (n, c) = (dims[0], dims[1]);
+        let plane: usize = dims[2..].iter().product();
+        let (gx, ggamma, gbeta) = batch_norm::backward(
+            values(&xc),
+            [n, c, plane],
+            values(&gc),
+            values(&mc),
+            values(&vc),
+            epsilon,
+            values(&oc),
+        );
+        (tensor(gx, &dims), tensor(ggamma, &[c]), tensor(gbeta, &[c]))
+    }
+
+    fn max_pool(x: T, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> T {
+        let Some(g) = pool_geometry(&x, kernel, stride, padding) else {
+            return Flex::max_pool2d(x, kernel, stride, padding, [1, 1], false);
+        };
+        let Some(xc) = contiguous_f32(x.clone()) else {
+            return Flex::max_pool2d(x, kernel, stride, padding, [1, 1], false);
+        };
+        tensor(max_pool::forward(values(&xc), &g), &[g.n, g.c, g.oh, g.ow])
+    }
+
+    fn max_pool_backward(
+        x: T,
+        output_grad: T,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> T {
+        let covered = pool_geometry(&x, kernel, stride, padding).and_then(|g| {
+            let xc = contiguous_f32(x.clone())?;
+            let gc = contiguous_f32(output_grad.clone())?;
+            Some(tensor(
+                max_pool::backward(values(&xc), values(&gc), &g),
+                &[g.n, g.c, g.h, g.w],
+            ))
+        });
+        match covered {
+            Some(gx) => gx,
+            None => super::generic_max_pool_backward::<Flex>(x, output_grad, kernel, stride, padding),
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Our own depthwise convolution, training BatchNorm and max pooling, with
+//! hand-written backward passes, through burn's backend extension.
+//!
+//! burn 0.22.1 differentiates these ops with generic formulas that neither
+//! the `flex` nor the `tch` backend overrides (burn-backend 0.22.1,
+//! `backend/ops/modules/conv.rs`: a depthwise weight gradient is one small
+//! convolution and one `slice_assign` per channel; `modules/base.rs`:
+//! BatchNorm's statistics and backward go through transposed copies and a
+//! dozen element-wise passes), and `flex` pools with a scalar loop per output
+//! element. A downstream crate cannot override `ModuleOps` for a foreign
+//! backend, but burn's `extension` feature lets it declare a trait of its
+//! own ops ([`Kernels`]), implemented per backend and for `Autodiff<B, C>`
+//! with a hand-written `Backward` ([`autodiff`]), and call them on any
+//! tensor through `Tensor::into_dispatch` / `Tensor::from_dispatch`.
+//!
+//! - `flex`: kernels of our own over the `f32` buffers, parallel with rayon
+//!   ([`flex`]);
+//! - LibTorch (`tch`, `tch-cuda`): PyTorch's own kernels, forward and
+//!   backward ([`tch`]);
+//! - every other backend (CubeCL, ndarray): the trait's default bodies, which
+//!   call the backend's own `ModuleOps` (exactly what the burn ops called
+//!   before; burn-cubecl has its own convolution backward).
+//!
+//! The functions at the bottom of this file are what the networks call.
+//! `EDAS_KERNELS=burn` in the environment makes them call burn's generic
+//! ops instead (read once per process), so that one binary measures both
+//! (`docs/performance.md`).
+
+pub mod autodiff;
+#[cfg(feature = "flex")]
+pub mod flex;
+mod others;
+#[cfg(feature = "tch")]
+pub mod tch;
+
+use burn::backend::ops::ConvOptions;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::prelude::*;
+use burn::tensor::IntDType;
+
+/// The ops whose backward passes we own. Each has a default body of the
+/// backend's own `ModuleOps`, so a backend that is not specialised computes
+/// what burn's module functions computed before.
+///
+/// Shapes: `x` is `[N, C, H, W]`; a depthwise weight is `[C, 1, KH, KW]`
+/// (`options.groups == C`, one output channel per group); BatchNorm's
+/// `gamma`, `beta`, `mean` and `variance` are `[C]`.
+#[backend_extension(
+    Flex: cfg(feature = "flex"),
+    LibTorch: cfg(feature = "tch"),
+    NdArray: cfg(feature = "ndarray"),
+    Cube: cfg(any(feature = "cuda", feature = "wgpu", feature = "vulkan")),
+    Autodiff
+)]
+pub trait Kernels: Backend {
+    /// Depthwise 2-D convolution without bias.
+    fn depthwise_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d(x, weight, None, options)
+    }
+
+    /// Gradients of [`Kernels::depthwise_conv2d`] with respect to `x` and
+    /// `weight`, each computed only when asked for.
+    fn depthwise_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+        x_grad: bool,
+        weight_grad: bool,
+    ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>) {
+        generic_depthwise_backward::<Self>(x, weight, output_grad, options, x_grad, weight_grad)
+    }
+
+    /// BatchNorm with the batch's own statistics: `(output, mean, biased
+    /// variance)`.
+    fn batch_norm_stats(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let out = Self::batch_norm_train(x, gamma, beta, epsilon);
+        (out.output, out.mean, out.variance)
+    }
+
+    /// Gradients of [`Kernels::batch_norm_stats`]' output with respect to
+    /// `x`, `gamma` and `beta`.
+    fn batch_norm_stats_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        output_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let g = Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
+        (g.x_grad, g.gamma_grad, g.beta_grad)
+    }
+
+    /// Max pooling (no dilation, padding never wins, floor mode).
+    fn max_pool(
+        x: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        Self::max_pool2d(x, kernel, stride, padding, [1, 1], false)
+    }
+
+    /// Gradient of [`Kernels::max_pool`] with respect to `x`: each output's
+    /// gradient goes to the first maximum of its window (row-major; a NaN
+    /// wins), as burn's and PyTorch's max pooling send it. The window's
+    /// maxima are found again from `x`, which costs less memory than keeping
+    /// indices.
+    fn max_pool_backward(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        generic_max_pool_backward::<Self>(x, output_grad, kernel, stride, padding)
+    }
+}
+
+/// [`Kernels::depthwise_conv2d_backward`] by the backend's own `ModuleOps`.
+pub(crate) fn generic_depthwise_backward<B: Backend>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    options: ConvOptions<2>,
+    x_grad: bool,
+    weight_grad: bool,
+) -> (Option<FloatTensor<B>>, Option<FloatTensor<B>>) {
+    let gx = x_grad.then(|| {
+        B::conv2d_x_backward(x.clone(), weight.clone(), output_grad.clone(), options.clone())
+    });
+    let gw = weight_grad.then(|| B::conv2d_weight_backward(x, weight, output_grad, options));
+    (gx, gw)
+}
+
+/// [`Kernels::max_pool_backward`] by the backend's own `ModuleOps`: the
+/// indices of a second forward pass, then burn's index-based backward.
+pub(crate) fn generic_max_pool_backward<B: Backend>(
+    x: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> FloatTensor<B> {
+    let indices =
+        B::max_pool2d_with_indices(x.clone(), kernel, stride, padding, [1, 1], false, IntDType::I64)
+            .indices;
+    B::max_pool2d_with_indices_backward(
+        x,
+        kernel,
+        stride,
+        padding,
+        [1, 1],
+        false,
+        output_grad,
+        indices,
+    )
+    .x_grad
+}
+
+/// Whether `weight` (`[C_out, C_in / groups, KH, KW]`) makes a depthwise
+/// convolution of a `C`-channel input: one group per channel, one output
+/// channel per group.
+pub fn is_depthwise(channels: usize, weight_dims: [usize; 4], groups: usize) -> bool {
+    groups == channels && weight_dims[0] == channels && weight_dims[1] == 1
+}
+
+/// Whether the functions below run our kernels: unless the environment
+/// says `EDAS_KERNELS=burn` (read once per process).
+pub fn enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("EDAS_KERNELS").map_or(true, |v| v != "burn"))
+}
+
+/// A depthwise convolution without bias (`weight` is `[C, 1, KH, KW]`).
+///
+/// # Panics
+/// When the weight is not depthwise for `x` ([`is_depthwise`]).
+pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
+    let [_, c, _, _] = x.dims();
+    assert!(
+        is_depthwise(c, weight.dims(), options.groups),
+        "depthwise_conv2d: weight {:?} with {} groups is not depthwise for {c} channels",
+        weight.dims(),
+        options.groups
+    );
+    if !enabled() {
+        return burn::tensor::module::conv2d(x, weight, None, options);
+    }
+    Tensor::from_dispatch(<Dispatch as Kernels>::depthwise_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        options,
+    ))
+}
+
+/// BatchNorm of `x` (`[N, C, ...]`) with the batch's statistics:
+/// `(output, mean, biased variance)`, the statistics detached.
+pub fn batch_norm_stats(
+    x: Tensor<4>,
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    epsilon: f64,
+) -> (Tensor<4>, Tensor<1>, Tensor<1>) {
+    if !enabled() {
+        let out = burn::tensor::module::batch_norm_train(x, gamma, beta, epsilon);
+        return (out.output, out.mean, out.variance);
+    }
+    let (out, mean, var) = <Dispatch as Kernels>::batch_norm_stats(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        epsilon,
+    );
+    (
+        Tensor::from_dispatch(out),
+        Tensor::from_dispatch(mean),
+        Tensor::from_dispatch(var),
+    )
+}
+
+/// Max pooling with `kernel`, `stride` and `padding` on both sides
+/// (padding never wins).
+pub fn max_pool(x: Tensor<4>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Tensor<4> {
+    if !enabled() {
+        let options = burn::tensor::ops::MaxPoolOptions::new(kernel)
+            .with_stride(stride)
+            .with_padding(padding);
+        return burn::tensor::module::max_pool2d(x, options);
+    }
+    Tensor::from_dispatch(<Dispatch as Kernels>::max_pool(
+        x.into_dispatch(),
+        kernel,
+        stride,
+        padding,
+    ))
+}
+

@@ -1,0 +1,310 @@
+//! Our kernels (`edas_nn::kernels`) against burn's generic ops on the same
+//! backend: outputs and gradients within 1e-4 of the largest reference value,
+//! on awkward shapes (batch 1, one channel, odd sizes, stride 2, dilation 2,
+//! asymmetric padding), with inputs that do and do not require a gradient;
+//! gradients against central differences of the op's definition in `f64`;
+//! the same bits on 1 and 2 threads.
+
+use burn::prelude::*;
+use burn::tensor::module::{batch_norm_train, conv2d, max_pool2d};
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use edas_nn::kernels::{batch_norm_stats, depthwise_conv2d, max_pool};
+
+fn device() -> Device {
+    Device::flex().autodiff()
+}
+
+/// Deterministic values in [-1, 1).
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    (0..n as u64)
+        .map(|i| {
+            let u = edas_rng::splitmix64(seed ^ edas_rng::splitmix64(i)) >> 40;
+            (u as f32) / (1u64 << 23) as f32 - 1.0
+        })
+        .collect()
+}
+
+fn tensor<const D: usize>(shape: [usize; D], seed: u64, device: &Device) -> Tensor<D> {
+    let n = shape.iter().product();
+    Tensor::from_data(TensorData::new(values(n, seed), shape), device)
+}
+
+fn host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    edas_nn::to_host(t).expect("f32 values")
+}
+
+/// Asserts `got` equals `want` within `tol` of `want`'s largest magnitude.
+fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-6);
+    let err = got
+        .iter()
+        .zip(want)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        err <= tol * scale,
+        "{what}: max difference {err} against a largest value of {scale}"
+    );
+}
+
+/// Output and the gradients of `sum(f(x, w) * probe)` for `x` and `w`
+/// (each only when it requires a gradient).
+struct Run {
+    out: Vec<f32>,
+    gx: Option<Vec<f32>>,
+    gw: Option<Vec<f32>>,
+}
+
+fn run<const DW: usize>(
+    f: &dyn Fn(Tensor<4>, Tensor<DW>) -> Tensor<4>,
+    x: &Tensor<4>,
+    w: &Tensor<DW>,
+    want_x: bool,
+    want_w: bool,
+    seed: u64,
+) -> Run {
+    let x = if want_x { x.clone().require_grad() } else { x.clone() };
+    let w = if want_w { w.clone().require_grad() } else { w.clone() };
+    let y = f(x.clone(), w.clone());
+    let probe = tensor(y.dims(), seed, &y.device());
+    let out = host(y.clone());
+    if !want_x && !want_w {
+        return Run {
+            out,
+            gx: None,
+            gw: None,
+        };
+    }
+    let grads = (y * probe).sum().backward();
+    Run {
+        out,
+        gx: want_x.then(|| host(x.grad(&grads).expect("x gradient"))),
+        gw: want_w.then(|| host(w.grad(&grads).expect("w gradient"))),
+    }
+}
+
+fn compare(ours: &Run, burns: &Run, what: &str) {
+    assert_close(&ours.out, &burns.out, 1e-4, &format!("{what}: output"));
+    match (&ours.gx, &burns.gx) {
+        (Some(a), Some(b)) => assert_close(a, b, 1e-4, &format!("{what}: x gradient")),
+        (None, None) => {}
+        _ => panic!("{what}: x gradient present in one run only"),
+    }
+    match (&ours.gw, &burns.gw) {
+        (Some(a), Some(b)) => assert_close(a, b, 1e-4, &format!("{what}: weight gradient")),
+        (None, None) => {}
+        _ => panic!("{what}: weight gradient present in one run only"),
+    }
+}
+
+/// (input shape, kernel, stride, (begin, end) padding, dilation).
+type DwCase = ([usize; 4], [usize; 2], [usize; 2], [(usize, usize); 2], [usize; 2]);
+
+const DW_CASES: [DwCase; 7] = [
+    ([1, 1, 1, 1], [3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
+    ([1, 3, 7, 5], [3, 3], [2, 2], [(1, 1), (1, 1)], [1, 1]),
+    ([2, 4, 9, 6], [5, 5], [1, 1], [(4, 4), (4, 4)], [2, 2]),
+    ([3, 2, 8, 8], [3, 3], [2, 2], [(2, 2), (2, 2)], [2, 2]),
+    ([2, 5, 6, 7], [5, 5], [1, 1], [(2, 2), (2, 2)], [1, 1]),
+    ([2, 3, 11, 9], [5, 5], [2, 2], [(4, 4), (4, 4)], [2, 2]),
+    ([1, 2, 6, 11], [3, 5], [2, 1], [(0, 2), (3, 1)], [1, 2]),
+];
+
+#[test]
+fn depthwise_convolution_equals_burns() {
+    let device = device();
+    for (i, (dims, k, s, p, d)) in DW_CASES.into_iter().enumerate() {
+        let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
+        let x = tensor(dims, 10 + i as u64, &device);
+        let w = tensor([dims[1], 1, k[0], k[1]], 20 + i as u64, &device);
+        let ours = |x, w| depthwise_conv2d(x, w, options.clone());
+        let burns = |x, w| conv2d(x, w, None, options.clone());
+        for (want_x, want_w) in [(true, true), (true, false), (false, true), (false, false)] {
+            let what = format!("{dims:?} k{k:?} s{s:?} p{p:?} d{d:?} grads {want_x}/{want_w}");
+            compare(
+                &run(&ours, &x, &w, want_x, want_w, 99),
+                &run(&burns, &x, &w, want_x, want_w, 99),
+                &what,
+            );
+        }
+    }
+}
+
+/// `sum(depthwise(x, w) * probe)` by the definition, in f64.
+fn depthwise_loss_f64(x: &[f64], w: &[f64], probe: &[f64], case: &DwCase) -> f64 {
+    let ([n, c, h, wd], [kh, kw], [sh, sw], [(ph, _), (pw, _)], [dh, dw]) = *case;
+    let oh = probe.len() / (n * c) / out_w(case);
+    let ow = out_w(case);
+    let mut loss = 0.0;
+    for p in 0..n * c {
+        let ch = p % c;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut s = 0.0;
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let iy = (oy * sh + ky * dh) as isize - ph as isize;
+                        let ix = (ox * sw + kx * dw) as isize - pw as isize;
+                        if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd {
+                            s += w[ch * kh * kw + ky * kw + kx]
+                                * x[p * h * wd + iy as usize * wd + ix as usize];
+                        }
+                    }
+                }
+                loss += s * probe[p * oh * ow + oy * ow + ox];
+            }
+        }
+    }
+    loss
+}
+
+fn out_w(case: &DwCase) -> usize {
+    let ([_, _, _, w], [_, kw], [_, sw], [_, (p0, p1)], [_, dw]) = *case;
+    (w + p0 + p1 - dw * (kw - 1) - 1) / sw + 1
+}
+
+#[test]
+fn depthwise_gradients_equal_central_differences() {
+    let case = DW_CASES[5];
+    let (dims, k, s, p, d) = case;
+    let device = device();
+    let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
+    let x = tensor(dims, 3, &device).require_grad();
+    let w = tensor([dims[1], 1, k[0], k[1]], 4, &device).require_grad();
+    let y = depthwise_conv2d(x.clone(), w.clone(), options);
+    let probe = tensor(y.dims(), 5, &device);
+    let grads = (y * probe.clone()).sum().backward();
+    let gx = host(x.grad(&grads).expect("x gradient"));
+    let gw = host(w.grad(&grads).expect("w gradient"));
+
+    let f64s = |t: &Tensor<4>| host(t.clone()).into_iter().map(f64::from).collect::<Vec<_>>();
+    let (xs, ws, ps) = (f64s(&x), f64s(&w), f64s(&probe));
+    let eps = 1e-4;
+    let central = |which: usize, i: usize| {
+        let (mut a, mut b) = ((xs.clone(), ws.clone()), (xs.clone(), ws.clone()));
+        if which == 0 {
+            a.0[i] += eps;
+            b.0[i] -= eps;
+        } else {
+            a.1[i] += eps;
+            b.1[i] -= eps;
+        }
+        (depthwise_loss_f64(&a.0, &a.1, &ps, &case) - depthwise_loss_f64(&b.0, &b.1, &ps, &case))
+            / (2.0 * eps)
+    };
+    for i in (0..xs.len()).step_by(37) {
+        let fd = central(0, i);
+        assert!((fd - f64::from(gx[i])).abs() < 1e-4, "x[{i}]: {fd} vs {}", gx[i]);
+    }
+    for (i, &g) in gw.iter().enumerate() {
+        let fd = central(1, i);
+        assert!((fd - f64::from(g)).abs() < 1e-3, "w[{i}]: {fd} vs {g}");
+    }
+    assert!(gw.iter().any(|v| v.abs() > 0.1), "the weight gradient is not trivial");
+}
+
+const BN_SHAPES: [[usize; 4]; 5] = [[1, 1, 2, 3], [2, 3, 5, 7], [1, 4, 1, 1], [4, 16, 8, 8], [3, 2, 9, 1]];
+
+#[test]
+fn batch_norm_equals_burns() {
+    let device = device();
+    for (i, dims) in BN_SHAPES.into_iter().enumerate() {
+        // Offset and scaled inputs: statistics far from 0 and 1.
+        let x = tensor(dims, 30 + i as u64, &device).mul_scalar(3.0).add_scalar(2.0);
+        let c = dims[1];
+        let gamma = tensor([c], 40 + i as u64, &device).add_scalar(1.5);
+        let beta = tensor([c], 50 + i as u64, &device);
+        for (want_x, want_g) in [(true, true), (true, false), (false, true), (false, false)] {
+            let what = format!("{dims:?} grads {want_x}/{want_g}");
+            let beta = if want_g {
+                beta.clone().require_grad()
+            } else {
+                beta.clone()
+            };
+            let ours = |x, g| batch_norm_stats(x, g, beta.clone(), 1e-5).0;
+            let burns = |x, g| batch_norm_train(x, g, beta.clone(), 1e-5).output;
+            let a = run(&ours, &x, &gamma, want_x, want_g, 98);
+            let b = run(&burns, &x, &gamma, want_x, want_g, 98);
+            compare(&a, &b, &what);
+        }
+        let (_, mean, var) = batch_norm_stats(x.clone(), gamma.clone(), beta.clone(), 1e-5);
+        let reference = batch_norm_train(x, gamma, beta, 1e-5);
+        assert_close(&host(mean), &host(reference.mean), 1e-5, "mean");
+        assert_close(&host(var), &host(reference.variance), 1e-5, "variance");
+    }
+}
+
+#[test]
+fn batch_norm_shift_gradient_equals_burns() {
+    let device = device();
+    let dims = [2, 3, 4, 5];
+    let x = tensor(dims, 1, &device);
+    let gamma = tensor([3], 2, &device);
+    let beta = tensor([3], 3, &device);
+    let ours = |x, b| batch_norm_stats(x, gamma.clone(), b, 1e-5).0;
+    let burns = |x, b| batch_norm_train(x, gamma.clone(), b, 1e-5).output;
+    compare(
+        &run(&ours, &x, &beta, false, true, 7),
+        &run(&burns, &x, &beta, false, true, 7),
+        "beta gradient",
+    );
+}
+
+#[test]
+fn max_pooling_equals_burns_with_ties() {
+    let device = device();
+    for (i, (dims, k, s, p)) in [
+        ([1, 1, 1, 1], [3, 3], [1, 1], [1, 1]),
+        ([2, 3, 7, 5], [3, 3], [1, 1], [1, 1]),
+        ([2, 3, 7, 5], [3, 3], [2, 2], [1, 1]),
+        ([1, 2, 8, 8], [3, 3], [2, 2], [1, 1]),
+        ([3, 1, 6, 9], [2, 3], [1, 2], [0, 1]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // Values on a coarse grid, so that windows hold ties.
+        let x = tensor(dims, 60 + i as u64, &device).mul_scalar(2.0).round();
+        let ours = |x, _w: Tensor<1>| max_pool(x, k, s, p);
+        let burns = |x, _w: Tensor<1>| {
+            max_pool2d(
+                x,
+                MaxPoolOptions::new(k).with_stride(s).with_padding(p),
+            )
+        };
+        let unused = Tensor::<1>::zeros([1], &device);
+        for want_x in [true, false] {
+            let a = run(&ours, &x, &unused, want_x, false, 97);
+            let b = run(&burns, &x, &unused, want_x, false, 97);
+            // Same maxima and the same element of each window: equal bits.
+            assert_eq!(a.out, b.out, "{dims:?} k{k:?} s{s:?}: output");
+            assert_eq!(a.gx, b.gx, "{dims:?} k{k:?} s{s:?}: gradient");
+        }
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a rayon pool")
+            .install(|| {
+                let device = device();
+                let (dims, k, s, p, d) = DW_CASES[2];
+                let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
+                let x = tensor([8, 4, 9, 6], 1, &device);
+                let w = tensor([dims[1], 1, k[0], k[1]], 2, &device);
+                let gamma = tensor([4], 3, &device);
+                let f = |x: Tensor<4>, w: Tensor<4>| {
+                    let y = depthwise_conv2d(x, w, options.clone());
+                    let y = batch_norm_stats(y, gamma.clone(), gamma.clone(), 1e-5).0;
+                    max_pool(y, [3, 3], [1, 1], [1, 1])
+                };
+                let r = run(&f, &x, &w, true, true, 4);
+                (r.out, r.gx, r.gw)
+            })
+    };
+    assert_eq!(on(1), on(2));
+}
