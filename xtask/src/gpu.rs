@@ -5,8 +5,9 @@
 //! - `cargo xtask tch build`: a virtual environment with torch 2.11.0 under
 //!   `target/torch-venv`, then `edas` with `--features tch,vulkan` into
 //!   `target/gpu` (release, no debug info, stripped).
-//! - `cargo xtask tch test [-- ARGS]`: `crates/edas-cli/tests/tch.rs` on that
-//!   build (`EDAS_TCH_DEVICE=cuda` runs it on GPU 0).
+//! - `cargo xtask tch test [-- ARGS]`: `crates/edas-cli/tests/tch.rs` and
+//!   `crates/edas-nn/tests/kernels.rs` on that build (`EDAS_TCH_DEVICE=cuda`
+//!   runs them on GPU 0).
 //! - `cargo xtask tch bench [BATCH] [STEPS]`: DARTS_V2's step by phase
 //!   (forward, backward, SGD update), each op alone, and the EDAS/DARTS search
 //!   steps on `--device cpu` (flex) and `--device tch`, and PyTorch's times,
@@ -154,7 +155,8 @@ pub fn tch(args: &[String]) -> Result<()> {
         Some("build") => build().map(|_| ()),
         Some("test") => {
             // Arguments after `test` go to the test binary (`-- --nocapture`).
-            let mut extra = vec!["--test", "tch"];
+            // edas-nn's kernel tests run on flex and LibTorch in this build.
+            let mut extra = vec!["-p", "edas-nn", "--test", "tch", "--test", "kernels"];
             extra.extend(args[1..].iter().map(String::as_str));
             cargo_gpu(&python()?, "test", &extra)
         }
@@ -180,17 +182,25 @@ fn bench(args: &[String]) -> Result<()> {
     println!(
         "{threads} threads, batch {batch}, median of {steps} steps after one warm-up; torch {TORCH_VERSION}\n"
     );
-    println!("| case | flex (s) | tch (s) | PyTorch (s) | flex / PyTorch | tch / PyTorch |");
-    println!("|---|---|---|---|---|---|");
-    let edas = |case: &str, device: &str| {
-        run_json(
-            Command::new(&bin)
-                .args([
-                    "bench", case, "--batch", batch, "--steps", steps, "--warmup", "1", "--device",
-                    device,
-                ])
-                .env("LD_LIBRARY_PATH", &lib),
-        )
+    println!(
+        "`burn`: burn's generic ops (`EDAS_KERNELS=burn`); `ours`: edas-nn's kernels (the default).\n"
+    );
+    println!(
+        "| case | flex burn (s) | flex ours (s) | tch burn (s) | tch ours (s) | PyTorch (s) | flex / PyTorch | tch / PyTorch | peak MiB flex burn / ours | peak MiB tch burn / ours |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let edas = |case: &str, device: &str, burn: bool| {
+        let mut c = Command::new(&bin);
+        c.args([
+            "bench", case, "--batch", batch, "--steps", steps, "--warmup", "1", "--device", device,
+        ])
+        .env("LD_LIBRARY_PATH", &lib);
+        if burn {
+            c.env("EDAS_KERNELS", "burn");
+        } else {
+            c.env_remove("EDAS_KERNELS");
+        }
+        run_json(&mut c)
     };
     // PyTorch's per-op times (`torch_darts.py ops`), one JSON line per op.
     let torch_ops = Command::new(&python)
@@ -223,7 +233,7 @@ fn bench(args: &[String]) -> Result<()> {
     ] {
         cases.push((format!("op-{op}"), None));
     }
-    for case in ["edas-l8", "darts-l8", "derived-l8"] {
+    for case in ["derived-l8", "edas-l8", "darts-l8", "pc-darts-l8"] {
         cases.push((case.into(), None));
     }
     let cell = |x: f64, digits: usize| {
@@ -233,22 +243,41 @@ fn bench(args: &[String]) -> Result<()> {
             format!("{x:.digits$}")
         }
     };
-    let print_row = |name: &str, flex: f64, tch: f64, torch: f64| {
+    // [flex burn, flex ours, tch burn, tch ours].
+    let print_row = |name: &str, t: [f64; 4], torch: f64, mib: Option<[f64; 4]>| {
+        let mib = mib.map_or_else(
+            || " | |".to_owned(),
+            |m| {
+                format!(
+                    " {} / {} | {} / {} |",
+                    cell(m[0], 0),
+                    cell(m[1], 0),
+                    cell(m[2], 0),
+                    cell(m[3], 0)
+                )
+            },
+        );
         println!(
-            "| {name} | {} | {} | {} | {} | {} |",
-            cell(flex, 4),
-            cell(tch, 4),
+            "| {name} | {} | {} | {} | {} | {} | {} | {} |{mib}",
+            cell(t[0], 4),
+            cell(t[1], 4),
+            cell(t[2], 4),
+            cell(t[3], 4),
             cell(torch, 4),
-            cell(flex / torch, 2),
-            cell(tch / torch, 2)
+            cell(t[1] / torch, 2),
+            cell(t[3] / torch, 2)
         );
     };
     let phase = |v: &serde_json::Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
     for (case, torch_args) in &cases {
-        let flex = edas(case, "cpu")?;
-        let tch = edas(case, "tch")?;
-        let torch = match (torch_args, case.strip_prefix("op-")) {
-            (Some(a), _) => {
+        let runs = [
+            edas(case, "cpu", true)?,
+            edas(case, "cpu", false)?,
+            edas(case, "tch", true)?,
+            edas(case, "tch", false)?,
+        ];
+        let torch = match torch_args {
+            Some(a) => {
                 let (channels, rest) = a.split_first().context("channels")?;
                 Some(run_json(
                     Command::new(&python)
@@ -257,22 +286,23 @@ fn bench(args: &[String]) -> Result<()> {
                         .args(rest),
                 )?)
             }
-            (None, _) => None,
+            None => None,
         };
         let torch_step = match (&torch, case.strip_prefix("op-")) {
             (Some(v), _) => median(v),
             (None, Some(op)) => torch_op(op),
             (None, None) => f64::NAN,
         };
-        print_row(case, median(&flex), median(&tch), torch_step);
+        let mib = runs.each_ref().map(|v| phase(v, "peak_rss_mib"));
+        print_row(case, runs.each_ref().map(median), torch_step, Some(mib));
         // The training step's phases (forward with the loss, backward, update).
         if let Some(torch) = &torch {
             for key in ["forward_s", "backward_s", "update_s"] {
                 print_row(
-                    &format!("  {}", key.trim_end_matches("_s")),
-                    phase(&flex, key),
-                    phase(&tch, key),
+                    &format!("&nbsp;&nbsp;{}", key.trim_end_matches("_s")),
+                    runs.each_ref().map(|v| phase(v, key)),
                     phase(torch, key),
+                    None,
                 );
             }
         }

@@ -28,7 +28,9 @@ pub fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// `None`.
 pub fn depthwise_options(conv: &Conv2d) -> Option<ConvOptions<2>> {
     let [c_out, c_in_per_group, _, _] = conv.weight.dims();
-    if conv.bias.is_some() || !kernels::is_depthwise(c_out, [c_out, c_in_per_group, 0, 0], conv.groups) {
+    if conv.bias.is_some()
+        || !kernels::is_depthwise(c_out, [c_out, c_in_per_group, 0, 0], conv.groups)
+    {
         return None;
     }
     let PaddingConfig2d::Explicit(top, left, bottom, right) = conv.padding else {

@@ -9,11 +9,11 @@ use burn::tensor::activation::relu;
 use edas_genotype::space::Edge;
 use edas_genotype::{CellKind, Genotype};
 
+use crate::conv::conv_forward;
 use crate::error::NnError;
 use crate::ops::{
     Bn, ConvSpec, Op, OpMode, ReluConvBn, drop_path, drop_path_seed, drop_path_seeded, then_bn,
 };
-use crate::conv::conv_forward;
 use crate::scaffold::{CellShape, Preprocess, cell_shapes, edge_stride, pre0, pre1};
 use crate::supernet::SearchNetwork;
 

@@ -362,7 +362,8 @@ impl DilConv {
 
     /// [`DilConv::forward`] of an input whose leading ReLU is already applied.
     pub fn forward_activated(&self, r: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(conv_forward(&self.pw, conv_forward(&self.dw, r)))
+        self.bn
+            .forward(conv_forward(&self.pw, conv_forward(&self.dw, r)))
     }
 }
 

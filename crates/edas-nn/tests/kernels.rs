@@ -4,14 +4,26 @@
 //! asymmetric padding), with inputs that do and do not require a gradient;
 //! gradients against central differences of the op's definition in `f64`;
 //! the same bits on 1 and 2 threads.
+//!
+//! Each test runs on `flex` and, when the crate is built with `tch` (`cargo
+//! xtask tch test`), on LibTorch's CPU too (its CUDA with
+//! `EDAS_TCH_DEVICE=cuda`).
 
 use burn::prelude::*;
 use burn::tensor::module::{batch_norm_train, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use edas_nn::kernels::{batch_norm_stats, depthwise_conv2d, max_pool};
 
-fn device() -> Device {
-    Device::flex().autodiff()
+/// The autodiff devices whose kernels are compiled in.
+fn devices() -> Vec<Device> {
+    #[allow(unused_mut)]
+    let mut devices = vec![Device::flex().autodiff()];
+    #[cfg(feature = "tch")]
+    devices.push(match std::env::var("EDAS_TCH_DEVICE").as_deref() {
+        Ok("cuda") => Device::libtorch_cuda(0).autodiff(),
+        _ => Device::libtorch().autodiff(),
+    });
+    devices
 }
 
 /// Deterministic values in [-1, 1).
@@ -63,8 +75,16 @@ fn run<const DW: usize>(
     want_w: bool,
     seed: u64,
 ) -> Run {
-    let x = if want_x { x.clone().require_grad() } else { x.clone() };
-    let w = if want_w { w.clone().require_grad() } else { w.clone() };
+    let x = if want_x {
+        x.clone().require_grad()
+    } else {
+        x.clone()
+    };
+    let w = if want_w {
+        w.clone().require_grad()
+    } else {
+        w.clone()
+    };
     let y = f(x.clone(), w.clone());
     let probe = tensor(y.dims(), seed, &y.device());
     let out = host(y.clone());
@@ -98,7 +118,13 @@ fn compare(ours: &Run, burns: &Run, what: &str) {
 }
 
 /// (input shape, kernel, stride, (begin, end) padding, dilation).
-type DwCase = ([usize; 4], [usize; 2], [usize; 2], [(usize, usize); 2], [usize; 2]);
+type DwCase = (
+    [usize; 4],
+    [usize; 2],
+    [usize; 2],
+    [(usize, usize); 2],
+    [usize; 2],
+);
 
 const DW_CASES: [DwCase; 7] = [
     ([1, 1, 1, 1], [3, 3], [1, 1], [(1, 1), (1, 1)], [1, 1]),
@@ -112,7 +138,13 @@ const DW_CASES: [DwCase; 7] = [
 
 #[test]
 fn depthwise_convolution_equals_burns() {
-    let device = device();
+    for device in devices() {
+        depthwise_convolution_on(&device);
+    }
+}
+
+fn depthwise_convolution_on(device: &Device) {
+    let device = device.clone();
     for (i, (dims, k, s, p, d)) in DW_CASES.into_iter().enumerate() {
         let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
         let x = tensor(dims, 10 + i as u64, &device);
@@ -120,7 +152,8 @@ fn depthwise_convolution_equals_burns() {
         let ours = |x, w| depthwise_conv2d(x, w, options.clone());
         let burns = |x, w| conv2d(x, w, None, options.clone());
         for (want_x, want_w) in [(true, true), (true, false), (false, true), (false, false)] {
-            let what = format!("{dims:?} k{k:?} s{s:?} p{p:?} d{d:?} grads {want_x}/{want_w}");
+            let what =
+                format!("{device:?} {dims:?} k{k:?} s{s:?} p{p:?} d{d:?} grads {want_x}/{want_w}");
             compare(
                 &run(&ours, &x, &w, want_x, want_w, 99),
                 &run(&burns, &x, &w, want_x, want_w, 99),
@@ -165,9 +198,15 @@ fn out_w(case: &DwCase) -> usize {
 
 #[test]
 fn depthwise_gradients_equal_central_differences() {
+    for device in devices() {
+        central_differences_on(&device);
+    }
+}
+
+fn central_differences_on(device: &Device) {
     let case = DW_CASES[5];
     let (dims, k, s, p, d) = case;
-    let device = device();
+    let device = device.clone();
     let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
     let x = tensor(dims, 3, &device).require_grad();
     let w = tensor([dims[1], 1, k[0], k[1]], 4, &device).require_grad();
@@ -177,7 +216,12 @@ fn depthwise_gradients_equal_central_differences() {
     let gx = host(x.grad(&grads).expect("x gradient"));
     let gw = host(w.grad(&grads).expect("w gradient"));
 
-    let f64s = |t: &Tensor<4>| host(t.clone()).into_iter().map(f64::from).collect::<Vec<_>>();
+    let f64s = |t: &Tensor<4>| {
+        host(t.clone())
+            .into_iter()
+            .map(f64::from)
+            .collect::<Vec<_>>()
+    };
     let (xs, ws, ps) = (f64s(&x), f64s(&w), f64s(&probe));
     let eps = 1e-4;
     let central = |which: usize, i: usize| {
@@ -194,28 +238,49 @@ fn depthwise_gradients_equal_central_differences() {
     };
     for i in (0..xs.len()).step_by(37) {
         let fd = central(0, i);
-        assert!((fd - f64::from(gx[i])).abs() < 1e-4, "x[{i}]: {fd} vs {}", gx[i]);
+        assert!(
+            (fd - f64::from(gx[i])).abs() < 1e-4,
+            "x[{i}]: {fd} vs {}",
+            gx[i]
+        );
     }
     for (i, &g) in gw.iter().enumerate() {
         let fd = central(1, i);
         assert!((fd - f64::from(g)).abs() < 1e-3, "w[{i}]: {fd} vs {g}");
     }
-    assert!(gw.iter().any(|v| v.abs() > 0.1), "the weight gradient is not trivial");
+    assert!(
+        gw.iter().any(|v| v.abs() > 0.1),
+        "the weight gradient is not trivial"
+    );
 }
 
-const BN_SHAPES: [[usize; 4]; 5] = [[1, 1, 2, 3], [2, 3, 5, 7], [1, 4, 1, 1], [4, 16, 8, 8], [3, 2, 9, 1]];
+const BN_SHAPES: [[usize; 4]; 5] = [
+    [1, 1, 2, 3],
+    [2, 3, 5, 7],
+    [1, 4, 1, 1],
+    [4, 16, 8, 8],
+    [3, 2, 9, 1],
+];
 
 #[test]
 fn batch_norm_equals_burns() {
-    let device = device();
+    for device in devices() {
+        batch_norm_on(&device);
+    }
+}
+
+fn batch_norm_on(device: &Device) {
+    let device = device.clone();
     for (i, dims) in BN_SHAPES.into_iter().enumerate() {
         // Offset and scaled inputs: statistics far from 0 and 1.
-        let x = tensor(dims, 30 + i as u64, &device).mul_scalar(3.0).add_scalar(2.0);
+        let x = tensor(dims, 30 + i as u64, &device)
+            .mul_scalar(3.0)
+            .add_scalar(2.0);
         let c = dims[1];
         let gamma = tensor([c], 40 + i as u64, &device).add_scalar(1.5);
         let beta = tensor([c], 50 + i as u64, &device);
         for (want_x, want_g) in [(true, true), (true, false), (false, true), (false, false)] {
-            let what = format!("{dims:?} grads {want_x}/{want_g}");
+            let what = format!("{device:?} {dims:?} grads {want_x}/{want_g}");
             let beta = if want_g {
                 beta.clone().require_grad()
             } else {
@@ -236,7 +301,13 @@ fn batch_norm_equals_burns() {
 
 #[test]
 fn batch_norm_shift_gradient_equals_burns() {
-    let device = device();
+    for device in devices() {
+        batch_norm_shift_on(&device);
+    }
+}
+
+fn batch_norm_shift_on(device: &Device) {
+    let device = device.clone();
     let dims = [2, 3, 4, 5];
     let x = tensor(dims, 1, &device);
     let gamma = tensor([3], 2, &device);
@@ -252,7 +323,13 @@ fn batch_norm_shift_gradient_equals_burns() {
 
 #[test]
 fn max_pooling_equals_burns_with_ties() {
-    let device = device();
+    for device in devices() {
+        max_pooling_on(&device);
+    }
+}
+
+fn max_pooling_on(device: &Device) {
+    let device = device.clone();
     for (i, (dims, k, s, p)) in [
         ([1, 1, 1, 1], [3, 3], [1, 1], [1, 1]),
         ([2, 3, 7, 5], [3, 3], [1, 1], [1, 1]),
@@ -266,19 +343,15 @@ fn max_pooling_equals_burns_with_ties() {
         // Values on a coarse grid, so that windows hold ties.
         let x = tensor(dims, 60 + i as u64, &device).mul_scalar(2.0).round();
         let ours = |x, _w: Tensor<1>| max_pool(x, k, s, p);
-        let burns = |x, _w: Tensor<1>| {
-            max_pool2d(
-                x,
-                MaxPoolOptions::new(k).with_stride(s).with_padding(p),
-            )
-        };
+        let burns =
+            |x, _w: Tensor<1>| max_pool2d(x, MaxPoolOptions::new(k).with_stride(s).with_padding(p));
         let unused = Tensor::<1>::zeros([1], &device);
         for want_x in [true, false] {
             let a = run(&ours, &x, &unused, want_x, false, 97);
             let b = run(&burns, &x, &unused, want_x, false, 97);
             // Same maxima and the same element of each window: equal bits.
-            assert_eq!(a.out, b.out, "{dims:?} k{k:?} s{s:?}: output");
-            assert_eq!(a.gx, b.gx, "{dims:?} k{k:?} s{s:?}: gradient");
+            assert_eq!(a.out, b.out, "{device:?} {dims:?} k{k:?} s{s:?}: output");
+            assert_eq!(a.gx, b.gx, "{device:?} {dims:?} k{k:?} s{s:?}: gradient");
         }
     }
 }
@@ -291,7 +364,7 @@ fn results_do_not_depend_on_the_thread_count() {
             .build()
             .expect("a rayon pool")
             .install(|| {
-                let device = device();
+                let device = Device::flex().autodiff();
                 let (dims, k, s, p, d) = DW_CASES[2];
                 let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
                 let x = tensor([8, 4, 9, 6], 1, &device);

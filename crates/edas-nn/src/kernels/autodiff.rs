@@ -8,6 +8,7 @@
 //! them instead of keeping them. The ops are compute-bound: the checkpointer
 //! keeps their outputs rather than recomputing them.
 
+use burn::backend::AutodiffBackend;
 use burn::backend::Backend;
 use burn::backend::autodiff::{
     Autodiff, NodeId,
@@ -17,7 +18,6 @@ use burn::backend::autodiff::{
 };
 use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::AutodiffBackend;
 
 use super::Kernels;
 
@@ -69,8 +69,11 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
             OpsKind::Tracked(mut prep) => {
                 let x_state = prep.checkpoint(&x);
                 let w_state = prep.checkpoint(&weight);
-                let out =
-                    B::depthwise_conv2d(x.into_primitive(), weight.into_primitive(), options.clone());
+                let out = B::depthwise_conv2d(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    options.clone(),
+                );
                 prep.finish((x_state, w_state, options), out)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::depthwise_conv2d(

@@ -31,6 +31,7 @@ pub mod autodiff;
 pub mod flex;
 mod others;
 #[cfg(feature = "tch")]
+#[allow(deprecated)] // burn marks its tch backend deprecated
 pub mod tch;
 
 use burn::backend::ops::ConvOptions;
@@ -46,6 +47,7 @@ use burn::tensor::IntDType;
 /// Shapes: `x` is `[N, C, H, W]`; a depthwise weight is `[C, 1, KH, KW]`
 /// (`options.groups == C`, one output channel per group); BatchNorm's
 /// `gamma`, `beta`, `mean` and `variance` are `[C]`.
+#[allow(deprecated)] // the LibTorch selector
 #[backend_extension(
     Flex: cfg(feature = "flex"),
     LibTorch: cfg(feature = "tch"),
@@ -138,7 +140,12 @@ pub(crate) fn generic_depthwise_backward<B: Backend>(
     weight_grad: bool,
 ) -> (Option<FloatTensor<B>>, Option<FloatTensor<B>>) {
     let gx = x_grad.then(|| {
-        B::conv2d_x_backward(x.clone(), weight.clone(), output_grad.clone(), options.clone())
+        B::conv2d_x_backward(
+            x.clone(),
+            weight.clone(),
+            output_grad.clone(),
+            options.clone(),
+        )
     });
     let gw = weight_grad.then(|| B::conv2d_weight_backward(x, weight, output_grad, options));
     (gx, gw)
@@ -153,9 +160,16 @@ pub(crate) fn generic_max_pool_backward<B: Backend>(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> FloatTensor<B> {
-    let indices =
-        B::max_pool2d_with_indices(x.clone(), kernel, stride, padding, [1, 1], false, IntDType::I64)
-            .indices;
+    let indices = B::max_pool2d_with_indices(
+        x.clone(),
+        kernel,
+        stride,
+        padding,
+        [1, 1],
+        false,
+        IntDType::I64,
+    )
+    .indices;
     B::max_pool2d_with_indices_backward(
         x,
         kernel,
@@ -232,7 +246,12 @@ pub fn batch_norm_stats(
 
 /// Max pooling with `kernel`, `stride` and `padding` on both sides
 /// (padding never wins).
-pub fn max_pool(x: Tensor<4>, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Tensor<4> {
+pub fn max_pool(
+    x: Tensor<4>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Tensor<4> {
     if !enabled() {
         let options = burn::tensor::ops::MaxPoolOptions::new(kernel)
             .with_stride(stride)
@@ -246,4 +265,3 @@ pub fn max_pool(x: Tensor<4>, kernel: [usize; 2], stride: [usize; 2], padding: [
         padding,
     ))
 }
-

@@ -14,6 +14,8 @@
 //! `native_batch_norm`; max pooling is burn-tch's own (ATen's
 //! `max_pool2d_with_indices` and its backward), the trait's default.
 
+#![allow(deprecated)] // burn marks its tch backend deprecated
+
 use burn::backend::LibTorch;
 use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
@@ -95,8 +97,8 @@ impl Kernels for LibTorch {
             &x.tensor,
             Some(&gamma.tensor),
             Some(&beta.tensor),
-            None::<Tensor>,
-            None::<Tensor>,
+            None::<&Tensor>,
+            None::<&Tensor>,
             true,
             0.0,
             epsilon,
@@ -124,8 +126,8 @@ impl Kernels for LibTorch {
                     x,
                     Some(g),
                     Some(b),
-                    None::<Tensor>,
-                    None::<Tensor>,
+                    None::<&Tensor>,
+                    None::<&Tensor>,
                     true,
                     0.0,
                     epsilon,

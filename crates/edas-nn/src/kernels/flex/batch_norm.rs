@@ -168,7 +168,9 @@ mod tests {
     #[test]
     fn normalises_each_channel() {
         // Two examples, two channels of three values.
-        let x = [1.0, 2.0, 3.0, 10.0, 10.0, 10.0, 4.0, 5.0, 6.0, 20.0, 30.0, 40.0];
+        let x = [
+            1.0, 2.0, 3.0, 10.0, 10.0, 10.0, 4.0, 5.0, 6.0, 20.0, 30.0, 40.0,
+        ];
         let (out, mean, var) = forward(&x, [2, 2, 3], &[1.0, 2.0], &[0.0, 1.0], 0.0);
         assert_eq!(mean[0], 3.5);
         assert!((mean[1] - 20.0).abs() < 1e-5);

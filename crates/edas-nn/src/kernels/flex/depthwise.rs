@@ -184,7 +184,10 @@ pub fn backward(
             .collect();
         (Some(gx), partial)
     } else if want_w {
-        let partial = (0..planes).into_par_iter().map(|p| plane(p, None)).collect();
+        let partial = (0..planes)
+            .into_par_iter()
+            .map(|p| plane(p, None))
+            .collect();
         (want_x.then(|| vec![0f32; planes * hw]), partial)
     } else {
         (want_x.then(|| vec![0f32; planes * hw]), Vec::new())
@@ -250,7 +253,9 @@ fn backward_plane(
                     let irow = &input[iy * g.w..(iy + 1) * g.w];
                     let arow = &mut acc[tap * g.ow + lo..tap * g.ow + hi];
                     if s == 1 {
-                        for ((a, gv), i) in arow.iter_mut().zip(&grow[lo..hi]).zip(&irow[ix..ix + n]) {
+                        for ((a, gv), i) in
+                            arow.iter_mut().zip(&grow[lo..hi]).zip(&irow[ix..ix + n])
+                        {
                             *a += gv * i;
                         }
                     } else {

@@ -9,9 +9,9 @@ pub mod depthwise;
 pub mod max_pool;
 
 use burn::backend::Flex;
+use burn::backend::TensorMetadata;
 use burn::backend::ops::{ConvOptions, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::TensorMetadata;
 use burn::tensor::{DType, TensorData};
 
 use super::Kernels;
@@ -54,12 +54,23 @@ fn depthwise_geometry(x: &T, w: &T, options: &ConvOptions<2>) -> Option<Geometry
     if !super::is_depthwise(dims[1], dims4(w)?, options.groups) {
         return None;
     }
-    Geometry::new(dims, [kh, kw], options.stride, options.padding, options.dilation)
+    Geometry::new(
+        dims,
+        [kh, kw],
+        options.stride,
+        options.padding,
+        options.dilation,
+    )
 }
 
 /// The geometry of a max pooling of `x`, if ours covers it (padding at
 /// most half the window, as burn requires).
-fn pool_geometry(x: &T, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> Option<Geometry> {
+fn pool_geometry(
+    x: &T,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Option<Geometry> {
     if padding[0] * 2 > kernel[0] || padding[1] * 2 > kernel[1] {
         return None;
     }
@@ -77,7 +88,8 @@ impl Kernels for Flex {
         let Some(g) = depthwise_geometry(&x, &weight, &options) else {
             return Flex::conv2d(x, weight, None, options);
         };
-        let (Some(xc), Some(wc)) = (contiguous_f32(x.clone()), contiguous_f32(weight.clone())) else {
+        let (Some(xc), Some(wc)) = (contiguous_f32(x.clone()), contiguous_f32(weight.clone()))
+        else {
             return Flex::conv2d(x, weight, None, options);
         };
         let out = depthwise::forward(values(&xc), values(&wc), &g);
@@ -93,7 +105,14 @@ impl Kernels for Flex {
         weight_grad: bool,
     ) -> (Option<T>, Option<T>) {
         let fallback = |x, weight, output_grad, options| {
-            super::generic_depthwise_backward::<Flex>(x, weight, output_grad, options, x_grad, weight_grad)
+            super::generic_depthwise_backward::<Flex>(
+                x,
+                weight,
+                output_grad,
+                options,
+                x_grad,
+                weight_grad,
+            )
         };
         let Some(g) = depthwise_geometry(&x, &weight, &options) else {
             return fallback(x, weight, output_grad, options);
@@ -105,7 +124,14 @@ impl Kernels for Flex {
         ) else {
             return fallback(x, weight, output_grad, options);
         };
-        let (gx, gw) = depthwise::backward(values(&xc), values(&wc), values(&gc), &g, x_grad, weight_grad);
+        let (gx, gw) = depthwise::backward(
+            values(&xc),
+            values(&wc),
+            values(&gc),
+            &g,
+            x_grad,
+            weight_grad,
+        );
         (
             gx.map(|v| tensor(v, &[g.n, g.c, g.h, g.w])),
             gw.map(|v| tensor(v, &[g.c, 1, g.kh, g.kw])),
@@ -125,8 +151,13 @@ impl Kernels for Flex {
         let dims: Vec<usize> = shape.iter().copied().collect();
         let (n, c) = (dims[0], dims[1]);
         let plane: usize = dims[2..].iter().product();
-        let (out, mean, var) =
-            batch_norm::forward(values(&xc), [n, c, plane], values(&gc), values(&bc), epsilon);
+        let (out, mean, var) = batch_norm::forward(
+            values(&xc),
+            [n, c, plane],
+            values(&gc),
+            values(&bc),
+            epsilon,
+        );
         (tensor(out, &dims), tensor(mean, &[c]), tensor(var, &[c]))
     }
 
@@ -191,7 +222,9 @@ impl Kernels for Flex {
         });
         match covered {
             Some(gx) => gx,
-            None => super::generic_max_pool_backward::<Flex>(x, output_grad, kernel, stride, padding),
+            None => {
+                super::generic_max_pool_backward::<Flex>(x, output_grad, kernel, stride, padding)
+            }
         }
     }
 }
