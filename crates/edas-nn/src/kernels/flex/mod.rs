@@ -83,6 +83,14 @@ fn pool_geometry(
     )
 }
 
+/// A BatchNorm input's dimensions and its `[N, C, values per plane]`.
+fn bn_layout(shape: &burn::tensor::Shape) -> (Vec<usize>, [usize; 3]) {
+    let dims: Vec<usize> = shape.iter().copied().collect();
+    let plane = dims[2..].iter().product();
+    let layout = [dims[0], dims[1], plane];
+    (dims, layout)
+}
+
 impl Kernels for Flex {
     fn depthwise_conv2d(x: T, weight: T, options: ConvOptions<2>) -> T {
         let Some(g) = depthwise_geometry(&x, &weight, &options) else {
@@ -148,9 +156,7 @@ impl Kernels for Flex {
             let out = Flex::batch_norm_train(x, gamma, beta, epsilon);
             return (out.output, out.mean, out.variance);
         };
-        let dims: Vec<usize> = shape.iter().copied().collect();
-        let (n, c) = (dims[0], dims[1]);
-        let plane: usize = dims[2..].iter().product();
+        let (dims, [n, c, plane]) = bn_layout(&shape);
         let (out, mean, var) = batch_norm::forward(
             values(&xc),
             [n, c, plane],
@@ -180,9 +186,7 @@ impl Kernels for Flex {
             let g = Flex::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
             return (g.x_grad, g.gamma_grad, g.beta_grad);
         };
-        let dims: Vec<usize> = shape.iter().copied().collect();
-        let (n, c) = (dims[0], dims[1]);
-        let plane: usize = dims[2..].iter().product();
+        let (dims, [n, c, plane]) = bn_layout(&shape);
         let (gx, ggamma, gbeta) = batch_norm::backward(
             values(&xc),
             [n, c, plane],
