@@ -153,8 +153,22 @@ fn dir_safe(v: &str) -> String {
 impl Matrix {
     /// Parses a matrix file.
     pub fn parse(text: &str, origin: &str) -> Result<Matrix> {
-        let f: MatrixFile =
-            toml::from_str(text).with_context(|| format!("{origin}: not a matrix file"))?;
+        // The parser's own message and place, not its echo of the line
+        // (which may be the whole file).
+        let f: MatrixFile = toml::from_str(text).map_err(|e| {
+            let place = e.span().and_then(|s| text.get(..s.start)).map(|before| {
+                let n = before.matches('\n').count() + 1;
+                let line = text.lines().nth(n - 1).unwrap_or_default();
+                let shown: String = line.chars().take(60).collect();
+                let more = if shown.len() < line.len() { "..." } else { "" };
+                format!(" (line {n}: {:?}{more})", shown)
+            });
+            let message: String = e.message().trim_end().chars().take(300).collect();
+            anyhow::anyhow!(
+                "{origin}: not a matrix file{}: {message}",
+                place.unwrap_or_default()
+            )
+        })?;
         if f.strategies.is_empty() || f.seeds.is_empty() {
             bail!("{origin}: `strategies` and `seeds` must not be empty");
         }
@@ -320,15 +334,20 @@ pub fn action(dir: &Path) -> Action {
 /// crate, so the CPU build in `target/release` is kept apart).
 pub fn edas_binary(feature: Option<&str>) -> Result<PathBuf> {
     let mut args = vec!["build", "--release", "--locked", "-p", "edas-cli"];
-    let dir = match feature {
-        Some(f) => {
-            args.extend(["--features", f, "--target-dir", "target/gpu"]);
-            "target/gpu/release/edas"
-        }
-        None => "target/release/edas",
-    };
+    if let Some(f) = feature {
+        args.extend(["--features", f, "--target-dir", "target/gpu"]);
+    }
     cargo(&args)?;
-    Ok(project_root().join(dir))
+    Ok(edas_binary_path(feature))
+}
+
+/// Where [`edas_binary`] puts the binary (for scripts written without
+/// building it: `--slurm --dry-run`).
+pub fn edas_binary_path(feature: Option<&str>) -> PathBuf {
+    project_root().join(match feature {
+        Some(_) => "target/gpu/release/edas",
+        None => "target/release/edas",
+    })
 }
 
 pub(crate) fn run_edas(bin: &Path, args: &[String]) -> Result<()> {
@@ -519,7 +538,13 @@ pub fn matrix(args: &[String]) -> Result<()> {
         Some("--slurm") => {
             let o = crate::slurm::SlurmOptions::parse(&args[2..])?;
             let m = load_matrix(file)?;
-            let bin = edas_binary(crate::paper::feature(&o.device)?)?;
+            let feature = crate::paper::feature(&o.device)?;
+            // A dry run writes the scripts only: no build.
+            let bin = if o.dry_run {
+                edas_binary_path(feature)
+            } else {
+                edas_binary(feature)?
+            };
             crate::slurm::submit(&m, &bin, &o)
         }
         _ => {
@@ -596,6 +621,9 @@ pub(crate) fn pinned_binary(bin: &Path) -> Result<PathBuf> {
 }
 
 /// The matrix in `file`, its paths made the project root's.
+/// The largest matrix file read (ours are a few hundred bytes).
+const MATRIX_LIMIT: u64 = 1 << 20;
+
 fn load_matrix(file: &str) -> Result<Matrix> {
     // Relative to the working directory, else to the project root.
     let path = if Path::new(file).exists() {
@@ -603,7 +631,8 @@ fn load_matrix(file: &str) -> Result<Matrix> {
     } else {
         project_root().join(file)
     };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {file}"))?;
+    let text = edas_fs::read_to_string_bounded(&path, MATRIX_LIMIT, "matrix file")
+        .with_context(|| format!("cannot read {file}"))?;
     let mut m = Matrix::parse(&text, file)?;
     // Relative paths are the project root's, where edas runs.
     m.out = project_root().join(&m.out);
@@ -1290,5 +1319,23 @@ seeds = [1, 2, 3]
         std::fs::write(tmp.join("results.json"), "{}").unwrap();
         assert_eq!(action(&tmp), Action::Skip);
         let _ = std::fs::remove_dir_all(&tmp);
+    }
+
+    /// `matrix /dev/zero` is refused at once (not read for ever), a long
+    /// file is refused by size, and a parse error names the line without
+    /// echoing it.
+    #[test]
+    fn matrix_files_are_read_with_bounds() {
+        let e = format!("{:#}", load_matrix("/dev/zero").unwrap_err());
+        assert!(e.contains("is a character device, not a regular file"), "{e}");
+        let tmp = tempfile::tempdir().unwrap();
+        let big = tmp.path().join("big.toml");
+        std::fs::write(&big, vec![0u8; (MATRIX_LIMIT + 1) as usize]).unwrap();
+        let e = format!("{:#}", load_matrix(big.to_str().unwrap()).unwrap_err());
+        assert!(e.contains("more than a matrix file can be"), "{e}");
+        let nul = format!("out = \"x\"\n{}", "\0".repeat(10_000));
+        let e = format!("{:#}", Matrix::parse(&nul, "m.toml").unwrap_err());
+        assert!(e.starts_with("m.toml: not a matrix file (line 2: \"\\0\\0"), "{e}");
+        assert!(e.len() < 400, "{} bytes: {e}", e.len());
     }
 }

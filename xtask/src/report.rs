@@ -70,13 +70,23 @@ pub fn genotype_text(u: &Unit) -> Option<&str> {
 
 /// A file's text; `None` when it does not exist, an error when it exists
 /// but cannot be read (a report must not drop a run silently).
+///
+/// Only a regular file of at most [`RUN_FILE_LIMIT`] bytes is read: a FIFO
+/// (which would block for ever), a device or a directory is an error.
 fn read_optional(path: &Path) -> Result<Option<String>> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    if edas_fs::kind_of(path, true)? == edas_fs::FileKind::Missing {
+        return Ok(None);
     }
+    Ok(Some(edas_fs::read_to_string_bounded(
+        path,
+        RUN_FILE_LIMIT,
+        "run's results or config",
+    )?))
 }
+
+/// The largest `results.json`, `config.toml` or `command.txt` a report
+/// reads (edas writes a few kilobytes).
+const RUN_FILE_LIMIT: u64 = 16 << 20;
 
 /// The `--device` in a run directory's `command.txt` (`cpu` when absent).
 fn device_of(dir: &Path) -> Result<String> {
@@ -92,12 +102,46 @@ fn device_of(dir: &Path) -> Result<String> {
 /// A `results.json`: `None` when absent (the run has not finished), an
 /// error when it is not JSON.
 fn read_json(path: &Path) -> Result<Option<Value>> {
-    read_optional(path)?
-        .map(|t| {
-            serde_json::from_str(&t)
-                .with_context(|| format!("{} is not valid JSON", path.display()))
-        })
-        .transpose()
+    let Some(text) = read_optional(path)? else {
+        return Ok(None);
+    };
+    let v: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    check_results(&v).with_context(|| format!("{} is not a run's results", path.display()))?;
+    Ok(Some(v))
+}
+
+/// A `results.json` is a search's (a `strategy`, non-negative finite
+/// times and memory) or a training's (a `test.top1` in [0, 1]); anything
+/// else (`{}`, a negative search time) would be counted as a run or
+/// averaged in.
+fn check_results(v: &Value) -> Result<()> {
+    let Some(map) = v.as_object() else {
+        bail!("expected a JSON object");
+    };
+    for key in ["search_time_s", "peak_memory_mib", "train_time_s", "epoch_time_s"] {
+        if let Some(x) = map.get(key).filter(|x| !x.is_null()) {
+            match x.as_f64() {
+                Some(t) if t.is_finite() && t >= 0.0 => {}
+                _ => bail!("{key} is {x}; expected a non-negative number"),
+            }
+        }
+    }
+    if map.get("strategy").is_some() {
+        if !map["strategy"].is_string() {
+            bail!("strategy is {}; expected a name", map["strategy"]);
+        }
+        return Ok(());
+    }
+    match v.get("test").and_then(|t| t.get("top1")) {
+        Some(t) => match t.as_f64() {
+            Some(a) if (0.0..=1.0).contains(&a) => Ok(()),
+            _ => bail!("test.top1 is {t}; expected an accuracy in [0, 1]"),
+        },
+        None => bail!(
+            "neither a search's (no strategy) nor a training's (no test.top1)"
+        ),
+    }
 }
 
 pub fn label_of(dir: &Path) -> String {
@@ -129,7 +173,21 @@ fn read_config(dir: &Path) -> Result<Option<toml::Table>> {
 /// (`search/` + `train/`), or a directory of either. A `results.json` or
 /// `config.toml` that cannot be read or parsed is an error, not a run
 /// left out.
+///
+/// Symlinked directories are followed once: a directory reached again (a
+/// symlink loop, or two links to one run) is not counted again. A run
+/// directory without `results.json` (unfinished) is left out with a note
+/// on standard error.
 pub fn collect(path: &Path) -> Result<Vec<Unit>> {
+    collect_from(path, &mut std::collections::BTreeSet::new())
+}
+
+fn collect_from(path: &Path, visited: &mut std::collections::BTreeSet<PathBuf>) -> Result<Vec<Unit>> {
+    let canonical =
+        std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !visited.insert(canonical) {
+        return Ok(Vec::new());
+    }
     if let Some(r) = read_json(&path.join("results.json"))? {
         let is_search = r.get("strategy").is_some();
         return Ok(vec![Unit {
@@ -158,6 +216,13 @@ pub fn collect(path: &Path) -> Result<Vec<Unit>> {
             configs,
         }]);
     }
+    if path.join("config.toml").is_file() {
+        eprintln!(
+            "note: {} has no results.json (the run has not finished); left out",
+            path.display()
+        );
+        return Ok(Vec::new());
+    }
     let mut dirs = Vec::new();
     let entries =
         std::fs::read_dir(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -172,7 +237,7 @@ pub fn collect(path: &Path) -> Result<Vec<Unit>> {
     dirs.sort();
     let mut units = Vec::new();
     for d in &dirs {
-        units.extend(collect(d)?);
+        units.extend(collect_from(d, visited)?);
     }
     Ok(units)
 }
@@ -958,6 +1023,43 @@ mod tests {
         assert_eq!(collect(&tmp).unwrap().len(), 3);
         assert!(collect(&tmp.join("absent")).is_err());
         std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    /// A symlink loop is not walked for ever nor counted again; `{}` and a
+    /// negative time are not runs; a FIFO `results.json` is an error, not a
+    /// hang.
+    #[test]
+    fn collect_refuses_loops_empty_results_negative_times_and_fifos() {
+        let tmp = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let p = tmp.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write("a-s1/train/results.json", r#"{"test": {"top1": 0.8}}"#);
+        write("b-s1/train/results.json", r#"{"test": {"top1": 0.7}}"#);
+        std::os::unix::fs::symlink(tmp.path(), tmp.path().join("a-s1/loop")).unwrap();
+        assert_eq!(collect(tmp.path()).unwrap().len(), 2);
+        write("c-s1/search/results.json", "{}");
+        let err = format!("{:#}", collect(tmp.path()).unwrap_err());
+        assert!(
+            err.contains("c-s1/search/results.json is not a run's results: neither a search's"),
+            "{err}"
+        );
+        write("c-s1/search/results.json", r#"{"strategy": "edas", "search_time_s": -5}"#);
+        let err = format!("{:#}", collect(tmp.path()).unwrap_err());
+        assert!(err.contains("search_time_s is -5; expected a non-negative number"), "{err}");
+        std::fs::remove_file(tmp.path().join("c-s1/search/results.json")).unwrap();
+        let fifo = tmp.path().join("c-s1/search/results.json");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let err = format!("{:#}", collect(tmp.path()).unwrap_err());
+        assert!(err.contains("is a FIFO, not a regular file"), "{err}");
     }
 
     #[test]

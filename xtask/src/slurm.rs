@@ -87,20 +87,21 @@ impl SlurmOptions {
     }
 }
 
-/// `text` as one shell word.
-fn quote(text: &str) -> String {
-    if !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    {
-        return text.to_owned();
-    }
-    format!("'{}'", text.replace('\'', r"'\''"))
+/// `text` as one shell word; refused if it holds a control character (a
+/// newline would end a `#SBATCH` line or a command, and run what follows).
+fn quote(text: &str) -> Result<String> {
+    Ok(edas_fs::shell::quote(text)?)
 }
 
-fn words(args: &[String]) -> String {
-    args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+/// `text` as the value of a `#SBATCH` option (`what` names it in the
+/// error): no control character, quoted like a shell word.
+fn option(what: &str, text: &str) -> Result<String> {
+    edas_fs::shell::check_line(what, text)?;
+    quote(text)
+}
+
+fn words(args: &[String]) -> Result<String> {
+    Ok(edas_fs::shell::join(args)?)
 }
 
 /// What every job name of matrix `m` starts with: `edas:<its out dir>:`.
@@ -136,7 +137,7 @@ pub struct Job<'a> {
 }
 
 /// The batch script of `job`, running `bin` from the project `root`.
-pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> String {
+pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> Result<String> {
     let Job {
         name,
         log,
@@ -150,21 +151,21 @@ pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> Strin
         extra.extend(["--checkpoint-every".into(), k.to_string()]);
     }
     let mut s = String::from("#!/bin/bash\n");
-    s.push_str(&format!("#SBATCH --job-name={}\n", quote(name)));
+    s.push_str(&format!("#SBATCH --job-name={}\n", option("the job name", name)?));
     s.push_str(&format!(
         "#SBATCH --output={}\n",
-        quote(&log.display().to_string())
+        option("the job's output file", &log.display().to_string())?
     ));
     s.push_str("#SBATCH --open-mode=append\n#SBATCH --requeue\n");
     s.push_str(&format!("#SBATCH --signal=TERM@{}\n", o.signal_secs));
     if let Some(p) = &o.partition {
-        s.push_str(&format!("#SBATCH --partition={}\n", quote(p)));
+        s.push_str(&format!("#SBATCH --partition={}\n", option("--partition", p)?));
     }
     if let Some(g) = o.gpus {
         s.push_str(&format!("#SBATCH --gres=gpu:{g}\n"));
     }
     if let Some(t) = &o.time {
-        s.push_str(&format!("#SBATCH --time={}\n", quote(t)));
+        s.push_str(&format!("#SBATCH --time={}\n", option("--time", t)?));
     }
     s.push_str(&format!(
         "# Written by `cargo xtask matrix ... --slurm`; rewritten on every submission.\n\
@@ -174,8 +175,8 @@ pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> Strin
          set -u\n\
          cd {}\n\
          RUN={}\n",
-        quote(&root.display().to_string()),
-        quote(&dir.display().to_string())
+        quote(&root.display().to_string())?,
+        quote(&dir.display().to_string())?
     ));
     s.push_str("echo \"== $(date -Is) job $SLURM_JOB_ID (restart ${SLURM_RESTART_COUNT:-0}) on $(hostname)\"\n");
     s.push_str("if [ -f \"$RUN/results.json\" ]; then echo \"$RUN: finished\"; exit 0; fi\n");
@@ -192,8 +193,8 @@ pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> Strin
     s.push_str(&format!(
         "if [ -f \"$RUN/checkpoint/state.json\" ] || [ -f \"$RUN/checkpoint.old/state.json\" ]; then\n    \
          set -- {}\nelse\n    set -- {}\nfi\n",
-        words(&resume),
-        words(&fresh)
+        words(&resume)?,
+        words(&fresh)?
     ));
     s.push_str(&format!(
         "echo \"+ $*\"\n\
@@ -206,19 +207,19 @@ pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> Strin
          fi\n\
          exit \"$status\"\n",
     ));
-    s
+    Ok(s)
 }
 
 /// The shell line that samples a `random-cell` unit's genotype into `file`
 /// unless it is there.
-fn sample_line(bin: &Path, unit: &MatrixUnit, file: &Path) -> String {
+fn sample_line(bin: &Path, unit: &MatrixUnit, file: &Path) -> Result<String> {
     let mut sample = vec![bin.display().to_string()];
     sample.extend(unit.sample_args(file));
-    format!(
+    Ok(format!(
         "[ -f {} ] || {} || exit 1",
-        quote(&file.display().to_string()),
-        words(&sample)
-    )
+        quote(&file.display().to_string())?,
+        words(&sample)?
+    ))
 }
 
 /// `sbatch --parsable [--dependency=afterok:ID] SCRIPT`: the job id.
@@ -272,6 +273,20 @@ pub fn queue(m: &Matrix) -> Option<BTreeMap<String, String>> {
 /// `cargo xtask matrix FILE --slurm ...`: writes and submits the scripts.
 pub fn submit(m: &Matrix, bin: &Path, o: &SlurmOptions) -> Result<()> {
     let root = crate::project_root();
+    if m.out.file_name().is_none() {
+        bail!(
+            "the matrix's out {:?} names no directory of its own (`/`, `..`); the scripts would \
+             go to {}; set out to a runs directory",
+            m.out,
+            m.out.join("slurm").display()
+        );
+    }
+    edas_fs::shell::check_line("the matrix's out", &m.out.display().to_string())?;
+    for (what, value) in [("--partition", &o.partition), ("--time", &o.time)] {
+        if let Some(v) = value {
+            edas_fs::shell::check_line(what, v)?;
+        }
+    }
     let dir = m.out.join("slurm");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let queued = if o.dry_run { None } else { queue(m) };
@@ -302,9 +317,8 @@ pub fn submit(m: &Matrix, bin: &Path, o: &SlurmOptions) -> Result<()> {
                 start,
                 before,
             };
-            let text = script(bin, &root, &job, o);
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let text = script(bin, &root, &job, o)?;
+            edas_fs::write_atomic(&path, text.as_bytes())?;
             if action(run) == Action::Skip {
                 return Ok(("finished".into(), None));
             }
@@ -335,7 +349,7 @@ pub fn submit(m: &Matrix, bin: &Path, o: &SlurmOptions) -> Result<()> {
                     .sampled_cell
                     .iter()
                     .map(|file| sample_line(bin, &u, file))
-                    .collect();
+                    .collect::<Result<_>>()?;
                 let (cell, _) = step("train", run, start, &before, search_job.as_deref())?;
                 cells.push(cell);
             }
@@ -361,10 +375,50 @@ mod tests {
 
     #[test]
     fn words_are_quoted_for_the_shell() {
-        assert_eq!(quote("seed=3"), "seed=3");
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-        assert_eq!(quote(""), "''");
+        assert_eq!(quote("seed=3").unwrap(), "seed=3");
+        assert_eq!(quote("a b").unwrap(), "'a b'");
+        assert_eq!(quote("it's").unwrap(), r"'it'\''s'");
+        assert_eq!(quote("").unwrap(), "''");
+    }
+
+    /// A newline in the matrix's `out`, `--partition` or `--time` would end
+    /// a `#SBATCH` line and run the next line as a command: refused, and no
+    /// script is written; `out = "/"` would write `/slurm/*.sh`: refused.
+    #[test]
+    fn control_characters_and_a_root_out_are_refused() {
+        let matrix = |out: &str| {
+            Matrix::parse(
+                &format!(
+                    "out = {}\nsearch_config = \"configs/search/x-{{strategy}}.toml\"\n\
+                     train_config = \"configs/train/x.toml\"\nstrategies = [\"edas\"]\nseeds = [2]\n",
+                    toml::Value::String(out.into())
+                ),
+                "t.toml",
+            )
+            .unwrap()
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = Path::new("/bin/edas");
+        let out = tmp.path().join("x\ntouch /tmp/pwned #");
+        let e = submit(&matrix(out.to_str().unwrap()), bin, &SlurmOptions { dry_run: true, ..SlurmOptions::default() })
+            .unwrap_err();
+        assert!(e.to_string().contains("control character"), "{e:#}");
+        assert!(!out.exists() && std::fs::read_dir(tmp.path()).unwrap().count() == 0);
+        let e = submit(&matrix("/"), bin, &SlurmOptions { dry_run: true, ..SlurmOptions::default() })
+            .unwrap_err();
+        assert!(e.to_string().contains("names no directory of its own"), "{e:#}");
+        let m = matrix(tmp.path().join("runs").to_str().unwrap());
+        for (flag, value) in [("--partition", "gpu\ntouch /tmp/pwned"), ("--time", "1:00:00\rx")] {
+            let o = SlurmOptions::parse(&[flag.into(), value.into(), "--dry-run".into()]).unwrap();
+            let e = submit(&m, bin, &o).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!("{flag} {value:?} holds a control character")),
+                "{e:#}"
+            );
+        }
+        // Nothing was written for the refused jobs.
+        let scripts = tmp.path().join("runs/slurm");
+        assert_eq!(std::fs::read_dir(&scripts).map_or(0, |d| d.count()), 0);
     }
 
     #[test]
@@ -403,7 +457,7 @@ seeds = [2]
             start: &start,
             before: &[],
         };
-        let s = script(Path::new("/bin/edas"), Path::new("/p"), &job, &o);
+        let s = script(Path::new("/bin/edas"), Path::new("/p"), &job, &o).unwrap();
         bash_syntax(&s);
         for line in [
             "#SBATCH --job-name=edas:t:edas-s2:search",
@@ -427,7 +481,7 @@ seeds = [2]
         let (run, start) = steps.train.unwrap();
         let cell = steps.sampled_cell.unwrap();
         assert!(start.contains(&cell.display().to_string()));
-        let before = [sample_line(Path::new("/bin/edas"), &units[1], &cell)];
+        let before = [sample_line(Path::new("/bin/edas"), &units[1], &cell).unwrap()];
         let name = job_name(&m, &units[1], "train");
         let job = Job {
             name: &name,
@@ -436,7 +490,7 @@ seeds = [2]
             start: &start,
             before: &before,
         };
-        let s = script(Path::new("/bin/edas"), Path::new("/p"), &job, &o);
+        let s = script(Path::new("/bin/edas"), Path::new("/p"), &job, &o).unwrap();
         bash_syntax(&s);
         assert!(s.contains(
             "[ -f runs/t/random-cell-s2/cell/genotype.json ] || /bin/edas genotype random \

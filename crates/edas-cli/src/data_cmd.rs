@@ -83,6 +83,7 @@ pub fn run(cmd: DataCommand) -> Result<ExitCode> {
         progress: !args.json,
     };
     let mut parts = Vec::new();
+    let mut sources = Vec::new();
     for split in [Split::Train, Split::Test] {
         let started = Instant::now();
         let source = match config.open(split, &options) {
@@ -116,6 +117,10 @@ pub fn run(cmd: DataCommand) -> Result<ExitCode> {
             }
         };
         parts.push(report(source.as_ref(), split, started)?);
+        sources.push(source);
+    }
+    if let [train, test] = &sources[..] {
+        edas_data::check_splits(train.as_ref(), test.as_ref())?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&parts)?);

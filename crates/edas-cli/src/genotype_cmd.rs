@@ -42,6 +42,9 @@ pub struct RandomArgs {
     /// Write here instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long, requires = "output")]
+    force: bool,
 }
 
 /// A genotype argument.
@@ -73,6 +76,9 @@ pub struct ConvertArgs {
     /// Write here instead of standard output.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Replace the output file if it exists.
+    #[arg(long, requires = "output")]
+    force: bool,
 }
 
 /// What `plot` renders besides the DOT files.
@@ -96,9 +102,13 @@ pub struct PlotArgs {
     /// Picture format. Default: svg when Graphviz `dot` is installed, else dot.
     #[arg(long, value_enum)]
     format: Option<PlotFormat>,
-    /// File name prefix; defaults to the genotype's name.
+    /// File name prefix; defaults to the genotype's name. A plain name: no
+    /// `/`, not `.` or `..`.
     #[arg(long)]
     prefix: Option<String>,
+    /// Replace files of these names if they exist.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -130,7 +140,7 @@ pub fn run(cmd: GenotypeCommand) -> Result<ExitCode> {
             let mut rng = edas_rng::Rng::new(args.seed);
             let genotype = edas_genotype::random_genotype(&mut rng)?;
             let name = format!("RANDOM_S{}", args.seed);
-            write_genotype(&genotype, Some(&name), args.to, args.output)
+            write_genotype(&genotype, Some(&name), args.to, args.output, args.force)
         }
         GenotypeCommand::List => {
             for p in &published::ALL {
@@ -232,6 +242,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
         loaded.name.as_deref(),
         args.to,
         args.output,
+        args.force,
     )
 }
 
@@ -243,6 +254,7 @@ fn write_genotype(
     name: Option<&str>,
     to: Option<Format>,
     output: Option<PathBuf>,
+    force: bool,
 ) -> Result<ExitCode> {
     let format = match (to, &output) {
         (Some(f), _) => f,
@@ -265,12 +277,12 @@ fn write_genotype(
     }
     match output {
         Some(path) => {
+            edas_fs::check_output(&path, force)?;
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            edas_fs::write_atomic(&path, text.as_bytes())?;
         }
         None => print!("{text}"),
     }
@@ -300,45 +312,88 @@ fn render(dot_file: &Path, format: PlotFormat) -> Result<PathBuf> {
         PlotFormat::Dot => return Ok(dot_file.to_owned()),
     };
     let out = dot_file.with_extension(ext);
-    let result = Command::new("dot")
-        .arg(format!("-T{ext}"))
-        .arg(dot_file)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .with_context(|| format!("cannot run Graphviz `dot` on {}", dot_file.display()))?;
-    if !result.status.success() {
-        bail!(
-            "Graphviz `dot` failed on {}: {}",
-            dot_file.display(),
-            String::from_utf8_lossy(&result.stderr).trim()
-        );
-    }
+    // `dot` writes a temporary file beside `out`, renamed into place.
+    edas_fs::replace_with(&out, |tmp| {
+        let result = Command::new("dot")
+            .arg(format!("-T{ext}"))
+            .arg(dot_file)
+            .arg("-o")
+            .arg(tmp)
+            .output()
+            .map_err(|e| format!("cannot run Graphviz `dot` on {}: {e}", dot_file.display()))?;
+        if result.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "Graphviz `dot` failed on {}: {}",
+                dot_file.display(),
+                String::from_utf8_lossy(&result.stderr).trim()
+            ))
+        }
+    })?;
     Ok(out)
+}
+
+/// `prefix` when it is a plain file name (so that the plots stay in their
+/// directory), else the error naming it.
+fn plain_prefix(prefix: &str) -> Result<&str> {
+    let plain = !prefix.is_empty()
+        && prefix != "."
+        && prefix != ".."
+        && !prefix.contains(['/', '\\'])
+        && !prefix.chars().any(char::is_control);
+    if plain {
+        Ok(prefix)
+    } else {
+        bail!(
+            "prefix {prefix:?} is not a plain file name (no `/`, not `.` or `..`): the plots are \
+             written into --output; pass --prefix NAME"
+        )
+    }
 }
 
 fn plot(args: PlotArgs) -> Result<ExitCode> {
     let loaded = resolve(&args.source.genotype)?;
-    let prefix = args.prefix.unwrap_or(loaded.label);
-    std::fs::create_dir_all(&args.output)
-        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let prefix = args.prefix.as_deref().unwrap_or(&loaded.label);
+    let prefix = plain_prefix(prefix)?;
     let have_dot = dot_available();
     let format = args.format.unwrap_or(if have_dot {
         PlotFormat::Svg
     } else {
         PlotFormat::Dot
     });
+    let mut files: Vec<(PathBuf, String)> = CellKind::ALL
+        .into_iter()
+        .map(|kind| {
+            (
+                args.output.join(format!("{prefix}-{kind}.dot")),
+                dot::cell_to_dot(loaded.genotype.cell(kind), kind),
+            )
+        })
+        .collect();
+    files.push((
+        args.output.join(format!("{prefix}.dot")),
+        dot::to_dot(&loaded.genotype),
+    ));
+    // Every file this call may write is checked before the first is.
+    let picture = match format {
+        PlotFormat::Dot => None,
+        PlotFormat::Svg => Some("svg"),
+        PlotFormat::Png => Some("png"),
+    };
+    for (path, _) in &files {
+        edas_fs::check_output(path, args.force)?;
+        if let Some(ext) = picture {
+            edas_fs::check_output(&path.with_extension(ext), args.force)?;
+        }
+    }
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
     let mut written = Vec::new();
-    for kind in CellKind::ALL {
-        let path = args.output.join(format!("{prefix}-{kind}.dot"));
-        std::fs::write(&path, dot::cell_to_dot(loaded.genotype.cell(kind), kind))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    for (path, text) in files {
+        edas_fs::write_atomic(&path, text.as_bytes())?;
         written.push(path);
     }
-    let both = args.output.join(format!("{prefix}.dot"));
-    std::fs::write(&both, dot::to_dot(&loaded.genotype))
-        .with_context(|| format!("cannot write {}", both.display()))?;
-    written.push(both);
     for path in &written {
         println!("wrote {}", path.display());
     }

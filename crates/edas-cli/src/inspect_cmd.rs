@@ -23,23 +23,32 @@ pub struct InspectArgs {
     #[arg(long, default_value = "cifar")]
     net: NetKind,
     /// Initial channels C.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     channels: Option<usize>,
     /// Number of cells L.
     #[arg(long)]
     layers: Option<usize>,
     /// Number of classes.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     classes: Option<usize>,
     /// Input channels (1 for grayscale).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     in_channels: Option<usize>,
     /// Input height and width.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     image_size: Option<usize>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// A count that must be at least 1 (`--classes 0` describes no network).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 #[derive(Serialize)]

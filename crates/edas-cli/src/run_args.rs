@@ -27,8 +27,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub force: bool,
     /// Stop (checkpointed) once this many epochs are done; resume later.
-    #[arg(long, value_name = "EPOCHS")]
-    pub stop_after: Option<usize>,
+    #[arg(long, value_name = "EPOCHS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub stop_after: Option<u64>,
     /// Also checkpoint every this many steps within an epoch, so that a
     /// hard kill loses at most that much work (SIGTERM and Ctrl-C always
     /// checkpoint at the next step and exit with status 75).
@@ -55,6 +55,14 @@ pub struct RunPlan<C> {
     pub mode: OpenMode,
 }
 
+/// The command that made run directory `dir` (`search`, `train`), from the
+/// second word of its `command.txt`, when it says.
+fn run_kind(dir: &Path) -> Option<String> {
+    let text = edas_fs::read_to_string_bounded(&dir.join("command.txt"), 1 << 20, "command line").ok()?;
+    let kind = text.split_whitespace().nth(1)?;
+    ["search", "train"].contains(&kind).then(|| kind.to_owned())
+}
+
 impl RunArgs {
     /// The run `--resume` names (its stored config, no overrides), or a new
     /// one from `config` with `--set` overrides in `--out` or
@@ -70,6 +78,13 @@ impl RunArgs {
             if !path.is_file() {
                 bail!(
                     "{}: not a {kind} run directory (no config.toml)",
+                    dir.display()
+                );
+            }
+            if let Some(other) = run_kind(dir).filter(|k| k != kind) {
+                bail!(
+                    "{}: a {other} run, not a {kind} run; resume it with `edas {other} --resume {}`",
+                    dir.display(),
                     dir.display()
                 );
             }
@@ -96,7 +111,7 @@ impl RunArgs {
     /// (checkpointed) on SIGTERM or SIGINT.
     pub fn options(&self, out: PathBuf, mode: OpenMode) -> Result<RunOptions> {
         Ok(RunOptions {
-            stop_after: self.stop_after,
+            stop_after: self.stop_after.map(|n| n as usize),
             command_line: std::env::args().collect(),
             build_commit: Some(crate::BUILD_COMMIT.to_owned()),
             verbose: !self.quiet,

@@ -198,16 +198,15 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
             args.run.display()
         );
     }
-    let device = crate::device::parse("cpu", false)?;
-    let (trained, test) = load_run(&args.run, None, &device)?;
     let default_name = match args.format {
         ExportFormat::Safetensors => "model.safetensors",
         ExportFormat::Onnx => "model.onnx",
     };
     let out = args.output.unwrap_or_else(|| args.run.join(default_name));
-    if out.exists() && !args.force {
-        bail!("{} exists; pass --force to replace it", out.display());
-    }
+    refuse_run_file(&args.run, &out)?;
+    edas_fs::check_output(&out, args.force)?;
+    let device = crate::device::parse("cpu", false)?;
+    let (trained, test) = load_run(&args.run, None, &device)?;
     let what = match args.format {
         ExportFormat::Safetensors => {
             edas_train::export::export_safetensors(&trained.net, &out)?;
@@ -231,6 +230,36 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
     };
     println!("{}: {what}{}", out.display(), weights_note(&trained));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses an export output that is one of the run directory's own files
+/// (`RUN/config.toml`, `RUN/checkpoint`...) other than the exports
+/// themselves: `--force` replaces an earlier export, never the run.
+fn refuse_run_file(run: &std::path::Path, out: &std::path::Path) -> Result<()> {
+    let (Some(parent), Some(name)) = (out.parent(), out.file_name().and_then(|n| n.to_str()))
+    else {
+        return Ok(());
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        parent
+    };
+    let same_dir = match (std::fs::canonicalize(parent), std::fs::canonicalize(run)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same_dir
+        && edas_run::dir::RUN_OUTPUTS.contains(&name)
+        && !matches!(name, "model.safetensors" | "model.onnx")
+    {
+        bail!(
+            "{} is the run's own {name}; an export may replace only model.safetensors or \
+             model.onnx in a run directory (choose another --output)",
+            out.display()
+        );
+    }
+    Ok(())
 }
 
 /// Where a run's weights come from, when not from its finished training.

@@ -76,6 +76,40 @@ pub trait ImageSource: Send + Sync {
     fn describe(&self) -> String;
 }
 
+/// Checks that a data set's training and test parts can serve one network:
+/// the same image shape (where both parts have one) and the same classes.
+/// A test part of 28x28 images beside 14x56 training images would build a
+/// network for one and feed it the other.
+pub fn check_splits(train: &dyn ImageSource, test: &dyn ImageSource) -> Result<()> {
+    if let (Some(a), Some(b)) = (train.fixed_shape(), test.fixed_shape())
+        && a != b
+    {
+        return Err(crate::DataError::Config(format!(
+            "the training images ({}) are {}x{}x{} but the test images ({}) are {}x{}x{}; \
+             both parts of a data set must have one shape",
+            train.describe(),
+            a.channels,
+            a.height,
+            a.width,
+            test.describe(),
+            b.channels,
+            b.height,
+            b.width
+        )));
+    }
+    if train.class_names() != test.class_names() {
+        return Err(crate::DataError::Config(format!(
+            "the training images ({}) have {} classes but the test images ({}) have {} (or other \
+             names); both parts of a data set must have the same classes",
+            train.describe(),
+            train.num_classes(),
+            test.describe(),
+            test.num_classes()
+        )));
+    }
+    Ok(())
+}
+
 /// Images held in memory as one `u8` buffer (`N x C x H x W`) with labels.
 #[derive(Clone, Debug)]
 pub struct InMemoryDataset {
@@ -97,6 +131,16 @@ impl InMemoryDataset {
         classes: Vec<String>,
     ) -> Result<InMemoryDataset> {
         let name = name.into();
+        if shape.len() == 0 || labels.is_empty() {
+            return Err(crate::DataError::Config(format!(
+                "{name}: {} images of {}x{}x{}; a data set needs at least one image of at least \
+                 one pixel",
+                labels.len(),
+                shape.channels,
+                shape.height,
+                shape.width
+            )));
+        }
         if pixels.len() != labels.len() * shape.len() {
             return Err(crate::DataError::Config(format!(
                 "{name}: {} pixel values for {} images of {}x{}x{}",

@@ -71,40 +71,71 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
     read_idx_checked(path, None)
 }
 
+/// The most data bytes an IDX file may declare (dimensions multiplied): far
+/// above any image set edas reads, low enough that a forged header cannot
+/// ask for the machine's memory.
+pub const MAX_IDX_BYTES: u64 = 8 << 30;
+
+/// Up to `n` bytes of `r` (fewer only at its end).
+fn read_up_to(r: &mut impl Read, n: usize) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(n);
+    r.take(n as u64).read_to_end(&mut out)?;
+    Ok(out)
+}
+
 /// [`read_idx`], requiring `(count, meaning)` dimensions when given: a file
 /// with another dimension count is reported as such, before its size is
 /// checked against a header read with the wrong count.
+///
+/// The file is streamed: the header is read first, and then no more data
+/// than it declares (a gzip bomb stops there instead of filling memory; a
+/// plain file's length is checked before its data is read). A FIFO or
+/// device is refused, not read.
 fn read_idx_checked(path: &Path, expect: Option<(usize, &str)>) -> Result<(Vec<usize>, Vec<u8>)> {
-    let raw = std::fs::read(path).map_err(|e| DataError::io(path, e, "an IDX file"))?;
-    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| DataError::Format {
+    let open_error = |e| DataError::io(path, e, "an IDX file");
+    match edas_fs::kind_of(path, true) {
+        Ok(edas_fs::FileKind::File | edas_fs::FileKind::Missing) => {}
+        Ok(other) => {
+            return Err(DataError::Format {
                 path: path.to_owned(),
-                message: format!("gzip stream is truncated or corrupt: {e}"),
-            })?;
-        out
-    } else {
-        raw
+                message: format!("is {}, not a regular IDX file", other.describe()),
+            });
+        }
+        Err(e) => return Err(DataError::Format { path: path.to_owned(), message: e.to_string() }),
+    }
+    let mut file = std::fs::File::open(path).map_err(open_error)?;
+    let file_len = file.metadata().map_err(open_error)?.len();
+    let magic = read_up_to(&mut file, 2).map_err(open_error)?;
+    let gzip = magic == [0x1f, 0x8b];
+    let file = std::fs::File::open(path).map_err(open_error)?;
+    let gz_error = |e: std::io::Error| DataError::Format {
+        path: path.to_owned(),
+        message: format!("gzip stream is truncated or corrupt: {e}"),
     };
-    if bytes.len() < 4 {
+    let mut reader: Box<dyn Read> = if gzip {
+        Box::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)))
+    } else {
+        Box::new(file)
+    };
+    let read_error = |e: std::io::Error| if gzip { gz_error(e) } else { open_error(e) };
+    let head = read_up_to(&mut reader, 4).map_err(read_error)?;
+    if head.len() < 4 {
         return Err(DataError::Size {
             path: path.to_owned(),
-            found: bytes.len() as u64,
+            found: head.len() as u64,
             expected: "at least a 4-byte IDX header".to_owned(),
         });
     }
-    if bytes[0] != 0 || bytes[1] != 0 || bytes[2] != U8_TYPE || bytes[3] == 0 {
+    if head[0] != 0 || head[1] != 0 || head[2] != U8_TYPE || head[3] == 0 {
         return Err(DataError::Format {
             path: path.to_owned(),
             message: format!(
                 "bad IDX magic number {:02x} {:02x} {:02x} {:02x}, expected 00 00 08 (unsigned bytes) and a dimension count",
-                bytes[0], bytes[1], bytes[2], bytes[3]
+                head[0], head[1], head[2], head[3]
             ),
         });
     }
-    let ndims = usize::from(bytes[3]);
+    let ndims = usize::from(head[3]);
     if let Some((want, meaning)) = expect
         && ndims != want
     {
@@ -116,38 +147,69 @@ fn read_idx_checked(path: &Path, expect: Option<(usize, &str)>) -> Result<(Vec<u
         });
     }
     let header = 4 + 4 * ndims;
-    if bytes.len() < header {
+    let dim_bytes = read_up_to(&mut reader, 4 * ndims).map_err(read_error)?;
+    if dim_bytes.len() < 4 * ndims {
         return Err(DataError::Size {
             path: path.to_owned(),
-            found: bytes.len() as u64,
+            found: (4 + dim_bytes.len()) as u64,
             expected: format!(
                 "at least the {header}-byte header of a {ndims}-dimensional IDX file"
             ),
         });
     }
-    let dims: Vec<usize> = bytes[4..header]
+    let dims: Vec<usize> = dim_bytes
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
-    let count = dims
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .unwrap_or(usize::MAX);
-    let expected = header.saturating_add(count);
-    if bytes.len() != expected {
-        let how = if bytes.len() < expected {
-            "truncated"
-        } else {
-            "oversized"
-        };
-        return Err(DataError::Size {
+    if dims.contains(&0) {
+        return Err(DataError::Format {
             path: path.to_owned(),
-            found: bytes.len() as u64,
-            expected: format!("{expected} for dimensions {dims:?} (the file is {how})"),
+            message: format!(
+                "the IDX header declares dimensions {dims:?}; every dimension must be at least 1 \
+                 (an image set with no images, or images of 0 pixels, holds nothing to learn from)"
+            ),
         });
     }
-    let mut data = bytes;
-    data.drain(..header);
+    let count = dims
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+        .filter(|&c| c <= MAX_IDX_BYTES)
+        .ok_or_else(|| DataError::Format {
+            path: path.to_owned(),
+            message: format!(
+                "the IDX header declares dimensions {dims:?}, more than the {MAX_IDX_BYTES} data bytes edas reads"
+            ),
+        })?;
+    let expected = header as u64 + count;
+    let size_error = |found: u64| {
+        let how = if found < expected { "truncated" } else { "oversized" };
+        DataError::Size {
+            path: path.to_owned(),
+            found,
+            expected: format!("{expected} for dimensions {dims:?} (the file is {how})"),
+        }
+    };
+    if !gzip && file_len != expected {
+        return Err(size_error(file_len));
+    }
+    let mut bounded = edas_fs::BoundedReader::new(reader, count);
+    let mut data = Vec::with_capacity(if gzip { 0 } else { count as usize });
+    match bounded.read_to_end(&mut data) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            return Err(DataError::Format {
+                path: path.to_owned(),
+                message: format!(
+                    "decompresses to more than the {expected} bytes its header declares for \
+                     dimensions {dims:?} (the file is oversized); reading stopped there"
+                ),
+            });
+        }
+        Err(e) => return Err(read_error(e)),
+    }
+    if (data.len() as u64) < count {
+        return Err(size_error(header as u64 + data.len() as u64));
+    }
     Ok((dims, data))
 }
 

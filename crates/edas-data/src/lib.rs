@@ -47,7 +47,7 @@ pub mod synthetic;
 pub use augment::{Augment, Normalization, Pipeline};
 pub use burn_dataset::{DatasetSource, LabelledImage};
 pub use cifar::{Cifar100Labels, Split, cifar10, cifar100};
-pub use dataset::{Image, ImageShape, ImageSource, InMemoryDataset};
+pub use dataset::{Image, ImageShape, ImageSource, InMemoryDataset, check_splits};
 pub use edas_rng::Rng;
 pub use error::{DataError, Result};
 pub use folder::ImageFolder;

@@ -172,6 +172,14 @@ impl Loader {
         }
     }
 
+    /// Examples in an epoch's first `batches` batches (what a paused epoch
+    /// has seen after that many steps).
+    pub fn examples_in_batches(&self, batches: usize) -> usize {
+        batches
+            .saturating_mul(self.config.batch_size)
+            .min(self.indices.len())
+    }
+
     /// The output image shape, when the source's images share one.
     pub fn image_shape(&self) -> Option<ImageShape> {
         self.source

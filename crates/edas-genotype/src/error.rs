@@ -304,6 +304,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A file that cannot be written (or read) under edas' file rules.
+    #[error(transparent)]
+    Fs(#[from] edas_fs::FsError),
     /// A file was read but its contents are not a valid genotype.
     #[error("invalid genotype file {}", path.display())]
     File {

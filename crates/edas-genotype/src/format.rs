@@ -221,16 +221,14 @@ pub fn load(path: &Path) -> Result<(Option<String>, Genotype), Error> {
     })
 }
 
-/// Writes `genotype` to `path` in `format`.
+/// Writes `genotype` to `path` in `format` (replacing a regular file there:
+/// the rules of [`edas_fs::write_atomic`]).
 pub fn save(genotype: &Genotype, path: &Path, format: Format) -> Result<(), Error> {
     let mut text = format.write(genotype);
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    std::fs::write(path, text).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })
+    edas_fs::write_atomic(path, text.as_bytes()).map_err(Error::from)
 }
 
 #[cfg(test)]
@@ -273,6 +271,12 @@ mod tests {
                 .contains("normal cell: entry 0 (node 2): input 6 out of range"),
             "{e}"
         );
+        // An edge with a field we do not know (a typo, another tool's
+        // extension) is refused, not ignored.
+        let bad = json.replacen("\"input\": 1", "\"input\": 1, \"weight\": 0.5", 1);
+        assert_ne!(bad, json);
+        let e = Format::Json.parse(&bad).unwrap_err();
+        assert!(e.to_string().contains("unknown field `weight`"), "{e}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub const NUM_KEPT_EDGES: usize = NUM_NODES * INPUTS_PER_NODE;
 /// One kept edge of a cell: `op` applied to state `input`. DARTS writes it as
 /// the tuple `('sep_conv_3x3', 0)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NodeInput {
     /// The operation on the edge.
     pub op: Primitive,

@@ -11,7 +11,8 @@
 //! use edas_rng::Rng;
 //!
 //! let mut a = Rng::for_item(7, 1, 0);
-//! let mut b = Rng::from_state(a.state());
+//! let mut b = Rng::from_state(a.state()).unwrap();
+//! assert!(Rng::from_state([0; 4]).is_err());
 //! assert_eq!(a.next_u64(), b.next_u64());
 //! let mut items = [1, 2, 3, 4];
 //! a.shuffle(&mut items);
@@ -28,6 +29,20 @@ pub fn splitmix64(mut x: u64) -> u64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
+
+/// The error of [`Rng::from_state`] on the all-zero state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ZeroState;
+
+impl std::fmt::Display for ZeroState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the generator state is all zeros, which no seed gives and from which every draw is 0",
+        )
+    }
+}
+
+impl std::error::Error for ZeroState {}
 
 /// xoshiro256++ generator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,9 +73,15 @@ impl Rng {
         self.s
     }
 
-    /// A generator restored from [`Rng::state`].
-    pub fn from_state(s: [u64; 4]) -> Rng {
-        Rng { s }
+    /// A generator restored from [`Rng::state`]. The all-zero state is
+    /// refused: xoshiro never reaches it from a seed, and from it every
+    /// output is 0 for ever (so [`Rng::below`]'s rejection would never end).
+    pub fn from_state(s: [u64; 4]) -> Result<Rng, ZeroState> {
+        if s == [0; 4] {
+            Err(ZeroState)
+        } else {
+            Ok(Rng { s })
+        }
     }
 
     /// The next 64 random bits.
@@ -92,7 +113,10 @@ impl Rng {
     /// Uniform integer in `0..n` (`n > 0`), without modulo bias.
     pub fn below(&mut self, n: u64) -> u64 {
         assert!(n > 0, "Rng::below(0)");
-        // Lemire's multiply-shift with rejection.
+        // Lemire's multiply-shift with rejection. Each try is rejected with
+        // probability below 1/2, so the loop ends after a few tries; only
+        // the all-zero state (refused by `from_state`, never reached from a
+        // seed) would loop for ever.
         loop {
             let m = (self.next_u64() as u128) * (n as u128);
             let low = m as u64;
@@ -131,6 +155,15 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_all_zero_state_is_refused() {
+        assert_eq!(Rng::from_state([0; 4]), Err(ZeroState));
+        let r = Rng::from_state([0, 0, 0, 1]).unwrap();
+        assert_eq!(r.state(), [0, 0, 0, 1]);
+        // From a non-zero state the rejection loop ends.
+        assert!(Rng::from_state([0, 0, 0, 1]).unwrap().below(3) < 3);
+    }
 
     #[test]
     fn stream_is_fixed() {

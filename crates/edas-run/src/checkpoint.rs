@@ -36,9 +36,7 @@ pub fn save_module<M: Module + ModuleSnapshot>(module: &M, path: &Path) -> Resul
 /// Loads `path` into `module` (built with the same structure); every tensor
 /// must match.
 pub fn load_module<M: Module + ModuleSnapshot>(module: &mut M, path: &Path) -> Result<()> {
-    if !path.is_file() {
-        return Err(ck_error(path, "file not found"));
-    }
+    edas_fs::require_file(path).map_err(|e| ck_error(path, e.reason()))?;
     let mut store = BurnpackStore::from_file(path).auto_extension(false);
     let result = module
         .load_from(&mut store)
@@ -67,9 +65,7 @@ pub fn save_optimizer(optim: &ModuleOptimizer, path: &Path) -> Result<()> {
 
 /// Loads an optimiser's state from `path` into `optim`.
 pub fn load_optimizer(optim: ModuleOptimizer, path: &Path) -> Result<ModuleOptimizer> {
-    if !path.is_file() {
-        return Err(ck_error(path, "file not found"));
-    }
+    edas_fs::require_file(path).map_err(|e| ck_error(path, e.reason()))?;
     optim
         .load(path)
         .map_err(|e| ck_error(path, format!("{e:?}")))

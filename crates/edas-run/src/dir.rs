@@ -17,7 +17,7 @@
 //! ```
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -61,6 +61,7 @@ pub const RUN_OUTPUTS: &[&str] = &[
     "alpha.svg",
     "model.bpk",
     "model.safetensors",
+    "model.onnx",
 ];
 
 /// The run's lock: an advisory lock (`flock`) on this file is held by the
@@ -153,7 +154,9 @@ fn previous_run(path: &Path) -> Result<Vec<String>> {
         let name = entry.map_err(io(path))?.file_name();
         match name.to_str() {
             Some(LOCK_FILE) => {}
-            Some(n) if RUN_OUTPUTS.contains(&n) => names.push(n.to_owned()),
+            Some(n) if RUN_OUTPUTS.contains(&n) || is_our_temporary(n) => {
+                names.push(n.to_owned())
+            }
             _ => foreign.push(name.to_string_lossy().into_owned()),
         }
     }
@@ -171,6 +174,21 @@ fn previous_run(path: &Path) -> Result<Vec<String>> {
         ));
     }
     Ok(names)
+}
+
+/// Whether `name` is a temporary file that [`edas_fs::write_atomic`] left
+/// behind for one of [`RUN_OUTPUTS`] (`.genotype.json.123-0.tmp`) when a
+/// process died between creating and renaming it.
+fn is_our_temporary(name: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|n| n.strip_suffix(".tmp"))
+        .and_then(|n| n.rsplit_once('.'))
+        .is_some_and(|(output, id)| {
+            RUN_OUTPUTS.contains(&output)
+                && id.split_once('-').is_some_and(|(pid, k)| {
+                    pid.bytes().all(|b| b.is_ascii_digit()) && k.bytes().all(|b| b.is_ascii_digit())
+                })
+        })
 }
 
 /// Removes `names` (from [`previous_run`]) from `path`.
@@ -266,9 +284,16 @@ impl RunDir {
     pub fn open(path: &Path, mode: OpenMode) -> Result<RunDir> {
         let exists = path.exists();
         let mut non_empty = false;
+        // A run directory (one with a lock file) is locked before it is
+        // judged: a run in progress there is "in use", not "holds no
+        // checkpoint". No lock file is made in a directory that is refused.
+        let mut early_lock = None;
         if exists {
             for entry in std::fs::read_dir(path).map_err(io(path))? {
                 non_empty |= entry.map_err(io(path))?.file_name() != LOCK_FILE;
+            }
+            if path.join(LOCK_FILE).exists() {
+                early_lock = Some(lock(path)?);
             }
         }
         let finished = path.join(RESULTS_FILE).exists();
@@ -325,7 +350,10 @@ impl RunDir {
         };
         std::fs::create_dir_all(path).map_err(io(path))?;
         // From here on this process owns the directory.
-        let lock = lock(path)?;
+        let lock = match early_lock {
+            Some(l) => l,
+            None => lock(path)?,
+        };
         remove_entries(path, &to_remove)?;
         let log_path = path.join("log.txt");
         let log = OpenOptions::new()
@@ -366,6 +394,7 @@ impl RunDir {
         let path = self.file(name);
         let text = serde_json::to_string_pretty(value).map_err(|source| RunError::Json {
             path: path.clone(),
+            line: None,
             source,
         })?;
         write_atomic(&path, format!("{text}\n").as_bytes())
@@ -435,6 +464,7 @@ impl RunDir {
         let path = self.file(METRICS_FILE);
         let line = serde_json::to_string(record).map_err(|source| RunError::Json {
             path: path.clone(),
+            line: None,
             source,
         })?;
         let mut f = OpenOptions::new()
@@ -484,6 +514,28 @@ impl RunDir {
                 format!(
                     "holds {have} of the {epochs_done} epochs the checkpoint has done; \
                      resuming would lose their metrics (start over with --force)"
+                ),
+            ));
+        }
+        // Metrics are appended before the checkpoint is committed, so a
+        // crash between the two leaves at most the record of epoch
+        // `epochs_done` (0-based) beyond it; a later one means the
+        // checkpoint is older than the metrics (or was edited).
+        if let Some(e) = records
+            .iter()
+            .filter_map(epoch_of)
+            .filter(|&e| e > epochs_done)
+            .max()
+        {
+            let state = latest_checkpoint(&self.path)
+                .unwrap_or_else(|| self.file(CHECKPOINT_DIR))
+                .join("state.json");
+            return Err(dir_error(
+                &state,
+                format!(
+                    "says {epochs_done} epochs are done, but {METRICS_FILE} records epoch {}; \
+                     the checkpoint does not belong to these metrics (start over with --force)",
+                    e + 1
                 ),
             ));
         }
@@ -549,6 +601,7 @@ impl RunDir {
         let path = self.path.join("checkpoint.tmp").join("state.json");
         let json = serde_json::to_string(state).map_err(|source| RunError::Json {
             path: path.clone(),
+            line: None,
             source,
         })?;
         write_atomic(&path, json.as_bytes())?;
@@ -569,31 +622,32 @@ impl RunDir {
     }
 }
 
-/// A JSON file as `T`.
+/// A JSON file as `T`: a regular file of at most [`JSON_LIMIT`] bytes.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    let text = edas_fs::read_to_string_bounded(path, JSON_LIMIT, "run's JSON file")?;
     serde_json::from_str(&text).map_err(|source| RunError::Json {
         path: path.to_owned(),
+        line: None,
         source,
     })
 }
 
-/// The records of a JSON-lines file (none if it does not exist).
+/// The records of a JSON-lines file (none if it does not exist): a regular
+/// file of at most [`JSON_LIMIT`] bytes; a bad record is named by its line.
 pub fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
-    let f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(path)(e)),
-    };
+    if edas_fs::kind_of(path, true)? == edas_fs::FileKind::Missing {
+        return Ok(Vec::new());
+    }
+    let text = edas_fs::read_to_string_bounded(path, JSON_LIMIT, "metrics file")?;
     let mut out = Vec::new();
-    for line in BufReader::new(f).lines() {
-        let line = line.map_err(io(path))?;
+    for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         out.push(
-            serde_json::from_str(&line).map_err(|source| RunError::Json {
+            serde_json::from_str(line).map_err(|source| RunError::Json {
                 path: path.to_owned(),
+                line: Some(i + 1),
                 source,
             })?,
         );
@@ -601,35 +655,26 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
     Ok(out)
 }
 
-/// Writes `bytes` to `path` via a temporary file in the same directory,
-/// synced and then renamed over `path`: a reader sees the old or the new
-/// contents, never a part.
+/// Writes `bytes` to `path` via a fresh temporary file beside it, synced and
+/// renamed over `path` (the rules of [`edas_fs::write_atomic`]: only over a
+/// regular file or a symlink, which is replaced, not followed).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = tmp_path(path);
-    {
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-    }
-    std::fs::rename(&tmp, path).map_err(io(path))
+    edas_fs::write_atomic(path, bytes).map_err(RunError::from)
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
+/// The largest `state.json`, `results.json` or metrics record edas reads
+/// (ours are kilobytes; the cap keeps `/dev/zero` or a runaway file out).
+pub const JSON_LIMIT: u64 = 64 << 20;
 
 /// The checkpoint of a run directory: `checkpoint/`, or `checkpoint.old/`
-/// when a crash came between the two renames of [`commit_checkpoint`].
+/// when a crash came between the two renames of [`commit_checkpoint`]. A
+/// `state.json` that exists as anything (a directory, a symlink to a device)
+/// names its checkpoint, so that reading it says what is wrong.
 pub fn latest_checkpoint(run: &Path) -> Option<PathBuf> {
     [CHECKPOINT_DIR, "checkpoint.old"]
         .into_iter()
         .map(|n| run.join(n))
-        .find(|p| p.join("state.json").is_file())
+        .find(|p| p.join("state.json").symlink_metadata().is_ok())
 }
 
 /// A fresh staging directory for the next checkpoint (`checkpoint.tmp/`).
@@ -668,18 +713,11 @@ pub fn commit_checkpoint(run: &Path) -> Result<PathBuf> {
     Ok(cur)
 }
 
+/// The command line as one shell line, for `command.txt` (shown, never run:
+/// a control character is escaped, not refused).
 fn shell_line(args: &[String]) -> String {
     args.iter()
-        .map(|a| {
-            if !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
-            {
-                a.clone()
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
+        .map(|a| edas_fs::shell::quote_display(a))
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -62,6 +62,7 @@ impl<R> EpochEnd<R> {
     pub fn paused<T: Serialize>(step: usize, sums: &T) -> Result<EpochEnd<R>, RunError> {
         let partial = serde_json::to_value(sums).map_err(|source| RunError::Json {
             path: crate::dir::CHECKPOINT_DIR.into(),
+            line: None,
             source,
         })?;
         Ok(EpochEnd::Paused { step, partial })
@@ -178,9 +179,29 @@ impl Epoch<'_> {
                 .map(Some)
                 .map_err(|source| RunError::Json {
                     path: self.run.file(crate::dir::CHECKPOINT_DIR).join("state.json"),
+                    line: None,
                     source,
                 }),
         }
+    }
+
+    /// `Ok` when a paused epoch's running count `field` (in the
+    /// checkpoint's `partial`) is `value` = `expected`, what the steps
+    /// before [`Epoch::start_step`] give (examples seen, say); otherwise the
+    /// checkpoint was edited or is another run's, and the resume is refused
+    /// naming the file and field.
+    pub fn check_partial(&self, field: &str, value: usize, expected: usize) -> Result<(), RunError> {
+        if value == expected {
+            return Ok(());
+        }
+        Err(RunError::Checkpoint {
+            path: self.run.file(crate::dir::CHECKPOINT_DIR).join("state.json"),
+            message: format!(
+                "partial.{field} is {value}, but the {} steps before the pause give {expected}; \
+                 the checkpoint does not belong to this run (start over with --force)",
+                self.start_step
+            ),
+        })
     }
 
     /// Whether to pause after `done` steps of the epoch: a stop was
@@ -231,6 +252,40 @@ impl Epoch<'_> {
     }
 }
 
+/// Refuses a checkpoint whose driver counters disagree with each other or
+/// with the run: a step within an epoch at or past its last, a paused epoch
+/// without its running sums (or sums without a pause), a negative or
+/// non-finite time. (The epochs against the run and its metrics:
+/// [`RunDir::resume_metrics`]; the sums against the step:
+/// [`Epoch::check_partial`].)
+fn check_counters<S>(
+    path: &Path,
+    state: &CheckpointState<S>,
+    steps: usize,
+) -> Result<(), RunError> {
+    let refuse = |message: String| {
+        Err(RunError::Checkpoint {
+            path: path.to_owned(),
+            message: format!("{message}; the checkpoint does not belong to this run (start over with --force)"),
+        })
+    };
+    if state.step > 0 && state.step >= steps {
+        return refuse(format!(
+            "step is {}, but an epoch of this run has {steps} steps",
+            state.step
+        ));
+    }
+    match (state.step, &state.partial) {
+        (0, Some(_)) => return refuse("step is 0 (an epoch boundary) but partial holds a paused epoch's sums".into()),
+        (s, None) if s > 0 => return refuse(format!("step is {s} (within an epoch) but partial is missing")),
+        _ => {}
+    }
+    if !(state.elapsed_s.is_finite() && state.elapsed_s >= 0.0) {
+        return refuse(format!("elapsed_s is {}", state.elapsed_s));
+    }
+    Ok(())
+}
+
 /// Opens the run directory `options` names, printing to standard error
 /// when `options.verbose`.
 pub fn open(options: &RunOptions) -> Result<RunDir, RunError> {
@@ -264,6 +319,7 @@ pub fn drive<T: EpochTask>(
             }
             .into());
         }
+        check_counters(&dir.join("state.json"), &state, task.steps())?;
         run.resume_metrics(state.epochs_done, epochs)?;
         task.resume(&dir, state.task)?;
         epoch = state.epochs_done;
@@ -476,13 +532,21 @@ fn commit<S: Serialize>(
 /// Runs `f`, and if it fails writes `error: ...` into the run's `log.txt`
 /// (not to the terminal: the caller reports the error), so that the log
 /// says why the run stopped.
-pub fn logging_errors<T, E: std::fmt::Display>(
+pub fn logging_errors<T, E: std::error::Error>(
     run: &mut RunDir,
     f: impl FnOnce(&mut RunDir) -> Result<T, E>,
 ) -> Result<T, E> {
     let result = f(run);
     if let Err(e) = &result {
-        run.log_only(&format!("error: {e}"));
+        // The whole chain, as the binary prints it: an error's message
+        // does not repeat its cause.
+        let mut line = format!("error: {e}");
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            line.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        run.log_only(&line);
     }
     result
 }

@@ -31,6 +31,10 @@ pub enum RunError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// A file that cannot be written or read under the file rules
+    /// (`edas-fs`: not a regular file, too large, exists).
+    #[error(transparent)]
+    Fs(#[from] edas_fs::FsError),
     /// A chart cannot be drawn.
     #[error("cannot draw a chart: {0}")]
     Plot(String),
@@ -67,11 +71,14 @@ pub enum RunError {
         /// What to change (config keys), then start over.
         advice: &'static str,
     },
-    /// JSON (metrics, state) that cannot be written or parsed.
-    #[error("{path}: {source}")]
+    /// JSON (metrics, state) that cannot be written or parsed (the cause
+    /// follows in the error chain).
+    #[error("invalid JSON in {}{}", path.display(), line.map_or_else(String::new, |l| format!(", line {l}")))]
     Json {
         /// The file.
         path: PathBuf,
+        /// The 1-based line of a JSON-lines file (`metrics.jsonl`).
+        line: Option<usize>,
         /// The cause.
         source: serde_json::Error,
     },

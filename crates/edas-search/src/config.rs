@@ -350,15 +350,26 @@ impl SearchConfig {
             ("weights.weight_decay", self.weights.weight_decay),
             ("weights.lr_min", self.weights.lr_min),
             ("weights.grad_clip", self.weights.grad_clip),
-            ("weights.momentum", self.weights.momentum),
         ] {
             if !(v >= 0.0 && v.is_finite()) {
                 return err(key, format!("must be zero or positive, got {v}"));
             }
         }
+        if self.weights.lr_min > self.weights.lr {
+            return err(
+                "weights.lr_min",
+                format!(
+                    "must not exceed weights.lr ({}), got {} (the cosine schedule would rise)",
+                    self.weights.lr, self.weights.lr_min
+                ),
+            );
+        }
         for (key, v) in [
             ("arch.beta1", self.arch.beta1),
             ("arch.beta2", self.arch.beta2),
+            // SGD's momentum: 1 or more makes the velocity grow without
+            // bound (a loss of 1e5 after a few epochs, not an error).
+            ("weights.momentum", self.weights.momentum),
         ] {
             if !(0.0..1.0).contains(&v) {
                 return err(key, format!("must be in [0, 1), got {v}"));

@@ -221,6 +221,7 @@ impl EpochTask for Search<'_> {
         };
         let steps = self.steps_per_epoch();
         let start = cx.start_step;
+        cx.check_partial("seen", sums.seen, self.data.train.examples_in_batches(start))?;
         let mut valid = self.data.valid.epoch_from(epoch as u64, start);
         let train = self.data.train.epoch_from(epoch as u64, start);
         for (s, tb) in (start..steps).zip(train) {
@@ -370,20 +371,22 @@ fn search(
     options: &RunOptions,
     device: &Device,
 ) -> Result<SearchOutcome, SearchError> {
+    // The config and the data are checked before the run directory is
+    // made: a bad data root leaves no half-made directory behind.
+    let config_toml = to_toml(config)?;
+    let data = match source {
+        Some(source) => crate::data::open_source(config, source, device)?,
+        None => crate::data::open(config, device)?,
+    };
+    let searcher = Searcher::new(&data.net, config.settings(), config.seed, device);
+    let mut search = Search {
+        config,
+        data,
+        searcher,
+        device,
+    };
     let mut run = driver::open(options)?;
     driver::logging_errors(&mut run, |run| {
-        let config_toml = to_toml(config)?;
-        let data = match source {
-            Some(source) => crate::data::open_source(config, source, device)?,
-            None => crate::data::open(config, device)?,
-        };
-        let searcher = Searcher::new(&data.net, config.settings(), config.seed, device);
-        let mut search = Search {
-            config,
-            data,
-            searcher,
-            device,
-        };
         let outcome = driver::drive(&mut search, run, options, &config_toml)?;
         Ok(SearchOutcome {
             genotype: search.searcher.genotype()?,

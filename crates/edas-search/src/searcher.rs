@@ -563,7 +563,12 @@ impl Searcher {
                 ))
             })?;
         self.arch_adam = state.adam.clone();
-        self.rng = Rng::from_state(state.rng);
+        self.rng = Rng::from_state(state.rng).map_err(|e| {
+            SearchError::Invalid(format!(
+                "{}: searcher.rng: {e}; the checkpoint was damaged or edited (start over with --force)",
+                dir.join("state.json").display()
+            ))
+        })?;
         self.sampler.set_queue(state.sampler_queue.clone());
         self.strategy.load_state(&state.strategy)
     }

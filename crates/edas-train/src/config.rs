@@ -203,6 +203,14 @@ impl TrainConfig {
         if self.loader.batch_size == 0 {
             return err("loader.batch_size", "must be at least 1".into());
         }
+        for (key, n) in [
+            ("loader.train_examples", self.loader.train_examples),
+            ("loader.test_examples", self.loader.test_examples),
+        ] {
+            if n == Some(0) {
+                return err(key, "must be at least 1 (leave it out for every example)".into());
+            }
+        }
         if let Err(e) = check_layers(self.network.layers, 2) {
             return err("network.layers", e.to_string());
         }
@@ -215,7 +223,6 @@ impl TrainConfig {
         }
         for (key, v) in [
             ("optim.lr_min", o.lr_min),
-            ("optim.momentum", o.momentum),
             ("optim.weight_decay", o.weight_decay),
             ("optim.grad_clip", o.grad_clip),
             ("network.auxiliary_weight", self.network.auxiliary_weight),
@@ -223,6 +230,23 @@ impl TrainConfig {
             if !(v >= 0.0 && v.is_finite()) {
                 return err(key, format!("must be zero or positive, got {v}"));
             }
+        }
+        if o.lr_min > o.lr {
+            return err(
+                "optim.lr_min",
+                format!(
+                    "must not exceed optim.lr ({}), got {} (the cosine schedule would rise)",
+                    o.lr, o.lr_min
+                ),
+            );
+        }
+        // SGD's momentum: 1 or more makes the velocity grow without bound
+        // (a loss of 1e5, not an error).
+        if !(0.0..1.0).contains(&o.momentum) {
+            return err(
+                "optim.momentum",
+                format!("must be in [0, 1), got {}", o.momentum),
+            );
         }
         if !(0.0..1.0).contains(&o.label_smoothing) {
             return err(

@@ -56,28 +56,25 @@ pub const PYTORCH_NAMES: &[(&str, &str)] = &[
 /// Writes `net`'s parameters and BatchNorm statistics to `path` as
 /// safetensors with PyTorch names and layouts (linear weights transposed to
 /// `[out, in]`), replacing the file if it exists (the caller decides whether
-/// that is allowed).
+/// that is allowed) by the file rules of [`edas_fs::replace_with`]: never
+/// over a device, FIFO or directory, a symlink replaced rather than
+/// followed, a new file with the umask's mode.
 pub fn export_safetensors(net: &Network, path: &Path) -> Result<()> {
-    if !path.exists() {
-        // Created here so that it gets the usual permissions (the process's
-        // umask); burn's writer would create it readable by its owner only.
-        std::fs::File::create(path).map_err(|e| RunError::Export {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
-    }
-    let mut store = SafetensorsStore::from_file(path)
-        .overwrite(true)
-        .with_to_adapter(BurnToPyTorchAdapter)
-        .metadata("format", "pt")
-        .metadata("producer", "edas");
-    for (from, to) in PYTORCH_NAMES {
-        store = store.with_key_remapping(*from, *to);
-    }
-    net.save_into(&mut store).map_err(|e| RunError::Export {
-        path: path.to_owned(),
-        message: format!("safetensors: {e}"),
+    edas_fs::replace_with(path, |tmp| {
+        // burn writes through its own scratch file and gives it the mode of
+        // the file it replaces: `tmp`, created with the umask's mode.
+        let mut store = SafetensorsStore::from_file(tmp)
+            .overwrite(true)
+            .with_to_adapter(BurnToPyTorchAdapter)
+            .metadata("format", "pt")
+            .metadata("producer", "edas");
+        for (from, to) in PYTORCH_NAMES {
+            store = store.with_key_remapping(*from, *to);
+        }
+        net.save_into(&mut store)
+            .map_err(|e| format!("safetensors: {e}"))
     })
+    .map_err(RunError::from)
 }
 
 /// The burn path of every tensor of `net` (what [`PYTORCH_NAMES`] maps).

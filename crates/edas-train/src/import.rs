@@ -139,9 +139,7 @@ impl DartsWeights {
             path: path.to_owned(),
             message,
         };
-        if !path.is_file() {
-            return Err(read_err("no such file".into()));
-        }
+        edas_fs::require_file(path).map_err(|e| read_err(e.reason()))?;
         let all: BTreeMap<String, PackTensor> =
             if path.extension().is_some_and(|e| e == "safetensors") {
                 let mut store = SafetensorsStore::from_file(path);

@@ -165,6 +165,7 @@ impl EpochTask for Trainer<'_> {
         let mut sums: TrainSums = cx.partial()?.unwrap_or_default();
         let mut t0 = std::time::Instant::now();
         let start = cx.start_step;
+        cx.check_partial("seen", sums.seen, self.train.examples_in_batches(start))?;
         for (s, batch) in (start..).zip(self.train.epoch_from(epoch as u64, start)) {
             let batch = batch?;
             let (x, y) = batch.to_tensors(self.device);
@@ -357,10 +358,10 @@ fn open_data(config: &TrainConfig) -> Result<Sources, TrainError> {
         progress: true,
         ..DownloadOptions::default()
     };
-    Ok(Sources {
-        train: config.data.open(Split::Train, &download)?,
-        test: config.data.open(Split::Test, &download)?,
-    })
+    let train = config.data.open(Split::Train, &download)?;
+    let test = config.data.open(Split::Test, &download)?;
+    edas_data::check_splits(train.as_ref(), test.as_ref())?;
+    Ok(Sources { train, test })
 }
 
 /// Training and test images.
@@ -460,14 +461,16 @@ fn train(
     options: &RunOptions,
     device: &Device,
 ) -> Result<TrainOutcome, TrainError> {
+    // The config and the data are checked before the run directory is
+    // made: a bad data root leaves no half-made directory behind.
+    let config_toml = to_toml(config)?;
+    let data = match data {
+        Some(data) => data,
+        None => open_data(config)?,
+    };
+    let mut trainer = trainer(config, genotype, data, device)?;
     let mut run = driver::open(options)?;
     driver::logging_errors(&mut run, |run| {
-        let config_toml = to_toml(config)?;
-        let data = match data {
-            Some(data) => data,
-            None => open_data(config)?,
-        };
-        let mut trainer = trainer(config, genotype, data, device)?;
         driver::drive(&mut trainer, run, options, &config_toml)
     })
 }

@@ -447,16 +447,15 @@ pub fn onnx_model(net: &Network, image: [usize; 3]) -> Result<ModelProto, OnnxEr
     })
 }
 
-/// Writes [`onnx_model`] of `net` to `path`.
+/// Writes [`onnx_model`] of `net` to `path` by the file rules of
+/// [`edas_fs::write_atomic`] (beside and renamed; never over a device, FIFO
+/// or directory; a symlink replaced, not followed).
 pub fn export_onnx(net: &Network, image: [usize; 3], path: &Path) -> Result<(), RunError> {
     let model = onnx_model(net, image).map_err(|e| RunError::Export {
         path: path.to_owned(),
         message: e.to_string(),
     })?;
-    std::fs::write(path, model.encode_to_vec()).map_err(|e| RunError::Export {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })
+    edas_fs::write_atomic(path, &model.encode_to_vec()).map_err(RunError::from)
 }
 
 #[cfg(test)]
