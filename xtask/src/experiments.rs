@@ -270,13 +270,15 @@ impl Matrix {
                     for sp in &search_points {
                         for tp in &train_points {
                             let mut name = String::new();
+                            // One folder name: keys, values and data set
+                            // names cannot add a `/` to it.
                             if let Some(d) = dataset {
-                                name.push_str(d);
+                                name.push_str(&dir_safe(d));
                                 name.push('-');
                             }
                             name.push_str(strategy);
                             for (k, v) in sp.iter().chain(tp) {
-                                name.push_str(&format!("-{k}={}", dir_safe(v)));
+                                name.push_str(&format!("-{}={}", dir_safe(k), dir_safe(v)));
                             }
                             let with = |base: &[String], point: &[(String, String)]| {
                                 let mut v = base.to_vec();
@@ -1327,7 +1329,10 @@ seeds = [1, 2, 3]
     #[test]
     fn matrix_files_are_read_with_bounds() {
         let e = format!("{:#}", load_matrix("/dev/zero").unwrap_err());
-        assert!(e.contains("is a character device, not a regular file"), "{e}");
+        assert!(
+            e.contains("is a character device, not a regular file"),
+            "{e}"
+        );
         let tmp = tempfile::tempdir().unwrap();
         let big = tmp.path().join("big.toml");
         std::fs::write(&big, vec![0u8; (MATRIX_LIMIT + 1) as usize]).unwrap();
@@ -1335,7 +1340,70 @@ seeds = [1, 2, 3]
         assert!(e.contains("more than a matrix file can be"), "{e}");
         let nul = format!("out = \"x\"\n{}", "\0".repeat(10_000));
         let e = format!("{:#}", Matrix::parse(&nul, "m.toml").unwrap_err());
-        assert!(e.starts_with("m.toml: not a matrix file (line 2: \"\\0\\0"), "{e}");
+        assert!(
+            e.starts_with("m.toml: not a matrix file (line 2: \"\\0\\0"),
+            "{e}"
+        );
         assert!(e.len() < 400, "{} bytes: {e}", e.len());
+        // A grid key or data set name with `/` stays inside one unit folder.
+        let m = Matrix::parse(
+            "out = 'runs/m'\nsearch_config = 'c/{dataset}-{strategy}.toml'\nstrategies = ['edas']\n\
+             seeds = [1]\ndatasets = ['../../etc', 'x']\n[grid]\n\"a/../../b\" = [1]\n",
+            "m.toml",
+        )
+        .unwrap();
+        for u in m.units() {
+            assert_eq!(u.dir.parent(), Some(Path::new("runs/m")), "{:?}", u.dir);
+        }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Mutated shipped matrix files: `Matrix::parse` and the expansion
+        /// of whatever parses never panic, and every unit has a directory
+        /// under the matrix's out.
+        #[test]
+        fn mutated_matrix_files_never_panic(
+            file in 0usize..16,
+            ops in proptest::collection::vec((0u8..3, proptest::prelude::any::<usize>(), 0usize..ALPHABET.len()), 1..6),
+        ) {
+            let dir = crate::project_root().join("configs/matrix");
+            let mut files: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            files.sort();
+            let text = std::fs::read_to_string(&files[file % files.len()]).unwrap();
+            let mut chars: Vec<char> = text.chars().collect();
+            for (kind, at, c) in ops {
+                let i = at % (chars.len() + 1);
+                let c = ALPHABET[c];
+                match kind {
+                    0 if i < chars.len() => chars[i] = c,
+                    1 if i < chars.len() => {
+                        chars.remove(i);
+                    }
+                    _ => chars.insert(i, c),
+                }
+            }
+            let text: String = chars.into_iter().collect();
+            if let Ok(m) = Matrix::parse(&text, "m.toml") {
+                for u in m.units() {
+                    let rel = u.dir.strip_prefix(&m.out).unwrap();
+                    let parts: Vec<_> = rel.components().collect();
+                    proptest::prop_assert!(
+                        matches!(parts[..], [std::path::Component::Normal(_)]),
+                        "{:?} is not one folder under {:?}", u.dir, m.out
+                    );
+                }
+            }
+        }
+    }
+
+    /// What the matrix mutations insert: TOML's punctuation, quotes, digits,
+    /// a newline and a NUL.
+    const ALPHABET: [char; 16] = [
+        '[', ']', '=', '"', '\'', ',', '{', '}', '.', '\n', '0', '9', '-', '/', '\0', 'x',
+    ];
 }

@@ -119,7 +119,12 @@ fn check_results(v: &Value) -> Result<()> {
     let Some(map) = v.as_object() else {
         bail!("expected a JSON object");
     };
-    for key in ["search_time_s", "peak_memory_mib", "train_time_s", "epoch_time_s"] {
+    for key in [
+        "search_time_s",
+        "peak_memory_mib",
+        "train_time_s",
+        "epoch_time_s",
+    ] {
         if let Some(x) = map.get(key).filter(|x| !x.is_null()) {
             match x.as_f64() {
                 Some(t) if t.is_finite() && t >= 0.0 => {}
@@ -138,9 +143,7 @@ fn check_results(v: &Value) -> Result<()> {
             Some(a) if (0.0..=1.0).contains(&a) => Ok(()),
             _ => bail!("test.top1 is {t}; expected an accuracy in [0, 1]"),
         },
-        None => bail!(
-            "neither a search's (no strategy) nor a training's (no test.top1)"
-        ),
+        None => bail!("neither a search's (no strategy) nor a training's (no test.top1)"),
     }
 }
 
@@ -182,7 +185,10 @@ pub fn collect(path: &Path) -> Result<Vec<Unit>> {
     collect_from(path, &mut std::collections::BTreeSet::new())
 }
 
-fn collect_from(path: &Path, visited: &mut std::collections::BTreeSet<PathBuf>) -> Result<Vec<Unit>> {
+fn collect_from(
+    path: &Path,
+    visited: &mut std::collections::BTreeSet<PathBuf>,
+) -> Result<Vec<Unit>> {
     let canonical =
         std::fs::canonicalize(path).with_context(|| format!("cannot read {}", path.display()))?;
     if !visited.insert(canonical) {
@@ -1046,9 +1052,15 @@ mod tests {
             err.contains("c-s1/search/results.json is not a run's results: neither a search's"),
             "{err}"
         );
-        write("c-s1/search/results.json", r#"{"strategy": "edas", "search_time_s": -5}"#);
+        write(
+            "c-s1/search/results.json",
+            r#"{"strategy": "edas", "search_time_s": -5}"#,
+        );
         let err = format!("{:#}", collect(tmp.path()).unwrap_err());
-        assert!(err.contains("search_time_s is -5; expected a non-negative number"), "{err}");
+        assert!(
+            err.contains("search_time_s is -5; expected a non-negative number"),
+            "{err}"
+        );
         std::fs::remove_file(tmp.path().join("c-s1/search/results.json")).unwrap();
         let fifo = tmp.path().join("c-s1/search/results.json");
         assert!(

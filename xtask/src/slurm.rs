@@ -151,7 +151,10 @@ pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> Resul
         extra.extend(["--checkpoint-every".into(), k.to_string()]);
     }
     let mut s = String::from("#!/bin/bash\n");
-    s.push_str(&format!("#SBATCH --job-name={}\n", option("the job name", name)?));
+    s.push_str(&format!(
+        "#SBATCH --job-name={}\n",
+        option("the job name", name)?
+    ));
     s.push_str(&format!(
         "#SBATCH --output={}\n",
         option("the job's output file", &log.display().to_string())?
@@ -159,7 +162,10 @@ pub fn script(bin: &Path, root: &Path, job: &Job<'_>, o: &SlurmOptions) -> Resul
     s.push_str("#SBATCH --open-mode=append\n#SBATCH --requeue\n");
     s.push_str(&format!("#SBATCH --signal=TERM@{}\n", o.signal_secs));
     if let Some(p) = &o.partition {
-        s.push_str(&format!("#SBATCH --partition={}\n", option("--partition", p)?));
+        s.push_str(&format!(
+            "#SBATCH --partition={}\n",
+            option("--partition", p)?
+        ));
     }
     if let Some(g) = o.gpus {
         s.push_str(&format!("#SBATCH --gres=gpu:{g}\n"));
@@ -400,19 +406,40 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let bin = Path::new("/bin/edas");
         let out = tmp.path().join("x\ntouch /tmp/pwned #");
-        let e = submit(&matrix(out.to_str().unwrap()), bin, &SlurmOptions { dry_run: true, ..SlurmOptions::default() })
-            .unwrap_err();
+        let e = submit(
+            &matrix(out.to_str().unwrap()),
+            bin,
+            &SlurmOptions {
+                dry_run: true,
+                ..SlurmOptions::default()
+            },
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("control character"), "{e:#}");
         assert!(!out.exists() && std::fs::read_dir(tmp.path()).unwrap().count() == 0);
-        let e = submit(&matrix("/"), bin, &SlurmOptions { dry_run: true, ..SlurmOptions::default() })
-            .unwrap_err();
-        assert!(e.to_string().contains("names no directory of its own"), "{e:#}");
+        let e = submit(
+            &matrix("/"),
+            bin,
+            &SlurmOptions {
+                dry_run: true,
+                ..SlurmOptions::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("names no directory of its own"),
+            "{e:#}"
+        );
         let m = matrix(tmp.path().join("runs").to_str().unwrap());
-        for (flag, value) in [("--partition", "gpu\ntouch /tmp/pwned"), ("--time", "1:00:00\rx")] {
+        for (flag, value) in [
+            ("--partition", "gpu\ntouch /tmp/pwned"),
+            ("--time", "1:00:00\rx"),
+        ] {
             let o = SlurmOptions::parse(&[flag.into(), value.into(), "--dry-run".into()]).unwrap();
             let e = submit(&m, bin, &o).unwrap_err();
             assert!(
-                e.to_string().contains(&format!("{flag} {value:?} holds a control character")),
+                e.to_string()
+                    .contains(&format!("{flag} {value:?} holds a control character")),
                 "{e:#}"
             );
         }

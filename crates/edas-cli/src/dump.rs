@@ -11,6 +11,18 @@ use anyhow::{Context, Result};
 use edas_train::Predictions;
 use npyz::{AutoSerialize, WriterBuilder};
 
+/// The files a dump writes into its directory.
+pub const FILES: [&str; 3] = ["images.npy", "logits.npy", "labels.npy"];
+
+/// Whether `--dump DIR` may write its files (before the evaluation): none
+/// exists, or `force` (each is then a regular file or symlink, replaced).
+pub fn check(dir: &Path, force: bool) -> Result<()> {
+    for f in FILES {
+        edas_fs::check_output(&dir.join(f), force)?;
+    }
+    Ok(())
+}
+
 /// The evaluated batches, gathered.
 #[derive(Default)]
 pub struct Dump {
@@ -36,25 +48,33 @@ impl Dump {
         let n = self.labels.len();
         let [c, h, w] = self.image_dims.unwrap_or([0; 3]);
         let classes = self.logits.len().checked_div(n).unwrap_or(0);
-        write_npy(&dir.join("images.npy"), &[n, c, h, w], &self.images)?;
-        write_npy(&dir.join("logits.npy"), &[n, classes], &self.logits)?;
-        write_npy(&dir.join("labels.npy"), &[n], &self.labels)
+        let [images, logits, labels] = FILES;
+        write_npy(&dir.join(images), &[n, c, h, w], &self.images)?;
+        write_npy(&dir.join(logits), &[n, classes], &self.logits)?;
+        write_npy(&dir.join(labels), &[n], &self.labels)
     }
 }
 
+/// One `.npy` file, written beside and renamed into place
+/// ([`edas_fs::replace_with`]).
 fn write_npy<T: AutoSerialize>(path: &Path, shape: &[usize], values: &[T]) -> Result<()> {
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-    let context = || format!("cannot write {}", path.display());
-    let mut writer = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(BufWriter::new(file))
-        .begin_nd()
-        .with_context(context)?;
-    for v in values {
-        writer.push(v).with_context(context)?;
-    }
-    writer.finish().with_context(context)
+    edas_fs::replace_with(path, |tmp| {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(tmp)
+            .map_err(|e| e.to_string())?;
+        let mut writer = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&shape)
+            .writer(BufWriter::new(file))
+            .begin_nd()
+            .map_err(|e| e.to_string())?;
+        for v in values {
+            writer.push(v).map_err(|e| e.to_string())?;
+        }
+        writer.finish().map_err(|e| e.to_string())
+    })?;
+    Ok(())
 }

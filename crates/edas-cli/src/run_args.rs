@@ -58,7 +58,8 @@ pub struct RunPlan<C> {
 /// The command that made run directory `dir` (`search`, `train`), from the
 /// second word of its `command.txt`, when it says.
 fn run_kind(dir: &Path) -> Option<String> {
-    let text = edas_fs::read_to_string_bounded(&dir.join("command.txt"), 1 << 20, "command line").ok()?;
+    let text =
+        edas_fs::read_to_string_bounded(&dir.join("command.txt"), 1 << 20, "command line").ok()?;
     let kind = text.split_whitespace().nth(1)?;
     ["search", "train"].contains(&kind).then(|| kind.to_owned())
 }

@@ -84,6 +84,9 @@ pub struct EvalArgs {
     /// logits and the labels into this directory as NumPy .npy files.
     #[arg(long, value_name = "DIR")]
     dump: Option<PathBuf>,
+    /// Replace the .npy files of an earlier --dump in DIR.
+    #[arg(long, requires = "dump")]
+    force: bool,
 }
 
 pub fn eval(args: EvalArgs) -> Result<ExitCode> {
@@ -104,6 +107,9 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
         }
         None => None,
     };
+    if let Some(dir) = &args.dump {
+        crate::dump::check(dir, args.force)?;
+    }
     let device = crate::device::parse(&args.device, false)?;
     let (mut trained, mut test) = load_run(&args.run, data, &device)?;
     if let Some(limit) = args.limit {

@@ -82,10 +82,16 @@ fn locate(root: &Path, subdir: &str, marker: &str, expected: &str) -> Result<Pat
     })
 }
 
+/// The most records a CIFAR file holds (CIFAR-100's training file).
+const MAX_RECORDS: usize = 50_000;
+
 /// Reads a file of fixed-size records, checking that its size is a whole
 /// number of records.
 fn read_records(path: &Path, record: usize, what: &str) -> Result<Vec<u8>> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e, what))?;
+    // CIFAR-100's training file, the largest, holds 50000 records.
+    let limit = (MAX_RECORDS * record) as u64;
+    let bytes =
+        edas_fs::read_bounded(path, limit, "CIFAR file").map_err(|e| DataError::fs(e, what))?;
     if bytes.is_empty() || bytes.len() % record != 0 {
         return Err(DataError::Size {
             path: path.to_owned(),

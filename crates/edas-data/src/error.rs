@@ -85,6 +85,18 @@ pub enum DataError {
 }
 
 impl DataError {
+    /// A file-rule refusal ([`edas_fs`]) as a data error: a missing file
+    /// is [`DataError::MissingFile`], anything else names the path and why.
+    pub(crate) fn fs(e: edas_fs::FsError, expected: &str) -> DataError {
+        match e {
+            edas_fs::FsError::Io { path, source } => DataError::io(path, source, expected),
+            other => DataError::Format {
+                path: other.path().map(PathBuf::from).unwrap_or_default(),
+                message: other.reason(),
+            },
+        }
+    }
+
     /// An I/O error on `path`, as a `MissingFile` when the file is absent.
     pub(crate) fn io(
         path: impl Into<PathBuf>,

@@ -99,10 +99,14 @@ impl ImageFolder {
     }
 }
 
+/// The largest image file read (ImageNet's largest JPEG is about 15 MB).
+const MAX_IMAGE_FILE: u64 = 256 << 20;
+
 /// Decodes an image file into 8-bit RGB (or grayscale, for 1-channel files),
 /// channel-planar.
 pub fn decode_file(path: &Path) -> Result<Image> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e, "an image file"))?;
+    let bytes = edas_fs::read_bounded(path, MAX_IMAGE_FILE, "JPEG or PNG image")
+        .map_err(|e| DataError::fs(e, "an image file"))?;
     let decoded = image::load_from_memory(&bytes).map_err(|e| DataError::Decode {
         path: path.to_owned(),
         message: e.to_string(),

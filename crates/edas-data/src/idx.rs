@@ -101,7 +101,12 @@ fn read_idx_checked(path: &Path, expect: Option<(usize, &str)>) -> Result<(Vec<u
                 message: format!("is {}, not a regular IDX file", other.describe()),
             });
         }
-        Err(e) => return Err(DataError::Format { path: path.to_owned(), message: e.to_string() }),
+        Err(e) => {
+            return Err(DataError::Format {
+                path: path.to_owned(),
+                message: e.to_string(),
+            });
+        }
     }
     let mut file = std::fs::File::open(path).map_err(open_error)?;
     let file_len = file.metadata().map_err(open_error)?.len();
@@ -182,7 +187,11 @@ fn read_idx_checked(path: &Path, expect: Option<(usize, &str)>) -> Result<(Vec<u
         })?;
     let expected = header as u64 + count;
     let size_error = |found: u64| {
-        let how = if found < expected { "truncated" } else { "oversized" };
+        let how = if found < expected {
+            "truncated"
+        } else {
+            "oversized"
+        };
         DataError::Size {
             path: path.to_owned(),
             found,

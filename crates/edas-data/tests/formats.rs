@@ -8,8 +8,8 @@ use std::path::Path;
 
 use edas_data::idx::{DEBIAN_FASHION_MNIST_DIR, read_idx};
 use edas_data::{
-    Cifar100Labels, DataError, ImageFolder, ImageShape, ImageSource, Normalization, Pipeline, Rng,
-    Split, cifar10, cifar100, fashion_mnist, mnist,
+    Cifar100Labels, DataError, ImageFolder, ImageShape, ImageSource, InMemoryDataset,
+    Normalization, Pipeline, Rng, Split, cifar10, cifar100, fashion_mnist, mnist,
 };
 
 /// Pixel `p` of CIFAR image `n` in file `f`: a value we can predict.
@@ -375,4 +375,95 @@ fn fashion_mnist_real_files() {
     let n = Normalization::fashion_mnist();
     assert!((mean - f64::from(n.mean[0])).abs() < 5e-5, "mean {mean}");
     assert!((std - f64::from(n.std[0])).abs() < 5e-5, "std {std}");
+}
+
+/// A header of 60000 images of 0x0 pixels is refused (it panicked deep in
+/// the network); a gzip bomb (a tiny header, then far more zeros than it
+/// declares) stops at the declared size instead of filling memory; a FIFO
+/// is refused, not waited on.
+#[test]
+fn idx_refuses_empty_images_gzip_bombs_and_fifos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("train-images-idx3-ubyte");
+    std::fs::write(&p, idx_bytes(8, &[60000, 0, 0], &[])).unwrap();
+    let err = read_idx(&p).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "the IDX header declares dimensions [60000, 0, 0]; every dimension must be at least 1"
+        ),
+        "{err}"
+    );
+    // 8 declared data bytes, then 64 MiB of zeros (a 64 KiB file).
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(&idx_bytes(8, &[2, 2, 2], &[0; 8])).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let bomb = enc.finish().unwrap();
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    let gzp = tmp.path().join("bomb-idx3-ubyte.gz");
+    std::fs::write(&gzp, bomb).unwrap();
+    let err = read_idx(&gzp).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "decompresses to more than the 24 bytes its header declares for dimensions [2, 2, 2]"
+        ),
+        "{err}"
+    );
+    // A header declaring more than edas reads is refused before any data.
+    std::fs::write(&p, idx_bytes(8, &[u32::MAX, u32::MAX, 2], &[])).unwrap();
+    let err = read_idx(&p).unwrap_err().to_string();
+    assert!(
+        err.contains("more than the 8589934592 data bytes edas reads"),
+        "{err}"
+    );
+    let fifo = tmp.path().join("fifo-idx3-ubyte");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let err = read_idx(&fifo).unwrap_err().to_string();
+    assert!(err.contains("is a FIFO, not a regular file"), "{err}");
+}
+
+/// Training and test parts of different image shapes or classes cannot
+/// serve one network.
+#[test]
+fn splits_of_different_shapes_are_refused() {
+    let classes: Vec<String> = (0..10).map(|c| c.to_string()).collect();
+    let train = InMemoryDataset::new(
+        "train",
+        ImageShape::new(1, 14, 56),
+        vec![0; 784],
+        vec![0],
+        classes.clone(),
+    )
+    .unwrap();
+    let test = InMemoryDataset::new(
+        "test",
+        ImageShape::new(1, 28, 28),
+        vec![0; 784],
+        vec![0],
+        classes.clone(),
+    )
+    .unwrap();
+    let err = edas_data::check_splits(&train, &test)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("are 1x14x56 but the test images") && err.contains("are 1x28x28"),
+        "{err}"
+    );
+    edas_data::check_splits(&test, &test).unwrap();
+    let err = InMemoryDataset::new("empty", ImageShape::new(1, 0, 0), vec![], vec![0], classes)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("a data set needs at least one image of at least one pixel"),
+        "{err}"
+    );
 }

@@ -49,7 +49,9 @@ pub enum FsError {
         message: String,
     },
     /// Text bound for a shell or a batch script holds a control character.
-    #[error("{what} {text:?} holds a control character (a newline would end a script line); refused")]
+    #[error(
+        "{what} {text:?} holds a control character (a newline would end a script line); refused"
+    )]
     ControlCharacter {
         /// What the text is (`the matrix's out`).
         what: String,
@@ -59,6 +61,18 @@ pub enum FsError {
 }
 
 impl FsError {
+    /// The file the error is about (none for text bound for a shell).
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            FsError::Io { path, .. }
+            | FsError::Exists { path }
+            | FsError::NotRegular { path, .. }
+            | FsError::TooLarge { path, .. }
+            | FsError::Write { path, .. } => Some(path),
+            FsError::ControlCharacter { .. } => None,
+        }
+    }
+
     /// What is wrong, without the path (for an error of the caller's that
     /// names it): `no such file`, `is a FIFO, not a regular file`...
     pub fn reason(&self) -> String {

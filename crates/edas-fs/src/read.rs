@@ -99,7 +99,9 @@ impl<R: Read> Read for BoundedReader<R> {
                 )),
             };
         }
-        let n = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let got = self.inner.read(&mut buf[..n])?;
         self.left -= got as u64;
         Ok(got)
@@ -119,7 +121,10 @@ mod tests {
         let e = read_bounded(&p, 9, "matrix file").unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("{} is larger than 9 bytes, more than a matrix file can be", p.display())
+            format!(
+                "{} is larger than 9 bytes, more than a matrix file can be",
+                p.display()
+            )
         );
         let e = read_bounded(&dir.path().join("none"), 9, "x").unwrap_err();
         assert!(matches!(e, FsError::Io { .. }));
@@ -147,7 +152,10 @@ mod tests {
             let e = read_bounded(p, 1 << 20, "x").unwrap_err();
             assert_eq!(
                 e.to_string(),
-                format!("{} is {kind}, not a regular file; edas reads only regular files", p.display())
+                format!(
+                    "{} is {kind}, not a regular file; edas reads only regular files",
+                    p.display()
+                )
             );
         }
     }

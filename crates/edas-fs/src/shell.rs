@@ -53,7 +53,11 @@ pub fn quote_display(word: &str) -> String {
 
 /// `words` quoted and joined by spaces.
 pub fn join(words: &[String]) -> Result<String> {
-    Ok(words.iter().map(|w| quote(w)).collect::<Result<Vec<_>>>()?.join(" "))
+    Ok(words
+        .iter()
+        .map(|w| quote(w))
+        .collect::<Result<Vec<_>>>()?
+        .join(" "))
 }
 
 #[cfg(test)]

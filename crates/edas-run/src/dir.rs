@@ -154,9 +154,7 @@ fn previous_run(path: &Path) -> Result<Vec<String>> {
         let name = entry.map_err(io(path))?.file_name();
         match name.to_str() {
             Some(LOCK_FILE) => {}
-            Some(n) if RUN_OUTPUTS.contains(&n) || is_our_temporary(n) => {
-                names.push(n.to_owned())
-            }
+            Some(n) if RUN_OUTPUTS.contains(&n) || is_our_temporary(n) => names.push(n.to_owned()),
             _ => foreign.push(name.to_string_lossy().into_owned()),
         }
     }
@@ -644,13 +642,11 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<serde_json::Value>> {
         if line.trim().is_empty() {
             continue;
         }
-        out.push(
-            serde_json::from_str(line).map_err(|source| RunError::Json {
-                path: path.to_owned(),
-                line: Some(i + 1),
-                source,
-            })?,
-        );
+        out.push(serde_json::from_str(line).map_err(|source| RunError::Json {
+            path: path.to_owned(),
+            line: Some(i + 1),
+            source,
+        })?);
     }
     Ok(out)
 }

@@ -190,7 +190,12 @@ impl Epoch<'_> {
     /// before [`Epoch::start_step`] give (examples seen, say); otherwise the
     /// checkpoint was edited or is another run's, and the resume is refused
     /// naming the file and field.
-    pub fn check_partial(&self, field: &str, value: usize, expected: usize) -> Result<(), RunError> {
+    pub fn check_partial(
+        &self,
+        field: &str,
+        value: usize,
+        expected: usize,
+    ) -> Result<(), RunError> {
         if value == expected {
             return Ok(());
         }
@@ -266,7 +271,9 @@ fn check_counters<S>(
     let refuse = |message: String| {
         Err(RunError::Checkpoint {
             path: path.to_owned(),
-            message: format!("{message}; the checkpoint does not belong to this run (start over with --force)"),
+            message: format!(
+                "{message}; the checkpoint does not belong to this run (start over with --force)"
+            ),
         })
     };
     if state.step > 0 && state.step >= steps {
@@ -276,8 +283,16 @@ fn check_counters<S>(
         ));
     }
     match (state.step, &state.partial) {
-        (0, Some(_)) => return refuse("step is 0 (an epoch boundary) but partial holds a paused epoch's sums".into()),
-        (s, None) if s > 0 => return refuse(format!("step is {s} (within an epoch) but partial is missing")),
+        (0, Some(_)) => {
+            return refuse(
+                "step is 0 (an epoch boundary) but partial holds a paused epoch's sums".into(),
+            );
+        }
+        (s, None) if s > 0 => {
+            return refuse(format!(
+                "step is {s} (within an epoch) but partial is missing"
+            ));
+        }
         _ => {}
     }
     if !(state.elapsed_s.is_finite() && state.elapsed_s >= 0.0) {
@@ -845,5 +860,47 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("the config differs"), "{e}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// The checkpoint `state.json` of a run stopped after epoch 1,
+        /// with its driver fields set to anything (or removed): the resume
+        /// never panics or hangs, and when it is accepted the run ends with
+        /// one record per epoch.
+        #[test]
+        fn edited_checkpoint_counters_never_panic(
+            epochs_done in proptest::option::of(0u64..6),
+            step in proptest::option::of(0u64..8),
+            partial in proptest::option::of(0u64..100),
+            elapsed in proptest::option::of(-2.0f64..1e6),
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path().join("run");
+            let mut first = RunOptions::new(&dir, OpenMode::New);
+            first.stop_after = Some(1);
+            drive_in(&first, &mut Count::default()).unwrap();
+            let path = dir.join("checkpoint/state.json");
+            let mut v: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let set = |v: &mut serde_json::Value, k: &str, x: Option<serde_json::Value>| match x {
+                Some(x) => v[k] = x,
+                None => {
+                    v.as_object_mut().unwrap().remove(k);
+                }
+            };
+            set(&mut v, "epochs_done", epochs_done.map(Into::into));
+            set(&mut v, "step", step.map(Into::into));
+            set(&mut v, "partial", partial.map(Into::into));
+            set(&mut v, "elapsed_s", elapsed.map(Into::into));
+            std::fs::write(&path, v.to_string()).unwrap();
+            let resumed = drive_in(&RunOptions::new(&dir, OpenMode::Resume), &mut Count::default());
+            if let Ok(o) = resumed {
+                proptest::prop_assert!(o.finished);
+                let epochs: Vec<usize> = records(&dir).iter().map(|r| r.0).collect();
+                proptest::prop_assert_eq!(epochs, vec![0, 1, 2]);
+            }
+        }
     }
 }

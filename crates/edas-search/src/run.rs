@@ -221,7 +221,11 @@ impl EpochTask for Search<'_> {
         };
         let steps = self.steps_per_epoch();
         let start = cx.start_step;
-        cx.check_partial("seen", sums.seen, self.data.train.examples_in_batches(start))?;
+        cx.check_partial(
+            "seen",
+            sums.seen,
+            self.data.train.examples_in_batches(start),
+        )?;
         let mut valid = self.data.valid.epoch_from(epoch as u64, start);
         let train = self.data.train.epoch_from(epoch as u64, start);
         for (s, tb) in (start..steps).zip(train) {

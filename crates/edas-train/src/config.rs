@@ -208,7 +208,10 @@ impl TrainConfig {
             ("loader.test_examples", self.loader.test_examples),
         ] {
             if n == Some(0) {
-                return err(key, "must be at least 1 (leave it out for every example)".into());
+                return err(
+                    key,
+                    "must be at least 1 (leave it out for every example)".into(),
+                );
             }
         }
         if let Err(e) = check_layers(self.network.layers, 2) {
