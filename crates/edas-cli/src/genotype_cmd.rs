@@ -381,6 +381,14 @@ fn plot(args: PlotArgs) -> Result<ExitCode> {
         PlotFormat::Svg => Some("svg"),
         PlotFormat::Png => Some("png"),
     };
+    if let Some(ext) = picture
+        && !have_dot
+    {
+        bail!(
+            "--format {ext} needs Graphviz `dot`, which is not installed (Debian: apt-get install \
+             graphviz); nothing was written (--format dot writes the DOT files alone)"
+        );
+    }
     for (path, _) in &files {
         edas_fs::check_output(path, args.force)?;
         if let Some(ext) = picture {
@@ -405,13 +413,6 @@ fn plot(args: PlotArgs) -> Result<ExitCode> {
             );
         }
         return Ok(ExitCode::SUCCESS);
-    }
-    if !have_dot {
-        bail!(
-            "--format {} needs Graphviz `dot`, which is not installed (Debian: apt-get install graphviz); \
-             the DOT files above were written",
-            format!("{format:?}").to_lowercase()
-        );
     }
     for path in &written {
         println!("wrote {}", render(path, format)?.display());

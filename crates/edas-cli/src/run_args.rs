@@ -82,9 +82,16 @@ impl RunArgs {
                     dir.display()
                 );
             }
-            if let Some(other) = run_kind(dir).filter(|k| k != kind) {
+            // The command that resumes this kind of run.
+            let command = if kind == "training" { "train" } else { kind };
+            if let Some(other) = run_kind(dir).filter(|k| k != command) {
+                let what = if other == "train" {
+                    "training"
+                } else {
+                    "search"
+                };
                 bail!(
-                    "{}: a {other} run, not a {kind} run; resume it with `edas {other} --resume {}`",
+                    "{}: a {what} run, not a {kind} run; resume it with `edas {other} --resume {}`",
                     dir.display(),
                     dir.display()
                 );

@@ -120,7 +120,7 @@ fn a_checkpoint_whose_counters_disagree_is_refused_naming_file_and_field() {
     // `search --resume` on a training run says what the run is.
     let err = err_of(&edas(&["search", "--resume", run.to_str().unwrap()]));
     assert!(
-        err.contains("a train run, not a search run; resume it with `edas train --resume"),
+        err.contains("a training run, not a search run; resume it with `edas train --resume"),
         "{err}"
     );
 

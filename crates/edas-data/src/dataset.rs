@@ -131,7 +131,7 @@ impl InMemoryDataset {
         classes: Vec<String>,
     ) -> Result<InMemoryDataset> {
         let name = name.into();
-        if shape.len() == 0 || labels.is_empty() {
+        if shape.is_empty() || labels.is_empty() {
             return Err(crate::DataError::Config(format!(
                 "{name}: {} images of {}x{}x{}; a data set needs at least one image of at least \
                  one pixel",

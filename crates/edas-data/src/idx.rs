@@ -93,21 +93,7 @@ fn read_up_to(r: &mut impl Read, n: usize) -> std::io::Result<Vec<u8>> {
 /// device is refused, not read.
 fn read_idx_checked(path: &Path, expect: Option<(usize, &str)>) -> Result<(Vec<usize>, Vec<u8>)> {
     let open_error = |e| DataError::io(path, e, "an IDX file");
-    match edas_fs::kind_of(path, true) {
-        Ok(edas_fs::FileKind::File | edas_fs::FileKind::Missing) => {}
-        Ok(other) => {
-            return Err(DataError::Format {
-                path: path.to_owned(),
-                message: format!("is {}, not a regular IDX file", other.describe()),
-            });
-        }
-        Err(e) => {
-            return Err(DataError::Format {
-                path: path.to_owned(),
-                message: e.to_string(),
-            });
-        }
-    }
+    edas_fs::require_file(path).map_err(|e| DataError::fs(e, "an IDX file"))?;
     let mut file = std::fs::File::open(path).map_err(open_error)?;
     let file_len = file.metadata().map_err(open_error)?.len();
     let magic = read_up_to(&mut file, 2).map_err(open_error)?;

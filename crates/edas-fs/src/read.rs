@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_bounded_reader_stops_one_byte_past_its_limit() {
-        let data = vec![0u8; 100];
+        let data = [0u8; 100];
         let mut out = Vec::new();
         BoundedReader::new(&data[..], 100)
             .read_to_end(&mut out)

@@ -9,6 +9,8 @@
 //! xtask tch test`), on LibTorch's CPU too (its CUDA with
 //! `EDAS_TCH_DEVICE=cuda`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use burn::prelude::*;
 use burn::tensor::module::{batch_norm_train, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
