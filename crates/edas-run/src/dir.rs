@@ -474,6 +474,14 @@ impl RunDir {
         f.sync_data().map_err(io(&path))
     }
 
+    /// The `state.json` a resume reads (the latest checkpoint's, else where
+    /// `checkpoint/` would hold it), for errors that name it.
+    pub(crate) fn checkpoint_state_file(&self) -> PathBuf {
+        latest_checkpoint(&self.path)
+            .unwrap_or_else(|| self.file(CHECKPOINT_DIR))
+            .join("state.json")
+    }
+
     /// Checks a checkpoint's `epochs_done` against the run's `epochs` and its
     /// `metrics.jsonl`, then drops the records of later epochs (so that
     /// epochs after the checkpoint are logged once). A checkpoint past the
@@ -481,11 +489,8 @@ impl RunDir {
     /// naming the file: resuming would report a wrong run.
     pub fn resume_metrics(&self, epochs_done: usize, epochs: usize) -> Result<()> {
         if epochs_done > epochs {
-            let state = latest_checkpoint(&self.path)
-                .unwrap_or_else(|| self.file(CHECKPOINT_DIR))
-                .join("state.json");
             return Err(dir_error(
-                &state,
+                &self.checkpoint_state_file(),
                 format!(
                     "says {epochs_done} epochs are done, but the run has {epochs}; \
                      the checkpoint does not belong to this run (start over with --force)"
@@ -525,11 +530,8 @@ impl RunDir {
             .filter(|&e| e > epochs_done)
             .max()
         {
-            let state = latest_checkpoint(&self.path)
-                .unwrap_or_else(|| self.file(CHECKPOINT_DIR))
-                .join("state.json");
             return Err(dir_error(
-                &state,
+                &self.checkpoint_state_file(),
                 format!(
                     "says {epochs_done} epochs are done, but {METRICS_FILE} records epoch {}; \
                      the checkpoint does not belong to these metrics (start over with --force)",

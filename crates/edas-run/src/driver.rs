@@ -178,7 +178,7 @@ impl Epoch<'_> {
             Some(v) => serde_json::from_value(v)
                 .map(Some)
                 .map_err(|source| RunError::Json {
-                    path: self.run.file(crate::dir::CHECKPOINT_DIR).join("state.json"),
+                    path: self.run.checkpoint_state_file(),
                     line: None,
                     source,
                 }),
@@ -200,7 +200,7 @@ impl Epoch<'_> {
             return Ok(());
         }
         Err(RunError::Checkpoint {
-            path: self.run.file(crate::dir::CHECKPOINT_DIR).join("state.json"),
+            path: self.run.checkpoint_state_file(),
             message: format!(
                 "partial.{field} is {value}, but the {} steps before the pause give {expected}; \
                  the checkpoint does not belong to this run (start over with --force)",
