@@ -43,6 +43,11 @@ pub struct RunArgs {
     /// Print the final results as JSON on standard output.
     #[arg(long)]
     pub json: bool,
+    /// Only check the config with its overrides (every key, type and
+    /// range), print `config ok`, and exit: no data is read, no genotype
+    /// resolved, nothing written.
+    #[arg(long, conflicts_with_all = ["resume", "force", "stop_after", "checkpoint_every", "json"])]
+    pub check: bool,
 }
 
 /// A run to start or resume: its config, directory and mode.

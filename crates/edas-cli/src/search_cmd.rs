@@ -26,6 +26,10 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
         })?;
     let config = &plan.loaded.config;
     config.validate(&plan.loaded.origin)?;
+    if args.run.check {
+        println!("config ok: {}", plan.loaded.origin);
+        return Ok(ExitCode::SUCCESS);
+    }
     let device = args.run.device(config.gradient_checkpointing)?;
     let options = args.run.options(plan.out, plan.mode)?;
     let outcome = run_search(config, &options, &device)?;

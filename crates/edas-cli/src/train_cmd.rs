@@ -27,6 +27,16 @@ pub struct TrainArgs {
 }
 
 pub fn train(args: TrainArgs) -> Result<ExitCode> {
+    if args.run.check {
+        // The genotype may not exist yet (a matrix checks its training
+        // configs before the searches that write them).
+        let plan = args
+            .run
+            .plan::<TrainConfig>("training", args.config.as_deref(), |_| PathBuf::new())?;
+        plan.loaded.config.validate(&plan.loaded.origin)?;
+        println!("config ok: {}", plan.loaded.origin);
+        return Ok(ExitCode::SUCCESS);
+    }
     // A new run's genotype first: its label names the default directory.
     let source = match (&args.run.resume, &args.genotype) {
         (None, Some(g)) => Some(crate::source::resolve(g)?),

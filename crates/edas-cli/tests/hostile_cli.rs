@@ -494,3 +494,73 @@ fn genotype_outputs_stay_put_and_ask_before_replacing() {
         assert!(err.contains("must be at least 1"), "{flag}: {err}");
     }
 }
+
+/// `--check` checks a config with its overrides and nothing else: an
+/// unknown key or a bad value is named, a good config says `config ok`,
+/// and neither reads data, resolves the genotype or writes anything.
+#[test]
+fn check_names_bad_keys_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("search.toml");
+    // Data that does not exist: --check never opens it.
+    std::fs::write(
+        &config,
+        SEARCH.replace(
+            "dataset = \"synthetic\"",
+            "dataset = \"fashion-mnist\"\nroot = \"/nonexistent/data\"",
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let o = edas(&["search", "--check", "--config", config, "--set", "epochs=3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("config ok: {config} (with --set epochs=3)")
+    );
+    let err = err_of(&edas(&[
+        "search",
+        "--check",
+        "--config",
+        config,
+        "--set",
+        "edas.bogus=1",
+    ]));
+    assert!(
+        err.contains("key `edas.bogus`: unknown field `bogus`"),
+        "{err}"
+    );
+    let err = err_of(&edas(&[
+        "search", "--check", "--config", config, "--set", "epochs=0",
+    ]));
+    assert!(err.contains("key `epochs`: must be at least 1"), "{err}");
+    let train = tmp.path().join("train.toml");
+    std::fs::write(&train, tiny_config(1, "")).unwrap();
+    let train = train.to_str().unwrap();
+    // The genotype is a search's future output: not read.
+    let missing = tmp.path().join("no-search-yet/genotype.json");
+    let missing = missing.to_str().unwrap();
+    let o = edas(&["train", "--check", "--genotype", missing, "--config", train]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("config ok: {train}")
+    );
+    let err = err_of(&edas(&[
+        "train",
+        "--check",
+        "--genotype",
+        missing,
+        "--config",
+        train,
+        "--set",
+        "optim.momentum=2",
+    ]));
+    assert!(
+        err.contains("key `optim.momentum`: must be in [0, 1), got 2"),
+        "{err}"
+    );
+    // Nothing was written, not even the default run directory.
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2);
+    assert!(!Path::new("runs/b").exists());
+}
