@@ -2,9 +2,9 @@
 
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
-use crate::{cargo, project_root};
+use crate::{cargo, project_root, run_json};
 
 /// The network cases of `crates/edas-nn/benches/nn.rs`.
 pub const NN_CASES: [&str; 9] = [
@@ -18,22 +18,6 @@ pub const NN_CASES: [&str; 9] = [
     "edas-l20",
     "darts-l20",
 ];
-
-pub(crate) fn run_json(cmd: &mut Command) -> Result<serde_json::Value> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {cmd:?}"))?;
-    if !out.status.success() {
-        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.trim_start().starts_with('{'))
-        .with_context(|| format!("no JSON line in the output of {cmd:?}: {stdout}"))?;
-    Ok(serde_json::from_str(line)?)
-}
 
 fn row(v: &serde_json::Value) -> String {
     format!(
@@ -104,10 +88,10 @@ pub fn search(args: &[String]) -> Result<()> {
 
 /// `cargo xtask bench torch [BATCH] [STEPS]`: the PyTorch reference of the
 /// discrete network (`bench/torch_darts.py`), in the virtual environment
-/// under `target/torch-venv` with torch from PyPI (`gpu::python`).
+/// under `target/torch-venv` with torch from PyPI (`torch_venv::python`).
 pub fn torch(args: &[String]) -> Result<()> {
     let root = project_root();
-    let python = crate::gpu::python()?;
+    let python = crate::torch_venv::python()?;
     let batch = args.first().cloned().unwrap_or_else(|| "32".to_owned());
     let steps = args.get(1).cloned().unwrap_or_else(|| "3".to_owned());
     let script = root.join("bench").join("torch_darts.py");

@@ -21,13 +21,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench::run_json;
-use crate::project_root;
+use crate::torch_venv::{TORCH_VERSION, python, torch_lib};
+use crate::{project_root, run_json};
 
-/// The torch release the `tch` build links against: torch-sys 0.22 compiles
-/// its wrapper against it (2.15 fails), and it is what the GPU machine has,
-/// so the kit's binary loads that machine's LibTorch.
-pub const TORCH_VERSION: &str = "2.11.0";
 /// The features of the optional-backend build.
 const FEATURES: &str = "tch,vulkan";
 /// The kit's size limit (what travels to the GPU machine with the tree).
@@ -37,60 +33,6 @@ fn target() -> PathBuf {
     project_root().join("target")
 }
 
-/// The virtual environment's Python, with torch [`TORCH_VERSION`] installed
-/// (several GB from PyPI on first use).
-pub fn python() -> Result<PathBuf> {
-    let venv = target().join("torch-venv");
-    let python = venv.join("bin").join("python");
-    if !python.exists() {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .context("cannot run python3 (install Python 3 with venv)")?;
-        if !status.success() {
-            bail!("cannot create {}", venv.display());
-        }
-    }
-    let version = Command::new(&python)
-        .args(["-c", "import torch; print(torch.__version__)"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    if !version
-        .as_deref()
-        .is_some_and(|v| v.starts_with(TORCH_VERSION))
-    {
-        eprintln!(
-            "installing torch {TORCH_VERSION} from PyPI into {} (about 5 GB)",
-            venv.display()
-        );
-        let status = Command::new(&python)
-            .args(["-m", "pip", "install", "-q"])
-            .arg(format!("torch=={TORCH_VERSION}"))
-            .status()?;
-        if !status.success() {
-            bail!("pip install torch=={TORCH_VERSION} failed");
-        }
-    }
-    Ok(python)
-}
-
-/// LibTorch's library folder inside the environment's torch.
-pub fn torch_lib(python: &Path) -> Result<PathBuf> {
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import os, torch; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))",
-        ])
-        .output()
-        .with_context(|| format!("cannot run {}", python.display()))?;
-    if !out.status.success() {
-        bail!("{} cannot import torch", python.display());
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-}
 
 /// `cargo SUBCOMMAND --target-dir target/gpu --release --locked -p edas-cli
 /// --features tch,vulkan EXTRA...` with LibTorch from the environment

@@ -24,9 +24,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::bench::run_json;
-use crate::experiments::{edas_binary, run_edas};
-use crate::project_root;
+use edas_lab::binary::{edas_binary, run_edas};
+use edas_run::files::{ONNX_FILE, SAFETENSORS_FILE};
+
+use crate::{project_root, run_json};
 
 /// One network to exchange.
 struct Case {
@@ -115,7 +116,7 @@ drop_path = 0.0
 
 /// The torch environment with the packages the check needs.
 fn python() -> Result<PathBuf> {
-    let python = crate::gpu::python()?;
+    let python = crate::torch_venv::python()?;
     let probe = Command::new(&python)
         .args(["-c", "import numpy, onnx, onnxruntime, safetensors"])
         .output()?;
@@ -267,9 +268,9 @@ pub fn interop(args: &[String]) -> Result<()> {
             )
         };
         let v = check(
-            &trained.join("model.safetensors"),
+            &trained.join(SAFETENSORS_FILE),
             &dump,
-            &trained.join("model.onnx"),
+            &trained.join(ONNX_FILE),
         )?;
         let (line, pass) = row(case.name, "edas-trained -> PyTorch, ONNX", &v);
         rows.push(line);
@@ -303,7 +304,7 @@ pub fn interop(args: &[String]) -> Result<()> {
             "--quiet".into(),
         ])?;
         let dump = exported(&imported)?;
-        let v = check(&made.join("model.pt"), &dump, &imported.join("model.onnx"))?;
+        let v = check(&made.join("model.pt"), &dump, &imported.join(ONNX_FILE))?;
         let (line, pass) = row(case.name, "PyTorch model.pt -> edas, ONNX", &v);
         rows.push(line);
         all &= pass;

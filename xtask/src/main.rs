@@ -12,17 +12,13 @@
 //! - `bench data`: input-pipeline throughput.
 //!
 //!
-//! Experiments:
-//! - `matrix FILE [--jobs N] [--bin PATH]`, `fashion [--jobs N] [--bin PATH]`, `report RUNS...` (`experiments.rs`,
-//!   `report.rs`); `matrix FILE --status` (with the work left, `remaining.rs`);
-//!   `matrix FILE --slurm ...` (`slurm.rs`).
+//! The experiment lab's studies are the `edas-lab` crate's (`edas-lab --help`);
+//! `cargo xtask matrix|fashion|report|variance|search-cifar10|search-cifar100|
+//! train-cifar10|train-cifar100|imagenet ...` are aliases of its subcommands,
+//! for the developers' habits.
 //! - `slurm-test`: a tiny matrix through a one-node Slurm cluster on this
 //!   machine, one job preempted and requeued, report compared with the
 //!   local runner's (`slurm_test.rs`).
-//! - `variance [--genotype G] [--seeds N] ...`: a training recipe's
-//!   run-to-run spread and the runs a comparison needs (`variance.rs`).
-//! - `search-cifar10`, `search-cifar100`, `train-cifar10`, `train-cifar100`,
-//!   `imagenet`: the paper-scale runs (`paper.rs`).
 //! - `tch build|test|bench`: burn's LibTorch backend from PyPI's torch
 //!   (`gpu.rs`).
 //! - `interop`: edas-trained weights into PyTorch, PyTorch `model.pt` into
@@ -31,49 +27,33 @@
 //!   machine (`gpu.rs`).
 
 mod bench;
-mod experiments;
 mod gpu;
 mod interop;
-mod paper;
-mod remaining;
-mod report;
-mod report_ops;
-mod report_plot;
-mod report_ranks;
-mod slurm;
 mod slurm_test;
-mod variance;
+mod torch_venv;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
-pub(crate) fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
+pub(crate) use edas_lab::workspace::{cargo, cargo_with, project_root};
 
-pub(crate) fn cargo(args: &[&str]) -> Result<()> {
-    cargo_with(args, |_| {})
-}
-
-/// `cargo ARGS` in the project root, with `configure` setting the
-/// environment; fails on a non-zero exit.
-pub(crate) fn cargo_with(args: &[&str], configure: impl FnOnce(&mut Command)) -> Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    eprintln!("$ cargo {}", args.join(" "));
-    let mut command = Command::new(&cargo);
-    command.args(args).current_dir(project_root());
-    configure(&mut command);
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run {cargo}"))?;
-    if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
+/// Runs `cmd` and parses the last line of its output that is a JSON object
+/// (the benchmarks print one).
+pub(crate) fn run_json(cmd: &mut Command) -> Result<serde_json::Value> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
-    Ok(())
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .with_context(|| format!("no JSON line in the output of {cmd:?}: {stdout}"))?;
+    Ok(serde_json::from_str(line)?)
 }
 
 const USAGE: &str = "usage: cargo xtask <task>
@@ -89,23 +69,45 @@ tasks:
   tch bench [BATCH] [STEPS]            DARTS_V2 and search steps: flex vs tch vs PyTorch on this CPU
   interop                              edas <-> PyTorch weights and ONNX (onnxruntime): logits compared (torch venv)
   gpu-kit                              target/gpu-kit: edas (tch, vulkan), scripts/gpu-check.sh, Vulkan loader
-  matrix FILE [--jobs N] [--bin PATH]  strategies x seeds from configs/matrix/FILE.toml: search (+ train), skip finished, resume interrupted; --jobs: N units at a time; --bin: run this edas binary (no build)
-  matrix FILE --status                 each unit's state (and squeue's), the work left
-  matrix FILE --slurm [--partition P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS] [--signal-secs S] [--dry-run]
-                                       one batch script per step into OUT/slurm/, submitted with sbatch (training after its search)
-  fashion [--jobs N] [--bin PATH]      matrix configs/matrix/fashion.toml (the CPU-sized experiment, ~1.5 h; --jobs, --bin as for matrix); finds or installs the data
   slurm-test                           a one-node Slurm cluster here (root; Debian's slurmctld, slurmd, munge): tiny matrix, one job preempted, report = local runner's
-  report RUN_OR_DIR... [--csv FILE] [--cells DIR]  mean +/- std over seeds: search time, peak memory, pruning gap, params, test error; --cells: each group's best cell drawn
-  variance [--genotype G] [--seeds N] [--config F] [--set K=V]   one cell, N training seeds: the recipe's spread and the runs a comparison needs
-  search-cifar10|search-cifar100|train-cifar10|train-cifar100|imagenet OPTIONS  paper-scale runs (below)
+
+the experiment lab (aliases of `edas-lab`'s subcommands; `cargo xtask matrix --help` etc.):
+  matrix FILE [--jobs N] [--bin PATH] | --status | --slurm [OPTIONS]   strategies x seeds x grids: search (+ train), skip finished, resume interrupted
+  fashion [--jobs N] [--bin PATH]      matrix configs/matrix/fashion.toml on Debian's Fashion-MNIST (~1.5 h)
+  report RUN_OR_DIR... [OPTIONS]       mean +/- std over seeds, CIs against a baseline; CSV, chart, best cells
+  variance [OPTIONS]                   one cell, N training seeds: the recipe's spread and the runs a comparison needs
+  search-cifar10|search-cifar100|train-cifar10|train-cifar100|imagenet [OPTIONS]   paper-scale runs
 
 ";
 
+/// The lab's subcommands, which `cargo xtask` passes on to `edas-lab`.
+const LAB: [&str; 9] = [
+    "matrix",
+    "fashion",
+    "report",
+    "variance",
+    "search-cifar10",
+    "search-cifar100",
+    "train-cifar10",
+    "train-cifar100",
+    "imagenet",
+];
+
 fn usage() -> String {
-    format!("{USAGE}{}", paper::PAPER_USAGE)
+    USAGE.to_owned()
 }
 
 fn run(task: &str, rest: &[String]) -> Result<()> {
+    if LAB.contains(&task) {
+        let args = std::iter::once("cargo xtask")
+            .chain(std::iter::once(task))
+            .chain(rest.iter().map(String::as_str));
+        let cli = match edas_lab::cli::parse_from("cargo xtask", args) {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        };
+        return cli.command.run();
+    }
     match task {
         "bench" => match rest.first().map(String::as_str) {
             Some("nn") => bench::nn(&rest[1..]),
@@ -134,15 +136,6 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
             ])
         }
         "test" => cargo(&["test", "--workspace", "--locked"]),
-        "matrix" => experiments::matrix(rest),
-        "fashion" => experiments::fashion(rest),
-        "report" => report::report(rest),
-        "variance" => variance::variance(rest),
-        "search-cifar10" => paper::search(paper::Data::Cifar10, rest),
-        "search-cifar100" => paper::search(paper::Data::Cifar100, rest),
-        "train-cifar10" => paper::train(paper::Data::Cifar10, rest),
-        "train-cifar100" => paper::train(paper::Data::Cifar100, rest),
-        "imagenet" => paper::imagenet(rest),
         other => bail!("unknown task `{other}`\n\n{}", usage()),
     }
 }
@@ -153,6 +146,10 @@ fn main() -> ExitCode {
         eprintln!("{}", usage());
         return ExitCode::FAILURE;
     };
+    if matches!(task.as_str(), "-h" | "--help" | "help") {
+        print!("{}", usage());
+        return ExitCode::SUCCESS;
+    }
     match run(&task, &args[1..]) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use edas_run::files::LOG_FILE;
 
 use crate::project_root;
 
@@ -202,8 +203,9 @@ fn write_matrix(dir: &Path) -> Result<(PathBuf, PathBuf)> {
 /// comparing) without the columns that measure the machine (search time,
 /// peak memory).
 fn comparable(dir: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
-    let units = crate::report::collect(dir)?;
-    let crate::report::Table { header, md, csv } = crate::report::table(&units, None)?;
+    let units = edas_lab::report::units::collect(dir)?;
+    let edas_lab::report::table::Table { header, md, csv } =
+        edas_lab::report::table::table(&units, None)?;
     let machine = |h: &str| h.contains("time") || h.contains("memory");
     let md = md
         .into_iter()
@@ -278,9 +280,10 @@ pub fn slurm_test(args: &[String]) -> Result<()> {
             let (id, name) = l.split_once('|')?;
             let unit = name.strip_suffix(":search")?.rsplit(':').next()?;
             let run = work.join("runs-slurm").join(unit).join("search");
-            let state = std::fs::read_to_string(run.join("checkpoint/state.json")).ok()?;
-            let v: serde_json::Value = serde_json::from_str(&state).ok()?;
-            (v["step"].as_u64()? > 0).then(|| (id.to_owned(), run))
+            // A live run: its checkpoint may be mid-swap (unreadable for a
+            // moment, or absent); the next poll reads it again.
+            let at = edas_run::status::progress(&run).ok().flatten()?;
+            (at.step > 0).then(|| (id.to_owned(), run))
         });
         if let Some(hit) = hit {
             break hit;
@@ -324,7 +327,7 @@ pub fn slurm_test(args: &[String]) -> Result<()> {
         .arg("--status"))?;
 
     // The preempted run stopped mid-epoch, checkpointed and resumed.
-    let log = std::fs::read_to_string(dir.join("log.txt"))?;
+    let log = std::fs::read_to_string(dir.join(LOG_FILE))?;
     if !requeued || !log.contains("stopped by a signal at step") || !log.contains("resuming") {
         bail!(
             "job {job} was not stopped by the signal and resumed (requeued: {requeued}); its log:\n{log}"

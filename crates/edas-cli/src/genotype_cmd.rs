@@ -2,11 +2,11 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use edas_genotype::{Cell, CellKind, Format, Primitive, darts_text, dot, published};
+use edas_genotype::{Cell, CellKind, Format, Primitive, darts_text, dot, graphviz, published};
 use serde::Serialize;
 
 use crate::source::{Loaded, resolve};
@@ -298,40 +298,12 @@ fn is_identifier(s: &str) -> bool {
 }
 
 /// Whether Graphviz `dot` runs.
-fn dot_available() -> bool {
-    Command::new("dot")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn render(dot_file: &Path, format: PlotFormat) -> Result<PathBuf> {
-    let ext = match format {
-        PlotFormat::Svg => "svg",
-        PlotFormat::Png => "png",
-        PlotFormat::Dot => return Ok(dot_file.to_owned()),
-    };
-    let out = dot_file.with_extension(ext);
-    // `dot` writes a temporary file beside `out`, renamed into place.
-    edas_fs::replace_with(&out, |tmp| {
-        let result = Command::new("dot")
-            .arg(format!("-T{ext}"))
-            .arg(dot_file)
-            .arg("-o")
-            .arg(tmp)
-            .output()
-            .map_err(|e| format!("cannot run Graphviz `dot` on {}: {e}", dot_file.display()))?;
-        if result.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "Graphviz `dot` failed on {}: {}",
-                dot_file.display(),
-                String::from_utf8_lossy(&result.stderr).trim()
-            ))
-        }
-    })?;
-    Ok(out)
+    Ok(match format {
+        PlotFormat::Svg => graphviz::render(dot_file, "svg")?,
+        PlotFormat::Png => graphviz::render(dot_file, "png")?,
+        PlotFormat::Dot => dot_file.to_owned(),
+    })
 }
 
 /// `prefix` when it is a plain file name (so that the plots stay in their
@@ -356,7 +328,7 @@ fn plot(args: PlotArgs) -> Result<ExitCode> {
     let loaded = resolve(&args.source.genotype)?;
     let prefix = args.prefix.as_deref().unwrap_or(&loaded.label);
     let prefix = plain_prefix(prefix)?;
-    let have_dot = dot_available();
+    let have_dot = graphviz::dot_available();
     let format = args.format.unwrap_or(if have_dot {
         PlotFormat::Svg
     } else {

@@ -9,6 +9,7 @@ use clap::Args;
 use edas_run::config::{Loaded, load};
 use edas_run::{OpenMode, RunOptions, StopFlag};
 use serde::de::DeserializeOwned;
+use edas_run::files::{COMMAND_FILE, CONFIG_FILE};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -34,7 +35,8 @@ pub struct RunArgs {
     /// checkpoint at the next step and exit with status 75).
     #[arg(long, value_name = "STEPS", value_parser = clap::value_parser!(u64).range(1..))]
     pub checkpoint_every: Option<u64>,
-    /// Device: cpu, or with a GPU build cuda[:N], vulkan[:N], wgpu[:N|:cpu].
+    /// Device: cpu, or with a GPU build cuda[:N], vulkan[:N], wgpu[:N|:cpu],
+    /// tch, tch-cuda[:N].
     #[arg(long, default_value = "cpu")]
     pub device: String,
     /// Print only errors (the run directory's log.txt has everything).
@@ -64,7 +66,7 @@ pub struct RunPlan<C> {
 /// second word of its `command.txt`, when it says.
 fn run_kind(dir: &Path) -> Option<String> {
     let text =
-        edas_fs::read_to_string_bounded(&dir.join("command.txt"), 1 << 20, "command line").ok()?;
+        edas_fs::read_to_string_bounded(&dir.join(COMMAND_FILE), 1 << 20, "command line").ok()?;
     let kind = text.split_whitespace().nth(1)?;
     ["search", "train"].contains(&kind).then(|| kind.to_owned())
 }
@@ -80,7 +82,7 @@ impl RunArgs {
         default_out: impl FnOnce(&C) -> PathBuf,
     ) -> Result<RunPlan<C>> {
         if let Some(dir) = &self.resume {
-            let path = dir.join("config.toml");
+            let path = dir.join(CONFIG_FILE);
             if !path.is_file() {
                 bail!(
                     "{}: not a {kind} run directory (no config.toml)",

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use edas_genotype::{Genotype, load, parse_any, published};
+use edas_run::files::GENOTYPE_JSON;
 
 /// A genotype and where it came from.
 pub struct Loaded {
@@ -18,9 +19,6 @@ pub struct Loaded {
     /// Where it came from, for messages.
     pub origin: String,
 }
-
-/// The file a run directory keeps its final genotype in.
-pub const RUN_GENOTYPE_FILE: &str = "genotype.json";
 
 /// Resolves `arg`: a published genotype name (case-insensitive), `-` (read
 /// standard input), a genotype text given inline, a file, or a run directory
@@ -57,10 +55,10 @@ pub fn resolve(arg: &str) -> Result<Loaded> {
     }
     let path = Path::new(arg);
     if path.is_dir() {
-        let file: PathBuf = path.join(RUN_GENOTYPE_FILE);
+        let file: PathBuf = path.join(GENOTYPE_JSON);
         if !file.is_file() {
             bail!(
-                "{} is a directory without {RUN_GENOTYPE_FILE}; expected a search or training run directory",
+                "{} is a directory without {GENOTYPE_JSON}; expected a search or training run directory",
                 path.display()
             );
         }

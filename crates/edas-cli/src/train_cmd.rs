@@ -10,6 +10,7 @@ use clap::Args;
 use edas_data::DataConfig;
 use edas_run::config::load;
 use edas_train::{TrainConfig, TrainedRun, load_run, run_train};
+use edas_run::files::{CONFIG_FILE, GENOTYPE_JSON, ONNX_FILE, SAFETENSORS_FILE};
 
 use crate::run_args::RunArgs;
 
@@ -50,7 +51,7 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
         })?;
     let genotype = match source {
         Some(g) => g.genotype,
-        None => edas_genotype::load(&plan.out.join("genotype.json"))?.1,
+        None => edas_genotype::load(&plan.out.join(GENOTYPE_JSON))?.1,
     };
     let config = &plan.loaded.config;
     config.validate(&plan.loaded.origin)?;
@@ -84,7 +85,8 @@ pub struct EvalArgs {
     /// Evaluate at most this many test examples.
     #[arg(long)]
     limit: Option<usize>,
-    /// Device: cpu.
+    /// Device: cpu, or with a GPU build cuda[:N], vulkan[:N], wgpu[:N|:cpu],
+    /// tch, tch-cuda[:N].
     #[arg(long, default_value = "cpu")]
     device: String,
     /// Print JSON.
@@ -100,7 +102,7 @@ pub struct EvalArgs {
 }
 
 pub fn eval(args: EvalArgs) -> Result<ExitCode> {
-    let config_path = args.run.join("config.toml");
+    let config_path = args.run.join(CONFIG_FILE);
     if !config_path.is_file() {
         bail!(
             "{}: not a training run directory (no config.toml)",
@@ -208,15 +210,15 @@ pub struct ExportArgs {
 /// `edas export`: the trained weights as safetensors with PyTorch names, or
 /// the network as ONNX.
 pub fn export(args: ExportArgs) -> Result<ExitCode> {
-    if !args.run.join("config.toml").is_file() {
+    if !args.run.join(CONFIG_FILE).is_file() {
         bail!(
             "{}: not a training run directory (no config.toml)",
             args.run.display()
         );
     }
     let default_name = match args.format {
-        ExportFormat::Safetensors => "model.safetensors",
-        ExportFormat::Onnx => "model.onnx",
+        ExportFormat::Safetensors => SAFETENSORS_FILE,
+        ExportFormat::Onnx => ONNX_FILE,
     };
     let out = args.output.unwrap_or_else(|| args.run.join(default_name));
     refuse_run_file(&args.run, &out)?;
@@ -266,8 +268,8 @@ fn refuse_run_file(run: &std::path::Path, out: &std::path::Path) -> Result<()> {
         _ => false,
     };
     if same_dir
-        && edas_run::dir::RUN_OUTPUTS.contains(&name)
-        && !matches!(name, "model.safetensors" | "model.onnx")
+        && edas_run::files::RUN_OUTPUTS.contains(&name)
+        && ![SAFETENSORS_FILE, ONNX_FILE].contains(&name)
     {
         bail!(
             "{} is the run's own {name}; an export may replace only model.safetensors or \

@@ -182,7 +182,42 @@ fn a_checkpoint_whose_counters_disagree_is_refused_naming_file_and_field() {
         "--quiet",
     ]));
     assert!(run.join("results.json").is_file());
+    assert_eq!(
+        std::fs::read_to_string(run.join("status.json")).unwrap(),
+        "{\n  \"state\": \"finished\"\n}\n"
+    );
     exports_replace_only_regular_files(tmp.path(), &run);
+    onnx_export_then_force_reuses_the_run(tmp.path(), &run);
+}
+
+/// `edas export --format onnx` writes `model.onnx` into the run directory
+/// (its default output), a file of the run's (`edas_run::files::RUN_OUTPUTS`):
+/// a new run started there with `--force` replaces it instead of refusing
+/// the directory as holding something else.
+fn onnx_export_then_force_reuses_the_run(tmp: &Path, run: &Path) {
+    let r = run.to_str().unwrap();
+    ok(&edas(&["export", "--run", r, "--format", "onnx"]));
+    assert!(run.join("model.onnx").is_file());
+    ok(&edas(&[
+        "train",
+        "--genotype",
+        "DARTS_V2",
+        "--config",
+        tmp.join("train.toml").to_str().unwrap(),
+        "--out",
+        r,
+        "--force",
+        "--stop-after",
+        "1",
+        "--quiet",
+    ]));
+    assert!(!run.join("model.onnx").exists() && !run.join("results.json").exists());
+    let status: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("status.json")).unwrap()).unwrap();
+    assert_eq!(
+        status,
+        serde_json::json!({"state": "stopped", "interrupted": false})
+    );
 }
 
 /// `export` (safetensors and ONNX): a FIFO, a directory or the run's own

@@ -79,6 +79,15 @@ pub enum DataError {
         /// The published digest.
         expected: String,
     },
+    /// A data worker thread died before it sent a batch (a panic in an
+    /// image decoder or a transform; its message is kept).
+    #[error("data worker for batch {batch} stopped: {message}")]
+    Worker {
+        /// The batch it was to build.
+        batch: usize,
+        /// The panic's message, or why none is known.
+        message: String,
+    },
     /// A configuration value is out of range.
     #[error("invalid data configuration: {0}")]
     Config(String),

@@ -245,9 +245,19 @@ impl Loader {
             match handle {
                 Ok(h) => {
                     queues.push(rx);
-                    handles.push(h);
+                    handles.push(Some(h));
                 }
-                Err(_) => break, // fall back to fewer workers (or none)
+                Err(_) => {
+                    // Every worker's share of the batches assumes all
+                    // `workers` run: with fewer, batches would come out of
+                    // order. Build them on this thread instead (closing the
+                    // queues stops the workers already started).
+                    queues.clear();
+                    for h in handles.drain(..).flatten() {
+                        let _ = h.join();
+                    }
+                    break;
+                }
             }
         }
         Batches {
@@ -327,7 +337,8 @@ impl Job {
 pub struct Batches {
     job: Arc<Job>,
     queues: Vec<Receiver<Result<Batch>>>,
-    handles: Vec<JoinHandle<()>>,
+    /// The workers, by queue (taken when one is found dead).
+    handles: Vec<Option<JoinHandle<()>>>,
     /// The first batch (worker `w` builds `start + w`, `start + w + workers`, ...).
     start: usize,
     next: usize,
@@ -346,11 +357,18 @@ impl Iterator for Batches {
         if self.queues.is_empty() {
             return Some(self.job.build(b));
         }
-        let queue = &self.queues[(b - self.start) % self.queues.len()];
-        Some(queue.recv().unwrap_or_else(|_| {
-            Err(DataError::Config(format!(
-                "data worker for batch {b} stopped unexpectedly"
-            )))
+        let w = (b - self.start) % self.queues.len();
+        Some(self.queues[w].recv().unwrap_or_else(|_| {
+            let message = match self.handles[w].take().map(JoinHandle::join) {
+                Some(Err(panic)) => panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .map_or_else(|| "it panicked".to_owned(), |m| format!("it panicked: {m}")),
+                Some(Ok(())) => "it ended without sending the batch".to_owned(),
+                None => "it had stopped already".to_owned(),
+            };
+            Err(DataError::Worker { batch: b, message })
         }))
     }
 
@@ -366,7 +384,7 @@ impl Drop for Batches {
     fn drop(&mut self) {
         // Closing the queues makes blocked workers' sends fail, so they stop.
         self.queues.clear();
-        for h in self.handles.drain(..) {
+        for h in self.handles.drain(..).flatten() {
             let _ = h.join();
         }
     }

@@ -58,7 +58,10 @@ fn check_idx(bytes: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    // 400 cases, or `PROPTEST_CASES` (which `with_cases` alone would ignore).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(400)
+    ))]
 
     #[test]
     fn random_bytes_as_idx_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {

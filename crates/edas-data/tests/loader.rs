@@ -224,3 +224,57 @@ fn bad_configs_are_errors() {
     assert!(Loader::new(src.clone(), Some(vec![4]), p.clone(), config(0, 0)).is_err());
     assert!(Loader::new(src, Some(vec![]), p, config(0, 0)).is_err());
 }
+
+/// A source whose image 3 panics, as a broken decoder might.
+struct Panicky(Arc<dyn ImageSource>);
+
+impl ImageSource for Panicky {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn image(&self, index: usize) -> edas_data::Result<edas_data::Image> {
+        assert_ne!(index, 3, "decoder bug on image 3");
+        self.0.image(index)
+    }
+    fn label(&self, index: usize) -> usize {
+        self.0.label(index)
+    }
+    fn num_classes(&self) -> usize {
+        self.0.num_classes()
+    }
+    fn class_names(&self) -> &[String] {
+        self.0.class_names()
+    }
+    fn fixed_shape(&self) -> Option<edas_data::ImageShape> {
+        self.0.fixed_shape()
+    }
+    fn describe(&self) -> String {
+        "panicky".into()
+    }
+}
+
+/// A worker that panics is reported as such, with its batch and the panic's
+/// message (not as a configuration error), and the batches before it arrive.
+#[test]
+fn a_panicking_worker_is_named_with_its_message() {
+    let mut cfg = config(2, 0);
+    cfg.batch_size = 2;
+    cfg.shuffle = false;
+    let loader = Loader::new(
+        Arc::new(Panicky(source(8))),
+        None,
+        Pipeline::plain(Normalization::cifar10()),
+        cfg,
+    )
+    .unwrap();
+    let results: Vec<_> = loader.epoch(0).collect();
+    assert!(results[0].is_ok());
+    let e = results[1].as_ref().unwrap_err();
+    assert!(matches!(e, edas_data::DataError::Worker { batch: 1, .. }), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("data worker for batch 1 stopped: it panicked")
+            && text.contains("decoder bug on image 3"),
+        "{text}"
+    );
+}

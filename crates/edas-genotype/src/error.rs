@@ -8,18 +8,7 @@ use thiserror::Error;
 
 use crate::format::Format;
 use crate::primitive::{CellKind, Primitive};
-
-/// A name that is not one of the eight DARTS primitives.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("unknown op `{name}` (expected one of {})", known_ops())]
-pub struct UnknownOp {
-    /// The name as it was written.
-    pub name: String,
-}
-
-fn known_ops() -> String {
-    Primitive::ALL.map(Primitive::name).join(", ")
-}
+pub use crate::primitive::UnknownOp;
 
 /// Why a cell (its edge list and concat list) is not a valid DARTS cell.
 ///

@@ -35,6 +35,7 @@
 //! # Ok::<(), edas_genotype::Error>(())
 //! ```
 
+pub mod codec;
 pub mod darts_text;
 pub mod derive;
 pub mod diff;
@@ -42,6 +43,7 @@ pub mod dot;
 pub mod error;
 pub mod format;
 pub mod genotype;
+pub mod graphviz;
 pub mod primitive;
 pub mod published;
 pub mod random;
@@ -53,7 +55,8 @@ pub use diff::{Change, GenotypeDiff, diff};
 pub use error::{
     CellError, DeriveError, Error, GenotypeError, Location, ParseError, ParseErrorKind, UnknownOp,
 };
-pub use format::{Format, load, parse_any, save};
+pub use codec::{load, parse_any, save};
+pub use format::Format;
 pub use genotype::{Cell, Concat, Genotype, NUM_KEPT_EDGES, NodeInput};
 pub use primitive::{CellKind, NUM_OPS, Primitive};
 pub use random::random_genotype;

@@ -4,8 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::error::UnknownOp;
+use thiserror::Error;
 
 /// One candidate operation on an edge of the DARTS cell space.
 ///
@@ -162,6 +161,18 @@ impl fmt::Display for CellKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.name())
     }
+}
+
+/// A name that is not one of the eight DARTS primitives.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("unknown op `{name}` (expected one of {})", known_ops())]
+pub struct UnknownOp {
+    /// The name as it was written.
+    pub name: String,
+}
+
+fn known_ops() -> String {
+    Primitive::ALL.map(Primitive::name).join(", ")
 }
 
 #[cfg(test)]

@@ -68,6 +68,6 @@ mod tests {
             .unwrap_or_default();
         assert!(e.contains("larger than"), "{e}");
         // What `edas genotype show /dev/zero` calls.
-        assert!(crate::format::load(Path::new("/dev/zero")).is_err());
+        assert!(crate::codec::load(Path::new("/dev/zero")).is_err());
     }
 }

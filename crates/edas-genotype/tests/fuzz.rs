@@ -54,7 +54,10 @@ fn seeds() -> Vec<String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(3000))]
+    // 3000 cases, or `PROPTEST_CASES` (which `with_cases` alone would ignore).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(3000)
+    ))]
 
     #[test]
     fn random_strings_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {

@@ -10,6 +10,7 @@
 pub mod error;
 pub mod host;
 pub mod kernels;
+pub mod loss;
 pub mod network;
 pub mod ops;
 pub mod pointwise;

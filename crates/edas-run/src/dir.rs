@@ -1,20 +1,7 @@
 //! Run directories: what a search or training run writes, how it is
 //! protected from being overwritten, and how it is resumed.
 //!
-//! Layout (`docs/search.md`, `docs/train.md`):
-//!
-//! ```text
-//! RUN_DIR/
-//!   config.toml      the resolved config (after --set overrides)
-//!   command.txt      the command line
-//!   git.txt          the commit the program was built from (`-dirty`: with
-//!                    uncommitted changes), and any other build that resumed it
-//!   log.txt          what the run printed
-//!   metrics.jsonl    one JSON object per epoch
-//!   checkpoint/      the last completed epoch (replaced atomically)
-//!   results.json     written last: its presence marks a finished run
-//!   ...              genotype, plots
-//! ```
+//! The layout and every file name: [`crate::files`].
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -24,51 +11,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Result, RunError, io};
+use crate::files::{
+    CHECKPOINT_DIR, CHECKPOINT_OLD, CHECKPOINT_TMP, COMMAND_FILE, CONFIG_FILE, GIT_FILE, LOCK_FILE,
+    LOG_FILE, METRICS_FILE, RESULTS_FILE, RUN_OUTPUTS, STATE_FILE,
+};
 use crate::signal::StopFlag;
 
-/// The file whose presence marks a finished run.
-pub const RESULTS_FILE: &str = "results.json";
-/// The per-epoch metrics.
-pub const METRICS_FILE: &str = "metrics.jsonl";
-/// The checkpoint directory.
-pub const CHECKPOINT_DIR: &str = "checkpoint";
-/// Which build of the program started (and resumed) the run.
-pub const GIT_FILE: &str = "git.txt";
 /// `git.txt`'s entry for a program that did not say its commit.
 const UNKNOWN_BUILD: &str = "unknown";
-
-/// Every file and folder a search or a training writes into its run
-/// directory (and `edas export`'s default output). `--force` removes these
-/// and nothing else.
-pub const RUN_OUTPUTS: &[&str] = &[
-    LOCK_FILE,
-    "config.toml",
-    "command.txt",
-    GIT_FILE,
-    "log.txt",
-    METRICS_FILE,
-    RESULTS_FILE,
-    CHECKPOINT_DIR,
-    "checkpoint.tmp",
-    "checkpoint.old",
-    "genotype.json",
-    "genotype.txt",
-    "normal.dot",
-    "reduce.dot",
-    "normal.svg",
-    "reduce.svg",
-    "curves.svg",
-    "alpha.svg",
-    "model.bpk",
-    "model.safetensors",
-    "model.onnx",
-];
-
-/// The run's lock: an advisory lock (`flock`) on this file is held by the
-/// process that runs in the directory for as long as it runs (the system
-/// releases it when the process ends, `kill -9` included); it holds that
-/// process's id. `--force` leaves it in place.
-pub const LOCK_FILE: &str = ".lock";
 
 /// Takes the run directory's lock, or fails naming the process that holds
 /// it (at once for another process; after up to a second for this one).
@@ -353,7 +303,7 @@ impl RunDir {
             None => lock(path)?,
         };
         remove_entries(path, &to_remove)?;
-        let log_path = path.join("log.txt");
+        let log_path = path.join(LOG_FILE);
         let log = OpenOptions::new()
             .create(true)
             .append(true)
@@ -406,9 +356,9 @@ impl RunDir {
         command_line: &[String],
         build_commit: Option<&str>,
     ) -> Result<()> {
-        self.write("config.toml", config_toml.as_bytes())?;
+        self.write(CONFIG_FILE, config_toml.as_bytes())?;
         self.write(
-            "command.txt",
+            COMMAND_FILE,
             format!("{}\n", shell_line(command_line)).as_bytes(),
         )?;
         self.write(
@@ -479,7 +429,7 @@ impl RunDir {
     pub(crate) fn checkpoint_state_file(&self) -> PathBuf {
         latest_checkpoint(&self.path)
             .unwrap_or_else(|| self.file(CHECKPOINT_DIR))
-            .join("state.json")
+            .join(STATE_FILE)
     }
 
     /// Checks a checkpoint's `epochs_done` against the run's `epochs` and its
@@ -591,14 +541,14 @@ impl RunDir {
             path: self.path.clone(),
             message: "holds no checkpoint to resume from".into(),
         })?;
-        let state = read_json(&dir.join("state.json"))?;
+        let state = read_json(&dir.join(STATE_FILE))?;
         Ok((dir, state))
     }
 
     /// Writes `state` as `state.json` into the staged checkpoint (whose other
     /// files the caller has written) and swaps it in ([`commit_checkpoint`]).
     pub fn commit_checkpoint_with<T: Serialize>(&self, state: &T) -> Result<PathBuf> {
-        let path = self.path.join("checkpoint.tmp").join("state.json");
+        let path = self.path.join(CHECKPOINT_TMP).join(STATE_FILE);
         let json = serde_json::to_string(state).map_err(|source| RunError::Json {
             path: path.clone(),
             line: None,
@@ -614,11 +564,6 @@ impl RunDir {
             Some(p) => format!("the last good checkpoint is intact in {}", p.display()),
             None => "no checkpoint had been written yet".into(),
         }
-    }
-
-    /// Whether the run has finished.
-    pub fn is_finished(&self) -> bool {
-        self.file(RESULTS_FILE).exists()
     }
 }
 
@@ -669,15 +614,15 @@ pub const JSON_LIMIT: u64 = 64 << 20;
 /// `state.json` that exists as anything (a directory, a symlink to a device)
 /// names its checkpoint, so that reading it says what is wrong.
 pub fn latest_checkpoint(run: &Path) -> Option<PathBuf> {
-    [CHECKPOINT_DIR, "checkpoint.old"]
+    [CHECKPOINT_DIR, CHECKPOINT_OLD]
         .into_iter()
         .map(|n| run.join(n))
-        .find(|p| p.join("state.json").symlink_metadata().is_ok())
+        .find(|p| p.join(STATE_FILE).symlink_metadata().is_ok())
 }
 
 /// A fresh staging directory for the next checkpoint (`checkpoint.tmp/`).
 pub fn stage_checkpoint(run: &Path) -> Result<PathBuf> {
-    let tmp = run.join("checkpoint.tmp");
+    let tmp = run.join(CHECKPOINT_TMP);
     if tmp.exists() {
         std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
@@ -689,10 +634,10 @@ pub fn stage_checkpoint(run: &Path) -> Result<PathBuf> {
 /// `checkpoint.tmp -> checkpoint`, then `checkpoint.old` is removed. At
 /// every instant one complete checkpoint exists.
 pub fn commit_checkpoint(run: &Path) -> Result<PathBuf> {
-    let tmp = run.join("checkpoint.tmp");
+    let tmp = run.join(CHECKPOINT_TMP);
     let cur = run.join(CHECKPOINT_DIR);
-    let old = run.join("checkpoint.old");
-    if !tmp.join("state.json").is_file() {
+    let old = run.join(CHECKPOINT_OLD);
+    if !tmp.join(STATE_FILE).is_file() {
         return Err(RunError::Checkpoint {
             path: tmp,
             message: "staged checkpoint has no state.json".into(),
@@ -784,7 +729,7 @@ mod tests {
         let e = RunDir::open(&p, OpenMode::Resume).unwrap_err().to_string();
         assert!(e.contains("already finished"), "{e}");
         let run = RunDir::open(&p, OpenMode::Force).unwrap();
-        assert!(!run.is_finished());
+        assert!(!run.file(RESULTS_FILE).exists());
         assert!(latest_checkpoint(&p).is_none());
     }
 

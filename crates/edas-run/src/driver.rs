@@ -11,8 +11,11 @@
 //! A checkpoint's `state.json` is [`CheckpointState`]: the driver's fields
 //! (`epochs_done`, `config`, `elapsed_s`, and within an epoch `step` and the
 //! epoch's running sums) and the task's state flattened beside them.
-//! Checkpoint first, metrics line second: a crash between the two is
-//! repaired on resume ([`RunDir::resume_metrics`]).
+//! Metrics line first, checkpoint second: the checkpoint is staged, the
+//! epoch's record appended, then the checkpoint committed, so that a crash
+//! between the two resumes from the previous checkpoint and drops the later
+//! record ([`RunDir::resume_metrics`]); the other order would leave a
+//! checkpoint whose epoch has no record, which cannot be resumed.
 //!
 //! Within an epoch a task pauses at a step boundary when
 //! [`Epoch::pause_after`] says so (a stop was requested by a signal, or
@@ -30,6 +33,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::dir::{OpenMode, RunDir, RunOptions, stage_checkpoint};
+use crate::files::{STATE_FILE, STATUS_FILE};
+use crate::status::StatusRecord;
 use crate::error::RunError;
 use crate::progress::Progress;
 use crate::signal::StopFlag;
@@ -61,7 +66,7 @@ impl<R> EpochEnd<R> {
     /// Paused after `step` steps with the running sums `sums`.
     pub fn paused<T: Serialize>(step: usize, sums: &T) -> Result<EpochEnd<R>, RunError> {
         let partial = serde_json::to_value(sums).map_err(|source| RunError::Json {
-            path: crate::dir::CHECKPOINT_DIR.into(),
+            path: crate::files::CHECKPOINT_DIR.into(),
             line: None,
             source,
         })?;
@@ -334,7 +339,7 @@ pub fn drive<T: EpochTask>(
             }
             .into());
         }
-        check_counters(&dir.join("state.json"), &state, task.steps())?;
+        check_counters(&dir.join(STATE_FILE), &state, task.steps())?;
         run.resume_metrics(state.epochs_done, epochs)?;
         task.resume(&dir, state.task)?;
         epoch = state.epochs_done;
@@ -367,6 +372,7 @@ pub fn drive<T: EpochTask>(
         run.line(&line);
     }
 
+    run.write_status(&StatusRecord::Running)?;
     let mut records: Vec<T::Record> = run.records()?;
     let mut interrupted = false;
     'epochs: while epoch < epochs && options.stop_after.is_none_or(|s| epoch < s) {
@@ -455,13 +461,17 @@ pub fn drive<T: EpochTask>(
     let finished = epoch >= epochs && !interrupted;
     if finished {
         let line = task.finish(run, &records, elapsed)?;
+        run.write_status(&StatusRecord::Finished)?;
         run.line(&line);
-    } else if !interrupted {
-        run.line(&format!(
-            "stopped after epoch {epoch}/{epochs}; continue with: edas {} --resume {}",
-            T::COMMAND,
-            run.path().display()
-        ));
+    } else {
+        run.write_status(&StatusRecord::Stopped { interrupted })?;
+        if !interrupted {
+            run.line(&format!(
+                "stopped after epoch {epoch}/{epochs}; continue with: edas {} --resume {}",
+                T::COMMAND,
+                run.path().display()
+            ));
+        }
     }
     Ok(Outcome {
         epochs_done: epoch,
@@ -555,13 +565,18 @@ pub fn logging_errors<T, E: std::error::Error>(
     if let Err(e) = &result {
         // The whole chain, as the binary prints it: an error's message
         // does not repeat its cause.
-        let mut line = format!("error: {e}");
+        let mut error = e.to_string();
         let mut cause = e.source();
         while let Some(c) = cause {
-            line.push_str(&format!(": {c}"));
+            error.push_str(&format!(": {c}"));
             cause = c.source();
         }
-        run.log_only(&line);
+        run.log_only(&format!("error: {error}"));
+        // The structured record the lab reads; a failure to write it is
+        // logged beside the error it was to record.
+        if let Err(w) = run.write_status(&StatusRecord::Failed { error }) {
+            run.log_only(&format!("note: cannot record the failure in {STATUS_FILE}: {w}"));
+        }
     }
     result
 }
@@ -658,7 +673,7 @@ mod tests {
             records: &[Rec],
             _elapsed_s: f64,
         ) -> Result<String, RunError> {
-            run.write_json(crate::dir::RESULTS_FILE, &records.len())?;
+            run.write_json(crate::files::RESULTS_FILE, &records.len())?;
             Ok("done".into())
         }
     }
@@ -669,7 +684,7 @@ mod tests {
     }
 
     fn records(dir: &Path) -> Vec<(usize, u64, u64)> {
-        crate::dir::read_jsonl(&dir.join(crate::dir::METRICS_FILE))
+        crate::dir::read_jsonl(&dir.join(crate::files::METRICS_FILE))
             .unwrap()
             .iter()
             .map(|v| {
@@ -766,7 +781,7 @@ mod tests {
             ..RunOptions::new(&dir, OpenMode::New)
         };
         drive_in(&first, &mut Count::default()).unwrap();
-        let metrics = dir.join(crate::dir::METRICS_FILE);
+        let metrics = dir.join(crate::files::METRICS_FILE);
         let text = std::fs::read_to_string(&metrics).unwrap();
         assert!(text.contains("\"sum\":10,"), "{text}");
         std::fs::write(
@@ -784,7 +799,7 @@ mod tests {
             err.contains("metrics.jsonl: epoch 1's record does not fit this run"),
             "{err}"
         );
-        assert!(!dir.join(crate::dir::RESULTS_FILE).exists());
+        assert!(!dir.join(crate::files::RESULTS_FILE).exists());
     }
 
     #[test]
@@ -863,7 +878,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        // 48 cases, or `PROPTEST_CASES` (which `with_cases` alone would ignore).
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(48)
+        ))]
 
         /// The checkpoint `state.json` of a run stopped after epoch 1,
         /// with its driver fields set to anything (or removed): the resume

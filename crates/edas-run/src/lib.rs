@@ -4,6 +4,9 @@
 //! - [`driver`]: the epoch driver: resume, `--stop-after`, the divergence
 //!   stop, a checkpoint after every epoch, the metrics line, plots and the
 //!   final results, for any [`EpochTask`];
+//! - [`files`]: the run directory's file names, in one place;
+//! - [`status`]: a run's state (finished, stopped where, failed why) as
+//!   the lab reads it, without taking the run's lock;
 //! - [`dir`]: run directories (provenance, lock, log, `metrics.jsonl`,
 //!   atomic checkpoints, the finished marker);
 //! - [`config`]: TOML configs with `--set key=value` overrides and errors
@@ -21,10 +24,12 @@ pub mod config;
 pub mod dir;
 pub mod driver;
 pub mod error;
+pub mod files;
 pub mod optim;
 pub mod plot;
 pub mod progress;
 pub mod signal;
+pub mod status;
 pub mod sys;
 
 pub use dir::{OpenMode, RunDir, RunOptions};

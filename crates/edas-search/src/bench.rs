@@ -32,6 +32,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use edas_genotype::Primitive;
 use edas_genotype::published::DARTS_V2;
+use edas_nn::loss::{cross_entropy, with_auxiliary};
 use edas_nn::ops::{Op, OpMode};
 use edas_nn::{Network, NetworkConfig, SearchNetwork, SearchNetworkConfig};
 use edas_run::optim::{SgdSettings, sgd};
@@ -195,10 +196,7 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
             Box::new(move || {
                 let t = Instant::now();
                 let out = net.forward(train.0.clone(), 0.2, true);
-                let mut loss = loss_fn.forward(out.logits, train.1.clone());
-                if let Some(aux) = out.aux {
-                    loss = loss.add(loss_fn.forward(aux, train.1.clone()).mul_scalar(0.4));
-                }
+                let (_, loss) = with_auxiliary(&loss_fn, out, train.1.clone(), 0.4);
                 sync(&device)?;
                 let forward = t.elapsed().as_secs_f64();
                 let t = Instant::now();
@@ -225,7 +223,7 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
         let mut optim = sgd(&SgdSettings::default());
         (
             Box::new(move || {
-                let loss = loss_fn.forward(
+                let loss = cross_entropy(
                     net.forward(train.0.clone(), 0.0, false).logits,
                     train.1.clone(),
                 );

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::adam::AdamConfig;
 use crate::sampler::EdgeDistribution;
-use crate::searcher::{EdasSettings, WarmupNetwork};
+use crate::searcher::WarmupNetwork;
+use crate::settings::EdasSettings;
 use crate::strategy::Strategy;
 
 /// How the search reads its data.
@@ -202,7 +203,8 @@ pub struct SearchConfig {
     /// Seed of everything random in the run.
     #[serde(default = "default_seed")]
     pub seed: u64,
-    /// `edas`, `darts`, `gdas` or `random`.
+    /// `edas`, `darts`, `darts2`, `pc-darts`, `gdas` or `random`
+    /// ([`Strategy::ALL`]).
     #[serde(default)]
     pub strategy: Strategy,
     /// burn's balanced gradient checkpointing: memory-bound activations are

@@ -14,7 +14,7 @@
 //! - [`config`]: the TOML search config and its checks;
 //! - [`data`]: the search split, loaders and evaluation batches;
 //! - [`run`]: a search as an epoch task of `edas_run`'s driver (metrics,
-//!   checkpoints, resume), [`plots`] and the final files;
+//!   checkpoints, resume), [`charts`] and the final files;
 //! - [`bench`]: timed step cases on any device.
 
 pub mod adam;
@@ -23,20 +23,25 @@ pub mod bench;
 pub mod config;
 pub mod data;
 pub mod error;
-pub mod plots;
+pub mod charts;
+pub mod records;
 pub mod run;
 pub mod sampler;
 pub mod searcher;
+pub mod settings;
 pub mod strategy;
+pub mod strategy_name;
 
 pub use adam::{AdamConfig, RowAdam};
 pub use arch::{ArchVars, mean_entropy, softmax_rows};
 pub use config::SearchConfig;
 pub use edas_run::RunOptions;
 pub use error::SearchError;
-pub use run::{SearchOutcome, SearchRecord, SearchResults, run_search, run_search_on};
+pub use records::{SearchRecord, SearchResults};
+pub use run::{SearchOutcome, run_search, run_search_on};
 pub use sampler::{EdgeDistribution, EdgeSampler};
-pub use searcher::{EdasSettings, Evaluation, Searcher, StepContext, StepStats, WarmupNetwork};
+pub use searcher::{Evaluation, Searcher, StepContext, StepStats, WarmupNetwork};
+pub use settings::EdasSettings;
 pub use strategy::{SearchStrategy, Strategy};
 
 /// The crate README's example, compiled as a doctest.

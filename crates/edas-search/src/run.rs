@@ -5,85 +5,29 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
 use burn::prelude::*;
 use edas_data::ImageSource;
 use edas_genotype::darts_text::to_darts;
+use edas_genotype::graphviz::{self, RenderError};
 use edas_genotype::{CellKind, Format, Genotype, Primitive, diff};
 use edas_run::config::to_toml;
-use edas_run::dir::RESULTS_FILE;
+use edas_run::files::RESULTS_FILE;
 use edas_run::optim::cosine_lr;
 use edas_run::progress::fmt_duration;
-use edas_run::{Epoch, EpochEnd, EpochRecord, EpochTask, RunDir, RunOptions, driver};
+use edas_run::{Epoch, EpochEnd, EpochTask, RunDir, RunOptions, driver};
 use serde::{Deserialize, Serialize};
+use edas_run::files::{GENOTYPE_JSON, GENOTYPE_TXT};
 
 use crate::arch::mean_entropy;
 use crate::config::SearchConfig;
 use crate::data::SearchData;
 use crate::error::SearchError;
-use crate::searcher::{Evaluation, Searcher, SearcherState, StepContext};
-use crate::strategy::{Strategy, op_histogram};
-
-/// One line of `metrics.jsonl`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SearchRecord {
-    /// 0-based epoch.
-    pub epoch: usize,
-    /// The strategy.
-    pub strategy: Strategy,
-    /// Whether this was a warm-up epoch.
-    pub warmup: bool,
-    /// Weight learning rate.
-    pub lr: f64,
-    /// Temperature.
-    pub tau: f64,
-    /// Exploration probability.
-    pub epsilon: f64,
-    /// Steps run.
-    pub steps: usize,
-    /// Mean training loss (weight steps, before each update).
-    pub train_loss: f64,
-    /// Training accuracy of those batches.
-    pub train_acc: f64,
-    /// Mean validation loss of the architecture steps (none without one).
-    pub val_loss: Option<f64>,
-    /// Validation accuracy of those batches.
-    pub val_acc: Option<f64>,
-    /// End-of-epoch evaluation on held-out validation examples.
-    pub eval: Evaluation,
-    /// Accuracy of the network as searched.
-    pub searched_acc: f64,
-    /// Accuracy of the derived network with inherited weights.
-    pub derived_acc: f64,
-    /// `searched_acc - derived_acc`.
-    pub pruning_gap: f64,
-    /// The derived genotype, DARTS text.
-    pub genotype: String,
-    /// Kept edges (of 16) whose op or input changed since the last epoch.
-    pub changed_edges: usize,
-    /// Mean entropy of `softmax(alpha)` per edge (nats), normal and reduce.
-    pub entropy: [f64; 2],
-    /// Ops of the derived cells.
-    pub ops: BTreeMap<String, BTreeMap<String, usize>>,
-    /// `softmax(alpha)` per kind, row-major 14 x 8 (for the alpha plot).
-    pub alpha: [Vec<f32>; 2],
-    /// Mean seconds per step.
-    pub step_time_s: f64,
-    /// Seconds for the epoch including evaluation and checkpoint.
-    pub epoch_time_s: f64,
-    /// Peak resident memory during the epoch (MiB), where measurable.
-    pub peak_memory_mib: Option<f64>,
-}
-
-impl EpochRecord for SearchRecord {
-    fn set_cost(&mut self, epoch_time_s: f64, peak_memory_mib: Option<f64>) {
-        self.epoch_time_s = epoch_time_s;
-        self.peak_memory_mib = peak_memory_mib;
-    }
-}
+use crate::records::{SearchRecord, SearchResults};
+use crate::searcher::{Searcher, SearcherState, StepContext};
+use crate::strategy::op_histogram;
 
 /// A search checkpoint's state besides the driver's fields.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -106,29 +50,6 @@ pub struct SearchOutcome {
     pub interrupted: bool,
     /// The last epoch's record.
     pub last: Option<SearchRecord>,
-}
-
-/// Final results (`results.json`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SearchResults {
-    /// Config name.
-    pub name: String,
-    /// Strategy.
-    pub strategy: Strategy,
-    /// Epochs.
-    pub epochs: usize,
-    /// The final genotype, DARTS text.
-    pub genotype: String,
-    /// Final accuracy of the network as searched (validation split).
-    pub searched_acc: f64,
-    /// Final accuracy of the derived network with inherited weights.
-    pub derived_acc: f64,
-    /// The pruning gap.
-    pub pruning_gap: f64,
-    /// Seconds of search.
-    pub search_time_s: f64,
-    /// Highest per-epoch peak memory (MiB).
-    pub peak_memory_mib: Option<f64>,
 }
 
 /// A search epoch's running sums and where it started (checkpointed when it
@@ -331,7 +252,7 @@ impl EpochTask for Search<'_> {
     }
 
     fn plots(&self, run: &RunDir, records: &[SearchRecord]) -> Result<(), SearchError> {
-        crate::plots::write(run, self.config, records)
+        crate::charts::write(run, self.config, records)
     }
 
     fn finish(
@@ -447,17 +368,6 @@ fn epoch_line(config: &SearchConfig, r: &SearchRecord) -> String {
 }
 
 /// Renders `dot` to SVG with Graphviz when it is installed.
-fn render_svg(dot_file: &Path) -> bool {
-    let svg = dot_file.with_extension("svg");
-    Command::new("dot")
-        .arg("-Tsvg")
-        .arg("-o")
-        .arg(&svg)
-        .arg(dot_file)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// The final files: the genotype (JSON, DARTS text, DOT and, with
 /// Graphviz, SVG) and `results.json`; returns the closing line.
 fn write_final(
@@ -468,19 +378,28 @@ fn write_final(
     elapsed: f64,
 ) -> Result<String, SearchError> {
     let last = records.last();
-    edas_genotype::save(genotype, &run.file("genotype.json"), Format::Json)?;
-    edas_genotype::save(genotype, &run.file("genotype.txt"), Format::Darts)?;
-    let mut rendered = true;
+    edas_genotype::save(genotype, &run.file(GENOTYPE_JSON), Format::Json)?;
+    edas_genotype::save(genotype, &run.file(GENOTYPE_TXT), Format::Darts)?;
+    let mut not_drawn = None;
     for kind in CellKind::ALL {
         let name = format!("{kind}.dot");
         run.write(
             &name,
             edas_genotype::dot::cell_to_dot(genotype.cell(kind), kind).as_bytes(),
         )?;
-        rendered &= render_svg(&run.file(&name));
+        // A picture is a convenience: the search stands without it, and the
+        // note says why it is missing.
+        if let Err(e) = graphviz::render(&run.file(&name), "svg") {
+            not_drawn.get_or_insert_with(|| match e {
+                RenderError::NotFound => "Graphviz `dot` not found".to_owned(),
+                e => e.chain(),
+            });
+        }
     }
-    if !rendered {
-        run.line("note: Graphviz `dot` not found; cells written as normal.dot/reduce.dot only");
+    if let Some(why) = not_drawn {
+        run.line(&format!(
+            "note: {why}; cells written as normal.dot/reduce.dot only"
+        ));
     }
     let peak = records
         .iter()

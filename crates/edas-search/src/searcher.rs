@@ -4,71 +4,27 @@
 
 use std::path::Path;
 
-use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use edas_genotype::{CellKind, DeriveOptions, Genotype, random_genotype};
+use edas_nn::loss::{correct_count, cross_entropy};
 use edas_nn::{
     DropPath, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig, on_inner, to_host,
     untracked,
 };
 use edas_rng::Rng;
 use edas_run::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
-use edas_run::optim::{SgdSettings, clip_global_norm, sgd};
+use edas_run::optim::{clip_global_norm, sgd};
 use serde::{Deserialize, Serialize};
+use edas_run::files::{SGD_FILE, STATE_FILE, SUPERNET_FILE};
 
-use crate::adam::{AdamConfig, RowAdam};
+use crate::adam::RowAdam;
 use crate::arch::ArchVars;
 use crate::error::SearchError;
-use crate::sampler::{EdgeDistribution, EdgeSampler};
-use crate::strategy::{ArchStep, Draw, SearchStrategy, Strategy, Unrolled};
-
-/// The settings of the optimiser (this project's design; defaults are
-/// DARTS' where DARTS has one).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EdasSettings {
-    /// The strategy.
-    pub strategy: Strategy,
-    /// Relaxed edges per cell kind per step (EDAS).
-    pub relaxed_edges: usize,
-    /// How they are drawn (EDAS).
-    pub edge_distribution: EdgeDistribution,
-    /// Add Gumbel noise to the relaxed edge's variables (EDAS).
-    pub gumbel: bool,
-    /// Compute the relaxed edges' ops again during backward instead of
-    /// keeping their activations (EDAS; same gradients up to summation
-    /// order, less memory: `edas_nn::recompute`).
-    pub recompute_relaxed: bool,
-    /// Cap on `skip_connect` in the derived normal cell.
-    pub normal_skip_cap: Option<usize>,
-    /// Random search: genotypes scored per epoch.
-    pub random_candidates: usize,
-    /// Second-order DARTS: the Hessian-vector product's step `r`.
-    pub darts2_r: f64,
-    /// The architecture optimiser.
-    pub arch: AdamConfig,
-    /// The weight optimiser.
-    pub weights: SgdSettings,
-}
-
-impl Default for EdasSettings {
-    fn default() -> Self {
-        EdasSettings {
-            strategy: Strategy::Edas,
-            relaxed_edges: 1,
-            edge_distribution: EdgeDistribution::Uniform,
-            gumbel: false,
-            recompute_relaxed: true,
-            normal_skip_cap: None,
-            random_candidates: 8,
-            darts2_r: 0.01,
-            arch: AdamConfig::default(),
-            weights: SgdSettings::default(),
-        }
-    }
-}
+use crate::sampler::EdgeSampler;
+use crate::settings::EdasSettings;
+use crate::strategy::{ArchStep, Draw, SearchStrategy, Unrolled};
 
 /// The scheduled quantities of one step.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -202,24 +158,6 @@ fn loss_and_correct(logits: Tensor<2>, labels: Tensor<1, Int>) -> (Tensor<1>, us
     (cross_entropy(logits, labels), correct)
 }
 
-/// Mean cross-entropy of `logits` against `labels`.
-pub(crate) fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
-    CrossEntropyLossConfig::new()
-        .init(&logits.device())
-        .forward(logits, labels)
-}
-
-fn correct_count(logits: Tensor<2>, labels: Tensor<1, Int>) -> usize {
-    let correct = logits
-        .argmax(1)
-        .flatten::<1>(0, 1)
-        .equal(labels)
-        .int()
-        .sum()
-        .into_scalar::<i64>();
-    correct.max(0) as usize
-}
-
 fn scalar(t: Tensor<1>) -> f64 {
     f64::from(t.into_scalar::<f32>())
 }
@@ -265,13 +203,6 @@ impl Searcher {
                 normal_skip_cap: self.settings.normal_skip_cap,
             },
         )
-    }
-
-    /// The clamp `C(alpha)` (with the configured skip cap).
-    pub fn clamp(&self) -> Result<Genotype, SearchError> {
-        self.arch.derive(DeriveOptions {
-            normal_skip_cap: self.settings.normal_skip_cap,
-        })
     }
 
     /// One iteration: an architecture step on `valid` (unless warming up or
@@ -544,29 +475,29 @@ impl Searcher {
     /// Writes weights (`supernet.bpk`) and SGD state (`sgd.bpk`) into `dir`
     /// and returns the host-side state for the caller to store.
     pub fn save(&self, dir: &Path) -> Result<SearcherState, SearchError> {
-        save_module(&self.net, &dir.join("supernet.bpk"))?;
-        save_optimizer(&self.optim, &dir.join("sgd.bpk"))?;
+        save_module(&self.net, &dir.join(SUPERNET_FILE))?;
+        save_optimizer(&self.optim, &dir.join(SGD_FILE))?;
         self.state()
     }
 
     /// Restores what [`Searcher::save`] wrote and `state`.
     pub fn load(&mut self, dir: &Path, state: &SearcherState) -> Result<(), SearchError> {
-        load_module(&mut self.net, &dir.join("supernet.bpk"))?;
+        load_module(&mut self.net, &dir.join(SUPERNET_FILE))?;
         let optim = std::mem::replace(&mut self.optim, sgd(&self.settings.weights));
-        self.optim = load_optimizer(optim, &dir.join("sgd.bpk"))?;
+        self.optim = load_optimizer(optim, &dir.join(SGD_FILE))?;
         self.arch
             .set_values(&state.alpha_normal, &state.alpha_reduce)
             .map_err(|e| {
                 SearchError::Invalid(format!(
                     "{}: the architecture variables do not fit this search space: {e}",
-                    dir.join("state.json").display()
+                    dir.join(STATE_FILE).display()
                 ))
             })?;
         self.arch_adam = state.adam.clone();
         self.rng = Rng::from_state(state.rng).map_err(|e| {
             SearchError::Invalid(format!(
                 "{}: searcher.rng: {e}; the checkpoint was damaged or edited (start over with --force)",
-                dir.join("state.json").display()
+                dir.join(STATE_FILE).display()
             ))
         })?;
         self.sampler.set_queue(state.sampler_queue.clone());

@@ -18,6 +18,7 @@ pub mod evaluate;
 pub mod export;
 pub mod import;
 pub mod onnx;
+pub mod records;
 pub mod train;
 pub mod trained;
 
@@ -25,7 +26,8 @@ pub use config::TrainConfig;
 pub use error::TrainError;
 pub use evaluate::{EvalResult, Predictions, evaluate, evaluate_observed};
 pub use import::{DartsShape, DartsWeights, ImportError, ImportReport};
-pub use train::{TrainOutcome, TrainRecord, TrainResults, import_run, run_train, run_train_on};
+pub use records::{TrainOutcome, TrainRecord, TrainResults};
+pub use train::{import_run, run_train, run_train_on};
 pub use trained::{TrainedRun, build_network, load_run};
 
 /// The crate README's example, compiled as a doctest.

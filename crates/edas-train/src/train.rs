@@ -11,85 +11,23 @@ use edas_data::download::DownloadOptions;
 use edas_data::{ImageSource, Loader, LoaderConfig, Split};
 use edas_genotype::{Format, Genotype, darts_text::to_darts};
 use edas_nn::Network;
+use edas_nn::loss::{correct_count, with_auxiliary};
 use edas_run::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
 use edas_run::config::to_toml;
-use edas_run::dir::{METRICS_FILE, RESULTS_FILE};
+use edas_run::files::{METRICS_FILE, RESULTS_FILE};
 use edas_run::optim::{clip_global_norm, sgd};
 use edas_run::plot::{Chart, Series, figure};
 use edas_run::progress::fmt_duration;
-use edas_run::{Epoch, EpochEnd, EpochRecord, EpochTask, RunDir, RunError, RunOptions, driver};
+use edas_run::{Epoch, EpochEnd, EpochTask, RunDir, RunError, RunOptions, driver};
 use serde::{Deserialize, Serialize};
+use edas_run::files::{CURVES_SVG, GENOTYPE_JSON, MODEL_FILE, SGD_FILE};
 
 use crate::config::TrainConfig;
 use crate::error::TrainError;
-use crate::evaluate::{EvalResult, evaluate, test_loader};
+use crate::evaluate::{evaluate, test_loader};
 use crate::import::{DartsWeights, ImportReport};
+use crate::records::{TrainOutcome, TrainRecord, TrainResults, TrainState};
 use crate::trained::{build_network, input_shape};
-
-/// One line of a training run's `metrics.jsonl`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainRecord {
-    /// 0-based epoch.
-    pub epoch: usize,
-    /// Learning rate.
-    pub lr: f64,
-    /// Drop-path probability.
-    pub drop_prob: f64,
-    /// Mean training loss (main head).
-    pub train_loss: f64,
-    /// Training accuracy.
-    pub train_acc: f64,
-    /// Test evaluation; `None` in epochs that `test_every` skips.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub test: Option<EvalResult>,
-    /// Images per second in training.
-    pub images_per_s: f64,
-    /// Seconds for the epoch including evaluation and checkpoint.
-    pub epoch_time_s: f64,
-    /// Peak resident memory (MiB).
-    pub peak_memory_mib: Option<f64>,
-}
-
-impl EpochRecord for TrainRecord {
-    fn set_cost(&mut self, epoch_time_s: f64, peak_memory_mib: Option<f64>) {
-        self.epoch_time_s = epoch_time_s;
-        self.peak_memory_mib = peak_memory_mib;
-    }
-}
-
-/// What a training run returns.
-pub type TrainOutcome = edas_run::Outcome<TrainRecord>;
-
-/// `results.json` of a training run.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TrainResults {
-    /// Config name.
-    pub name: String,
-    /// The genotype, DARTS text.
-    pub genotype: String,
-    /// Trainable parameters (without the auxiliary head).
-    pub params: u64,
-    /// Epochs.
-    pub epochs: usize,
-    /// Final test result.
-    pub test: EvalResult,
-    /// Mean seconds per epoch.
-    pub epoch_time_s: f64,
-    /// Total seconds.
-    pub train_time_s: f64,
-}
-
-/// A training checkpoint's state besides the driver's fields.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(crate) struct TrainState {
-    /// The genotype the weights belong to (DARTS text); absent in
-    /// checkpoints written before it was recorded.
-    #[serde(default)]
-    pub(crate) genotype: Option<String>,
-    /// The weights file the run started from (`edas import`), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) imported: Option<String>,
-}
 
 /// A training epoch's running sums (checkpointed when it pauses).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -133,7 +71,7 @@ impl EpochTask for Trainer<'_> {
     }
 
     fn start(&mut self, run: &mut RunDir) -> Result<String, TrainError> {
-        edas_genotype::save(self.genotype, &run.file("genotype.json"), Format::Json)?;
+        edas_genotype::save(self.genotype, &run.file(GENOTYPE_JSON), Format::Json)?;
         let c = self.config;
         Ok(format!(
             "train `{}`: {} on {} ({} training, {} test images), C={} L={}, {} parameters, {} epochs x {} steps, batch {}",
@@ -153,9 +91,9 @@ impl EpochTask for Trainer<'_> {
 
     fn resume(&mut self, dir: &Path, state: TrainState) -> Result<(), TrainError> {
         self.imported = state.imported;
-        load_module(&mut self.net, &dir.join("model.bpk"))?;
+        load_module(&mut self.net, &dir.join(MODEL_FILE))?;
         let optim = std::mem::replace(&mut self.optim, sgd(&self.config.optim.sgd()));
-        self.optim = load_optimizer(optim, &dir.join("sgd.bpk"))?;
+        self.optim = load_optimizer(optim, &dir.join(SGD_FILE))?;
         Ok(())
     }
 
@@ -173,32 +111,16 @@ impl EpochTask for Trainer<'_> {
             let out = self
                 .net
                 .forward_seeded(x, drop_prob, config.network.auxiliary, Some(seed));
-            let hits = out
-                .logits
-                .clone()
-                .argmax(1)
-                .flatten::<1>(0, 1)
-                .equal(y.clone())
-                .int()
-                .sum()
-                .into_scalar::<i64>();
-            let main = self.loss_fn.forward(out.logits, y.clone());
-            let main_value = f64::from(main.clone().into_scalar::<f32>());
+            let hits = correct_count(out.logits.clone(), y.clone());
+            let (main, loss) = with_auxiliary(&self.loss_fn, out, y, config.network.auxiliary_weight);
+            let main_value = f64::from(main.into_scalar::<f32>());
             cx.check_finite("training loss", main_value, s)?;
-            let loss = match out.aux {
-                Some(aux) => main.add(
-                    self.loss_fn
-                        .forward(aux, y)
-                        .mul_scalar(config.network.auxiliary_weight),
-                ),
-                None => main,
-            };
             let mut grads = GradientsParams::from_grads(loss.backward(), &self.net);
             clip_global_norm(&self.net, &mut grads, config.optim.grad_clip);
             self.net = self.optim.step(lr, self.net.clone(), grads);
             tracing::debug!(epoch, step = s, loss = main_value, lr, "training step");
             sums.loss_sum += main_value * batch.len() as f64;
-            sums.correct += hits.max(0) as usize;
+            sums.correct += hits;
             sums.seen += batch.len();
             cx.step_done(|| {
                 format!(
@@ -238,8 +160,8 @@ impl EpochTask for Trainer<'_> {
     }
 
     fn save(&mut self, dir: &Path) -> Result<TrainState, TrainError> {
-        save_module(&self.net, &dir.join("model.bpk"))?;
-        save_optimizer(&self.optim, &dir.join("sgd.bpk"))?;
+        save_module(&self.net, &dir.join(MODEL_FILE))?;
+        save_optimizer(&self.optim, &dir.join(SGD_FILE))?;
         Ok(TrainState {
             genotype: Some(to_darts(self.genotype)),
             imported: self.imported.clone(),
@@ -309,7 +231,7 @@ impl EpochTask for Trainer<'_> {
             ),
         ];
         Ok(run.write(
-            "curves.svg",
+            CURVES_SVG,
             figure(&self.config.name, &charts, 2)?.as_bytes(),
         )?)
     }
@@ -329,7 +251,7 @@ impl EpochTask for Trainer<'_> {
                       is unknown (start over with --force)"
                     .into(),
             })?;
-        save_module(&self.net, &run.file("model.bpk"))?;
+        save_module(&self.net, &run.file(MODEL_FILE))?;
         let results = TrainResults {
             name: self.config.name.clone(),
             genotype: to_darts(self.genotype),
@@ -347,7 +269,7 @@ impl EpochTask for Trainer<'_> {
             100.0 * test.top1,
             100.0 * test.top5,
             test.examples,
-            run.file("model.bpk").display()
+            run.file(MODEL_FILE).display()
         ))
     }
 }

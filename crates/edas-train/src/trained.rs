@@ -10,13 +10,15 @@ use edas_data::{DataConfig, ImageShape, ImageSource, Loader, Split};
 use edas_genotype::Genotype;
 use edas_nn::{Network, NetworkConfig};
 use edas_run::checkpoint::load_module;
-use edas_run::dir::{RESULTS_FILE, latest_checkpoint, read_json};
+use edas_run::dir::{latest_checkpoint, read_json};
+use edas_run::files::RESULTS_FILE;
 use edas_run::{CheckpointState, RunError};
+use edas_run::files::{CONFIG_FILE, GENOTYPE_JSON, MODEL_FILE, STATE_FILE};
 
 use crate::config::TrainConfig;
 use crate::error::TrainError;
 use crate::evaluate::test_loader;
-use crate::train::{TrainResults, TrainState};
+use crate::records::{TrainResults, TrainState};
 
 /// The latest checkpoint's state file and state, when there is one.
 type Checkpointed = Option<(std::path::PathBuf, CheckpointState<TrainState>)>;
@@ -53,7 +55,7 @@ fn check_weights_genotype(
         return Ok(());
     }
     Err(RunError::RunDir {
-        path: dir.join("genotype.json"),
+        path: dir.join(GENOTYPE_JSON),
         message: format!(
             "is not the genotype the weights were trained for ({} records another; from it to \
              genotype.json: {}); restore genotype.json",
@@ -120,7 +122,7 @@ pub fn load_run(
     data: Option<DataConfig>,
     device: &Device,
 ) -> Result<(TrainedRun, Loader), TrainError> {
-    let config_path = dir.join("config.toml");
+    let config_path = dir.join(CONFIG_FILE);
     let loaded = match edas_run::config::load::<TrainConfig>(&config_path, &[]) {
         Ok(loaded) => loaded,
         // A search run's config has a `strategy`: say so instead of naming
@@ -148,26 +150,26 @@ pub fn load_run(
     if let Some(d) = data {
         config.data = d;
     }
-    let (_, genotype) = edas_genotype::load(&dir.join("genotype.json"))?;
+    let (_, genotype) = edas_genotype::load(&dir.join(GENOTYPE_JSON))?;
     let source = config.data.open(Split::Test, &DownloadOptions::default())?;
     let mut net = build_network(&config, &genotype, source.as_ref(), device)?;
-    let finished = dir.join("model.bpk").is_file();
+    let finished = dir.join(MODEL_FILE).is_file();
     let latest = latest_checkpoint(dir);
     // The checkpoint's state, read once where the weights or their genotype
     // record come from it (a finished run's is in results.json).
     let checkpoint: Checkpointed = match &latest {
         Some(c) if !finished || !dir.join(RESULTS_FILE).is_file() => {
-            let path = c.join("state.json");
+            let path = c.join(STATE_FILE);
             let state = read_json(&path)?;
             Some((path, state))
         }
         _ => None,
     };
     let weights = if finished {
-        dir.join("model.bpk")
+        dir.join(MODEL_FILE)
     } else {
         latest
-            .map(|c| c.join("model.bpk"))
+            .map(|c| c.join(MODEL_FILE))
             .ok_or_else(|| RunError::RunDir {
                 path: dir.to_owned(),
                 message: "holds no trained weights (no model.bpk, no checkpoint)".into(),

@@ -18,15 +18,15 @@ use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use edas_genotype::Genotype;
+use edas_nn::loss::{correct_count, cross_entropy};
 use edas_nn::{NetworkWeights, SearchNetwork, to_host, untracked};
+use edas_run::optim::global_norm;
 
 use super::darts::Darts;
 use super::{ArchGradient, ArchStep, Draw, SearchStrategy, Unrolled};
-use edas_run::optim::global_norm;
 
 use crate::arch::ArchVars;
 use crate::error::SearchError;
-use crate::searcher::cross_entropy;
 
 /// DARTS' continuous relaxation with the unrolled (second-order)
 /// architecture gradient.
@@ -145,15 +145,7 @@ pub fn unrolled_model(cx: &Unrolled<'_>) -> SearchNetwork {
 pub fn unrolled_gradient(cx: &Unrolled<'_>, r: f64) -> Result<ArchGradient, SearchError> {
     let unrolled = unrolled_model(cx);
     let logits = unrolled.forward(cx.valid.0.clone(), &cx.arch.darts_weights(1.0));
-    let val_correct = logits
-        .clone()
-        .argmax(1)
-        .flatten::<1>(0, 1)
-        .equal(cx.valid.1.clone())
-        .int()
-        .sum()
-        .into_scalar::<i64>()
-        .max(0) as usize;
+    let val_correct = correct_count(logits.clone(), cx.valid.1.clone());
     let loss = cross_entropy(logits, cx.valid.1.clone());
     let val_loss = loss.clone().into_scalar::<f64>();
     let ([d_normal, d_reduce], grads) = alpha_grads(loss, cx.arch);

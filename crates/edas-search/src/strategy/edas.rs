@@ -10,7 +10,7 @@ use edas_rng::Rng;
 use super::{ArchStep, Draw, SearchStrategy};
 use crate::arch::ArchVars;
 use crate::error::SearchError;
-use crate::searcher::EdasSettings;
+use crate::settings::EdasSettings;
 
 /// EDAS' clamped variables with relaxed edges.
 #[derive(Clone, Copy, Debug)]

@@ -1,7 +1,8 @@
 //! The search strategies that share the supernet and the loop: each one
 //! is a [`SearchStrategy`] in a file of its own, which says which
 //! weightings the architecture step, the weight step and the evaluation
-//! use; [`Strategy`] names them in configs and builds them. Adding a
+//! use; [`Strategy`] (`crate::strategy_name`) names them in configs, and
+//! [`Strategy::build`] builds them. Adding a
 //! strategy is a new file and a line in [`Strategy::build`].
 
 pub mod darts;
@@ -12,69 +13,18 @@ pub mod pc_darts;
 pub mod random;
 
 use burn::prelude::*;
-use edas_genotype::space::Edge;
-use edas_genotype::{CellKind, DeriveOptions, Genotype, NUM_EDGES, NUM_OPS};
+use edas_genotype::{DeriveOptions, Genotype, NUM_EDGES, NUM_OPS};
 use edas_nn::{NetworkWeights, SearchNetwork};
 use edas_rng::Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::adam::AdamConfig;
 use crate::arch::ArchVars;
 use crate::error::SearchError;
 use crate::sampler::EdgeSampler;
-use crate::searcher::EdasSettings;
-
-/// How the architecture is searched.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    /// Clamped variables with one relaxed edge per cell kind (this project).
-    #[default]
-    Edas,
-    /// Every edge a softmax mixture, first order (Liu et al. 2019).
-    Darts,
-    /// DARTS with the unrolled, second-order architecture gradient (Liu et
-    /// al. 2019, eq. 7-8).
-    Darts2,
-    /// DARTS on a partial-channel supernet with edge normalisation (Xu et
-    /// al. 2020).
-    PcDarts,
-    /// Every edge a hard Gumbel one-hot with straight-through gradients
-    /// (Dong & Yang 2019), tau annealed.
-    Gdas,
-    /// Weight sharing with uniformly sampled genotypes; the best of sampled
-    /// candidates on validation data is kept (Li & Talwalkar 2019).
-    Random,
-}
+use crate::settings::EdasSettings;
+pub use crate::strategy_name::Strategy;
 
 impl Strategy {
-    /// All strategies.
-    pub const ALL: [Strategy; 6] = [
-        Strategy::Edas,
-        Strategy::Darts,
-        Strategy::Darts2,
-        Strategy::PcDarts,
-        Strategy::Gdas,
-        Strategy::Random,
-    ];
-
-    /// The config name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::Edas => "edas",
-            Strategy::Darts => "darts",
-            Strategy::Darts2 => "darts2",
-            Strategy::PcDarts => "pc-darts",
-            Strategy::Gdas => "gdas",
-            Strategy::Random => "random",
-        }
-    }
-
-    /// Whether the strategy has an architecture step.
-    pub fn has_arch_step(self) -> bool {
-        !matches!(self, Strategy::Random)
-    }
-
     /// The strategy's behaviour, set up from `settings`.
     pub fn build(self, settings: &EdasSettings) -> Box<dyn SearchStrategy> {
         match self {
@@ -87,12 +37,6 @@ impl Strategy {
             Strategy::Gdas => Box::new(gdas::Gdas),
             Strategy::Random => Box::new(random::RandomSearch::new(settings.random_candidates)),
         }
-    }
-}
-
-impl std::fmt::Display for Strategy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -267,9 +211,4 @@ pub trait SearchStrategy: Send {
 /// Ops of the derived genotype per cell kind, in [`edas_genotype::Primitive::ALL`] order.
 pub fn op_histogram(genotype: &Genotype) -> [[usize; NUM_OPS]; 2] {
     [genotype.normal.op_counts(), genotype.reduce.op_counts()]
-}
-
-/// Whether `edge` of `kind` is kept by `genotype`.
-pub fn is_kept(genotype: &Genotype, kind: CellKind, edge: usize) -> bool {
-    Edge::from_index(edge).is_some_and(|e| genotype.cell(kind).op_on(e).is_some())
 }

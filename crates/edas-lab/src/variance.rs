@@ -1,4 +1,4 @@
-//! `cargo xtask variance [--genotype G] [--config F] [--seeds N] [--out DIR]
+//! `variance [--genotype G] [--config F] [--seeds N] [--out DIR]
 //! [--set KEY=VALUE ...]`: the run-to-run variance of a training recipe.
 //!
 //! One cell (default DARTS_V2) is trained with seeds 1..=N (default 5) by the
@@ -17,9 +17,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use edas_run::files::RESULTS_FILE;
 
-use crate::experiments::{edas_binary, run_step, set_args};
-use crate::report::mean_std;
+use crate::binary::{edas_binary, set_args};
+use crate::local::run_step;
+use crate::stats::mean_std;
 
 /// `2 (z_0.975 + z_0.8)^2`: runs per group, times `s^2 / d^2`.
 pub const RUNS_FACTOR: f64 = 2.0 * (1.959_964 + 0.841_621) * (1.959_964 + 0.841_621);
@@ -36,13 +38,34 @@ pub fn detectable(s: f64, n: usize) -> f64 {
     (RUNS_FACTOR / n as f64).sqrt() * s
 }
 
-/// `cargo xtask variance ...`.
-pub fn variance(args: &[String]) -> Result<()> {
-    let mut genotype = "DARTS_V2".to_owned();
-    let mut config = "configs/train/fashion-mnist-cpu.toml".to_owned();
-    let mut seeds = 5u64;
-    let mut out = None;
-    // The Fashion-MNIST experiment's training recipe (configs/matrix/fashion.toml).
+/// The recipe `variance` measures and how often.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct VarianceOptions {
+    /// The cell: a genotype name, file or search run directory.
+    #[arg(long, value_name = "G", default_value = "DARTS_V2")]
+    pub genotype: String,
+    /// The training config.
+    #[arg(long, value_name = "FILE", default_value = "configs/train/fashion-mnist-cpu.toml")]
+    pub config: String,
+    /// Training seeds 1..=N (at least 2).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub seeds: u64,
+    /// Where the runs go (default `runs/variance/<genotype>`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// A config override after the Fashion-MNIST experiment's recipe
+    /// (`configs/matrix/fashion.toml`'s training; repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+/// `variance`: trains the cell with each seed (finished runs skipped,
+/// interrupted ones resumed) and prints the spread and the runs a
+/// comparison needs.
+pub fn variance(o: &VarianceOptions) -> Result<()> {
+    let (genotype, config, seeds) = (o.genotype.clone(), o.config.clone(), o.seeds);
+    // The Fashion-MNIST experiment's training recipe (configs/matrix/fashion.toml),
+    // then the caller's overrides.
     let mut sets: Vec<String> = [
         "network.channels=8",
         "network.layers=5",
@@ -51,25 +74,7 @@ pub fn variance(args: &[String]) -> Result<()> {
     ]
     .map(String::from)
     .to_vec();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
-        match a.as_str() {
-            "--genotype" => genotype = value("--genotype")?.clone(),
-            "--config" => config = value("--config")?.clone(),
-            "--seeds" => {
-                seeds = value("--seeds")?
-                    .parse()
-                    .context("--seeds needs a number")?;
-            }
-            "--out" => out = Some(PathBuf::from(value("--out")?)),
-            "--set" => sets.push(value("--set")?.clone()),
-            other => bail!(
-                "unknown argument `{other}`\nusage: cargo xtask variance [--genotype G] [--config F] \
-                 [--seeds N] [--out DIR] [--set KEY=VALUE ...]"
-            ),
-        }
-    }
+    sets.extend(o.sets.iter().cloned());
     if seeds < 2 {
         bail!("--seeds must be at least 2 for a standard deviation");
     }
@@ -77,7 +82,7 @@ pub fn variance(args: &[String]) -> Result<()> {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    let out = out.unwrap_or_else(|| PathBuf::from("runs/variance").join(label));
+    let out = o.out.clone().unwrap_or_else(|| PathBuf::from("runs/variance").join(label));
     let bin = edas_binary(None)?;
     let mut errors = Vec::new();
     for seed in 1..=seeds {
@@ -90,7 +95,7 @@ pub fn variance(args: &[String]) -> Result<()> {
         ];
         start.extend(set_args(&sets));
         run_step(&bin, "train", &dir, Some(seed), start)?;
-        let results = dir.join("results.json");
+        let results = dir.join(RESULTS_FILE);
         let text = std::fs::read_to_string(&results)
             .with_context(|| format!("cannot read {}", results.display()))?;
         let v: serde_json::Value = serde_json::from_str(&text)

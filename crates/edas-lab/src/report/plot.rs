@@ -1,4 +1,4 @@
-//! `cargo xtask report ... --plot FILE.svg`: each group's test errors as a
+//! `report ... --plot FILE.svg`: each group's test errors as a
 //! strip chart, one dot per run, with the group's mean and the 95%
 //! confidence interval of that mean (Student's t), and the baseline's mean
 //! as a dashed line across: the table's comparison, seen. Drawn with
@@ -11,11 +11,13 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::report::mean_std;
+use crate::stats::mean_std;
 
 /// One group's column: its label and its runs' test errors (%).
 pub struct Column {
+    /// The group's label.
     pub label: String,
+    /// Its runs' test errors (%).
     pub errors: Vec<f64>,
 }
 

@@ -4,10 +4,11 @@
 use edas_genotype::{CellKind, NUM_EDGES, NUM_OPS, Primitive};
 use edas_run::RunDir;
 use edas_run::plot::{Chart, Series, figure};
+use edas_run::files::{ALPHA_SVG, CURVES_SVG};
 
 use crate::config::SearchConfig;
 use crate::error::SearchError;
-use crate::run::SearchRecord;
+use crate::records::SearchRecord;
 
 /// `curves.svg` (losses, accuracies, pruning gap) and `alpha.svg`
 /// (`softmax(alpha)` of every edge over epochs).
@@ -58,7 +59,7 @@ pub fn write(run: &RunDir, config: &SearchConfig, rs: &[SearchRecord]) -> Result
         },
     ];
     run.write(
-        "curves.svg",
+        CURVES_SVG,
         figure(
             &format!("{} ({})", config.name, config.strategy),
             &charts,
@@ -97,7 +98,7 @@ pub fn write(run: &RunDir, config: &SearchConfig, rs: &[SearchRecord]) -> Result
             }
         }
         run.write(
-            "alpha.svg",
+            ALPHA_SVG,
             figure("softmax(alpha) per edge over epochs", &charts, 7)?.as_bytes(),
         )?;
     }

@@ -1,4 +1,4 @@
-//! How much work a matrix has left (`cargo xtask matrix FILE --status`):
+//! How much work a matrix has left (`matrix FILE --status`):
 //! each unfinished step (search or training) is expected to take the mean
 //! time its group's finished units recorded for it (`search_time_s` and
 //! `train_time_s` in `results.json`; a group is the unit's name without its
@@ -9,7 +9,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::experiments::{MatrixUnit, checkpoint_progress};
+use edas_run::dir::read_json;
+use edas_run::files::RESULTS_FILE;
+use edas_run::status::progress;
+use edas_run::Result;
+
+use crate::matrix::MatrixUnit;
 
 /// The estimate over a matrix's unfinished steps.
 #[derive(Debug, Default, PartialEq)]
@@ -31,15 +36,17 @@ fn group(unit: &MatrixUnit) -> String {
     name.strip_suffix(&suffix).unwrap_or(&name).to_owned()
 }
 
-/// The time the finished step in `dir` recorded under `key`.
-fn recorded(dir: &Path, key: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(dir.join("results.json")).ok()?;
-    serde_json::from_str::<serde_json::Value>(&text).ok()?[key].as_f64()
+/// The time the finished step in `dir` recorded under `key` (none in
+/// results written before it was recorded); an unreadable `results.json` is
+/// an error naming it.
+fn recorded(dir: &Path, key: &str) -> Result<Option<f64>> {
+    let results: serde_json::Value = read_json(&dir.join(RESULTS_FILE))?;
+    Ok(results[key].as_f64())
 }
 
 /// The share of `dir`'s epochs still to do (1 when it has no checkpoint).
-fn share_left(dir: &Path) -> f64 {
-    match checkpoint_progress(dir) {
+fn share_left(dir: &Path) -> Result<f64> {
+    Ok(match progress(dir)? {
         Some(p) => match p.epochs {
             // Precision loss is irrelevant at epoch counts.
             #[allow(clippy::cast_precision_loss)]
@@ -47,7 +54,7 @@ fn share_left(dir: &Path) -> f64 {
             _ => 1.0,
         },
         None => 1.0,
-    }
+    })
 }
 
 /// A unit's steps ([`MatrixUnit::steps`]: a search unless it samples its
@@ -64,17 +71,18 @@ fn unit_steps(u: &MatrixUnit) -> Vec<(&'static str, PathBuf, &'static str)> {
     .collect()
 }
 
-/// The work left in `units`.
-pub fn remaining(units: &[MatrixUnit]) -> Remaining {
+/// The work left in `units`. A run record that cannot be read is an error
+/// naming it, not a step taken for unfinished or unknown.
+pub fn remaining(units: &[MatrixUnit]) -> Result<Remaining> {
     // Mean recorded time per (group, step), and the unfinished steps.
     let mut times: BTreeMap<(String, &str), (f64, usize)> = BTreeMap::new();
     let mut unfinished = Vec::new();
     for u in units {
         for (step, dir, key) in unit_steps(u) {
             let group_step = (group(u), step);
-            if !dir.join("results.json").is_file() {
+            if !dir.join(RESULTS_FILE).is_file() {
                 unfinished.push((group_step, dir));
-            } else if let Some(t) = recorded(&dir, key) {
+            } else if let Some(t) = recorded(&dir, key)? {
                 let e = times.entry(group_step).or_default();
                 e.0 += t;
                 e.1 += 1;
@@ -86,11 +94,11 @@ pub fn remaining(units: &[MatrixUnit]) -> Remaining {
         match times.get(&group_step) {
             // Precision loss is irrelevant at run counts.
             #[allow(clippy::cast_precision_loss)]
-            Some(&(sum, n)) => left.seconds += sum / n as f64 * share_left(&dir),
+            Some(&(sum, n)) => left.seconds += sum / n as f64 * share_left(&dir)?,
             None => left.unknown += 1,
         }
     }
-    left
+    Ok(left)
 }
 
 /// One line for `--status`.
@@ -143,7 +151,7 @@ mod tests {
             .flat_map(|s| [unit(&tmp, "edas", s), unit(&tmp, "random-cell", s)])
             .collect();
         // Nothing finished: every step is unknown (random-cell has no search).
-        let left = remaining(&units);
+        let left = remaining(&units).unwrap();
         assert_eq!(
             left,
             Remaining {
@@ -182,11 +190,22 @@ mod tests {
             tmp.join("random-cell-s1/train/results.json"),
             r#"{"train_time_s": 300.0}"#,
         );
-        let left = remaining(&units);
+        let left = remaining(&units).unwrap();
         // edas-s3 training: 500 s * 4/6; random-cell s2, s3: 300 s each.
         assert!((left.seconds - (500.0 * 4.0 / 6.0 + 600.0)).abs() < 1e-9);
         assert_eq!(left.unknown, 0);
         assert!(describe(&left).starts_with("work left: about 0.3 h"));
         std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    /// A damaged `results.json` is named, not counted as a step with no
+    /// time (or as unfinished).
+    #[test]
+    fn an_unreadable_record_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let units = vec![unit(tmp.path(), "edas", 1)];
+        write(tmp.path().join("edas-s1/search/results.json"), "{oops");
+        let e = remaining(&units).unwrap_err().to_string();
+        assert!(e.contains("results.json"), "{e}");
     }
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask report ... --ops`: which operations each group's found
+//! `report ... --ops`: which operations each group's found
 //! cells use. DARTS-family searches are known to drift toward
 //! parameter-free operations (skip connections, pooling) as they go on;
 //! this table shows whether a strategy's cells did, next to the test errors
@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use edas_genotype::darts_text::parse_darts;
 use edas_genotype::{CellKind, Genotype, NUM_OPS, Primitive};
 
-use crate::report::{Unit, by_group, genotype_text};
+use super::units::{Unit, by_group, genotype_text};
 
 /// The primitives a cell can hold (`none` is never kept).
 fn kept_ops() -> impl Iterator<Item = Primitive> {

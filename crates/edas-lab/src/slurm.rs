@@ -1,4 +1,4 @@
-//! Matrices on a Slurm cluster: `cargo xtask matrix FILE --slurm [--partition
+//! Matrices on a Slurm cluster: `matrix FILE --slurm [--partition
 //! P] [--gpus N] [--time T] [--device D] [--checkpoint-every STEPS]
 //! [--signal-secs S] [--dry-run]` writes one batch script per step of each
 //! unit into `OUT/slurm/` and submits them with `sbatch`, the training after
@@ -18,24 +18,34 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::experiments::{Action, Matrix, MatrixUnit, STOPPED_STATUS, action, resume_args};
+use crate::binary::{STOPPED_STATUS, resume_args};
+use crate::matrix::{Matrix, MatrixUnit};
+use crate::status::{Action, action};
 
 /// The options of `--slurm`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct SlurmOptions {
-    /// `--partition`.
+    /// Slurm partition of every job (`#SBATCH --partition`).
+    #[arg(long, value_name = "P")]
     pub partition: Option<String>,
-    /// GPUs per job (`--gres=gpu:N`).
+    /// GPUs per job (`#SBATCH --gres=gpu:N`).
+    #[arg(long, value_name = "N")]
     pub gpus: Option<u32>,
-    /// Time limit per job (`--time`).
+    /// Time limit per job (`#SBATCH --time`).
+    #[arg(long, value_name = "T")]
     pub time: Option<String>,
-    /// edas' `--device` (default cpu).
+    /// edas' `--device` in the jobs.
+    #[arg(long, value_name = "D", default_value = "cpu")]
     pub device: String,
-    /// edas' `--checkpoint-every`.
+    /// edas' `--checkpoint-every STEPS` in the jobs.
+    #[arg(long, value_name = "STEPS")]
     pub checkpoint_every: Option<u64>,
-    /// Seconds before the time limit at which Slurm sends SIGTERM.
+    /// Seconds before the time limit at which Slurm sends SIGTERM (the job
+    /// checkpoints and is requeued).
+    #[arg(long, value_name = "S", default_value_t = 300)]
     pub signal_secs: u32,
-    /// Write the scripts without submitting them.
+    /// Write the scripts without submitting them (and without a build).
+    #[arg(long)]
     pub dry_run: bool,
 }
 
@@ -50,40 +60,6 @@ impl Default for SlurmOptions {
             signal_secs: 300,
             dry_run: false,
         }
-    }
-}
-
-impl SlurmOptions {
-    /// Parses the arguments after `--slurm`.
-    pub fn parse(args: &[String]) -> Result<SlurmOptions> {
-        let mut o = SlurmOptions::default();
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let mut value = || {
-                it.next()
-                    .cloned()
-                    .with_context(|| format!("{a} needs a value"))
-            };
-            match a.as_str() {
-                "--partition" => o.partition = Some(value()?),
-                "--gpus" => o.gpus = Some(value()?.parse().context("--gpus: a number")?),
-                "--time" => o.time = Some(value()?),
-                "--device" => o.device = value()?,
-                "--checkpoint-every" => {
-                    o.checkpoint_every =
-                        Some(value()?.parse().context("--checkpoint-every: steps")?)
-                }
-                "--signal-secs" => {
-                    o.signal_secs = value()?.parse().context("--signal-secs: seconds")?
-                }
-                "--dry-run" => o.dry_run = true,
-                other => bail!(
-                    "unknown --slurm option `{other}` (expected --partition, --gpus, --time, \
-                     --device, --checkpoint-every, --signal-secs, --dry-run)"
-                ),
-            }
-        }
-        Ok(o)
     }
 }
 
@@ -278,7 +254,7 @@ pub fn queue(m: &Matrix) -> Option<BTreeMap<String, String>> {
 
 /// `cargo xtask matrix FILE --slurm ...`: writes and submits the scripts.
 pub fn submit(m: &Matrix, bin: &Path, o: &SlurmOptions) -> Result<()> {
-    let root = crate::project_root();
+    let root = crate::workspace::project_root();
     if m.out.file_name().is_none() {
         bail!(
             "the matrix's out {:?} names no directory of its own (`/`, `..`); the scripts would \
@@ -325,7 +301,7 @@ pub fn submit(m: &Matrix, bin: &Path, o: &SlurmOptions) -> Result<()> {
             };
             let text = script(bin, &root, &job, o)?;
             edas_fs::write_atomic(&path, text.as_bytes())?;
-            if action(run) == Action::Skip {
+            if action(run)? == Action::Skip {
                 return Ok(("finished".into(), None));
             }
             if let Some(q) = queued.as_ref().and_then(|q| q.get(&name)) {
@@ -435,7 +411,7 @@ mod tests {
             ("--partition", "gpu\ntouch /tmp/pwned"),
             ("--time", "1:00:00\rx"),
         ] {
-            let o = SlurmOptions::parse(&[flag.into(), value.into(), "--dry-run".into()]).unwrap();
+            let o = crate::cli::parse_as::<SlurmOptions>(&[flag.into(), value.into(), "--dry-run".into()]).unwrap();
             let e = submit(&m, bin, &o).unwrap_err();
             assert!(
                 e.to_string()
@@ -461,7 +437,7 @@ seeds = [2]
             "t.toml",
         )
         .unwrap();
-        let o = SlurmOptions::parse(&[
+        let o = crate::cli::parse_as::<SlurmOptions>(&[
             "--partition".into(),
             "gpu".into(),
             "--gpus".into(),
@@ -523,7 +499,7 @@ seeds = [2]
             "[ -f runs/t/random-cell-s2/cell/genotype.json ] || /bin/edas genotype random \
              --seed 2 -o runs/t/random-cell-s2/cell/genotype.json || exit 1"
         ));
-        assert!(SlurmOptions::parse(&["--gpu".into()]).is_err());
+        assert!(crate::cli::parse_as::<SlurmOptions>(&["--gpu".into()]).is_err());
     }
 
     /// `bash -n` accepts `script`.

@@ -1,4 +1,4 @@
-//! `cargo xtask report ... --ranks`: what predicts a found cell's test
+//! `report ... --ranks`: what predicts a found cell's test
 //! accuracy after training from scratch. Per group (and over all runs),
 //! Kendall's rank correlation (tau-b) of the final test accuracy with the
 //! accuracy the search measured for its derived cell (`derived_acc`: does
@@ -7,7 +7,7 @@
 //! Kendall's tau for the first question (Yu et al., "Evaluating the search
 //! phase of neural architecture search", ICLR 2020).
 
-use crate::report::{Unit, by_group, field, test_top1};
+use super::units::{Unit, by_group, field, test_top1};
 
 /// Kendall's tau-b of the pairs `(x, y)` (ties counted as neither
 /// concordant nor discordant, and corrected for); `None` below two pairs or

@@ -1,4 +1,4 @@
-//! The paper-scale experiments: `cargo xtask search-cifar10`,
+//! The paper-scale experiments: `search-cifar10`,
 //! `search-cifar100`, `train-cifar10`, `train-cifar100` and `imagenet` (search
 //! on CIFAR-10, train the found cell on ImageNet). Each runs the config of its
 //! experiment (configs/search, configs/train) with the data directory given,
@@ -8,8 +8,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::experiments::{edas_binary, run_step, set_args};
-use crate::project_root;
+use edas_search::Strategy;
+use edas_run::files::{GENOTYPE_JSON, GENOTYPE_TXT};
+
+use crate::binary::{edas_binary, set_args};
+use crate::local::run_step;
+use crate::workspace::project_root;
 
 /// The data sets the paper-scale tasks read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,91 +121,55 @@ pub fn check_data(data: Data, dir: &Path) -> Result<()> {
 }
 
 /// Options of the paper-scale tasks.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct Options {
-    /// `--data DIR`.
+    /// The data directory (CIFAR's binary version, or ImageNet as
+    /// `train/<class>/*` and `val/<class>/*`).
+    #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// `--cifar-data DIR` (imagenet: the CIFAR-10 directory to search on).
+    /// `imagenet`: the CIFAR-10 directory to search a cell on.
+    #[arg(long, value_name = "DIR")]
     pub cifar_data: Option<PathBuf>,
-    /// `--download`: fetch CIFAR into the data directory when absent.
+    /// Fetch CIFAR into the data directory when it is absent.
+    #[arg(long)]
     pub download: bool,
-    /// `--device D` (default cpu).
+    /// The device: cpu, cuda[:N], vulkan[:N] or wgpu[:N].
+    #[arg(long, value_name = "D", default_value = "cpu")]
     pub device: String,
-    /// `--strategy S` (searches; default edas).
+    /// The search strategy (searches).
+    #[arg(long, value_name = "S", default_value = "edas", value_parser = strategy)]
     pub strategy: String,
-    /// `--seed N` (default: the config's).
+    /// The seed (default: the config's).
+    #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// `--genotype G` (training: a name, file or search run directory).
+    /// Training: a genotype name, file or search run directory.
+    #[arg(long, value_name = "G")]
     pub genotype: Option<String>,
-    /// `--out DIR`.
+    /// The run directory (default under `runs/paper/`).
+    #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// `--set KEY=VALUE`, passed on.
+    /// A config override, passed on to edas (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
-    /// `--search-set KEY=VALUE` (imagenet: for the CIFAR-10 search).
+    /// `imagenet`: a config override of the CIFAR-10 search (repeatable).
+    #[arg(long = "search-set", value_name = "KEY=VALUE")]
     pub search_sets: Vec<String>,
-    /// `--bin PATH`: a prebuilt edas binary (default: build one).
+    /// A prebuilt edas binary (default: build one).
+    #[arg(long, value_name = "PATH")]
     pub bin: Option<PathBuf>,
 }
 
-/// Parses the options after the task name.
-pub fn parse(args: &[String]) -> Result<Options> {
-    let mut o = Options {
-        device: "cpu".into(),
-        strategy: "edas".into(),
-        ..Options::default()
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .with_context(|| format!("{a} needs a value"))
-        };
-        match a.as_str() {
-            "--data" => o.data = Some(value()?.into()),
-            "--cifar-data" => o.cifar_data = Some(value()?.into()),
-            "--download" => o.download = true,
-            "--device" => o.device = value()?,
-            "--strategy" => o.strategy = value()?,
-            "--seed" => {
-                let v = value()?;
-                o.seed = Some(
-                    v.parse()
-                        .with_context(|| format!("--seed {v}: not a number"))?,
-                );
-            }
-            "--genotype" => o.genotype = Some(value()?),
-            "--out" => o.out = Some(value()?.into()),
-            "--set" => o.sets.push(value()?),
-            "--search-set" => o.search_sets.push(value()?),
-            "--bin" => o.bin = Some(value()?.into()),
-            other => bail!("unknown option `{other}`\n\n{PAPER_USAGE}"),
-        }
+/// The `--strategy` value: one of `edas_search::Strategy`'s names (each has
+/// `configs/search/<data>-<strategy>.toml`; a test holds the list to the
+/// shipped configs).
+fn strategy(name: &str) -> Result<String, String> {
+    let names: Vec<&str> = Strategy::ALL.iter().map(|s| s.name()).collect();
+    if names.contains(&name) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!("expected one of {}", names.join(", ")))
     }
-    if !STRATEGIES.contains(&o.strategy.as_str()) {
-        bail!(
-            "--strategy {}: expected one of {}",
-            o.strategy,
-            STRATEGIES.join(", ")
-        );
-    }
-    Ok(o)
 }
-
-/// The search strategies, as `configs/search/<data>-<strategy>.toml` names
-/// them (`edas_search::Strategy`, which xtask does not link; a test holds
-/// this list to the shipped configs).
-const STRATEGIES: [&str; 6] = ["edas", "darts", "darts2", "pc-darts", "gdas", "random"];
-
-/// Usage of the paper-scale tasks.
-pub const PAPER_USAGE: &str = "paper-scale tasks (DARTS' budgets; hours to days on a GPU):
-  search-cifar10  --data DIR [--download] [--strategy edas|darts|darts2|pc-darts|gdas|random]
-  search-cifar100 --data DIR [--download] [--strategy ...]
-  train-cifar10   --data DIR [--download] [--genotype NAME|FILE|RUN_DIR]
-  train-cifar100  --data DIR [--download] [--genotype NAME|FILE|RUN_DIR]
-  imagenet        --data IMAGENET_DIR (--genotype G | --cifar-data CIFAR10_DIR [--download] [--search-set KEY=VALUE]...)
-common: [--device cpu|cuda[:N]|vulkan[:N]|wgpu[:N]] [--seed N] [--out DIR] [--set KEY=VALUE]... [--bin PATH]
-  A finished run is skipped, an interrupted one resumed.";
 
 /// The cargo feature a device needs.
 pub fn feature(device: &str) -> Result<Option<&'static str>> {
@@ -287,8 +255,7 @@ pub fn search_plan(o: &Options, data: Data, dir: &Path) -> (PathBuf, Vec<String>
 }
 
 /// `search-cifar10` / `search-cifar100`.
-pub fn search(data: Data, args: &[String]) -> Result<()> {
-    let o = parse(args)?;
+pub fn search(data: Data, o: &Options) -> Result<()> {
     let dir = data_dir(&o, data)?;
     if !o.download {
         check_data(data, &dir)?;
@@ -296,7 +263,7 @@ pub fn search(data: Data, args: &[String]) -> Result<()> {
     let bin = binary(&o)?;
     let (out, start) = search_plan(&o, data, &dir);
     run_step(&bin, "search", &out, o.seed, start)?;
-    eprintln!("found cell: {}", out.join("genotype.txt").display());
+    eprintln!("found cell: {}", out.join(GENOTYPE_TXT).display());
     Ok(())
 }
 
@@ -307,7 +274,7 @@ fn genotype(o: &Options, name: &str) -> Result<String> {
         return Ok(g.clone());
     }
     let run = project_root().join(format!("runs/paper/search-{name}-edas"));
-    if run.join("genotype.json").is_file() {
+    if run.join(GENOTYPE_JSON).is_file() {
         return Ok(run.display().to_string());
     }
     bail!(
@@ -318,8 +285,7 @@ fn genotype(o: &Options, name: &str) -> Result<String> {
 }
 
 /// `train-cifar10` / `train-cifar100`.
-pub fn train(data: Data, args: &[String]) -> Result<()> {
-    let o = parse(args)?;
+pub fn train(data: Data, o: &Options) -> Result<()> {
     let name = data.name();
     let dir = data_dir(&o, data)?;
     if !o.download {
@@ -348,8 +314,7 @@ pub fn train(data: Data, args: &[String]) -> Result<()> {
 
 /// `imagenet`: search on CIFAR-10 (unless `--genotype`), then train on
 /// ImageNet.
-pub fn imagenet(args: &[String]) -> Result<()> {
-    let o = parse(args)?;
+pub fn imagenet(o: &Options) -> Result<()> {
     let dir = data_dir(&o, Data::Imagenet)?;
     check_data(Data::Imagenet, &dir)?;
     let root = o.out.clone().map_or_else(
@@ -395,7 +360,7 @@ mod tests {
     #[test]
     fn strategies_are_the_shipped_configs() {
         // Every data set's search configs name the same strategies as
-        // STRATEGIES: a new strategy with configs fails here until listed.
+        // `Strategy::ALL`: a new strategy fails here until it has configs.
         for data in ["cifar10", "cifar100", "imagenet"] {
             let mut found: Vec<String> = std::fs::read_dir(project_root().join("configs/search"))
                 .unwrap()
@@ -407,7 +372,8 @@ mod tests {
                 })
                 .collect();
             found.sort();
-            let mut listed: Vec<String> = STRATEGIES.iter().map(|s| (*s).to_owned()).collect();
+            let mut listed: Vec<String> =
+                Strategy::ALL.iter().map(|s| s.name().to_owned()).collect();
             listed.sort();
             assert_eq!(found, listed, "{data}");
         }
@@ -415,6 +381,10 @@ mod tests {
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    fn parse(s: &str) -> Result<Options, clap::Error> {
+        crate::cli::parse_as::<Options>(&s.split_whitespace().collect::<Vec<_>>())
     }
 
     #[test]
@@ -455,10 +425,7 @@ mod tests {
 
     #[test]
     fn options_and_command_lines() {
-        let o = parse(&args(
-            "--data /d --device cuda:1 --strategy gdas --seed 3 --set epochs=2",
-        ))
-        .unwrap();
+        let o = parse("--data /d --device cuda:1 --strategy gdas --seed 3 --set epochs=2").unwrap();
         assert_eq!(feature(&o.device).unwrap(), Some("cuda"));
         assert_eq!(feature("cpu").unwrap(), None);
         assert!(feature("tpu").is_err());
@@ -476,22 +443,22 @@ mod tests {
             )
         );
         assert_eq!(
-            parse(&args("--strategy pc-darts")).unwrap().strategy,
+            parse("--strategy pc-darts").unwrap().strategy,
             "pc-darts"
         );
-        let e = parse(&args("--strategy pdarts")).unwrap_err().to_string();
+        let e = parse("--strategy pdarts").unwrap_err().to_string();
         assert!(
             e.contains("expected one of edas, darts, darts2, pc-darts"),
             "{e}"
         );
-        assert!(parse(&args("--seed x")).is_err());
-        assert!(parse(&args("--data")).is_err());
-        assert!(parse(&args("--frobnicate")).is_err());
-        let e = data_dir(&parse(&[]).unwrap(), Data::Cifar10)
+        assert!(parse("--seed x").is_err());
+        assert!(parse("--data").is_err());
+        assert!(parse("--frobnicate").is_err());
+        let e = data_dir(&parse("").unwrap(), Data::Cifar10)
             .unwrap_err()
             .to_string();
         assert!(e.contains("--data DIR"), "{e}");
-        let e = imagenet(&args("--data /nonexistent-imagenet"))
+        let e = imagenet(&parse("--data /nonexistent-imagenet").unwrap())
             .unwrap_err()
             .to_string();
         assert!(e.contains("ImageNet not found"), "{e}");

@@ -1,0 +1,92 @@
+//! What a search writes down: one [`SearchRecord`] per epoch
+//! (`metrics.jsonl`) and the [`SearchResults`] of a finished search
+//! (`results.json`).
+
+use std::collections::BTreeMap;
+
+use edas_run::EpochRecord;
+use serde::{Deserialize, Serialize};
+
+use crate::searcher::Evaluation;
+use crate::strategy_name::Strategy;
+
+/// One line of `metrics.jsonl`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchRecord {
+    /// 0-based epoch.
+    pub epoch: usize,
+    /// The strategy.
+    pub strategy: Strategy,
+    /// Whether this was a warm-up epoch.
+    pub warmup: bool,
+    /// Weight learning rate.
+    pub lr: f64,
+    /// Temperature.
+    pub tau: f64,
+    /// Exploration probability.
+    pub epsilon: f64,
+    /// Steps run.
+    pub steps: usize,
+    /// Mean training loss (weight steps, before each update).
+    pub train_loss: f64,
+    /// Training accuracy of those batches.
+    pub train_acc: f64,
+    /// Mean validation loss of the architecture steps (none without one).
+    pub val_loss: Option<f64>,
+    /// Validation accuracy of those batches.
+    pub val_acc: Option<f64>,
+    /// End-of-epoch evaluation on held-out validation examples.
+    pub eval: Evaluation,
+    /// Accuracy of the network as searched.
+    pub searched_acc: f64,
+    /// Accuracy of the derived network with inherited weights.
+    pub derived_acc: f64,
+    /// `searched_acc - derived_acc`.
+    pub pruning_gap: f64,
+    /// The derived genotype, DARTS text.
+    pub genotype: String,
+    /// Kept edges (of 16) whose op or input changed since the last epoch.
+    pub changed_edges: usize,
+    /// Mean entropy of `softmax(alpha)` per edge (nats), normal and reduce.
+    pub entropy: [f64; 2],
+    /// Ops of the derived cells.
+    pub ops: BTreeMap<String, BTreeMap<String, usize>>,
+    /// `softmax(alpha)` per kind, row-major 14 x 8 (for the alpha plot).
+    pub alpha: [Vec<f32>; 2],
+    /// Mean seconds per step.
+    pub step_time_s: f64,
+    /// Seconds for the epoch including evaluation and checkpoint.
+    pub epoch_time_s: f64,
+    /// Peak resident memory during the epoch (MiB), where measurable.
+    pub peak_memory_mib: Option<f64>,
+}
+
+impl EpochRecord for SearchRecord {
+    fn set_cost(&mut self, epoch_time_s: f64, peak_memory_mib: Option<f64>) {
+        self.epoch_time_s = epoch_time_s;
+        self.peak_memory_mib = peak_memory_mib;
+    }
+}
+
+/// Final results (`results.json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SearchResults {
+    /// Config name.
+    pub name: String,
+    /// Strategy.
+    pub strategy: Strategy,
+    /// Epochs.
+    pub epochs: usize,
+    /// The final genotype, DARTS text.
+    pub genotype: String,
+    /// Final accuracy of the network as searched (validation split).
+    pub searched_acc: f64,
+    /// Final accuracy of the derived network with inherited weights.
+    pub derived_acc: f64,
+    /// The pruning gap.
+    pub pruning_gap: f64,
+    /// Seconds of search.
+    pub search_time_s: f64,
+    /// Highest per-epoch peak memory (MiB).
+    pub peak_memory_mib: Option<f64>,
+}
