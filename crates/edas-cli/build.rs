@@ -40,9 +40,50 @@ fn commit(manifest_dir: &Path) -> Option<(String, PathBuf, PathBuf)> {
     Some((description, top, git_dir))
 }
 
+/// Writes `$OUT_DIR/shipped_configs.rs`: every `configs/search/*.toml` and
+/// `configs/train/*.toml` of the checkout as `(name, text)`, so that an
+/// installed binary finds them by name (`--config cifar100-edas`, `edas
+/// config list`). Outside the checkout the list is empty.
+fn ship_configs(manifest_dir: &Path) {
+    let configs = manifest_dir.join("../../configs");
+    let mut entries = Vec::new();
+    for kind in ["search", "train"] {
+        let dir = configs.join(kind);
+        println!("cargo:rerun-if-changed={}", dir.display());
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = read
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        files.sort();
+        for f in files {
+            let (Some(stem), Ok(abs)) = (f.file_stem().and_then(|s| s.to_str()), f.canonicalize())
+            else {
+                continue;
+            };
+            entries.push(format!(
+                "    (\"{kind}/{stem}\", include_str!({:?})),\n",
+                abs.display().to_string()
+            ));
+        }
+    }
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("shipped_configs.rs");
+    let text = format!(
+        "/// The shipped configs, `(\"search/NAME\" or \"train/NAME\", TOML text)`.\npub const SHIPPED: &[(&str, &str)] = &[\n{}];\n",
+        entries.concat()
+    );
+    if let Err(e) = std::fs::write(&out, text) {
+        println!("cargo:warning=cannot write {}: {e}", out.display());
+    }
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    ship_configs(&manifest_dir);
     let description = match commit(&manifest_dir) {
         Some((description, top, git_dir)) => {
             // A new commit or checkout changes these; an edit to a source

@@ -33,7 +33,6 @@ fn target() -> PathBuf {
     project_root().join("target")
 }
 
-
 /// `cargo SUBCOMMAND --target-dir target/gpu --release --locked -p edas-cli
 /// --features tch,vulkan EXTRA...` with LibTorch from the environment
 /// (torch-sys's `LIBTORCH_USE_PYTORCH`), release without debug info.

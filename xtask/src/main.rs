@@ -35,6 +35,7 @@ mod torch_venv;
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
 
 pub(crate) use edas_lab::workspace::{cargo, cargo_with, project_root};
 
@@ -56,74 +57,82 @@ pub(crate) fn run_json(cmd: &mut Command) -> Result<serde_json::Value> {
     Ok(serde_json::from_str(line)?)
 }
 
-const USAGE: &str = "usage: cargo xtask <task>
-
-tasks:
-  lint    cargo fmt --check, then cargo clippy --workspace --all-targets -D warnings
-  test    cargo test --workspace --locked (the README's test command)
-  bench nn [BATCH] [STEPS] [CASE...]   network step time and peak memory
-  bench search [BATCH] [STEPS] [CASE...]  whole search step per strategy vs the derived network
-  bench torch [BATCH] [STEPS]          the PyTorch reference of the discrete network
-  bench data                           input-pipeline throughput
-  tch build|test                       edas with LibTorch (tch) and Vulkan into target/gpu (torch from PyPI); its tests
-  tch bench [BATCH] [STEPS]            DARTS_V2 and search steps: flex vs tch vs PyTorch on this CPU
-  interop                              edas <-> PyTorch weights and ONNX (onnxruntime): logits compared (torch venv)
-  gpu-kit                              target/gpu-kit: edas (tch, vulkan), scripts/gpu-check.sh, Vulkan loader
-  slurm-test                           a one-node Slurm cluster here (root; Debian's slurmctld, slurmd, munge): tiny matrix, one job preempted, report = local runner's
-
-the experiment lab (aliases of `edas-lab`'s subcommands; `cargo xtask matrix --help` etc.):
-  matrix FILE [--jobs N] [--bin PATH] | --status | --slurm [OPTIONS]   strategies x seeds x grids: search (+ train), skip finished, resume interrupted
-  fashion [--jobs N] [--bin PATH]      matrix configs/matrix/fashion.toml on Debian's Fashion-MNIST (~1.5 h)
-  report RUN_OR_DIR... [OPTIONS]       mean +/- std over seeds, CIs against a baseline; CSV, chart, best cells
-  variance [OPTIONS]                   one cell, N training seeds: the recipe's spread and the runs a comparison needs
-  search-cifar10|search-cifar100|train-cifar10|train-cifar100|imagenet [OPTIONS]   paper-scale runs
-
-";
-
-/// The lab's subcommands, which `cargo xtask` passes on to `edas-lab`.
-const LAB: [&str; 9] = [
-    "matrix",
-    "fashion",
-    "report",
-    "variance",
-    "search-cifar10",
-    "search-cifar100",
-    "train-cifar10",
-    "train-cifar100",
-    "imagenet",
-];
-
-fn usage() -> String {
-    USAGE.to_owned()
+/// Project automation (matklad's xtask convention): the developers' chores,
+/// and the experiment lab's studies (`edas-lab`'s subcommands, listed last).
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask")]
+struct Xtask {
+    /// The task.
+    #[command(subcommand)]
+    task: Task,
 }
 
-fn run(task: &str, rest: &[String]) -> Result<()> {
-    if LAB.contains(&task) {
-        let args = std::iter::once("cargo xtask")
-            .chain(std::iter::once(task))
-            .chain(rest.iter().map(String::as_str));
-        let cli = match edas_lab::cli::parse_from("cargo xtask", args) {
-            Ok(cli) => cli,
-            Err(e) => e.exit(),
-        };
-        return cli.command.run();
-    }
+/// Arguments passed on to a task as they are (`[BATCH] [STEPS] [CASE...]`).
+#[derive(Debug, clap::Args)]
+struct Rest {
+    /// The task's own arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// cargo fmt --check, then cargo clippy --workspace --all-targets -D warnings.
+    #[command(after_help = "Example:\n  cargo xtask lint")]
+    Lint,
+    /// The README's test command (cargo test --workspace --locked).
+    #[command(after_help = "Example:\n  cargo xtask test")]
+    Test,
+    /// Benchmarks: nn|search [BATCH] [STEPS] [CASE...] (one process per case),
+    /// torch [BATCH] [STEPS] (the PyTorch reference), data (input pipeline).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  cargo xtask bench nn 32 5\n  cargo xtask bench search 32 3 edas-l8 darts-l8\n  cargo xtask bench torch"
+    )]
+    Bench(BenchTask),
+    /// edas with LibTorch (tch) and Vulkan into target/gpu (torch from PyPI):
+    /// build, test [-- ARGS], bench [BATCH] [STEPS] (flex vs tch vs PyTorch).
+    #[command(after_help = "Examples:\n  cargo xtask tch build\n  cargo xtask tch bench 32 3")]
+    Tch(Rest),
+    /// edas <-> PyTorch weights and ONNX in onnxruntime, logits compared.
+    #[command(after_help = "Example:\n  cargo xtask interop")]
+    Interop,
+    /// A one-node Slurm cluster here (root; Debian's slurmctld, slurmd,
+    /// munge): a tiny matrix, one job preempted, report = the local runner's.
+    #[command(after_help = "Example:\n  cargo xtask slurm-test")]
+    SlurmTest,
+    /// target/gpu-kit: edas (tch, vulkan), scripts/gpu-check.sh, a Vulkan loader.
+    #[command(after_help = "Example:\n  cargo xtask gpu-kit")]
+    GpuKit,
+    /// The experiment lab (edas-lab).
+    #[command(flatten)]
+    Lab(edas_lab::cli::Command),
+}
+
+/// `cargo xtask bench ...`.
+#[derive(Debug, Subcommand)]
+enum BenchTask {
+    /// Network step time and peak memory: [BATCH] [STEPS] [CASE...].
+    Nn(Rest),
+    /// A whole search step per strategy vs the derived network: [BATCH] [STEPS] [CASE...].
+    Search(Rest),
+    /// The PyTorch reference of the discrete network: [BATCH] [STEPS].
+    Torch(Rest),
+    /// Input-pipeline throughput.
+    Data,
+}
+
+fn run(task: Task) -> Result<()> {
     match task {
-        "bench" => match rest.first().map(String::as_str) {
-            Some("nn") => bench::nn(&rest[1..]),
-            Some("torch") => bench::torch(&rest[1..]),
-            Some("search") => bench::search(&rest[1..]),
-            Some("data") => bench::data(),
-            _ => bail!(
-                "usage: cargo xtask bench nn|search|torch|data\n\n{}",
-                usage()
-            ),
-        },
-        "tch" => gpu::tch(rest),
-        "interop" => interop::interop(rest),
-        "slurm-test" => slurm_test::slurm_test(rest),
-        "gpu-kit" => gpu::kit(),
-        "lint" => {
+        Task::Bench(BenchTask::Nn(r)) => bench::nn(&r.args),
+        Task::Bench(BenchTask::Search(r)) => bench::search(&r.args),
+        Task::Bench(BenchTask::Torch(r)) => bench::torch(&r.args),
+        Task::Bench(BenchTask::Data) => bench::data(),
+        Task::Tch(r) => gpu::tch(&r.args),
+        Task::Interop => interop::interop(&[]),
+        Task::SlurmTest => slurm_test::slurm_test(&[]),
+        Task::GpuKit => gpu::kit(),
+        Task::Lint => {
             cargo(&["fmt", "--all", "--", "--check"])?;
             cargo(&[
                 "clippy",
@@ -135,26 +144,69 @@ fn run(task: &str, rest: &[String]) -> Result<()> {
                 "warnings",
             ])
         }
-        "test" => cargo(&["test", "--workspace", "--locked"]),
-        other => bail!("unknown task `{other}`\n\n{}", usage()),
+        Task::Test => cargo(&["test", "--workspace", "--locked"]),
+        Task::Lab(command) => command.run(),
     }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let Some(task) = args.first().cloned() else {
-        eprintln!("{}", usage());
-        return ExitCode::FAILURE;
+    // `cargo xtask` runs `xtask ARGS`: the program name is `cargo xtask`.
+    let args = std::iter::once("cargo xtask".to_owned()).chain(std::env::args().skip(1));
+    let task = match Xtask::try_parse_from(args) {
+        Ok(x) => x.task,
+        // Help and version exit 0, usage errors 2, as clap does.
+        Err(e) => e.exit(),
     };
-    if matches!(task.as_str(), "-h" | "--help" | "help") {
-        print!("{}", usage());
-        return ExitCode::SUCCESS;
-    }
-    match run(&task, &args[1..]) {
+    match run(task) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent_and_help_exits_zero() {
+        Xtask::command().debug_assert();
+        for help in [
+            &["x", "--help"][..],
+            &["x", "-h"],
+            &["x", "help"],
+            &["x", "report", "--help"],
+            &["x", "bench", "--help"],
+        ] {
+            let e = Xtask::try_parse_from(help).unwrap_err();
+            assert_eq!(e.exit_code(), 0, "{help:?}");
+        }
+        let e = Xtask::try_parse_from(["x", "frobnicate"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let help = Xtask::command().render_help().to_string();
+        for task in [
+            "lint",
+            "bench",
+            "tch",
+            "gpu-kit",
+            "matrix",
+            "report",
+            "search-cifar100",
+            "imagenet",
+        ] {
+            assert!(help.contains(task), "{task} missing from:\n{help}");
+        }
+        let Task::Bench(BenchTask::Nn(r)) =
+            Xtask::try_parse_from(["x", "bench", "nn", "32", "5", "op-sep3"])
+                .unwrap()
+                .task
+        else {
+            panic!("not bench nn")
+        };
+        assert_eq!(r.args, ["32", "5", "op-sep3"]);
     }
 }

@@ -16,6 +16,9 @@ use serde::Serialize;
 pub enum DataCommand {
     /// Read both parts of a data set and print counts, class balance and
     /// pixel statistics.
+    #[command(
+        after_help = "Examples:\n  edas data check fashion-mnist\n  edas data check cifar100 --data ~/data --download"
+    )]
     Check(CheckArgs),
 }
 
@@ -26,7 +29,7 @@ pub struct CheckArgs {
     dataset: DatasetKind,
     /// The data directory (default: Debian's for Fashion-MNIST, else
     /// $EDAS_DATA_DIR or ~/.cache/edas/data/<name>).
-    #[arg(long)]
+    #[arg(long = "data", alias = "root", value_name = "DIR")]
     root: Option<PathBuf>,
     /// Download CIFAR-10/100 or Fashion-MNIST into the directory when absent
     /// (checksums verified). `EDAS_DATA_MIRROR` replaces the server.

@@ -1,12 +1,11 @@
 //! `edas genotype show|convert|plot|diff|list|random`.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use edas_genotype::{Cell, CellKind, Format, Primitive, darts_text, dot, graphviz, published};
+use edas_genotype::{CellKind, Format, Primitive, darts_text, dot, graphviz, published};
 use serde::Serialize;
 
 use crate::source::{Loaded, resolve};
@@ -15,18 +14,26 @@ use crate::source::{Loaded, resolve};
 #[derive(Debug, Subcommand)]
 pub enum GenotypeCommand {
     /// Print a genotype as a table of its cells.
+    #[command(
+        after_help = "Examples:\n  edas genotype show DARTS_V2\n  edas genotype show runs/cifar10-edas --json"
+    )]
     Show(ShowArgs),
     /// Write a genotype in another format (to standard output or a file).
+    #[command(after_help = "Examples:\n  edas genotype convert PDARTS --to json -o pdarts.json")]
     Convert(ConvertArgs),
     /// Draw both cells: DOT files, and SVG or PNG through Graphviz `dot`.
+    #[command(after_help = "Examples:\n  edas genotype plot DARTS_V2 -o pictures/")]
     Plot(PlotArgs),
     /// List the edges in which two genotypes differ.
+    #[command(after_help = "Examples:\n  edas genotype diff DARTS_V1 DARTS_V2 --exit-code")]
     Diff(DiffArgs),
     /// List the published genotypes that can be named on the command line.
+    #[command(after_help = "Examples:\n  edas genotype list")]
     List,
     /// Sample a genotype uniformly from the DARTS space (two distinct inputs
     /// per node, each with a uniformly drawn op other than `none`): the
     /// "random cell" baseline, trained without any search.
+    #[command(after_help = "Examples:\n  edas genotype random --seed 3 -o random3.json")]
     Random(RandomArgs),
 }
 
@@ -36,11 +43,11 @@ pub struct RandomArgs {
     /// Seed of the sample (the same seed gives the same genotype).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output format; defaults to the extension of --output, else DARTS text.
+    /// Output format; defaults to the extension of --out, else DARTS text.
     #[arg(long, value_parser = parse_format)]
     to: Option<Format>,
     /// Write here instead of standard output.
-    #[arg(short, long)]
+    #[arg(short = 'o', long = "out", alias = "output")]
     output: Option<PathBuf>,
     /// Replace the output file if it exists.
     #[arg(long, requires = "output")]
@@ -70,11 +77,11 @@ pub struct ShowArgs {
 pub struct ConvertArgs {
     #[command(flatten)]
     source: GenotypeArg,
-    /// Output format; defaults to the extension of --output, else DARTS text.
+    /// Output format; defaults to the extension of --out, else DARTS text.
     #[arg(long, value_parser = parse_format)]
     to: Option<Format>,
     /// Write here instead of standard output.
-    #[arg(short, long)]
+    #[arg(short = 'o', long = "out", alias = "output")]
     output: Option<PathBuf>,
     /// Replace the output file if it exists.
     #[arg(long, requires = "output")]
@@ -97,7 +104,7 @@ pub struct PlotArgs {
     #[command(flatten)]
     source: GenotypeArg,
     /// Directory to write into (created if missing).
-    #[arg(short, long, default_value = ".")]
+    #[arg(short = 'o', long = "out", alias = "output", default_value = ".")]
     output: PathBuf,
     /// Picture format. Default: svg when Graphviz `dot` is installed, else dot.
     #[arg(long, value_enum)]
@@ -151,43 +158,6 @@ pub fn run(cmd: GenotypeCommand) -> Result<ExitCode> {
     }
 }
 
-fn state_label(state: usize) -> String {
-    match state {
-        0 => "0 (c_{k-2})".to_owned(),
-        1 => "1 (c_{k-1})".to_owned(),
-        s => s.to_string(),
-    }
-}
-
-fn cell_table(cell: &Cell, kind: CellKind) -> String {
-    let mut out = String::new();
-    let concat: Vec<String> = cell.concat().states().map(|s| s.to_string()).collect();
-    let _ = writeln!(
-        out,
-        "{kind} cell (output: concat of nodes {})",
-        concat.join(", ")
-    );
-    let _ = writeln!(out, "  node  input        op");
-    for (node, pair) in cell.nodes() {
-        for edge in pair {
-            let _ = writeln!(
-                out,
-                "  {node:<4}  {:<11}  {}",
-                state_label(edge.input),
-                edge.op
-            );
-        }
-    }
-    let counts: Vec<String> = Primitive::ALL
-        .into_iter()
-        .zip(cell.op_counts())
-        .filter(|&(_, n)| n > 0)
-        .map(|(op, n)| format!("{op} x{n}"))
-        .collect();
-    let _ = writeln!(out, "  ops: {}", counts.join(", "));
-    out
-}
-
 #[derive(Serialize)]
 struct ShowJson<'a> {
     name: Option<&'a str>,
@@ -226,10 +196,8 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!("{label} ({origin})");
-    for kind in CellKind::ALL {
-        println!();
-        print!("{}", cell_table(genotype.cell(kind), kind));
-    }
+    println!();
+    print!("{genotype}");
     println!();
     println!("{}", darts_text::to_darts(&genotype));
     Ok(ExitCode::SUCCESS)
@@ -319,7 +287,7 @@ fn plain_prefix(prefix: &str) -> Result<&str> {
     } else {
         bail!(
             "prefix {prefix:?} is not a plain file name (no `/`, not `.` or `..`): the plots are \
-             written into --output; pass --prefix NAME"
+             written into --out; pass --prefix NAME"
         )
     }
 }

@@ -35,7 +35,7 @@ pub struct ImportArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
     /// The run directory (default: runs/import-<genotype>).
-    #[arg(long)]
+    #[arg(short, long, alias = "output")]
     out: Option<PathBuf>,
     /// Overwrite the run directory if it holds a run.
     #[arg(long)]

@@ -3,6 +3,7 @@
 //! Argument parsing and glue only; the work is done by the library crates.
 
 mod bench_cmd;
+mod config_cmd;
 mod data_cmd;
 mod device;
 mod dump;
@@ -11,6 +12,7 @@ mod import_cmd;
 mod inspect_cmd;
 mod run_args;
 mod search_cmd;
+mod shipped;
 mod source;
 mod train_cmd;
 
@@ -39,24 +41,50 @@ struct Cli {
 enum Command {
     /// Read, show, convert, draw and compare genotypes.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  edas genotype show DARTS_V2\n  edas genotype convert PDARTS --to json -o pdarts.json"
+    )]
     Genotype(genotype_cmd::GenotypeCommand),
     /// Check that a data set is in place (and download it if asked).
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  edas data check fashion-mnist\n  edas data check cifar10 --data ~/data --download"
+    )]
     Data(data_cmd::DataCommand),
+    /// The configs shipped with edas: list them, print one, write one to edit.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
     /// Parameters, mult-adds and cell shapes of the network a genotype builds.
+    #[command(after_help = "Examples:\n  edas inspect --genotype DARTS_V2 --net imagenet")]
     Inspect(inspect_cmd::InspectArgs),
-    /// Search a cell architecture (EDAS, DARTS, GDAS or random) from a config.
+    /// Search a cell architecture from a config (EDAS, DARTS first and second
+    /// order, PC-DARTS, GDAS or random search).
+    #[command(
+        after_help = "Examples:\n  edas search --config configs/search/cifar10-edas.toml --set seed=3\n  edas search --resume runs/cifar10-edas"
+    )]
     Search(search_cmd::SearchArgs),
     /// Train a genotype's network from scratch with a config's recipe.
+    #[command(
+        after_help = "Examples:\n  edas train --genotype runs/cifar10-edas --config configs/train/cifar10.toml"
+    )]
     Train(train_cmd::TrainArgs),
     /// Test accuracy (top-1, top-5) and loss of a trained run.
+    #[command(after_help = "Examples:\n  edas eval --run runs/cifar10-cifar10-edas --json")]
     Eval(train_cmd::EvalArgs),
-    /// Write a trained run's weights as safetensors with PyTorch names.
+    /// Write a trained run's network as safetensors with PyTorch names, or as
+    /// ONNX.
+    #[command(
+        after_help = "Examples:\n  edas export --run runs/cifar10-cifar10-edas\n  edas export --run runs/cifar10-cifar10-edas --format onnx -o net.onnx"
+    )]
     Export(train_cmd::ExportArgs),
     /// Turn a PyTorch DARTS `model.pt` into a run that `eval`, `export` and
     /// `train --resume` accept.
+    #[command(
+        after_help = "Examples:\n  edas import --weights weights.pt --genotype DARTS_V2 --out runs/darts-v2-pt"
+    )]
     Import(import_cmd::ImportArgs),
     /// Time one search or training step on a device (one JSON line).
+    #[command(after_help = "Examples:\n  edas bench edas-l8 --batch 64 --device cpu")]
     Bench(bench_cmd::BenchArgs),
 }
 
@@ -94,6 +122,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Genotype(cmd) => genotype_cmd::run(cmd),
         Command::Data(cmd) => data_cmd::run(cmd),
+        Command::Config(cmd) => config_cmd::run(cmd),
         Command::Inspect(args) => inspect_cmd::run(args),
         Command::Search(args) => search_cmd::run(args),
         Command::Train(args) => train_cmd::train(args),

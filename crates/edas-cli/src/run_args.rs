@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use clap::Args;
-use edas_run::config::{Loaded, load};
+use edas_run::config::{Loaded, load, load_text};
+use edas_run::files::{COMMAND_FILE, CONFIG_FILE};
 use edas_run::{OpenMode, RunOptions, StopFlag};
 use serde::de::DeserializeOwned;
-use edas_run::files::{COMMAND_FILE, CONFIG_FILE};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -18,7 +18,7 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// The run directory (default: under runs/).
-    #[arg(long)]
+    #[arg(short, long, alias = "output")]
     pub out: Option<PathBuf>,
     /// Continue the unfinished run in this directory from its checkpoint,
     /// with the config stored there.
@@ -50,6 +50,33 @@ pub struct RunArgs {
     /// resolved, nothing written.
     #[arg(long, conflicts_with_all = ["resume", "force", "stop_after", "checkpoint_every", "json"])]
     pub check: bool,
+}
+
+/// The config `--config` names for a `kind` run: a file, else a shipped
+/// config by name (`cifar100-edas`: `edas config list`), so that an
+/// installed binary needs no checkout.
+fn load_config<C: DeserializeOwned>(kind: &str, path: &Path, sets: &[String]) -> Result<Loaded<C>> {
+    let dir = if kind == "training" { "train" } else { kind };
+    if path.symlink_metadata().is_err()
+        && let Some((name, text)) = path.to_str().and_then(|p| crate::shipped::find(dir, p))
+    {
+        return Ok(load_text::<C>(
+            text,
+            &format!("shipped config {name}"),
+            sets,
+        )?);
+    }
+    let missing = path.symlink_metadata().is_err();
+    let loaded = load::<C>(path, sets);
+    if missing {
+        return loaded.with_context(|| {
+            format!(
+                "no config file {}, and no shipped config of that name (`edas config list`)",
+                path.display()
+            )
+        });
+    }
+    Ok(loaded?)
 }
 
 /// A run to start or resume: its config, directory and mode.
@@ -110,7 +137,7 @@ impl RunArgs {
             });
         }
         let path = config.context("--config is required (or --resume RUN_DIR)")?;
-        let loaded = load::<C>(path, &self.sets)?;
+        let loaded = load_config::<C>(kind, path, &self.sets)?;
         let out = self
             .out
             .clone()

@@ -9,8 +9,8 @@ use clap::Args;
 
 use edas_data::DataConfig;
 use edas_run::config::load;
-use edas_train::{TrainConfig, TrainedRun, load_run, run_train};
 use edas_run::files::{CONFIG_FILE, GENOTYPE_JSON, ONNX_FILE, SAFETENSORS_FILE};
+use edas_train::{TrainConfig, TrainedRun, load_run, run_train};
 
 use crate::run_args::RunArgs;
 
@@ -80,7 +80,7 @@ pub struct EvalArgs {
     #[arg(long)]
     run: PathBuf,
     /// Read the test set from this directory instead of the run's.
-    #[arg(long)]
+    #[arg(long = "data", alias = "data-root", value_name = "DIR")]
     data_root: Option<PathBuf>,
     /// Evaluate at most this many test examples.
     #[arg(long)]
@@ -200,7 +200,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "safetensors")]
     format: ExportFormat,
     /// The output file (default: RUN_DIR/model.safetensors or model.onnx).
-    #[arg(long, short)]
+    #[arg(short = 'o', long = "out", alias = "output")]
     output: Option<PathBuf>,
     /// Replace the output file if it exists.
     #[arg(long)]
@@ -273,7 +273,7 @@ fn refuse_run_file(run: &std::path::Path, out: &std::path::Path) -> Result<()> {
     {
         bail!(
             "{} is the run's own {name}; an export may replace only model.safetensors or \
-             model.onnx in a run directory (choose another --output)",
+             model.onnx in a run directory (choose another --out)",
             out.display()
         );
     }

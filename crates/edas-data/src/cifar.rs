@@ -82,6 +82,24 @@ fn locate(root: &Path, subdir: &str, marker: &str, expected: &str) -> Result<Pat
     })
 }
 
+/// Whether CIFAR-10's training and test files are under `root` in a layout
+/// [`cifar10`] reads (in `root` itself or in `root/cifar-10-batches-bin`):
+/// data on disk is used, never downloaded again.
+pub fn cifar10_present(root: &Path) -> bool {
+    CIFAR10_TRAIN_FILES
+        .iter()
+        .chain([&CIFAR10_TEST_FILE])
+        .all(|f| locate(root, "cifar-10-batches-bin", f, "").is_ok())
+}
+
+/// Whether CIFAR-100's `train.bin` and `test.bin` are under `root` in a
+/// layout [`cifar100`] reads (flat or in `root/cifar-100-binary`).
+pub fn cifar100_present(root: &Path) -> bool {
+    ["train.bin", "test.bin"]
+        .iter()
+        .all(|f| locate(root, "cifar-100-binary", f, "").is_ok())
+}
+
 /// The most records a CIFAR file holds (CIFAR-100's training file).
 const MAX_RECORDS: usize = 50_000;
 

@@ -249,6 +249,16 @@ pub fn idx_dataset(
     )
 }
 
+/// Whether `dir` holds the four IDX files of a split pair (train and
+/// test, images and labels) in a form [`find_file`] reads: plain, gzipped or
+/// with dotted names.
+pub fn idx_present(dir: &Path) -> bool {
+    [Split::Train, Split::Test].into_iter().all(|split| {
+        let (images, labels) = standard_names(split);
+        find_file(dir, images).is_ok() && find_file(dir, labels).is_ok()
+    })
+}
+
 /// Fashion-MNIST from `dir` (default: [`DEBIAN_FASHION_MNIST_DIR`]).
 pub fn fashion_mnist(dir: Option<&Path>, split: Split) -> Result<InMemoryDataset> {
     let dir = dir.unwrap_or(Path::new(DEBIAN_FASHION_MNIST_DIR));

@@ -46,12 +46,12 @@ pub mod synthetic;
 
 pub use augment::{Augment, Normalization, Pipeline};
 pub use burn_dataset::{DatasetSource, LabelledImage};
-pub use cifar::{Cifar100Labels, Split, cifar10, cifar100};
+pub use cifar::{Cifar100Labels, Split, cifar10, cifar10_present, cifar100, cifar100_present};
 pub use dataset::{Image, ImageShape, ImageSource, InMemoryDataset, check_splits};
 pub use edas_rng::Rng;
 pub use error::{DataError, Result};
 pub use folder::ImageFolder;
-pub use idx::{fashion_mnist, mnist};
+pub use idx::{fashion_mnist, idx_present, mnist};
 pub use loader::{Batch, Batches, Loader, LoaderConfig, search_split};
 pub use spec::{CustomSpec, DataConfig, DatasetKind};
 pub use synthetic::{SyntheticSpec, synthetic};

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::augment::{Normalization, Pipeline};
-use crate::cifar::{Cifar100Labels, Split, cifar10, cifar100};
+use crate::cifar::{Cifar100Labels, Split, cifar10, cifar10_present, cifar100, cifar100_present};
 use crate::dataset::{ImageShape, ImageSource};
 use crate::download::{self, DownloadOptions};
 use crate::error::{DataError, Result};
 use crate::folder::ImageFolder;
-use crate::idx::{DEBIAN_FASHION_MNIST_DIR, fashion_mnist, mnist};
+use crate::idx::{DEBIAN_FASHION_MNIST_DIR, fashion_mnist, idx_present, mnist};
 use crate::synthetic::{SyntheticSpec, synthetic};
 
 /// The data sets edas reads.
@@ -172,7 +172,18 @@ impl DataConfig {
         }
     }
 
+    /// Downloads the data set into `root` unless its files are there in a
+    /// layout the loader reads (then nothing is fetched, online or not).
     fn fetch_if_asked(&self, root: &Path, options: &DownloadOptions) -> Result<()> {
+        let present = match self.dataset {
+            DatasetKind::Cifar10 => cifar10_present(root),
+            DatasetKind::Cifar100 => cifar100_present(root),
+            DatasetKind::FashionMnist => idx_present(root),
+            _ => false,
+        };
+        if present {
+            return Ok(());
+        }
         match self.dataset {
             DatasetKind::Cifar10 => download::ensure_archive(
                 &download::CIFAR10_BINARY,

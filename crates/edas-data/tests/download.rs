@@ -292,3 +292,97 @@ fn published_checksums_match_debians_fashion_mnist() {
         );
     }
 }
+
+/// CIFAR files already on disk, flat in the data directory or in the
+/// archive's folder, are used as they are: `download = true` fetches
+/// nothing (an offline machine with the files used to fail on DNS).
+#[test]
+fn cifar_files_on_disk_in_either_layout_are_not_downloaded() {
+    use edas_data::{DataConfig, DatasetKind};
+    let server = Server::start();
+    let records = |n: usize, header: usize| -> Vec<u8> {
+        let mut data = Vec::new();
+        for label in 0..n {
+            data.extend(std::iter::repeat_n(label as u8, header));
+            data.extend(std::iter::repeat_n(7u8, 3072));
+        }
+        data
+    };
+    for (kind, nested, files) in [
+        (
+            DatasetKind::Cifar10,
+            "cifar-10-batches-bin",
+            &[
+                "data_batch_1.bin",
+                "data_batch_2.bin",
+                "data_batch_3.bin",
+                "data_batch_4.bin",
+                "data_batch_5.bin",
+                "test_batch.bin",
+            ][..],
+        ),
+        (
+            DatasetKind::Cifar100,
+            "cifar-100-binary",
+            &["train.bin", "test.bin"][..],
+        ),
+    ] {
+        for flat in [true, false] {
+            let root = tempfile::tempdir().unwrap();
+            let dir = if flat {
+                root.path().to_owned()
+            } else {
+                root.path().join(nested)
+            };
+            std::fs::create_dir_all(&dir).unwrap();
+            let header = if kind == DatasetKind::Cifar10 { 1 } else { 2 };
+            for f in files {
+                std::fs::write(dir.join(f), records(3, header)).unwrap();
+            }
+            let config = DataConfig {
+                root: Some(root.path().to_owned()),
+                download: true,
+                ..DataConfig::new(kind)
+            };
+            let train = config.open(Split::Train, &server.options()).unwrap();
+            // CIFAR-10's five training batches of 3 records; CIFAR-100's one.
+            let want = if kind == DatasetKind::Cifar10 { 15 } else { 3 };
+            assert_eq!(train.len(), want, "{kind:?} flat={flat}");
+        }
+    }
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+    // Absent files are fetched (and the missing archive named).
+    let empty = tempfile::tempdir().unwrap();
+    let config = DataConfig {
+        root: Some(empty.path().to_owned()),
+        download: true,
+        ..DataConfig::new(DatasetKind::Cifar100)
+    };
+    let e = match config.open(Split::Train, &server.options()) {
+        Ok(_) => panic!("absent files were not fetched"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("404") || e.contains("cifar-100-binary.tar.gz"),
+        "{e}"
+    );
+    assert_eq!(server.requests.load(Ordering::SeqCst), 1);
+}
+
+/// Fashion-MNIST unpacked (plain IDX files, as `gunzip` leaves them) counts
+/// as present too: `download = true` would otherwise fetch the `.gz` files.
+#[test]
+fn plain_idx_files_count_as_present() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(!edas_data::idx_present(dir.path()));
+    for f in [
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+    ] {
+        std::fs::write(dir.path().join(f), b"x").unwrap();
+    }
+    assert!(!edas_data::idx_present(dir.path()));
+    std::fs::write(dir.path().join("t10k-labels-idx1-ubyte.gz"), b"x").unwrap();
+    assert!(edas_data::idx_present(dir.path()));
+}

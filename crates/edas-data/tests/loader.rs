@@ -270,7 +270,10 @@ fn a_panicking_worker_is_named_with_its_message() {
     let results: Vec<_> = loader.epoch(0).collect();
     assert!(results[0].is_ok());
     let e = results[1].as_ref().unwrap_err();
-    assert!(matches!(e, edas_data::DataError::Worker { batch: 1, .. }), "{e}");
+    assert!(
+        matches!(e, edas_data::DataError::Worker { batch: 1, .. }),
+        "{e}"
+    );
     let text = e.to_string();
     assert!(
         text.contains("data worker for batch 1 stopped: it panicked")

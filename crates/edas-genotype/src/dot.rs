@@ -15,7 +15,7 @@ use crate::genotype::{Cell, Genotype, NodeInput};
 use crate::primitive::{CellKind, Primitive};
 use crate::space::{INPUTS_PER_NODE, NUM_INPUT_STATES, NUM_STATES};
 
-const HEADER: &str = "  rankdir=LR;\n  node [style=filled, shape=rect, align=center, fontsize=20, height=0.5, width=0.5, penwidth=2, fontname=\"helvetica\"];\n  edge [fontsize=20, fontname=\"helvetica\"];\n";
+const HEADER: &str = "  rankdir=LR;\n  node [style=filled, shape=rect, align=center, fontsize=20, height=0.5, width=0.5, penwidth=2, fontname=\"helvetica\"];\n  edge [fontsize=16, fontname=\"helvetica\", decorate=true, color=gray30];\n";
 
 fn state_name(state: usize) -> String {
     match state {
@@ -72,12 +72,16 @@ pub fn cell_to_dot(cell: &Cell, kind: CellKind) -> String {
     )
 }
 
-/// A DOT graph of a genotype: both cells side by side as clusters.
+/// A DOT graph of a genotype: both cells as clusters, the normal cell drawn
+/// above the reduction cell. Each op label is tied to its edge by a line
+/// (`decorate`), so that none floats between two edges.
 pub fn to_dot(genotype: &Genotype) -> String {
     let mut out = format!("digraph genotype {{\n{HEADER}");
-    for kind in CellKind::ALL {
+    // With `rankdir=LR`, `dot` stacks clusters bottom-up in the order they
+    // are written: the reduction cell first puts the normal cell on top.
+    for kind in [CellKind::Reduce, CellKind::Normal] {
         out += &format!(
-            "  subgraph cluster_{kind} {{\n    label=\"{kind} cell\";\n{}  }}\n",
+            "  subgraph cluster_{kind} {{\n    label=\"{kind} cell\";\n    labelloc=b;\n    fontsize=18;\n{}  }}\n",
             cell_body(genotype.cell(kind), kind, "    ")
         );
     }

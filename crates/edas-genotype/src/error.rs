@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use crate::format::Format;
-use crate::primitive::{CellKind, Primitive};
 pub use crate::primitive::UnknownOp;
+use crate::primitive::{CellKind, Primitive};
 
 /// Why a cell (its edge list and concat list) is not a valid DARTS cell.
 ///

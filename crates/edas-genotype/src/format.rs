@@ -5,7 +5,6 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-
 /// A genotype text format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {

@@ -49,13 +49,14 @@ pub mod published;
 pub mod random;
 pub mod read;
 pub mod space;
+pub mod table;
 
+pub use codec::{load, parse_any, save};
 pub use derive::{DeriveOptions, EdgeWeights, clamp, derive, derive_cell};
 pub use diff::{Change, GenotypeDiff, diff};
 pub use error::{
     CellError, DeriveError, Error, GenotypeError, Location, ParseError, ParseErrorKind, UnknownOp,
 };
-pub use codec::{load, parse_any, save};
 pub use format::Format;
 pub use genotype::{Cell, Concat, Genotype, NUM_KEPT_EDGES, NodeInput};
 pub use primitive::{CellKind, NUM_OPS, Primitive};

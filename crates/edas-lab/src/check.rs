@@ -65,7 +65,6 @@ pub fn check_configs(bin: &Path, units: &[MatrixUnit]) -> Result<()> {
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

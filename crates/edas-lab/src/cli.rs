@@ -32,26 +32,49 @@ pub enum Command {
     /// Run a matrix file (datasets x strategies x config grids x seeds):
     /// each unit's search (or sampled cell) and training, finished steps
     /// skipped, interrupted ones resumed; then its report.
+    #[command(
+        after_help = "Examples:\n  edas-lab matrix configs/matrix/fashion.toml --jobs 2\n  edas-lab matrix fashion --status\n  edas-lab matrix configs/matrix/decisive.toml --slurm --partition gpu --gpus 1 --dry-run"
+    )]
     Matrix(MatrixArgs),
     /// The CPU-sized experiment on real data: configs/matrix/fashion.toml
     /// with Debian's Fashion-MNIST (found, or installed with apt-get).
+    #[command(after_help = "Examples:\n  edas-lab fashion --jobs 2")]
     Fashion(LocalOptions),
     /// Mean +/- std over seeds per group: search time, peak memory,
     /// pruning gap, params, test error and its difference from a baseline
     /// with a 95% CI and Holm-adjusted p.
+    #[command(
+        after_help = "Examples:\n  edas-lab report runs/matrix/fashion --csv fashion.csv --plot errors.svg\n  edas-lab report runs/matrix/knobs --by edas.relaxed_edges --baseline random-cell"
+    )]
     Report(ReportOptions),
     /// One cell trained with N seeds: the recipe's spread and the runs a
     /// comparison needs.
+    #[command(after_help = "Examples:\n  edas-lab variance --genotype DARTS_V2 --seeds 5")]
     Variance(VarianceOptions),
     /// DARTS' CIFAR-10 search (hours to days on a GPU).
+    #[command(
+        after_help = "Examples:\n  edas-lab search-cifar10 --data ~/data/cifar10 --device cuda"
+    )]
     SearchCifar10(paper::Options),
     /// DARTS' CIFAR-100 search.
+    #[command(
+        after_help = "Examples:\n  edas-lab search-cifar100 --data ~/data/cifar100 --device cuda --strategy darts"
+    )]
     SearchCifar100(paper::Options),
     /// Train a cell on CIFAR-10 with DARTS' recipe.
+    #[command(
+        after_help = "Examples:\n  edas-lab train-cifar10 --data ~/data/cifar10 --genotype runs/paper/search-cifar10-edas --device cuda"
+    )]
     TrainCifar10(paper::Options),
     /// Train a cell on CIFAR-100 with DARTS' recipe.
+    #[command(
+        after_help = "Examples:\n  edas-lab train-cifar100 --data ~/data/cifar100 --genotype DARTS_V2 --device cuda"
+    )]
     TrainCifar100(paper::Options),
     /// Search on CIFAR-10 (unless --genotype), then train on ImageNet.
+    #[command(
+        after_help = "Examples:\n  edas-lab imagenet --data ~/data/imagenet --genotype DARTS_V2 --device cuda"
+    )]
     Imagenet(paper::Options),
 }
 
@@ -102,7 +125,9 @@ fn matrix(a: MatrixArgs) -> Result<()> {
     }
     if !a.slurm {
         if a.slurm_options != SlurmOptions::default() {
-            anyhow::bail!("the Slurm options (--partition, --gpus, --time, --device, --checkpoint-every, --signal-secs, --dry-run) need --slurm");
+            anyhow::bail!(
+                "the Slurm options (--partition, --gpus, --time, --device, --checkpoint-every, --signal-secs, --dry-run) need --slurm"
+            );
         }
         // The file is read and checked before the binary is built.
         let m = load_matrix(&a.file)?;
@@ -174,10 +199,21 @@ mod tests {
         let Command::Matrix(a) = cli.command else {
             panic!("not matrix")
         };
-        assert_eq!((a.file.as_str(), a.local.jobs, a.status), ("m.toml", 2, false));
+        assert_eq!(
+            (a.file.as_str(), a.local.jobs, a.status),
+            ("m.toml", 2, false)
+        );
         let cli = parse_from(
             "cargo xtask",
-            ["x", "matrix", "m.toml", "--slurm", "--gpus", "2", "--dry-run"],
+            [
+                "x",
+                "matrix",
+                "m.toml",
+                "--slurm",
+                "--gpus",
+                "2",
+                "--dry-run",
+            ],
         )
         .unwrap();
         let Command::Matrix(a) = cli.command else {
@@ -185,11 +221,16 @@ mod tests {
         };
         assert!(a.slurm && a.slurm_options.dry_run);
         assert_eq!(a.slurm_options.gpus, Some(2));
-        let e = parse_from("cargo xtask", ["x", "matrix", "m.toml", "--status", "--slurm"])
+        let e = parse_from(
+            "cargo xtask",
+            ["x", "matrix", "m.toml", "--status", "--slurm"],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("cannot be used with"), "{e}");
+        let e = parse_from("cargo xtask", ["x", "report"])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("cannot be used with"), "{e}");
-        let e = parse_from("cargo xtask", ["x", "report"]).unwrap_err().to_string();
         assert!(e.contains("<RUN_OR_DIR>"), "{e}");
         assert!(e.contains("cargo xtask report"), "{e}");
         let e = parse_from("edas-lab", ["x", "report", "r", "--bin", "e"])
@@ -197,7 +238,11 @@ mod tests {
             .to_string();
         assert!(e.contains("--cells"), "{e}");
         // Slurm options without --slurm, local ones with it, are refused.
-        let cli = parse_from("edas-lab", ["x", "matrix", "/nonexistent.toml", "--gpus", "1"]).unwrap();
+        let cli = parse_from(
+            "edas-lab",
+            ["x", "matrix", "/nonexistent.toml", "--gpus", "1"],
+        )
+        .unwrap();
         let e = format!("{:#}", cli.command.run().unwrap_err());
         assert!(e.contains("need --slurm"), "{e}");
         let cli = parse_from(

@@ -75,7 +75,6 @@ pub fn fashion(local: &LocalOptions) -> Result<()> {
     run_matrix(m, &extra, &local.binary()?, local.jobs)
 }
 
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

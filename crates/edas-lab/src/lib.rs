@@ -36,5 +36,6 @@ pub mod report;
 pub mod slurm;
 pub mod stats;
 pub mod status;
+pub mod summary;
 pub mod variance;
 pub mod workspace;

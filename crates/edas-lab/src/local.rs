@@ -7,11 +7,14 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Result, bail};
 
-use crate::binary::{Stopped, edas_binary, pinned_binary, resume_args, run_edas, run_edas_threads, start_args};
+use crate::binary::{
+    Stopped, edas_binary, pinned_binary, resume_args, run_edas, run_edas_threads, start_args,
+};
 use crate::check::check_configs;
 use crate::matrix::{Matrix, MatrixUnit};
 use crate::report::ReportOptions;
 use crate::status::{Action, action};
+use crate::summary::summary;
 
 /// How the local runner runs a matrix: `--jobs N`, `--bin PATH`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -46,7 +49,9 @@ fn parse_jobs(text: &str) -> Result<usize, String> {
 
 /// `edas COMMAND` for run directory `dir` as [`action`] says: skip a
 /// finished run, `--resume` an interrupted one, else start it with `start`
-/// (the config and overrides) and the seed (none: the config's).
+/// (the config and overrides) and the seed (none: the config's). The run's
+/// progress shows live (a bar on a terminal, periodic lines when piped),
+/// and its result is printed at the end ([`summary`]).
 pub fn run_step(
     bin: &Path,
     command: &str,
@@ -54,12 +59,16 @@ pub fn run_step(
     seed: Option<u64>,
     start: Vec<String>,
 ) -> Result<()> {
-    run_unit_step(bin, None, dir, &start_args(command, dir, seed, start))
+    run_unit_step(bin, None, dir, &start_args(command, dir, seed, start))?;
+    println!("{}", summary(command, dir)?);
+    Ok(())
 }
 
 /// `edas` with `start` (from [`MatrixUnit::steps`]) for run directory
 /// `dir`, as [`action`] says: skipped when finished, resumed when
-/// interrupted, started otherwise.
+/// interrupted, started otherwise. With `threads` (several units at a time)
+/// each `edas` is `--quiet`, since their progress would interleave; one at
+/// a time, its progress shows.
 fn run_unit_step(bin: &Path, threads: Option<usize>, dir: &Path, start: &[String]) -> Result<()> {
     let command = start.first().map_or("edas", String::as_str);
     let mut a = match action(dir)? {
@@ -70,7 +79,9 @@ fn run_unit_step(bin: &Path, threads: Option<usize>, dir: &Path, start: &[String
         Action::Resume => resume_args(command, dir),
         Action::Start => start.to_vec(),
     };
-    a.push("--quiet".into());
+    if threads.is_some() {
+        a.push("--quiet".into());
+    }
     run_edas_threads(bin, &a, threads)
 }
 
@@ -294,7 +305,10 @@ seeds = [1, 2, 3]
         for (bad, says) in [
             (&["--jobs"][..], "a value is required for '--jobs <N>'"),
             (&["--bin"][..], "a value is required for '--bin <PATH>'"),
-            (&["--jobs", "0"][..], "a whole number of at least 1, not `0`"),
+            (
+                &["--jobs", "0"][..],
+                "a whole number of at least 1, not `0`",
+            ),
             (&["--fast"][..], "unexpected argument '--fast'"),
         ] {
             let e = parse(bad).unwrap_err().to_string();

@@ -368,13 +368,20 @@ impl MatrixUnit {
 /// The largest matrix file read (ours are a few hundred bytes).
 const MATRIX_LIMIT: u64 = 1 << 20;
 
-/// Reads and checks the matrix in `file` (relative to the working
-/// directory, else to the project root); its `out` is made the project
-/// root's.
+/// Reads and checks the matrix in `file`: a path (relative to the working
+/// directory, else to the project root), or a shipped matrix's name
+/// (`fashion` for `configs/matrix/fashion.toml`); its `out` is made the
+/// project root's.
 pub fn load_matrix(file: &str) -> Result<Matrix> {
-    // Relative to the working directory, else to the project root.
+    let shipped = project_root()
+        .join("configs/matrix")
+        .join(format!("{file}.toml"));
     let path = if Path::new(file).exists() {
         PathBuf::from(file)
+    } else if project_root().join(file).exists() {
+        project_root().join(file)
+    } else if !file.contains(['/', '.']) && shipped.is_file() {
+        shipped
     } else {
         project_root().join(file)
     };
@@ -385,7 +392,6 @@ pub fn load_matrix(file: &str) -> Result<Matrix> {
     m.out = project_root().join(&m.out);
     Ok(m)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -576,6 +582,9 @@ seeds = [1, 2, 3]
     /// echoing it.
     #[test]
     fn matrix_files_are_read_with_bounds() {
+        // A shipped matrix by name, as the usage line says.
+        let by_name = load_matrix("fashion").unwrap();
+        assert_eq!(by_name, load_matrix("configs/matrix/fashion.toml").unwrap());
         let e = format!("{:#}", load_matrix("/dev/zero").unwrap_err());
         assert!(
             e.contains("is a character device, not a regular file"),

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use edas_run::files::GENOTYPE_JSON;
 use edas_search::Strategy;
-use edas_run::files::{GENOTYPE_JSON, GENOTYPE_TXT};
 
-use crate::binary::{edas_binary, set_args};
+use crate::binary::{edas_binary, edas_binary_path, set_args};
 use crate::local::run_step;
 use crate::workspace::project_root;
 
@@ -179,7 +179,10 @@ pub fn feature(device: &str) -> Result<Option<&'static str>> {
         "cuda" => Some("cuda"),
         "vulkan" => Some("vulkan"),
         "wgpu" => Some("wgpu"),
-        other => bail!("--device {other}: expected cpu, cuda[:N], vulkan[:N] or wgpu[:N]"),
+        "tch" | "tch-cuda" => Some("tch"),
+        other => bail!(
+            "--device {other}: expected cpu, cuda[:N], vulkan[:N], wgpu[:N], tch or tch-cuda[:N]"
+        ),
     })
 }
 
@@ -229,6 +232,20 @@ fn binary(o: &Options) -> Result<PathBuf> {
     match &o.bin {
         Some(b) if b.is_file() => Ok(absolute(b)),
         Some(b) => bail!("--bin {}: no such file", b.display()),
+        // LibTorch is not a cargo dependency: `cargo xtask tch build` puts
+        // it beside the binary it builds, and that binary is used here.
+        None if feature(&o.device)? == Some("tch") => {
+            let bin = edas_binary_path(Some("tch"));
+            if !bin.is_file() {
+                bail!(
+                    "--device {}: build edas with LibTorch first (`cargo xtask tch build`: torch from \
+                     PyPI, then {}), or pass --bin PATH",
+                    o.device,
+                    bin.display()
+                );
+            }
+            Ok(bin)
+        }
         None => edas_binary(feature(&o.device)?),
     }
 }
@@ -263,7 +280,6 @@ pub fn search(data: Data, o: &Options) -> Result<()> {
     let bin = binary(&o)?;
     let (out, start) = search_plan(&o, data, &dir);
     run_step(&bin, "search", &out, o.seed, start)?;
-    eprintln!("found cell: {}", out.join(GENOTYPE_TXT).display());
     Ok(())
 }
 
@@ -429,6 +445,7 @@ mod tests {
         assert_eq!(feature(&o.device).unwrap(), Some("cuda"));
         assert_eq!(feature("cpu").unwrap(), None);
         assert!(feature("tpu").is_err());
+        assert_eq!(feature("tch-cuda:1").unwrap(), Some("tch"));
         let (out, start) = search_plan(&o, Data::Cifar100, Path::new("/d"));
         assert!(
             out.ends_with("runs/paper/search-cifar100-gdas-s3"),
@@ -442,10 +459,7 @@ mod tests {
                  --device cuda:1 --set epochs=2"
             )
         );
-        assert_eq!(
-            parse("--strategy pc-darts").unwrap().strategy,
-            "pc-darts"
-        );
+        assert_eq!(parse("--strategy pc-darts").unwrap().strategy, "pc-darts");
         let e = parse("--strategy pdarts").unwrap_err().to_string();
         assert!(
             e.contains("expected one of edas, darts, darts2, pc-darts"),

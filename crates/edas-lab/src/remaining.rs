@@ -9,10 +9,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use edas_run::Result;
 use edas_run::dir::read_json;
 use edas_run::files::RESULTS_FILE;
 use edas_run::status::progress;
-use edas_run::Result;
 
 use crate::matrix::MatrixUnit;
 

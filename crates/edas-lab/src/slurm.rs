@@ -411,7 +411,12 @@ mod tests {
             ("--partition", "gpu\ntouch /tmp/pwned"),
             ("--time", "1:00:00\rx"),
         ] {
-            let o = crate::cli::parse_as::<SlurmOptions>(&[flag.into(), value.into(), "--dry-run".into()]).unwrap();
+            let o = crate::cli::parse_as::<SlurmOptions>(&[
+                flag.into(),
+                value.into(),
+                "--dry-run".into(),
+            ])
+            .unwrap();
             let e = submit(&m, bin, &o).unwrap_err();
             assert!(
                 e.to_string()

@@ -79,7 +79,6 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
     adjusted
 }
 
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

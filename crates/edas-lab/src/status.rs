@@ -67,7 +67,9 @@ pub fn describe(dir: &Path) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use edas_run::files::{CHECKPOINT_DIR, CONFIG_FILE, LOG_FILE, RESULTS_FILE, STATE_FILE, STATUS_FILE};
+    use edas_run::files::{
+        CHECKPOINT_DIR, CONFIG_FILE, LOG_FILE, RESULTS_FILE, STATE_FILE, STATUS_FILE,
+    };
 
     #[test]
     fn run_states_read_the_run_directory() {
@@ -99,7 +101,11 @@ mod tests {
         assert_eq!(describe(&dir), "epoch 3/50, step 120");
         // A damaged checkpoint is named, and not started over.
         std::fs::write(&state, "{").unwrap();
-        assert!(describe(&dir).starts_with("unreadable: "), "{}", describe(&dir));
+        assert!(
+            describe(&dir).starts_with("unreadable: "),
+            "{}",
+            describe(&dir)
+        );
         let e = format!("{:#}", action(&dir).unwrap_err());
         assert!(e.contains("state.json"), "{e}");
         std::fs::write(dir.join(RESULTS_FILE), "{}").unwrap();

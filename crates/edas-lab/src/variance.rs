@@ -45,7 +45,11 @@ pub struct VarianceOptions {
     #[arg(long, value_name = "G", default_value = "DARTS_V2")]
     pub genotype: String,
     /// The training config.
-    #[arg(long, value_name = "FILE", default_value = "configs/train/fashion-mnist-cpu.toml")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "configs/train/fashion-mnist-cpu.toml"
+    )]
     pub config: String,
     /// Training seeds 1..=N (at least 2).
     #[arg(long, value_name = "N", default_value_t = 5)]
@@ -82,7 +86,10 @@ pub fn variance(o: &VarianceOptions) -> Result<()> {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
-    let out = o.out.clone().unwrap_or_else(|| PathBuf::from("runs/variance").join(label));
+    let out = o
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/variance").join(label));
     let bin = edas_binary(None)?;
     let mut errors = Vec::new();
     for seed in 1..=seeds {

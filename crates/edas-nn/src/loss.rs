@@ -38,7 +38,9 @@ pub fn with_auxiliary(
 ) -> (Tensor<1>, Tensor<1>) {
     let main = loss.forward(out.logits, labels.clone());
     let total = match out.aux {
-        Some(aux) => main.clone().add(loss.forward(aux, labels).mul_scalar(weight)),
+        Some(aux) => main
+            .clone()
+            .add(loss.forward(aux, labels).mul_scalar(weight)),
         None => main.clone(),
     };
     (main, total)
@@ -51,8 +53,7 @@ mod tests {
     #[test]
     fn counts_and_losses() {
         let device = Device::flex();
-        let logits: Tensor<2> =
-            Tensor::from_data([[2.0f32, 0.0], [0.0, 1.0], [3.0, 1.0]], &device);
+        let logits: Tensor<2> = Tensor::from_data([[2.0f32, 0.0], [0.0, 1.0], [3.0, 1.0]], &device);
         let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 0, 0], [3]), &device);
         assert_eq!(correct_count(logits.clone(), labels.clone()), 2);
         // ln(1 + e^-2), ln(1 + e^1), ln(1 + e^-2), averaged.

@@ -100,7 +100,17 @@ pub fn from_table<T: DeserializeOwned>(table: toml::Table, origin: &str) -> Resu
 /// deserialises the result.
 pub fn load<T: DeserializeOwned>(path: &Path, overrides: &[String]) -> Result<Loaded<T>> {
     let text = edas_genotype::read::read_text(path).map_err(io(path))?;
-    let origin = path.display().to_string();
+    load_text(&text, &path.display().to_string(), overrides)
+}
+
+/// [`load`] for a config given as text (a config shipped inside the
+/// binary); `origin` names it in errors.
+pub fn load_text<T: DeserializeOwned>(
+    text: &str,
+    origin: &str,
+    overrides: &[String],
+) -> Result<Loaded<T>> {
+    let origin = origin.to_owned();
     let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         config_error(&origin, "", e.to_string().trim_end().to_owned())
     })?;

@@ -33,11 +33,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::dir::{OpenMode, RunDir, RunOptions, stage_checkpoint};
-use crate::files::{STATE_FILE, STATUS_FILE};
-use crate::status::StatusRecord;
 use crate::error::RunError;
+use crate::files::{STATE_FILE, STATUS_FILE};
 use crate::progress::Progress;
 use crate::signal::StopFlag;
+use crate::status::StatusRecord;
 use crate::sys::{mib, peak_rss_bytes, reset_peak_rss};
 
 /// One line of `metrics.jsonl`; the driver fills in what the epoch cost.
@@ -375,8 +375,21 @@ pub fn drive<T: EpochTask>(
     run.write_status(&StatusRecord::Running)?;
     let mut records: Vec<T::Record> = run.records()?;
     let mut interrupted = false;
+    // The whole run's ETA, from the epochs this process has run.
+    let (started, first_epoch) = (Instant::now(), epoch);
     'epochs: while epoch < epochs && options.stop_after.is_none_or(|s| epoch < s) {
         let t0 = Instant::now();
+        let label = match epoch - first_epoch {
+            0 => format!("epoch {}/{epochs}", epoch + 1),
+            done => {
+                let per_epoch = started.elapsed().as_secs_f64() / done as f64;
+                format!(
+                    "epoch {}/{epochs} (run eta {})",
+                    epoch + 1,
+                    crate::progress::fmt_duration(per_epoch * (epochs - epoch) as f64)
+                )
+            }
+        };
         let measured = reset_peak_rss();
         let mut record = loop {
             let mut cx = Epoch {
@@ -387,7 +400,11 @@ pub fn drive<T: EpochTask>(
                 steps: task.steps(),
                 checkpoint_every: options.checkpoint_every,
                 stop: options.stop.clone(),
-                progress: Progress::new(format!("epoch {}/{epochs}", epoch + 1), task.steps()),
+                progress: if options.verbose {
+                    Progress::new(label.clone(), task.steps())
+                } else {
+                    Progress::silent(label.clone(), task.steps())
+                },
                 verbose: options.verbose,
                 run,
                 advice: T::ADVICE,
@@ -575,7 +592,9 @@ pub fn logging_errors<T, E: std::error::Error>(
         // The structured record the lab reads; a failure to write it is
         // logged beside the error it was to record.
         if let Err(w) = run.write_status(&StatusRecord::Failed { error }) {
-            run.log_only(&format!("note: cannot record the failure in {STATUS_FILE}: {w}"));
+            run.log_only(&format!(
+                "note: cannot record the failure in {STATUS_FILE}: {w}"
+            ));
         }
     }
     result
@@ -594,6 +613,8 @@ mod tests {
         total: u64,
         nan_at: Option<(usize, usize)>,
         entered: Vec<(usize, usize)>,
+        /// Whether each epoch's progress was silent.
+        silent: Vec<bool>,
     }
 
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -637,6 +658,7 @@ mod tests {
         }
         fn epoch(&mut self, cx: &mut Epoch<'_>) -> Result<EpochEnd<Rec>, RunError> {
             self.entered.push((cx.index, cx.start_step));
+            self.silent.push(cx.progress.is_silent());
             let mut sum: u64 = cx.partial()?.unwrap_or(0);
             for s in cx.start_step..self.steps() {
                 let loss = if self.nan_at == Some((cx.index, s)) {
@@ -705,6 +727,14 @@ mod tests {
         )
         .unwrap();
         assert!(o.finished && !o.interrupted && o.epochs_done == 3);
+        // Not verbose (`--quiet`): no bar is drawn, no progress line printed.
+        let mut task = Count::default();
+        drive_in(
+            &RunOptions::new(tmp.path().join("quiet"), OpenMode::New),
+            &mut task,
+        )
+        .unwrap();
+        assert_eq!(task.silent, [true, true, true]);
         let want = vec![(0, 10, 10), (1, 10, 20), (2, 10, 30)];
         assert_eq!(records(&whole), want);
 

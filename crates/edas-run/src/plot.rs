@@ -27,8 +27,12 @@ pub struct Chart {
     pub y_label: String,
     /// The lines.
     pub series: Vec<Series>,
-    /// Fixed y range; derived from the data when `None`.
+    /// Fixed y range (panels that are compared share one); derived from the
+    /// data when `None`.
     pub y_range: Option<(f64, f64)>,
+    /// Draw no legend (the panels of a figure that share their series show
+    /// one legend, on the first).
+    pub hide_legend: bool,
 }
 
 /// Colours for up to 8 series (then repeating): one per DARTS op.
@@ -75,15 +79,29 @@ impl Chart {
         }
         if let Some(r) = self.y_range {
             (y0, y1) = r;
-        } else if y1 - y0 < 1e-12 {
-            y0 -= 0.5;
-            y1 += 0.5;
         } else {
-            let pad = 0.05 * (y1 - y0);
-            y0 -= pad;
-            y1 += pad;
+            // A near-constant line (an entropy at ln 8) gets a span of 2% of
+            // its size, so that its ticks read apart; else 5% padding.
+            let min_span = 0.02 * y0.abs().max(y1.abs()).max(0.05);
+            if y1 - y0 < min_span {
+                let mid = 0.5 * (y0 + y1);
+                (y0, y1) = (mid - 0.5 * min_span, mid + 0.5 * min_span);
+            } else {
+                let pad = 0.05 * (y1 - y0);
+                y0 -= pad;
+                y1 += pad;
+            }
         }
         ((x0, x1), (y0, y1))
+    }
+
+    /// Whether every x is a whole number (epochs): ticks then fall on whole
+    /// numbers only.
+    fn whole_x(&self) -> bool {
+        self.series
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .all(|(x, _)| !x.is_finite() || (x - x.round()).abs() < 1e-9)
     }
 
     /// Draws the panel into `area`.
@@ -92,6 +110,26 @@ impl Chart {
         area: &DrawingArea<DB, plotters::coord::Shift>,
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let ((x0, x1), (y0, y1)) = self.bounds();
+        let whole_x = self.whole_x();
+        // Whole-number x: at most one tick per number, labelled as integers.
+        let x_ticks = if whole_x {
+            ((x1 - x0).round() as usize + 1).clamp(2, 6)
+        } else {
+            6
+        };
+        let x_format = move |x: &f64| {
+            if !whole_x {
+                format!("{x}")
+            } else if (x - x.round()).abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        };
+        // As many decimals as the tick spacing needs (about a fifth of the
+        // span), so that neighbouring ticks never read the same.
+        let decimals = (-((y1 - y0) / 5.0).log10().floor()).clamp(0.0, 8.0) as usize;
+        let y_format = move |y: &f64| format!("{y:.decimals$}");
         let mut chart = ChartBuilder::on(area)
             .caption(
                 &self.title,
@@ -105,8 +143,10 @@ impl Chart {
             .configure_mesh()
             .light_line_style(TRANSPARENT)
             .bold_line_style(RGBColor(0xdd, 0xdd, 0xdd))
-            .x_labels(6)
+            .x_labels(x_ticks)
             .y_labels(5)
+            .x_label_formatter(&x_format)
+            .y_label_formatter(&y_format)
             .x_desc(&self.x_label)
             .y_desc(&self.y_label)
             .label_style(("sans-serif", 10))
@@ -134,7 +174,7 @@ impl Chart {
                     .legend(legend);
             }
         }
-        if !self.series.is_empty() {
+        if !self.series.is_empty() && !self.hide_legend {
             chart
                 .configure_series_labels()
                 .position(SeriesLabelPosition::UpperRight)
@@ -199,6 +239,7 @@ mod tests {
                 },
             ],
             y_range: None,
+            hide_legend: false,
         };
         let svg = figure("run", &[chart.clone(), chart], 2).unwrap();
         assert!(svg.starts_with("<svg"));
@@ -231,5 +272,54 @@ mod tests {
         for name in ["train", "val", "one point"] {
             assert_eq!(svg.matches(&format!(">\n{name}\n<")).count(), 2, "{name}");
         }
+    }
+
+    /// The text of every `<text>` element of an SVG document.
+    fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| {
+                Some(
+                    t.split_once('>')?
+                        .1
+                        .split_once("</text>")?
+                        .0
+                        .trim()
+                        .to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// Epoch ticks are whole numbers, and a near-constant line (an entropy
+    /// at ln 8 = 2.07944) gets ticks that read apart (they all read
+    /// `2.07944` before).
+    #[test]
+    fn ticks_read_apart_and_epochs_are_whole() {
+        let ln8 = 8f64.ln();
+        let chart = Chart {
+            title: "entropy".into(),
+            x_label: "epoch".into(),
+            y_label: "nats".into(),
+            series: vec![Series {
+                name: "normal".into(),
+                points: vec![(1.0, ln8), (2.0, ln8 - 2e-6)],
+            }],
+            ..Chart::default()
+        };
+        let svg = figure("", &[chart], 1).unwrap();
+        let texts = texts(&svg);
+        let numbers: Vec<&String> = texts.iter().filter(|t| t.parse::<f64>().is_ok()).collect();
+        let x_ticks: Vec<&&String> = numbers.iter().filter(|t| !t.contains('.')).collect();
+        assert!(
+            x_ticks.iter().any(|t| t.as_str() == "1") && x_ticks.iter().any(|t| t.as_str() == "2"),
+            "{texts:?}"
+        );
+        let y_ticks: Vec<&&String> = numbers.iter().filter(|t| t.contains('.')).collect();
+        assert!(y_ticks.len() >= 3, "{texts:?}");
+        let distinct: std::collections::BTreeSet<&str> =
+            y_ticks.iter().map(|t| t.as_str()).collect();
+        assert_eq!(distinct.len(), y_ticks.len(), "{texts:?}");
+        assert!(!texts.iter().any(|t| t == "1.2" || t == "1.4"), "{texts:?}");
     }
 }

@@ -21,7 +21,7 @@ pub struct Progress {
 }
 
 /// The bar: label, 24 cells, steps, rate, ETA, the running metrics.
-const TEMPLATE: &str = "{prefix} [{bar:24}] {pos}/{len} {rate} eta {eta} {wide_msg}";
+const TEMPLATE: &str = "{prefix} [{bar:24}] {pos}/{len} {rate} eta {epoch_eta} {wide_msg}";
 
 /// The bar on standard error, at most 5 redraws a second.
 fn bar(label: &str, total: usize) -> ProgressBar {
@@ -30,12 +30,27 @@ fn bar(label: &str, total: usize) -> ProgressBar {
     let style = ProgressStyle::with_template(TEMPLATE).map_or_else(
         |_| ProgressStyle::default_bar(),
         |s| {
-            s.progress_chars("#-").with_key(
-                "rate",
-                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.2} it/s", state.per_sec());
-                },
-            )
+            // Before the first step there is no rate to show: `? it/s eta ?`
+            // rather than `0.00 it/s eta 0s`.
+            s.progress_chars("#-")
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = match state.pos() {
+                            0 => write!(w, "? it/s"),
+                            _ => write!(w, "{:.2} it/s", state.per_sec()),
+                        };
+                    },
+                )
+                .with_key(
+                    "epoch_eta",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = match state.pos() {
+                            0 => write!(w, "?"),
+                            _ => write!(w, "{}", fmt_duration(state.eta().as_secs_f64())),
+                        };
+                    },
+                )
         },
     );
     let bar =
@@ -79,6 +94,26 @@ impl Progress {
             last_line: None,
             every: Duration::from_secs_f64(every.max(0.0)),
         }
+    }
+
+    /// Progress that shows nothing, on a terminal or not (`--quiet`: only
+    /// errors are printed; a bar would still be drawn once per epoch and
+    /// never updated).
+    pub fn silent(label: impl Into<String>, total: usize) -> Progress {
+        Progress {
+            bar: None,
+            label: label.into(),
+            total,
+            done: 0,
+            start: Instant::now(),
+            last_line: None,
+            every: Duration::ZERO,
+        }
+    }
+
+    /// Whether anything is drawn or printed.
+    pub fn is_silent(&self) -> bool {
+        self.bar.is_none() && self.every.is_zero()
     }
 
     /// The status line after `done` of `total` steps with `metrics` appended.

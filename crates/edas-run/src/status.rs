@@ -118,11 +118,13 @@ pub fn progress(dir: &Path) -> Result<Option<Progress>> {
     let config = dir.join(CONFIG_FILE);
     let epochs = if config.symlink_metadata().is_ok() {
         let text = edas_fs::read_to_string_bounded(&config, JSON_LIMIT, "run config")?;
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| RunError::Config {
-            file: config.display().to_string(),
-            key: String::new(),
-            message: e.message().trim_end().to_owned(),
-        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| RunError::Config {
+                file: config.display().to_string(),
+                key: String::new(),
+                message: e.message().trim_end().to_owned(),
+            })?;
         table
             .get("epochs")
             .and_then(toml::Value::as_integer)
@@ -166,7 +168,11 @@ mod tests {
         let failed = StatusRecord::Failed {
             error: "training loss is NaN".into(),
         };
-        std::fs::write(dir.join(STATUS_FILE), serde_json::to_string(&failed).unwrap()).unwrap();
+        std::fs::write(
+            dir.join(STATUS_FILE),
+            serde_json::to_string(&failed).unwrap(),
+        )
+        .unwrap();
         assert_eq!(
             run_state(&dir).unwrap(),
             RunState::Failed {

@@ -20,10 +20,10 @@
 pub mod adam;
 pub mod arch;
 pub mod bench;
+pub mod charts;
 pub mod config;
 pub mod data;
 pub mod error;
-pub mod charts;
 pub mod records;
 pub mod run;
 pub mod sampler;

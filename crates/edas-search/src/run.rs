@@ -15,11 +15,11 @@ use edas_genotype::graphviz::{self, RenderError};
 use edas_genotype::{CellKind, Format, Genotype, Primitive, diff};
 use edas_run::config::to_toml;
 use edas_run::files::RESULTS_FILE;
+use edas_run::files::{GENOTYPE_JSON, GENOTYPE_TXT};
 use edas_run::optim::cosine_lr;
 use edas_run::progress::fmt_duration;
 use edas_run::{Epoch, EpochEnd, EpochTask, RunDir, RunOptions, driver};
 use serde::{Deserialize, Serialize};
-use edas_run::files::{GENOTYPE_JSON, GENOTYPE_TXT};
 
 use crate::arch::mean_entropy;
 use crate::config::SearchConfig;
@@ -345,8 +345,15 @@ fn epoch_line(config: &SearchConfig, r: &SearchRecord) -> String {
         (Some(l), Some(a)) => format!(" val {l:.3}/{:.1}%", 100.0 * a),
         _ => String::new(),
     };
+    // The genotype (400 characters) only when it changed, and after the
+    // first epoch.
+    let genotype = if r.epoch == 0 || r.changed_edges > 0 {
+        format!("\n  genotype {}", r.genotype)
+    } else {
+        String::new()
+    };
     format!(
-        "epoch {}/{}{} lr {:.4} | train {:.3}/{:.1}%{val} | searched {:.2}% derived {:.2}% gap {:+.2} | H {:.4}/{:.4} | {} edges changed | {:.3} s/step{} | {}\n  genotype {}",
+        "epoch {}/{}{} lr {:.4} | train {:.3}/{:.1}%{val} | searched {:.2}% derived {:.2}% gap {:+.2} | alpha entropy {:.4}/{:.4} nats (normal/reduce) | {} edges changed | {:.3} s/step{} | {}{genotype}",
         r.epoch + 1,
         config.epochs,
         if r.warmup { " (warm-up)" } else { "" },
@@ -363,11 +370,9 @@ fn epoch_line(config: &SearchConfig, r: &SearchRecord) -> String {
         r.peak_memory_mib
             .map_or(String::new(), |m| format!(", peak {m:.0} MiB")),
         fmt_duration(r.epoch_time_s),
-        r.genotype
     )
 }
 
-/// Renders `dot` to SVG with Graphviz when it is installed.
 /// The final files: the genotype (JSON, DARTS text, DOT and, with
 /// Graphviz, SVG) and `results.json`; returns the closing line.
 fn write_final(
@@ -418,9 +423,11 @@ fn write_final(
     };
     run.write_json(RESULTS_FILE, &results)?;
     Ok(format!(
-        "done in {}: {}\n  written to {}",
+        "done in {}: {}\n  written to {}\n  next: edas train --genotype {} --config CONFIG \
+         (configs/train/ holds the recipes)",
         fmt_duration(elapsed),
         results.genotype,
+        run.path().display(),
         run.path().display()
     ))
 }

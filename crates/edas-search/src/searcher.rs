@@ -15,9 +15,9 @@ use edas_nn::{
 };
 use edas_rng::Rng;
 use edas_run::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
+use edas_run::files::{SGD_FILE, STATE_FILE, SUPERNET_FILE};
 use edas_run::optim::{clip_global_norm, sgd};
 use serde::{Deserialize, Serialize};
-use edas_run::files::{SGD_FILE, STATE_FILE, SUPERNET_FILE};
 
 use crate::adam::RowAdam;
 use crate::arch::ArchVars;

@@ -14,13 +14,13 @@ use edas_nn::Network;
 use edas_nn::loss::{correct_count, with_auxiliary};
 use edas_run::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
 use edas_run::config::to_toml;
+use edas_run::files::{CURVES_SVG, GENOTYPE_JSON, MODEL_FILE, SGD_FILE};
 use edas_run::files::{METRICS_FILE, RESULTS_FILE};
 use edas_run::optim::{clip_global_norm, sgd};
 use edas_run::plot::{Chart, Series, figure};
 use edas_run::progress::fmt_duration;
 use edas_run::{Epoch, EpochEnd, EpochTask, RunDir, RunError, RunOptions, driver};
 use serde::{Deserialize, Serialize};
-use edas_run::files::{CURVES_SVG, GENOTYPE_JSON, MODEL_FILE, SGD_FILE};
 
 use crate::config::TrainConfig;
 use crate::error::TrainError;
@@ -112,7 +112,8 @@ impl EpochTask for Trainer<'_> {
                 .net
                 .forward_seeded(x, drop_prob, config.network.auxiliary, Some(seed));
             let hits = correct_count(out.logits.clone(), y.clone());
-            let (main, loss) = with_auxiliary(&self.loss_fn, out, y, config.network.auxiliary_weight);
+            let (main, loss) =
+                with_auxiliary(&self.loss_fn, out, y, config.network.auxiliary_weight);
             let main_value = f64::from(main.into_scalar::<f32>());
             cx.check_finite("training loss", main_value, s)?;
             let mut grads = GradientsParams::from_grads(loss.backward(), &self.net);
@@ -210,6 +211,7 @@ impl EpochTask for Trainer<'_> {
             y_label: y_label.into(),
             series,
             y_range: None,
+            hide_legend: false,
         };
         let charts = [
             chart(

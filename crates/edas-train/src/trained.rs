@@ -12,8 +12,8 @@ use edas_nn::{Network, NetworkConfig};
 use edas_run::checkpoint::load_module;
 use edas_run::dir::{latest_checkpoint, read_json};
 use edas_run::files::RESULTS_FILE;
-use edas_run::{CheckpointState, RunError};
 use edas_run::files::{CONFIG_FILE, GENOTYPE_JSON, MODEL_FILE, STATE_FILE};
+use edas_run::{CheckpointState, RunError};
 
 use crate::config::TrainConfig;
 use crate::error::TrainError;

@@ -64,7 +64,6 @@ pub fn draw_best_cells(units: &[Unit], dir: &Path, bin: Option<&Path>) -> Result
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

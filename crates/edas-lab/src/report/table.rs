@@ -196,7 +196,11 @@ pub struct Table {
 
 /// A Markdown table, one line per row.
 pub fn markdown(header: &[String], rows: &[Vec<String>]) -> String {
-    let mut out = format!("| {} |\n|{}\n", header.join(" | "), "---|".repeat(header.len()));
+    let mut out = format!(
+        "| {} |\n|{}\n",
+        header.join(" | "),
+        "---|".repeat(header.len())
+    );
     for row in rows {
         out += &format!("| {} |\n", row.join(" | "));
     }
@@ -226,7 +230,6 @@ fn csv_field(field: &str) -> String {
         field.to_owned()
     }
 }
-
 
 #[cfg(test)]
 mod tests {

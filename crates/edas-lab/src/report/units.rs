@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use serde_json::Value;
 use edas_run::files::{COMMAND_FILE, CONFIG_FILE, RESULTS_FILE};
+use serde_json::Value;
 
 /// One run (a search, a training, or both) for the report.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -298,7 +298,6 @@ pub fn regroup(units: &mut [Unit], keys: &[String]) -> Result<()> {
     }
     Ok(())
 }
-
 
 #[cfg(test)]
 mod tests {
