@@ -210,3 +210,22 @@ mod tests {
         assert_eq!(r.args, ["32", "5", "op-sep3"]);
     }
 }
+
+#[cfg(test)]
+mod rest_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// What `cargo xtask tch test -- --nocapture` hands the task: clap keeps
+    /// the words after the task as they are.
+    #[test]
+    fn trailing_arguments_reach_the_task() {
+        let Task::Tch(r) = Xtask::try_parse_from(["x", "tch", "test", "--", "--nocapture"])
+            .unwrap()
+            .task
+        else {
+            panic!("not tch")
+        };
+        assert_eq!(r.args, ["test", "--", "--nocapture"]);
+    }
+}
