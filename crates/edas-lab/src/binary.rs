@@ -14,6 +14,11 @@ use crate::workspace::{cargo, project_root};
 pub fn edas_binary(feature: Option<&str>) -> Result<PathBuf> {
     let mut args = vec!["build", "--release", "--locked", "-p", "edas-cli"];
     if let Some(f) = feature {
+        eprintln!(
+            "building edas with the `{f}` backend into target/gpu/release (the CPU build in \
+             target/release is kept apart; the first build takes a while, and pass --bin PATH \
+             to use an edas you built yourself)"
+        );
         args.extend(["--features", f, "--target-dir", "target/gpu"]);
     }
     cargo(&args)?;
