@@ -403,11 +403,10 @@ fn a_zero_rng_state_is_refused_not_spun_on() {
     ]));
 }
 
-/// A config whose data cannot be opened leaves no directory behind.
-#[test]
-fn bad_data_leaves_no_run_directory() {
-    let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("search.toml");
+/// `dir/search.toml`: the tiny search config on Fashion-MNIST in a data
+/// directory that does not exist.
+fn search_without_data(dir: &Path) -> PathBuf {
+    let config = dir.join("search.toml");
     std::fs::write(
         &config,
         SEARCH.replace(
@@ -416,6 +415,14 @@ fn bad_data_leaves_no_run_directory() {
         ),
     )
     .unwrap();
+    config
+}
+
+/// A config whose data cannot be opened leaves no directory behind.
+#[test]
+fn bad_data_leaves_no_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = search_without_data(tmp.path());
     let run = tmp.path().join("run");
     let err = err_of(&edas(&[
         "search",
@@ -536,16 +543,8 @@ fn genotype_outputs_stay_put_and_ask_before_replacing() {
 #[test]
 fn check_names_bad_keys_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("search.toml");
     // Data that does not exist: --check never opens it.
-    std::fs::write(
-        &config,
-        SEARCH.replace(
-            "dataset = \"synthetic\"",
-            "dataset = \"fashion-mnist\"\nroot = \"/nonexistent/data\"",
-        ),
-    )
-    .unwrap();
+    let config = search_without_data(tmp.path());
     let config = config.to_str().unwrap();
     let o = edas(&["search", "--check", "--config", config, "--set", "epochs=3"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -580,14 +580,7 @@ pub fn logging_errors<T, E: std::error::Error>(
 ) -> Result<T, E> {
     let result = f(run);
     if let Err(e) = &result {
-        // The whole chain, as the binary prints it: an error's message
-        // does not repeat its cause.
-        let mut error = e.to_string();
-        let mut cause = e.source();
-        while let Some(c) = cause {
-            error.push_str(&format!(": {c}"));
-            cause = c.source();
-        }
+        let error = crate::error::chain(e);
         run.log_only(&format!("error: {error}"));
         // The structured record the lab reads; a failure to write it is
         // logged beside the error it was to record.

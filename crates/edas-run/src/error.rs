@@ -96,6 +96,19 @@ fn key_prefix(key: &str) -> String {
     }
 }
 
+/// An error and its causes on one line, `a: b: c`, as the binary prints
+/// them (an error's message does not repeat its cause): for a log that
+/// records what it cannot return.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
 /// Attaches `path` to an I/O error (`.map_err(io(path))`).
 pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> RunError {
     let path = path.into();

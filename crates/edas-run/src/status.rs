@@ -10,7 +10,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::dir::{JSON_LIMIT, RunDir, latest_checkpoint, read_json};
+use crate::config::load;
+use crate::dir::{RunDir, latest_checkpoint, read_json};
 use crate::error::{Result, RunError};
 use crate::files::{CONFIG_FILE, LOG_FILE, RESULTS_FILE, STATE_FILE, STATUS_FILE};
 
@@ -117,15 +118,8 @@ pub fn progress(dir: &Path) -> Result<Option<Progress>> {
     let (epochs_done, step) = (counter("epochs_done")?, counter("step")?);
     let config = dir.join(CONFIG_FILE);
     let epochs = if config.symlink_metadata().is_ok() {
-        let text = edas_fs::read_to_string_bounded(&config, JSON_LIMIT, "run config")?;
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| RunError::Config {
-                file: config.display().to_string(),
-                key: String::new(),
-                message: e.message().trim_end().to_owned(),
-            })?;
-        table
+        load::<toml::Table>(&config, &[])?
+            .config
             .get("epochs")
             .and_then(toml::Value::as_integer)
             .and_then(|e| u64::try_from(e).ok())

@@ -397,7 +397,7 @@ fn write_final(
         if let Err(e) = graphviz::render(&run.file(&name), "svg") {
             not_drawn.get_or_insert_with(|| match e {
                 RenderError::NotFound => "Graphviz `dot` not found".to_owned(),
-                e => e.chain(),
+                e => edas_run::error::chain(&e),
             });
         }
     }
