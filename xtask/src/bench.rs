@@ -62,7 +62,7 @@ pub fn nn(args: &[String]) -> Result<()> {
     run_cases("edas-nn", "nn", &NN_CASES, args)
 }
 
-/// The whole-search-step cases of `crates/edas-search/benches/step.rs`.
+/// The whole-search-step cases of `crates/edas-bench/benches/step.rs`.
 pub const SEARCH_CASES: [&str; 14] = [
     "derived-l8",
     "derived-v2-l8",
@@ -83,7 +83,7 @@ pub const SEARCH_CASES: [&str; 14] = [
 /// `cargo xtask bench search [BATCH] [STEPS] [CASE...]`: one whole search
 /// step per strategy against a training step of the derived network.
 pub fn search(args: &[String]) -> Result<()> {
-    run_cases("edas-search", "step", &SEARCH_CASES, args)
+    run_cases("edas-bench", "step", &SEARCH_CASES, args)
 }
 
 /// `cargo xtask bench torch [BATCH] [STEPS]`: the PyTorch reference of the

@@ -53,17 +53,14 @@ pub fn python() -> Result<PathBuf> {
     Ok(python)
 }
 
-/// LibTorch's library folder inside the environment's torch.
+/// LibTorch's library folder inside the environment's torch
+/// (`edas_lab::workspace::libtorch_dir`, which the lab's runners put on
+/// `LD_LIBRARY_PATH` too), after [`python`] has installed it.
 pub fn torch_lib(python: &Path) -> Result<PathBuf> {
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import os, torch; print(os.path.join(os.path.dirname(torch.__file__), 'lib'))",
-        ])
-        .output()
-        .with_context(|| format!("cannot run {}", python.display()))?;
-    if !out.status.success() {
-        bail!("{} cannot import torch", python.display());
-    }
-    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    edas_lab::workspace::libtorch_dir().with_context(|| {
+        format!(
+            "{} has torch, but no target/torch-venv/lib/python3.*/site-packages/torch/lib",
+            python.display()
+        )
+    })
 }

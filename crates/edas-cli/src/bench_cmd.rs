@@ -1,4 +1,4 @@
-//! `edas bench`: time one step case (`edas_search::bench`) on any device and
+//! `edas bench`: time one step case (`edas_bench`) on any device and
 //! print one JSON line, so that a prebuilt binary measures a GPU machine
 //! without cargo (`scripts/gpu-check.sh`).
 
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use edas_run::sys::{mib, peak_rss_bytes};
-use edas_search::bench::{BenchSpec, run as run_case};
+use edas_bench::{BenchSpec, run as run_case};
 
 /// `edas bench CASE ...`.
 #[derive(Debug, Args)]

@@ -10,6 +10,19 @@ use crate::format::Format;
 pub use crate::primitive::UnknownOp;
 use crate::primitive::{CellKind, Primitive};
 
+/// Why a text is not a NAS-Bench-201 architecture string
+/// (`|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`, [`crate::nb201`]).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("not a NAS-Bench-201 architecture string at byte {offset} of `{text}`: {message}")]
+pub struct ArchStringError {
+    /// The text read.
+    pub text: String,
+    /// Byte offset of the fault.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
 /// Why a cell (its edge list and concat list) is not a valid DARTS cell.
 ///
 /// `entry` is the position in the flat edge list as DARTS writes it (0..8);

@@ -9,7 +9,8 @@
 //! - the DARTS derivation rule and its inverse, the clamp ([`derive()`],
 //!   [`clamp`]), which EDAS uses to hold every edge but one at 0 or 1;
 //! - [`diff()`] between genotypes, the published cells ([`published`]) and
-//!   uniformly sampled ones ([`random_genotype`]).
+//!   uniformly sampled ones ([`random_genotype`]);
+//! - the NAS-Bench-201 cell and its architecture string ([`nb201`]).
 //!
 //! ```
 //! use edas_genotype::{derive, published, CellKind, DeriveOptions, Format, Primitive};
@@ -44,6 +45,7 @@ pub mod error;
 pub mod format;
 pub mod genotype;
 pub mod graphviz;
+pub mod nb201;
 pub mod primitive;
 pub mod published;
 pub mod random;
@@ -55,9 +57,10 @@ pub use codec::{load, parse_any, save};
 pub use derive::{DeriveOptions, EdgeWeights, clamp, derive, derive_cell};
 pub use diff::{Change, GenotypeDiff, diff};
 pub use error::{
-    CellError, DeriveError, Error, GenotypeError, Location, ParseError, ParseErrorKind, UnknownOp,
+    ArchStringError, CellError, DeriveError, Error, GenotypeError, Location, ParseError, ParseErrorKind, UnknownOp,
 };
 pub use format::Format;
+pub use nb201::{Nb201Cell, Nb201Op};
 pub use genotype::{Cell, Concat, Genotype, NUM_KEPT_EDGES, NodeInput};
 pub use primitive::{CellKind, NUM_OPS, Primitive};
 pub use random::random_genotype;

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::workspace::{cargo, project_root};
+use crate::workspace::{cargo, libtorch_dir, library_path_with, project_root};
 
 /// Builds the release `edas` and returns its path. With the cargo `feature`
 /// a GPU device needs, into `target/gpu` (the features change every burn
@@ -67,10 +67,16 @@ pub fn run_edas(bin: &Path, args: &[String]) -> Result<()> {
 }
 
 /// [`run_edas`] with the CPU backend's thread count (`RAYON_NUM_THREADS`)
-/// set to `threads`, unless the caller's environment already sets it.
+/// set to `threads`, unless the caller's environment already sets it. When
+/// `cargo xtask tch` has installed its PyTorch environment, its LibTorch
+/// folder goes first on `LD_LIBRARY_PATH`, so that a `tch` build runs
+/// without the user setting it (other builds do not look there).
 pub fn run_edas_threads(bin: &Path, args: &[String], threads: Option<usize>) -> Result<()> {
     eprintln!("+ edas {}", args.join(" "));
     let mut command = Command::new(bin);
+    if let Some(lib) = libtorch_dir() {
+        command.env("LD_LIBRARY_PATH", library_path_with(&lib));
+    }
     if let Some(n) = threads
         && std::env::var_os("RAYON_NUM_THREADS").is_none()
     {

@@ -448,11 +448,7 @@ impl RunDir {
             ));
         }
         // A record's 0-based epoch, when it has one.
-        let epoch_of = |v: &serde_json::Value| {
-            v.get("epoch")
-                .and_then(serde_json::Value::as_u64)
-                .map(|e| e as usize)
-        };
+        let epoch_of = crate::epoch_number::index_of;
         let records = self.read_metrics()?;
         let mut seen = vec![false; epochs_done];
         for e in records.iter().filter_map(epoch_of) {
@@ -502,9 +498,13 @@ impl RunDir {
         write_atomic(&self.file(METRICS_FILE), text.as_bytes())
     }
 
-    /// The records of `metrics.jsonl` (none if it does not exist).
+    /// The records of `metrics.jsonl` (none if it does not exist), their
+    /// epochs counted from 1 (a file written when they counted from 0 is
+    /// renumbered: `epoch_number::normalise`).
     pub fn read_metrics(&self) -> Result<Vec<serde_json::Value>> {
-        read_jsonl(&self.file(METRICS_FILE))
+        let mut records = read_jsonl(&self.file(METRICS_FILE))?;
+        crate::epoch_number::normalise(&mut records);
+        Ok(records)
     }
 
     /// The metrics records as `T` (a search's or a training's per-epoch
@@ -518,7 +518,7 @@ impl RunDir {
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
-                let epoch = v.get("epoch").and_then(serde_json::Value::as_u64);
+                let epoch = crate::epoch_number::index_of(&v);
                 serde_json::from_value(v).map_err(|e| {
                     let which = epoch.map_or_else(
                         || format!("record {}", i + 1),
@@ -815,7 +815,7 @@ mod tests {
                 std::fs::read_to_string(cur.join("state.json")).unwrap(),
                 epoch.to_string()
             );
-            run.append_metrics(&serde_json::json!({"epoch": epoch, "loss": 1.0}))
+            run.append_metrics(&serde_json::json!({"epoch": epoch + 1, "loss": 1.0}))
                 .unwrap();
         }
         assert!(!run.path().join("checkpoint.old").exists());
@@ -840,7 +840,7 @@ mod tests {
         run.resume_metrics(2, 3).unwrap();
         let m = run.read_metrics().unwrap();
         assert_eq!(m.len(), 2);
-        assert_eq!(m[1]["epoch"], 1);
+        assert_eq!(m[1]["epoch"], 2);
         let e = run.resume_metrics(3, 3).unwrap_err().to_string();
         assert!(
             e.contains("metrics.jsonl") && e.contains("holds 2 of the 3 epochs"),
@@ -849,6 +849,24 @@ mod tests {
         std::fs::remove_file(run.file(METRICS_FILE)).unwrap();
         let e = run.resume_metrics(1, 3).unwrap_err().to_string();
         assert!(e.contains("holds 0 of the 1 epochs"), "{e}");
+    }
+
+    #[test]
+    fn a_zero_based_metrics_file_resumes_renumbered_from_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = RunDir::open(tmp.path(), OpenMode::Force).unwrap();
+        // Written before epochs counted from 1: 0, 1, 2.
+        for epoch in 0..3 {
+            run.append_metrics(&serde_json::json!({"epoch": epoch, "loss": 1.0}))
+                .unwrap();
+        }
+        run.resume_metrics(2, 3).unwrap();
+        let text = std::fs::read_to_string(run.file(METRICS_FILE)).unwrap();
+        let epochs: Vec<u64> = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64().unwrap())
+            .collect();
+        assert_eq!(epochs, [1, 2]);
     }
 
     #[test]

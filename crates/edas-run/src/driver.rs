@@ -612,6 +612,7 @@ mod tests {
 
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
     struct Rec {
+        #[serde(with = "crate::epoch_number")]
         epoch: usize,
         sum: u64,
         total: u64,

@@ -5,6 +5,7 @@
 //!   stop, a checkpoint after every epoch, the metrics line, plots and the
 //!   final results, for any [`EpochTask`];
 //! - [`files`]: the run directory's file names, in one place;
+//! - [`epoch_number`]: `metrics.jsonl` counts epochs from 1;
 //! - [`status`]: a run's state (finished, stopped where, failed why) as
 //!   the lab reads it, without taking the run's lock;
 //! - [`dir`]: run directories (provenance, lock, log, `metrics.jsonl`,
@@ -23,6 +24,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod dir;
 pub mod driver;
+pub mod epoch_number;
 pub mod error;
 pub mod files;
 pub mod optim;

@@ -7,9 +7,7 @@ use edas_run::optim::SgdSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::adam::AdamConfig;
-use crate::sampler::EdgeDistribution;
-use crate::searcher::WarmupNetwork;
-use crate::settings::EdasSettings;
+use crate::settings::{Darts2Section, EdasSection, EdasSettings, RandomSection, Regularizers};
 use crate::strategy::Strategy;
 
 /// How the search reads its data.
@@ -66,68 +64,6 @@ impl Default for NetworkSection {
     }
 }
 
-/// EDAS' relaxed edges.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EdasSection {
-    /// Relaxed edges per cell kind per step (1..=14).
-    pub relaxed_edges: usize,
-    /// `uniform` or `permutation`.
-    pub edge_distribution: EdgeDistribution,
-    /// Softmax temperature on the relaxed edge at the first search epoch.
-    pub tau_start: f64,
-    /// ... and at the last (linear in between).
-    pub tau_end: f64,
-    /// Gumbel noise on the relaxed edge.
-    pub gumbel: bool,
-    /// Recompute the relaxed edges' ops in backward instead of keeping
-    /// their activations (same gradients, less memory, a little more time).
-    pub recompute: bool,
-}
-
-impl Default for EdasSection {
-    fn default() -> Self {
-        EdasSection {
-            relaxed_edges: 1,
-            edge_distribution: EdgeDistribution::Uniform,
-            tau_start: 1.0,
-            tau_end: 1.0,
-            gumbel: false,
-            recompute: true,
-        }
-    }
-}
-
-/// Regularisers (each off by default; `docs/edas.md`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Regularizers {
-    /// Weight-only epochs first (alpha still).
-    pub warmup_epochs: usize,
-    /// What the warm-up epochs train: uniformly sampled single paths (the
-    /// default) or the strategy's own supernet.
-    pub warmup_network: WarmupNetwork,
-    /// Exploration probability on clamped edges at the first search epoch,
-    /// annealed linearly to 0 at the last.
-    pub epsilon: f64,
-    /// Drop-path probability on clamped edges in weight steps.
-    pub drop_path: f64,
-    /// Cap on `skip_connect` in the derived normal cell (P-DARTS: 2).
-    pub normal_skip_cap: Option<usize>,
-}
-
-impl Default for Regularizers {
-    fn default() -> Self {
-        Regularizers {
-            warmup_epochs: 0,
-            warmup_network: WarmupNetwork::SinglePath,
-            epsilon: 0.0,
-            drop_path: 0.0,
-            normal_skip_cap: None,
-        }
-    }
-}
-
 /// GDAS' temperature schedule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -161,35 +97,6 @@ impl Default for PcDartsSection {
         PcDartsSection {
             partial_channels: 4,
         }
-    }
-}
-
-/// Second-order DARTS.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Darts2Section {
-    /// The Hessian-vector product's step `r` in `eps = r / ||grad_w'
-    /// L_val||` (DARTS: 0.01).
-    pub r: f64,
-}
-
-impl Default for Darts2Section {
-    fn default() -> Self {
-        Darts2Section { r: 0.01 }
-    }
-}
-
-/// Random search.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RandomSection {
-    /// Fresh candidates scored at the end of each epoch.
-    pub candidates: usize,
-}
-
-impl Default for RandomSection {
-    fn default() -> Self {
-        RandomSection { candidates: 8 }
     }
 }
 
@@ -432,13 +339,10 @@ impl SearchConfig {
     pub fn settings(&self) -> EdasSettings {
         EdasSettings {
             strategy: self.strategy,
-            relaxed_edges: self.edas.relaxed_edges,
-            edge_distribution: self.edas.edge_distribution,
-            gumbel: self.edas.gumbel,
-            recompute_relaxed: self.edas.recompute,
-            normal_skip_cap: self.regularizers.normal_skip_cap,
-            random_candidates: self.random.candidates,
-            darts2_r: self.darts2.r,
+            edas: self.edas.clone(),
+            regularizers: self.regularizers.clone(),
+            random: self.random.clone(),
+            darts2: self.darts2.clone(),
             arch: self.arch,
             weights: self.weights,
         }

@@ -31,13 +31,10 @@ pub enum SearchError {
     /// where).
     #[error("{0}")]
     NonFinite(String),
-    /// An argument out of its range (an unknown benchmark case, zero steps).
+    /// A checkpoint or state that does not fit the run (the caller says
+    /// what).
     #[error("{0}")]
     Invalid(String),
-    /// The backend reported a failure while running queued work (a GPU
-    /// kernel, an out-of-memory).
-    #[error("the device failed: {0}")]
-    Device(String),
     /// A genotype that cannot be built or written.
     #[error(transparent)]
     Genotype(#[from] edas_genotype::Error),

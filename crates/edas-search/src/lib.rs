@@ -19,7 +19,6 @@
 
 pub mod adam;
 pub mod arch;
-pub mod bench;
 pub mod charts;
 pub mod config;
 pub mod data;
@@ -40,8 +39,10 @@ pub use error::SearchError;
 pub use records::{SearchRecord, SearchResults};
 pub use run::{SearchOutcome, run_search, run_search_on};
 pub use sampler::{EdgeDistribution, EdgeSampler};
-pub use searcher::{Evaluation, Searcher, StepContext, StepStats, WarmupNetwork};
-pub use settings::EdasSettings;
+pub use searcher::{Evaluation, Searcher, StepContext, StepStats};
+pub use settings::{
+    Darts2Section, EdasSection, EdasSettings, RandomSection, Regularizers, WarmupNetwork,
+};
 pub use strategy::{SearchStrategy, Strategy};
 
 /// The crate README's example, compiled as a doctest.

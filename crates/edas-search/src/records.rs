@@ -13,7 +13,8 @@ use crate::strategy_name::Strategy;
 /// One line of `metrics.jsonl`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SearchRecord {
-    /// 0-based epoch.
+    /// The epoch's 0-based index (1-based in the file: `edas_run::epoch_number`).
+    #[serde(with = "edas_run::epoch_number")]
     pub epoch: usize,
     /// The strategy.
     pub strategy: Strategy,

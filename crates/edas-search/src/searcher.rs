@@ -23,7 +23,7 @@ use crate::adam::RowAdam;
 use crate::arch::ArchVars;
 use crate::error::SearchError;
 use crate::sampler::EdgeSampler;
-use crate::settings::EdasSettings;
+use crate::settings::{EdasSettings, WarmupNetwork};
 use crate::strategy::{ArchStep, Draw, SearchStrategy, Unrolled};
 
 /// The scheduled quantities of one step.
@@ -40,21 +40,6 @@ pub struct StepContext {
     /// Warm-up (`Some`): a weight step only, no architecture step, on the
     /// network it names.
     pub warmup: Option<WarmupNetwork>,
-}
-
-/// What a warm-up step trains (`regularizers.warmup_network`). Alpha stays
-/// where it is either way.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WarmupNetwork {
-    /// A uniformly sampled single path per step: each node two distinct
-    /// random inputs, each edge a random op other than `none` (the default).
-    #[default]
-    SinglePath,
-    /// The strategy's own weight-step network with alpha still: DARTS' and
-    /// PC-DARTS' mixtures (at the initial, near-uniform alpha: PC-DARTS'
-    /// warm-up), EDAS' clamped network, GDAS' sampled paths.
-    Supernet,
 }
 
 impl StepContext {
@@ -177,7 +162,7 @@ impl Searcher {
             arch: ArchVars::init(seed, device),
             arch_adam: [RowAdam::default(), RowAdam::default()],
             optim: sgd(&settings.weights),
-            sampler: EdgeSampler::new(settings.relaxed_edges, settings.edge_distribution),
+            sampler: EdgeSampler::new(settings.edas.relaxed_edges, settings.edas.edge_distribution),
             rng: Rng::for_item(seed, 0x5345_4152, 0),
             strategy: settings.strategy.build(&settings),
             settings,
@@ -200,7 +185,7 @@ impl Searcher {
         self.strategy.genotype(
             &self.arch,
             DeriveOptions {
-                normal_skip_cap: self.settings.normal_skip_cap,
+                normal_skip_cap: self.settings.regularizers.normal_skip_cap,
             },
         )
     }

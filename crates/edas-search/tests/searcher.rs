@@ -11,7 +11,7 @@ use burn::prelude::*;
 use edas_data::{Split, SyntheticSpec};
 use edas_genotype::CellKind;
 use edas_nn::SearchNetworkConfig;
-use edas_search::{EdasSettings, Searcher, StepContext, Strategy, WarmupNetwork};
+use edas_search::{EdasSection, EdasSettings, Searcher, StepContext, Strategy, WarmupNetwork};
 
 /// The same 10 class patterns; `Split::Train` and `Split::Test` draw different examples.
 fn batches(device: &Device, n: usize, split: Split) -> Vec<(Tensor<4>, Tensor<1, Int>)> {
@@ -178,7 +178,7 @@ fn baselines_step_as_their_strategy_says() {
                 g,
                 s.arch
                     .derive(edas_genotype::DeriveOptions {
-                        normal_skip_cap: s.settings().normal_skip_cap,
+                        normal_skip_cap: s.settings().regularizers.normal_skip_cap,
                     })
                     .unwrap(),
                 "random search stands at its best candidate, not at the clamp"
@@ -203,9 +203,12 @@ fn recomputing_relaxed_edges_changes_nothing_but_memory() {
     let device = Device::flex().autodiff();
     let train = batches(&device, 48, Split::Train);
     let valid = batches(&device, 48, Split::Test);
-    let settings = |recompute_relaxed| EdasSettings {
-        recompute_relaxed,
-        gumbel: true,
+    let settings = |recompute| EdasSettings {
+        edas: EdasSection {
+            recompute,
+            gumbel: true,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let mut kept = Searcher::new(&tiny(), settings(false), 9, &device);

@@ -10,7 +10,8 @@ use crate::evaluate::EvalResult;
 /// One line of a training run's `metrics.jsonl`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainRecord {
-    /// 0-based epoch.
+    /// The epoch's 0-based index (1-based in the file: `edas_run::epoch_number`).
+    #[serde(with = "edas_run::epoch_number")]
     pub epoch: usize,
     /// Learning rate.
     pub lr: f64,

@@ -19,10 +19,10 @@ pub struct Edas {
 }
 
 impl Edas {
-    /// EDAS as `settings` say (`recompute_relaxed`).
+    /// EDAS as `settings` say (`edas.recompute`).
     pub fn new(settings: &EdasSettings) -> Edas {
         Edas {
-            recompute: settings.recompute_relaxed,
+            recompute: settings.edas.recompute,
         }
     }
 }
@@ -36,7 +36,7 @@ fn weights(
     genotype: &Genotype,
     relaxed: &[Vec<usize>; 2],
 ) -> NetworkWeights {
-    let gumbel = if draw.settings.gumbel {
+    let gumbel = if draw.settings.edas.gumbel {
         Some(&mut *draw.rng)
     } else {
         None

@@ -31,11 +31,11 @@ impl Strategy {
             Strategy::Edas => Box::new(edas::Edas::new(settings)),
             Strategy::Darts => Box::new(darts::Darts),
             Strategy::Darts2 => Box::new(darts2::Darts2 {
-                r: settings.darts2_r,
+                r: settings.darts2.r,
             }),
             Strategy::PcDarts => Box::new(pc_darts::PcDarts::default()),
             Strategy::Gdas => Box::new(gdas::Gdas),
-            Strategy::Random => Box::new(random::RandomSearch::new(settings.random_candidates)),
+            Strategy::Random => Box::new(random::RandomSearch::new(settings.random.candidates)),
         }
     }
 }
@@ -64,7 +64,7 @@ impl Draw<'_> {
     /// The clamp `C(alpha)` with the configured skip cap.
     pub fn clamp(&self) -> Result<Genotype, SearchError> {
         self.arch.derive(DeriveOptions {
-            normal_skip_cap: self.settings.normal_skip_cap,
+            normal_skip_cap: self.settings.regularizers.normal_skip_cap,
         })
     }
 }

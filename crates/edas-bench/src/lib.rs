@@ -3,7 +3,7 @@
 //! CIFAR network, timed with the device synchronised after every step (GPU
 //! backends queue work; without a sync a step's time is only its launch).
 //!
-//! Used by `cargo bench -p edas-search --bench step` (the CPU backend) and by
+//! Used by `cargo bench -p edas-bench --bench step` (the CPU backend) and by
 //! `edas bench` (any `--device`, e.g. in `scripts/gpu-check.sh`).
 //!
 //! Cases (32x32 RGB inputs, 10 classes, random data, labels `i % 10`):
@@ -37,7 +37,11 @@ use edas_nn::ops::{Op, OpMode};
 use edas_nn::{Network, NetworkConfig, SearchNetwork, SearchNetworkConfig};
 use edas_run::optim::{SgdSettings, sgd};
 
-use crate::{EdasSettings, SearchError, Searcher, StepContext, Strategy};
+use edas_search::{EdasSettings, Searcher, StepContext, Strategy};
+
+mod error;
+
+pub use error::BenchError;
 
 /// What a benchmark run is asked to do.
 #[derive(Debug, Clone)]
@@ -88,7 +92,7 @@ pub struct BenchReport {
 }
 
 /// What one step returns: its phases' seconds, where it times them.
-type StepFn = Box<dyn FnMut() -> Result<Option<[f64; 3]>, SearchError>>;
+type StepFn = Box<dyn FnMut() -> Result<Option<[f64; 3]>, BenchError>>;
 
 /// `(channels, layers)` of a `train-cC-lL` case.
 fn train_size(case: &str) -> Option<(usize, usize)> {
@@ -126,16 +130,16 @@ pub fn is_case(case: &str) -> bool {
         .contains(&case)
 }
 
-fn sync(device: &Device) -> Result<(), SearchError> {
+fn sync(device: &Device) -> Result<(), BenchError> {
     device
         .sync()
-        .map_err(|e| SearchError::Device(format!("{e:?}")))
+        .map_err(|e| BenchError::Device(format!("{e:?}")))
 }
 
 /// Runs `spec` on `device` (an autodiff device) and times it.
-pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError> {
+pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, BenchError> {
     if !is_case(&spec.case) {
-        return Err(SearchError::Invalid(format!(
+        return Err(BenchError::Invalid(format!(
             "unknown benchmark case `{}` (expected edas|gdas|darts|darts2|pc-darts|derived|derived-v2 \
              with -l8 or -l20; train-cC-lL such as train-c36-l20; or op-NAME \
              such as op-sep_conv_3x3)",
@@ -143,7 +147,7 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
         )));
     }
     if spec.batch == 0 || spec.steps == 0 {
-        return Err(SearchError::Invalid(
+        return Err(BenchError::Invalid(
             "batch and steps must be at least 1".to_owned(),
         ));
     }
@@ -244,11 +248,8 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, SearchError
             partial_channels: if strategy == Strategy::PcDarts { 4 } else { 1 },
             ..search_config.clone()
         };
-        let settings = EdasSettings {
-            strategy,
-            recompute_relaxed: spec.recompute,
-            ..EdasSettings::default()
-        };
+        let mut settings = EdasSettings::for_strategy(strategy);
+        settings.edas.recompute = spec.recompute;
         let mut searcher = Searcher::new(&search_config, settings, spec.seed, device);
         let params = searcher.network().num_params();
         let ctx = StepContext {

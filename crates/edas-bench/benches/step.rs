@@ -9,24 +9,24 @@
 //! case's own:
 //!
 //! ```text
-//! cargo bench -p edas-search --bench step -- CASE [BATCH] [STEPS]
+//! cargo bench -p edas-bench --bench step -- CASE [BATCH] [STEPS]
 //! cargo xtask bench search [BATCH] [STEPS]   # every case, as a table
 //! ```
 //!
 //! Cases: `derived-l8`, `derived-v2-l8`, `edas-l8`, `darts-l8`, `gdas-l8` and
 //! the same with `l20`, and `train-cC-lL` (DARTS_V2's CIFAR network, e.g.
-//! `train-c36-l20`); `edas_search::bench` defines them (`edas bench` runs the
+//! `train-c36-l20`); `edas_bench` defines them (`edas bench` runs the
 //! same cases on any `--device`). 32x32 RGB inputs, 10 classes, C=16. `EDAS_BENCH_CHECKPOINT=1`
 //! turns on burn's balanced gradient checkpointing; `EDAS_BENCH_SEED=N` sets
 //! the searcher's seed (default 2), hence its clamped cells;
 //! `EDAS_BENCH_RECOMPUTE=0` keeps the relaxed edges' activations instead of
-//! recomputing them in backward (`recompute_relaxed`). Prints a JSON line.
+//! recomputing them in backward (`edas.recompute`). Prints a JSON line.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use burn::prelude::*;
 use edas_run::sys::{mib, peak_rss_bytes};
-use edas_search::bench::{BenchSpec, run};
+use edas_bench::{BenchSpec, run};
 
 fn main() {
     let args: Vec<String> = std::env::args()
