@@ -246,6 +246,7 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, BenchError>
         // PC-DARTS' CIFAR setting: 1/4 of the channels through the ops.
         let search_config = SearchNetworkConfig {
             partial_channels: if strategy == Strategy::PcDarts { 4 } else { 1 },
+            ops: edas_genotype::OpSet::DARTS,
             ..search_config.clone()
         };
         let mut settings = EdasSettings::for_strategy(strategy);

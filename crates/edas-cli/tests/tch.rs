@@ -65,6 +65,7 @@ fn search_steps_run_and_learn() {
         layers: 3,
         stem_multiplier: 2,
         partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
     };
     for strategy in [Strategy::Edas, Strategy::Darts, Strategy::Gdas] {
         let settings = EdasSettings {

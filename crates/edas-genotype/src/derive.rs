@@ -17,6 +17,7 @@ use crate::error::DeriveError;
 use crate::genotype::Concat;
 use crate::genotype::{Cell, Genotype, NodeInput};
 use crate::primitive::{CellKind, NUM_OPS, Primitive};
+use crate::search_space::OpSet;
 use crate::space::{INPUTS_PER_NODE, NUM_EDGES, NUM_INPUT_STATES, NUM_STATES, edges_of};
 
 /// Per-edge op weights of one cell: 14 rows (edges, in [`crate::space`] order)
@@ -78,6 +79,20 @@ pub struct DeriveOptions {
     /// At most this many `skip_connect` edges in the derived normal cell
     /// (P-DARTS uses 2). `None`: no cap.
     pub normal_skip_cap: Option<usize>,
+    /// The ops a derived edge may take (a restricted search space,
+    /// [`crate::SearchSpace`]); an op outside it is never kept, whatever
+    /// its weight. Default: all 8.
+    pub ops: OpSet,
+}
+
+impl DeriveOptions {
+    /// The default rule with the skip cap `normal_skip_cap` over op set `ops`.
+    pub fn new(normal_skip_cap: Option<usize>, ops: OpSet) -> DeriveOptions {
+        DeriveOptions {
+            normal_skip_cap,
+            ops,
+        }
+    }
 }
 
 /// The arg-max non-`none` op of a row and its weight; ties to the lower op.
@@ -145,11 +160,23 @@ pub fn derive_cell(
     weights: &EdgeWeights,
     skip_cap: Option<usize>,
 ) -> Result<Cell, DeriveError> {
+    derive_cell_in(kind, weights, skip_cap, OpSet::DARTS)
+}
+
+/// [`derive_cell`] over the op set `ops`: an op outside it is never a
+/// candidate. With all 8 ops this is [`derive_cell`].
+pub fn derive_cell_in(
+    kind: CellKind,
+    weights: &EdgeWeights,
+    skip_cap: Option<usize>,
+    ops: OpSet,
+) -> Result<Cell, DeriveError> {
     weights.check_finite(kind)?;
-    let mut masked = [[false; NUM_OPS]; NUM_EDGES];
+    let excluded: [bool; NUM_OPS] = std::array::from_fn(|k| !ops.contains(k));
+    let mut masked = [excluded; NUM_EDGES];
     let skip = Primitive::SkipConnect.index();
     loop {
-        // Only skip candidates are ever masked: every edge keeps six ops.
+        // Besides the excluded ops, only skip candidates are ever masked.
         let cell = derive_masked(kind, weights, &masked)?;
         let Some(cap) = skip_cap else { return Ok(cell) };
         let skips: Vec<usize> = cell
@@ -183,8 +210,8 @@ pub fn derive(
     options: DeriveOptions,
 ) -> Result<Genotype, DeriveError> {
     Ok(Genotype {
-        normal: derive_cell(CellKind::Normal, normal, options.normal_skip_cap)?,
-        reduce: derive_cell(CellKind::Reduce, reduce, None)?,
+        normal: derive_cell_in(CellKind::Normal, normal, options.normal_skip_cap, options.ops)?,
+        reduce: derive_cell_in(CellKind::Reduce, reduce, None, options.ops)?,
     })
 }
 
@@ -292,6 +319,7 @@ mod tests {
             &w,
             DeriveOptions {
                 normal_skip_cap: Some(1),
+                ..DeriveOptions::default()
             },
         )
         .unwrap();
@@ -299,6 +327,39 @@ mod tests {
             (g.normal.op_counts()[skip], g.reduce.op_counts()[skip]),
             (1, 8)
         );
+    }
+
+    #[test]
+    fn excluded_ops_are_never_derived_whatever_their_weight() {
+        let mut w = EdgeWeights::ZERO;
+        let (pool, skip, sep, avg) = (
+            Primitive::MaxPool3x3.index(),
+            Primitive::SkipConnect.index(),
+            Primitive::SepConv3x3.index(),
+            Primitive::AvgPool3x3.index(),
+        );
+        for (e, row) in w.0.iter_mut().enumerate() {
+            row[pool] = 0.9;
+            row[skip] = 0.8;
+            row[sep] = 0.1 + e as f32 * 0.01;
+            row[avg] = 0.05;
+        }
+        let full = derive(&w, &w, DeriveOptions::default()).unwrap();
+        assert_eq!(full.normal.op_counts()[pool], 8);
+        let ops = OpSet::DARTS.without(pool).without(skip);
+        let g = derive(&w, &w, DeriveOptions::new(None, ops)).unwrap();
+        for kind in CellKind::ALL {
+            let counts = g.cell(kind).op_counts();
+            assert_eq!((counts[pool], counts[skip], counts[sep]), (0, 0, 8), "{kind}");
+            // Node 5 ranks its inputs by the sep weight alone now: 4 and 3.
+            assert_eq!(g.cell(kind).node(5).unwrap().map(|e| e.input), [4, 3]);
+        }
+        // An edge whose only allowed ops weigh 0 still gets one of them.
+        let only_avg = OpSet::EMPTY.with(0).with(avg);
+        let g = derive(&w, &w, DeriveOptions::new(None, only_avg)).unwrap();
+        assert_eq!(g.normal.op_counts()[avg], 8);
+        // With every op the rule is the old one.
+        assert_eq!(derive(&w, &w, DeriveOptions::new(None, OpSet::DARTS)).unwrap(), full);
     }
 
     #[test]

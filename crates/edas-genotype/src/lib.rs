@@ -10,6 +10,7 @@
 //!   [`clamp`]), which EDAS uses to hold every edge but one at 0 or 1;
 //! - [`diff()`] between genotypes, the published cells ([`published`]) and
 //!   uniformly sampled ones ([`random_genotype`]);
+//! - search spaces as values: a named space and its op set ([`SearchSpace`]);
 //! - the NAS-Bench-201 cell and its architecture string ([`nb201`]).
 //!
 //! ```
@@ -50,20 +51,23 @@ pub mod primitive;
 pub mod published;
 pub mod random;
 pub mod read;
+pub mod search_space;
 pub mod space;
 pub mod table;
 
 pub use codec::{load, parse_any, save};
-pub use derive::{DeriveOptions, EdgeWeights, clamp, derive, derive_cell};
+pub use derive::{DeriveOptions, EdgeWeights, clamp, derive, derive_cell, derive_cell_in};
 pub use diff::{Change, GenotypeDiff, diff};
 pub use error::{
-    ArchStringError, CellError, DeriveError, Error, GenotypeError, Location, ParseError, ParseErrorKind, UnknownOp,
+    ArchStringError, CellError, DeriveError, Error, GenotypeError, Location, ParseError, ParseErrorKind, SpaceError,
+    UnknownOp,
 };
 pub use format::Format;
 pub use nb201::{Nb201Cell, Nb201Op};
 pub use genotype::{Cell, Concat, Genotype, NUM_KEPT_EDGES, NodeInput};
 pub use primitive::{CellKind, NUM_OPS, Primitive};
-pub use random::random_genotype;
+pub use random::{random_genotype, random_genotype_in};
+pub use search_space::{Derivation, OpSet, SearchSpace, SpaceName};
 pub use space::{Edge, NUM_EDGES, NUM_NODES};
 
 /// The crate README's example, compiled and run as a doctest.

@@ -461,7 +461,7 @@ impl Network {
                             input: e.input,
                         }
                         .index()]
-                        .ops[e.op.index()]
+                        .op(e.op)
                         .clone(),
                     );
                     inputs.push(e.input);

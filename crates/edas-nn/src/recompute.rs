@@ -2,7 +2,8 @@
 //! activations of its relaxed edges.
 //!
 //! An EDAS step trains the derived network plus one relaxed edge per cell
-//! kind, and that edge runs all 7 non-`none` ops in every cell of its kind.
+//! kind, and that edge runs all its ops other than `none` (7 in the DARTS
+//! space) in every cell of its kind.
 //! Kept for backward the usual way, their activations cost about as much as
 //! the rest of the cell (`docs/performance.md`). Here the relaxed edges run
 //! without autodiff in the forward pass (their output enters the graph as a

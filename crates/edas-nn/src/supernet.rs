@@ -1,7 +1,8 @@
 //! The search supernet (DARTS' `model_search.py`) driven by per-step edge
 //! weightings, so that EDAS, DARTS and GDAS share one forward.
 //!
-//! Each of a cell's 14 edges holds all 8 ops. A forward takes, per cell kind
+//! Each of a cell's 14 edges holds all 8 ops (or the ops of a restricted
+//! search space, [`SearchNetworkConfig::ops`]). A forward takes, per cell kind
 //! and per edge, an [`EdgeWeighting`]: `Off` (the edge is skipped), `Clamped`
 //! (one op, weight exactly 1: only that op runs), `Relaxed` (a weight tensor
 //! over the 8 ops: every op with a non-`none` weight runs, with gradient to the
@@ -16,7 +17,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
-use edas_genotype::{CellKind, Genotype, NUM_OPS, Primitive};
+use edas_genotype::{CellKind, Genotype, OpSet, Primitive};
 
 use crate::ops::{Bn, ConvSpec, Op, OpMode, ReluConvBn, drop_path_seed, drop_path_seeded};
 use crate::scaffold::{CellShape, Preprocess, cell_shapes, edge_stride, is_reduction, pre0, pre1};
@@ -70,23 +71,6 @@ pub enum EdgeWeighting {
 }
 
 impl EdgeWeighting {
-    /// The ops this weighting computes.
-    pub fn active_ops(&self) -> Vec<Primitive> {
-        match self {
-            EdgeWeighting::Off => Vec::new(),
-            EdgeWeighting::Clamped(op) | EdgeWeighting::Sampled { op, .. } => {
-                if *op == Primitive::None {
-                    Vec::new()
-                } else {
-                    vec![*op]
-                }
-            }
-            EdgeWeighting::Relaxed(_) | EdgeWeighting::RelaxedEdge { .. } => {
-                Primitive::ALL[1..].to_vec()
-            }
-        }
-    }
-
     /// Whether the edge is computed at all.
     pub fn is_on(&self) -> bool {
         !matches!(self, EdgeWeighting::Off)
@@ -139,7 +123,9 @@ impl NetworkWeights {
     }
 }
 
-/// One edge of the supernet: all 8 ops, indexed by [`Primitive::index`].
+/// One edge of the supernet: `none` and the ops of its op set (all 8 in
+/// DARTS' space, in [`Primitive`] order; `ops[0]` is always `none`, which
+/// also gives a node with no active input its zeros).
 ///
 /// With partial channel connections (PC-DARTS, `partial = K > 1`) the ops
 /// see the first `C/K` channels of the input; the other channels bypass
@@ -147,8 +133,11 @@ impl NetworkWeights {
 /// ops' output, and the channels are shuffled in `K` groups.
 #[derive(Module, Debug)]
 pub struct MixedEdge {
-    /// The candidate ops (on `C / partial` channels).
+    /// The candidate ops (on `C / partial` channels), `none` first.
     pub ops: Vec<Op>,
+    /// The primitive of each entry of `ops` (ascending).
+    #[module(skip)]
+    pub primitives: Vec<Primitive>,
     /// `K`: 1 = every channel goes through the ops.
     pub partial: usize,
     /// The edge's stride (the bypass pools when 2).
@@ -167,19 +156,39 @@ pub fn channel_shuffle(x: Tensor<4>, groups: usize) -> Tensor<4> {
 impl MixedEdge {
     /// All 8 ops on `c` channels at `stride`, in search mode.
     pub fn new_search(c: usize, stride: usize, device: &Device) -> MixedEdge {
-        MixedEdge::new_partial(c, stride, 1, device)
+        MixedEdge::new_partial(c, stride, 1, OpSet::DARTS, device)
     }
 
-    /// All 8 ops on `c / partial` of the `c` channels at `stride`, in search
-    /// mode (`c` must be a multiple of `partial`).
-    pub fn new_partial(c: usize, stride: usize, partial: usize, device: &Device) -> MixedEdge {
+    /// `none` and the ops of `ops` on `c / partial` of the `c` channels at
+    /// `stride`, in search mode (`c` must be a multiple of `partial`).
+    pub fn new_partial(
+        c: usize,
+        stride: usize,
+        partial: usize,
+        ops: OpSet,
+        device: &Device,
+    ) -> MixedEdge {
+        let primitives: Vec<Primitive> = Primitive::ALL
+            .into_iter()
+            .filter(|p| *p == Primitive::None || ops.has(*p))
+            .collect();
         MixedEdge {
-            ops: Primitive::ALL
-                .into_iter()
-                .map(|p| Op::new(p, c / partial, stride, OpMode::Search, device))
+            ops: primitives
+                .iter()
+                .map(|&p| Op::new(p, c / partial, stride, OpMode::Search, device))
                 .collect(),
+            primitives,
             partial,
             stride,
+        }
+    }
+
+    /// The edge's module for `op`; panics if the edge's op set lacks it (the
+    /// strategies draw only from the search space's ops).
+    pub fn op(&self, op: Primitive) -> &Op {
+        match self.primitives.iter().position(|p| *p == op) {
+            Some(k) => &self.ops[k],
+            None => panic!("op {op} is not in this supernet's search space"),
         }
     }
 
@@ -223,26 +232,27 @@ impl MixedEdge {
         match weighting {
             EdgeWeighting::Off => None,
             EdgeWeighting::Clamped(op) => {
-                (*op != Primitive::None).then(|| self.ops[op.index()].forward(x))
+                (*op != Primitive::None).then(|| self.op(*op).forward(x))
             }
             EdgeWeighting::Sampled { op, weights } => {
-                let k = op.index();
-                Some(scale(self.ops[k].forward(x), weights, k))
+                Some(scale(self.op(*op).forward(x), weights, op.index()))
             }
             EdgeWeighting::Relaxed(weights) => {
                 // The convolutions (and the stride-2 skip) all begin with
                 // ReLU(x): compute it once, so that backward keeps one copy
                 // instead of one per op (same values, less memory).
                 let activated = relu(x.clone());
-                (1..NUM_OPS)
-                    .map(|k| {
-                        let op = &self.ops[k];
+                self.ops
+                    .iter()
+                    .zip(&self.primitives)
+                    .skip(1)
+                    .map(|(op, p)| {
                         let y = if op.starts_with_relu() {
                             op.forward_activated(activated.clone())
                         } else {
                             op.forward(x.clone())
                         };
-                        scale(y, weights, k)
+                        scale(y, weights, p.index())
                     })
                     .reduce(|a, b| a.add(b))
             }
@@ -267,14 +277,14 @@ pub struct SearchCell {
 }
 
 impl SearchCell {
-    fn new(shape: &CellShape, partial: usize, device: &Device) -> Self {
+    fn new(shape: &CellShape, partial: usize, ops: OpSet, device: &Device) -> Self {
         SearchCell {
             pre0: pre0(shape, false, device),
             pre1: pre1(shape, false, device),
             edges: Edge::all()
                 .map(|e| {
                     let stride = edge_stride(shape.reduction, e.input);
-                    MixedEdge::new_partial(shape.c, stride, partial, device)
+                    MixedEdge::new_partial(shape.c, stride, partial, ops, device)
                 })
                 .collect(),
             reduction: shape.reduction,
@@ -355,6 +365,10 @@ pub struct SearchNetworkConfig {
     /// ops see `1/K` of its channels ([`MixedEdge`]); 1 = all (DARTS).
     #[serde(default = "one")]
     pub partial_channels: usize,
+    /// The ops each edge holds besides `none` (a restricted DARTS space,
+    /// [`edas_genotype::SearchSpace`]); every op by default.
+    #[serde(default)]
+    pub ops: OpSet,
 }
 
 fn one() -> usize {
@@ -371,6 +385,7 @@ impl SearchNetworkConfig {
             layers: 8,
             stem_multiplier: 3,
             partial_channels: 1,
+            ops: OpSet::DARTS,
         }
     }
 
@@ -402,7 +417,7 @@ impl SearchNetwork {
         let partial = config.partial_channels.max(1);
         let cells = shapes
             .iter()
-            .map(|s| SearchCell::new(s, partial, device))
+            .map(|s| SearchCell::new(s, partial, config.ops, device))
             .collect();
         SearchNetwork {
             stem_conv: ConvSpec::new(config.in_channels, c_stem, 3)

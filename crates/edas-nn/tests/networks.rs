@@ -76,6 +76,7 @@ fn clamped_supernet_equals_derived_network() {
         layers: 5,
         stem_multiplier: 3,
         partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
     };
     for device in [Device::flex(), Device::flex().autodiff()] {
         let search = SearchNetwork::new(&config, &device);
@@ -104,6 +105,7 @@ fn relaxed_one_hot_and_sampled_edges_equal_clamped() {
         layers: 3,
         stem_multiplier: 3,
         partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
     };
     let search = SearchNetwork::new(&config, &device);
     let x = image(&device, [2, 1, 12, 12]);

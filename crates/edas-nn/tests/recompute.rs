@@ -35,6 +35,7 @@ fn config() -> SearchNetworkConfig {
         layers: 5,
         stem_multiplier: 3,
         partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
     }
 }
 

@@ -7,7 +7,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::tensor::activation::softmax;
-use edas_genotype::{CellKind, DeriveOptions, EdgeWeights, Genotype, NUM_EDGES, NUM_OPS, derive};
+use edas_genotype::{CellKind, DeriveOptions, EdgeWeights, Genotype, NUM_EDGES, NUM_OPS, OpSet, derive};
 use edas_nn::{EdgeWeighting, NetworkWeights, to_host};
 use edas_rng::Rng;
 
@@ -21,7 +21,16 @@ pub struct ArchVars {
     pub normal: Param<Tensor<2>>,
     /// `alpha[reduce]`, `[14, 8]`.
     pub reduce: Param<Tensor<2>>,
+    /// The columns of the search space's ops; the others are masked out of
+    /// every softmax ([`ArchVars::logits`]).
+    #[module(skip)]
+    pub ops: OpSet,
 }
+
+/// The logit an excluded op gets: `exp` of it underflows to exactly 0 in
+/// `f32`, so a softmax over a masked row equals the softmax over the
+/// allowed ops alone, and no infinity enters any sum or gradient.
+pub const MASKED_LOGIT: f32 = -1e9;
 
 impl ArchVars {
     /// `1e-3 * N(0, 1)` (DARTS' initialisation), from our own seeded generator
@@ -37,7 +46,14 @@ impl ArchVars {
         ArchVars {
             normal: Param::from_tensor(draw()),
             reduce: Param::from_tensor(draw()),
+            ops: OpSet::DARTS,
         }
+    }
+
+    /// These variables over the op set `ops` (a restricted search space).
+    #[must_use]
+    pub fn with_ops(self, ops: OpSet) -> ArchVars {
+        ArchVars { ops, ..self }
     }
 
     /// Variables from host values (checkpoints, tests).
@@ -61,6 +77,7 @@ impl ArchVars {
         Ok(ArchVars {
             normal: t(CellKind::Normal, normal)?,
             reduce: t(CellKind::Reduce, reduce)?,
+            ops: OpSet::DARTS,
         })
     }
 
@@ -81,6 +98,36 @@ impl ArchVars {
         }
     }
 
+    /// `alpha[kind]` with the columns outside the op set at
+    /// [`MASKED_LOGIT`]: what every softmax, sample and arg-max reads. With
+    /// every op it is `alpha[kind]` itself.
+    pub fn logits(&self, kind: CellKind) -> Tensor<2> {
+        let alpha = self.alpha(kind);
+        if self.ops == OpSet::DARTS {
+            return alpha;
+        }
+        let mask: Vec<f32> = (0..NUM_OPS)
+            .map(|k| if self.ops.contains(k) { 0.0 } else { MASKED_LOGIT })
+            .collect();
+        let mask: Tensor<2> = Tensor::from_data(TensorData::new(mask, [1, NUM_OPS]), &alpha.device());
+        alpha.add(mask)
+    }
+
+    /// [`ArchVars::logits`] on the host, row-major.
+    pub fn logit_values(&self, kind: CellKind) -> Result<Vec<f32>, SearchError> {
+        let mut v = self.values(kind)?;
+        if self.ops != OpSet::DARTS {
+            for row in v.chunks_mut(NUM_OPS) {
+                for (k, x) in row.iter_mut().enumerate() {
+                    if !self.ops.contains(k) {
+                        *x += MASKED_LOGIT;
+                    }
+                }
+            }
+        }
+        Ok(v)
+    }
+
     /// `alpha[kind]` on the host, row-major (112 values).
     pub fn values(&self, kind: CellKind) -> Result<Vec<f32>, SearchError> {
         Ok(to_host(self.alpha(kind))?)
@@ -97,9 +144,10 @@ impl ArchVars {
         [get(&self.normal), get(&self.reduce)]
     }
 
-    /// `softmax(alpha[kind])` per edge on the host (what DARTS derives from).
+    /// `softmax(alpha[kind])` per edge on the host (what DARTS derives
+    /// from), over the op set: excluded ops get exactly 0.
     pub fn softmax_values(&self, kind: CellKind) -> Result<Vec<f32>, SearchError> {
-        Ok(softmax_rows(&self.values(kind)?))
+        Ok(softmax_rows(&self.logit_values(kind)?))
     }
 
     /// The clamp `C(alpha)`: the genotype derived by the DARTS rule from
@@ -128,7 +176,7 @@ impl ArchVars {
     ) -> NetworkWeights {
         let mut weights = NetworkWeights::clamped(genotype);
         for (k, kind) in CellKind::ALL.into_iter().enumerate() {
-            let alpha = self.alpha(kind);
+            let alpha = self.logits(kind);
             for &r in &relaxed[k] {
                 let row = alpha
                     .clone()
@@ -147,7 +195,7 @@ impl ArchVars {
     /// DARTS' weightings: every edge `softmax(alpha / tau)`.
     pub fn darts_weights(&self, tau: f64) -> NetworkWeights {
         let cell = |kind| {
-            let w = softmax(self.alpha(kind).div_scalar(tau), 1);
+            let w = softmax(self.logits(kind).div_scalar(tau), 1);
             (0..NUM_EDGES)
                 .map(|e| {
                     EdgeWeighting::Relaxed(

@@ -2,6 +2,7 @@
 //! its checks. `docs/search.md` lists the keys.
 
 use edas_data::{DataConfig, DatasetKind};
+use edas_genotype::{SearchSpace, SpaceName};
 use edas_run::config::{check_run_name, invalid};
 use edas_run::optim::SgdSettings;
 use serde::{Deserialize, Serialize};
@@ -126,6 +127,10 @@ pub struct SearchConfig {
     /// Splitting and batching.
     #[serde(default)]
     pub loader: LoaderSection,
+    /// The search space: `name` (`darts`) and the `ops` its edges may take
+    /// (every op of the space when absent).
+    #[serde(default)]
+    pub space: SearchSpace,
     /// The supernet.
     #[serde(default)]
     pub network: NetworkSection,
@@ -174,6 +179,7 @@ impl SearchConfig {
             epochs,
             data: DataConfig::new(dataset),
             loader: LoaderSection::default(),
+            space: SearchSpace::DARTS,
             network: NetworkSection::default(),
             edas: EdasSection::default(),
             regularizers: Regularizers::default(),
@@ -216,6 +222,16 @@ impl SearchConfig {
             return err(
                 "loader.eval_examples",
                 "must be at least 1 (or absent for all)".into(),
+            );
+        }
+        if self.space.name() != SpaceName::Darts {
+            return err(
+                "space.name",
+                format!(
+                    "the {} space has its cell and architecture string (edas_genotype::nb201) \
+                     but no search network yet; only `darts` can be searched",
+                    self.space.name()
+                ),
             );
         }
         let n = &self.network;
@@ -339,6 +355,7 @@ impl SearchConfig {
     pub fn settings(&self) -> EdasSettings {
         EdasSettings {
             strategy: self.strategy,
+            space: self.space,
             edas: self.edas.clone(),
             regularizers: self.regularizers.clone(),
             random: self.random.clone(),

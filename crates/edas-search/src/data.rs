@@ -122,6 +122,7 @@ pub fn open_source(
             layers: config.network.layers,
             stem_multiplier: config.network.stem_multiplier,
             partial_channels: config.partial_channels(),
+            ops: config.space.ops(),
         },
         describe,
     })

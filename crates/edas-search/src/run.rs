@@ -227,8 +227,8 @@ impl EpochTask for Search<'_> {
             genotype: to_darts(&genotype),
             changed_edges: changed,
             entropy: [
-                mean_entropy(&arch.values(CellKind::Normal)?),
-                mean_entropy(&arch.values(CellKind::Reduce)?),
+                mean_entropy(&arch.logit_values(CellKind::Normal)?),
+                mean_entropy(&arch.logit_values(CellKind::Reduce)?),
             ],
             ops: ops_table(&genotype),
             alpha: [

@@ -7,7 +7,7 @@ use std::path::Path;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Gradients;
-use edas_genotype::{CellKind, DeriveOptions, Genotype, random_genotype};
+use edas_genotype::{CellKind, Genotype, random_genotype_in};
 use edas_nn::loss::{correct_count, cross_entropy};
 use edas_nn::{
     DropPath, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig, on_inner, to_host,
@@ -149,7 +149,8 @@ fn scalar(t: Tensor<1>) -> f64 {
 
 impl Searcher {
     /// A supernet and variables initialised from `seed` on `device` (an
-    /// autodiff device).
+    /// autodiff device). The supernet's edges hold the ops of
+    /// `settings.space` (whatever `config.ops` says).
     pub fn new(
         config: &SearchNetworkConfig,
         settings: EdasSettings,
@@ -158,8 +159,14 @@ impl Searcher {
     ) -> Searcher {
         device.seed(seed);
         Searcher {
-            net: SearchNetwork::new(config, device),
-            arch: ArchVars::init(seed, device),
+            net: SearchNetwork::new(
+                &SearchNetworkConfig {
+                    ops: settings.space.ops(),
+                    ..config.clone()
+                },
+                device,
+            ),
+            arch: ArchVars::init(seed, device).with_ops(settings.space.ops()),
             arch_adam: [RowAdam::default(), RowAdam::default()],
             optim: sgd(&settings.weights),
             sampler: EdgeSampler::new(settings.edas.relaxed_edges, settings.edas.edge_distribution),
@@ -182,12 +189,7 @@ impl Searcher {
     /// The genotype the search stands at: the clamp `C(alpha)`, or for
     /// random search the best candidate so far.
     pub fn genotype(&self) -> Result<Genotype, SearchError> {
-        self.strategy.genotype(
-            &self.arch,
-            DeriveOptions {
-                normal_skip_cap: self.settings.regularizers.normal_skip_cap,
-            },
-        )
+        self.strategy.genotype(&self.arch, self.settings.derive_options())
     }
 
     /// One iteration: an architecture step on `valid` (unless warming up or
@@ -277,7 +279,7 @@ impl Searcher {
         // Weight step (alpha detached: it is not trained here).
         let frozen = untracked(&self.arch);
         let weights = if ctx.warmup == Some(WarmupNetwork::SinglePath) {
-            NetworkWeights::clamped(&random_genotype(&mut self.rng)?)
+            NetworkWeights::clamped(&random_genotype_in(self.settings.space.ops(), &mut self.rng)?)
         } else {
             let mut draw = Draw {
                 arch: &frozen,

@@ -1,10 +1,11 @@
 //! The search's settings as the searcher and the strategies read them: the
 //! sections of the search config (`configs/search/*.toml`) that steer a
-//! step. `SearchConfig` holds them as its `[edas]`, `[regularizers]`,
+//! step. `SearchConfig` holds them as its `[space]`, `[edas]`, `[regularizers]`,
 //! `[random]`, `[darts2]`, `[arch]` and `[weights]` tables and
 //! `SearchConfig::settings` hands them over; each key and its default is
 //! written once, here.
 
+use edas_genotype::{DeriveOptions, SearchSpace};
 use edas_run::optim::SgdSettings;
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,8 @@ use crate::strategy_name::Strategy;
 pub struct EdasSettings {
     /// The strategy.
     pub strategy: Strategy,
+    /// The search space and its op set (`[space]`).
+    pub space: SearchSpace,
     /// EDAS' relaxed edges (`[edas]`).
     pub edas: EdasSection,
     /// Regularisers (`[regularizers]`; the searcher reads the skip cap).
@@ -40,6 +43,12 @@ impl EdasSettings {
             strategy,
             ..EdasSettings::default()
         }
+    }
+
+    /// The derivation rule of the clamp `C(alpha)`: the configured skip cap
+    /// over the search space's ops.
+    pub fn derive_options(&self) -> DeriveOptions {
+        DeriveOptions::new(self.regularizers.normal_skip_cap, self.space.ops())
     }
 }
 

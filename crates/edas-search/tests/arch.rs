@@ -21,6 +21,7 @@ fn small_net(device: &Device) -> SearchNetwork {
         layers: 3,
         stem_multiplier: 2,
         partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
     };
     SearchNetwork::new(&config, device)
 }

@@ -33,6 +33,7 @@ fn nudged(arch: &ArchVars, kind: CellKind, k: usize, delta: f64, device: &Device
     ArchVars {
         normal: shift(&arch.normal, kind == CellKind::Normal),
         reduce: shift(&arch.reduce, kind == CellKind::Reduce),
+        ops: arch.ops,
     }
 }
 
@@ -53,6 +54,7 @@ fn unrolled_gradient_matches_central_differences() {
         layers: 3,
         stem_multiplier: 2,
         partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
     };
     let net = SearchNetwork::new(&config, &device);
     let (train, valid) = (batch(&device, 1), batch(&device, 2));

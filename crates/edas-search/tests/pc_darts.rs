@@ -19,6 +19,7 @@ fn config(partial_channels: usize) -> SearchNetworkConfig {
         layers: 3,
         stem_multiplier: 2,
         partial_channels,
+        ops: edas_genotype::OpSet::DARTS,
     }
 }
 

@@ -32,6 +32,7 @@ fn edas_steps_move_only_relaxed_rows_and_learn() {
         layers: 3,
         stem_multiplier: 2,
         partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
     };
     let settings = EdasSettings {
         arch: edas_search::AdamConfig {
@@ -117,6 +118,7 @@ fn tiny() -> SearchNetworkConfig {
         layers: 3,
         stem_multiplier: 2,
         partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
     }
 }
 
@@ -177,9 +179,7 @@ fn baselines_step_as_their_strategy_says() {
             assert_ne!(
                 g,
                 s.arch
-                    .derive(edas_genotype::DeriveOptions {
-                        normal_skip_cap: s.settings().regularizers.normal_skip_cap,
-                    })
+                    .derive(s.settings().derive_options())
                     .unwrap(),
                 "random search stands at its best candidate, not at the clamp"
             );
@@ -259,6 +259,7 @@ fn a_state_with_the_wrong_alpha_length_names_its_file() {
         layers: 3,
         stem_multiplier: 2,
         partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
     };
     let searcher = Searcher::new(&config, EdasSettings::default(), 1, &device);
     let tmp = tempfile::tempdir().unwrap();

@@ -71,6 +71,7 @@ fn one_and_two_threads_give_identical_search_steps() {
         layers: 3,
         stem_multiplier: 3,
         partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
     };
     let settings = || EdasSettings {
         strategy: Strategy::Darts,

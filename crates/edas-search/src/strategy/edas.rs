@@ -3,7 +3,7 @@
 //! which get `softmax((alpha + gumbel) / tau)`; the weight step keeps this
 //! iteration's relaxed edges and may explore on the clamped ones.
 
-use edas_genotype::{CellKind, Genotype, NUM_OPS, Primitive};
+use edas_genotype::{CellKind, Genotype, OpSet};
 use edas_nn::{EdgeWeighting, NetworkWeights};
 use edas_rng::Rng;
 
@@ -71,7 +71,7 @@ impl SearchStrategy for Edas {
         let genotype = draw.clamp()?;
         let vars = draw.arch;
         let mut w = weights(draw, vars, &genotype, &relaxed);
-        explore(&mut w, epsilon, draw.rng);
+        explore(&mut w, epsilon, draw.settings.space.ops(), draw.rng);
         Ok(w)
     }
 
@@ -90,10 +90,12 @@ impl SearchStrategy for Edas {
     }
 }
 
-/// Epsilon-exploration: each clamped edge takes a uniformly drawn op other
-/// than `none` with probability `epsilon` (the edge's input stays).
-pub fn explore(weights: &mut NetworkWeights, epsilon: f64, rng: &mut Rng) {
-    if epsilon <= 0.0 {
+/// Epsilon-exploration: each clamped edge takes a uniformly drawn op of
+/// `ops` other than `none` with probability `epsilon` (the edge's input
+/// stays).
+pub fn explore(weights: &mut NetworkWeights, epsilon: f64, ops: OpSet, rng: &mut Rng) {
+    let choices = ops.darts_ops();
+    if epsilon <= 0.0 || choices.is_empty() {
         return;
     }
     for kind in CellKind::ALL {
@@ -101,7 +103,7 @@ pub fn explore(weights: &mut NetworkWeights, epsilon: f64, rng: &mut Rng) {
             if let EdgeWeighting::Clamped(op) = w
                 && rng.bernoulli(epsilon)
             {
-                *op = Primitive::ALL[1 + rng.index(NUM_OPS - 1)];
+                *op = choices[rng.index(choices.len())];
             }
         }
     }
@@ -118,7 +120,7 @@ mod tests {
         let mut changed = 0;
         for _ in 0..200 {
             let mut w = NetworkWeights::clamped(&g);
-            explore(&mut w, 0.25, &mut rng);
+            explore(&mut w, 0.25, OpSet::DARTS, &mut rng);
             let base = NetworkWeights::clamped(&g);
             for kind in CellKind::ALL {
                 for (a, b) in w.cell(kind).iter().zip(base.cell(kind)) {

@@ -50,9 +50,9 @@ pub fn gdas_weights(
     rng: &mut Rng,
 ) -> Result<NetworkWeights, SearchError> {
     let cell = |kind: CellKind, rng: &mut Rng| -> Result<Vec<EdgeWeighting>, SearchError> {
-        let alpha = arch.alpha(kind);
+        let alpha = arch.logits(kind);
         let device = alpha.device();
-        let host_alpha = arch.values(kind)?;
+        let host_alpha = arch.logit_values(kind)?;
         Ok((0..NUM_EDGES)
             .map(|e| {
                 let host_noise = gumbel_values(rng);

@@ -35,7 +35,10 @@ impl Strategy {
             }),
             Strategy::PcDarts => Box::new(pc_darts::PcDarts::default()),
             Strategy::Gdas => Box::new(gdas::Gdas),
-            Strategy::Random => Box::new(random::RandomSearch::new(settings.random.candidates)),
+            Strategy::Random => Box::new(random::RandomSearch::new(
+                settings.random.candidates,
+                settings.space.ops(),
+            )),
         }
     }
 }
@@ -63,9 +66,7 @@ pub struct Draw<'a> {
 impl Draw<'_> {
     /// The clamp `C(alpha)` with the configured skip cap.
     pub fn clamp(&self) -> Result<Genotype, SearchError> {
-        self.arch.derive(DeriveOptions {
-            normal_skip_cap: self.settings.regularizers.normal_skip_cap,
-        })
+        self.arch.derive(self.settings.derive_options())
     }
 }
 

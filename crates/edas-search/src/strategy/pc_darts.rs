@@ -22,7 +22,7 @@ use edas_nn::{EdgeWeighting, NetworkWeights, to_host};
 
 use super::{ALL_ROWS, ArchStep, Draw, SearchStrategy};
 use crate::adam::{AdamConfig, RowAdam};
-use crate::arch::{ArchVars, host_softmax, softmax_rows};
+use crate::arch::{ArchVars, host_softmax};
 use crate::error::SearchError;
 
 /// PC-DARTS' edge-normalisation variables and their optimiser state.
@@ -64,7 +64,7 @@ pub fn normalised_beta(beta: &[f32]) -> Vec<f32> {
 /// whole edge scaled by `softmax_node(beta)[e]`.
 fn weightings(arch: &ArchVars, beta: &[Tensor<1>; 2]) -> NetworkWeights {
     let cell = |kind: CellKind, beta: &Tensor<1>| {
-        let ops = softmax(arch.alpha(kind), 1);
+        let ops = softmax(arch.logits(kind), 1);
         let edge = Tensor::cat(
             node_edges()
                 .map(|r| softmax(beta.clone().slice([r]), 0))
@@ -147,7 +147,7 @@ impl SearchStrategy for PcDarts {
 
     fn genotype(&self, arch: &ArchVars, options: DeriveOptions) -> Result<Genotype, SearchError> {
         let weights = |k: usize, kind: CellKind| -> Result<EdgeWeights, SearchError> {
-            let mut w = softmax_rows(&arch.values(kind)?);
+            let mut w = arch.softmax_values(kind)?;
             for (row, b) in w.chunks_mut(NUM_OPS).zip(normalised_beta(&self.beta[k])) {
                 row.iter_mut().for_each(|v| *v *= b);
             }

@@ -3,7 +3,7 @@
 //! epoch `random.candidates` fresh genotypes and the best so far are scored
 //! on the evaluation batches and the best is kept. No architecture step.
 
-use edas_genotype::{DeriveOptions, Genotype, random_genotype};
+use edas_genotype::{DeriveOptions, Genotype, OpSet, random_genotype_in};
 use edas_nn::NetworkWeights;
 use edas_rng::Rng;
 
@@ -15,14 +15,17 @@ use crate::error::SearchError;
 #[derive(Clone, Debug)]
 pub struct RandomSearch {
     candidates: usize,
+    ops: OpSet,
     best: Option<(Genotype, f64)>,
 }
 
 impl RandomSearch {
-    /// Random search scoring `candidates` genotypes per epoch.
-    pub fn new(candidates: usize) -> RandomSearch {
+    /// Random search scoring `candidates` genotypes per epoch, drawn over
+    /// the op set `ops`.
+    pub fn new(candidates: usize, ops: OpSet) -> RandomSearch {
         RandomSearch {
             candidates,
+            ops,
             best: None,
         }
     }
@@ -39,7 +42,7 @@ impl SearchStrategy for RandomSearch {
         _arch: Option<&ArchStep>,
         _epsilon: f64,
     ) -> Result<NetworkWeights, SearchError> {
-        Ok(NetworkWeights::clamped(&random_genotype(draw.rng)?))
+        Ok(NetworkWeights::clamped(&random_genotype_in(self.ops, draw.rng)?))
     }
 
     fn searched(
@@ -65,7 +68,7 @@ impl SearchStrategy for RandomSearch {
         // The best so far is scored again: the shared weights moved.
         let mut best = self.best.map(|(g, _)| (g, score(&g)));
         for _ in 0..self.candidates {
-            let g = random_genotype(rng)?;
+            let g = random_genotype_in(self.ops, rng)?;
             let s = score(&g);
             if best.is_none_or(|(_, b)| s > b) {
                 best = Some((g, s));

@@ -1,0 +1,426 @@
+//! A search space as a value: which named cell space ([`SpaceName`]), and
+//! which of its ops an edge may take ([`OpSet`]).
+//!
+//! A named space fixes the cell's graph (nodes, candidate edges), its op list
+//! (the columns of the architecture variables) and how a cell is derived
+//! from edge weights ([`Derivation`]). A [`SearchSpace`] is a named space
+//! with its op set, possibly restricted: DARTS without `max_pool_3x3` and
+//! `skip_connect` keeps the DARTS graph, its 8 columns and its derivation
+//! rule, and no excluded op ever runs, gets weight or is derived.
+//!
+//! In a config (`[space]`) and in JSON, a search space is
+//!
+//! ```toml
+//! [space]
+//! name = "darts"            # or "nas-bench-201"
+//! ops = ["none", "avg_pool_3x3", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"]
+//! ```
+//!
+//! with `ops` optional (absent: every op of the space), in any order, each
+//! op at most once.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::SpaceError;
+use crate::nb201::{NB201_NUM_EDGES, Nb201Op};
+use crate::primitive::{NUM_OPS, Primitive};
+use crate::space::{INPUTS_PER_NODE, NUM_EDGES, NUM_NODES};
+
+/// How a cell is derived from its edge weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Derivation {
+    /// Each node keeps its `inputs_per_node` strongest incoming edges (by
+    /// their largest weight other than `none`), each with its arg-max op
+    /// other than `none` (DARTS).
+    TopInputs {
+        /// Edges kept per node (DARTS: 2).
+        inputs_per_node: usize,
+    },
+    /// Every edge is kept, with its arg-max op, `none` included
+    /// (NAS-Bench-201).
+    EveryEdge,
+}
+
+/// A named cell space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum SpaceName {
+    /// DARTS' cell: 2 inputs, 4 nodes, 14 edges, 8 ops, top-2 inputs per node.
+    #[default]
+    #[serde(rename = "darts")]
+    Darts,
+    /// NAS-Bench-201's cell: 1 input, 3 nodes, 6 edges, 5 ops, every edge kept.
+    #[serde(rename = "nas-bench-201")]
+    NasBench201,
+}
+
+impl SpaceName {
+    /// Both spaces.
+    pub const ALL: [SpaceName; 2] = [SpaceName::Darts, SpaceName::NasBench201];
+
+    /// The name in configs (`"darts"`, `"nas-bench-201"`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            SpaceName::Darts => "darts",
+            SpaceName::NasBench201 => "nas-bench-201",
+        }
+    }
+
+    /// The space's ops by name, in column order.
+    pub fn op_names(self) -> Vec<&'static str> {
+        match self {
+            SpaceName::Darts => Primitive::ALL.map(Primitive::name).to_vec(),
+            SpaceName::NasBench201 => Nb201Op::ALL.map(Nb201Op::name).to_vec(),
+        }
+    }
+
+    /// Number of ops (columns of the architecture variables).
+    pub fn num_ops(self) -> usize {
+        match self {
+            SpaceName::Darts => NUM_OPS,
+            SpaceName::NasBench201 => Nb201Op::ALL.len(),
+        }
+    }
+
+    /// Number of intermediate nodes of a cell.
+    pub const fn nodes(self) -> usize {
+        match self {
+            SpaceName::Darts => NUM_NODES,
+            SpaceName::NasBench201 => 3,
+        }
+    }
+
+    /// Number of candidate edges (rows of the architecture variables).
+    pub const fn edges(self) -> usize {
+        match self {
+            SpaceName::Darts => NUM_EDGES,
+            SpaceName::NasBench201 => NB201_NUM_EDGES,
+        }
+    }
+
+    /// How a cell of this space is derived.
+    pub const fn derivation(self) -> Derivation {
+        match self {
+            SpaceName::Darts => Derivation::TopInputs {
+                inputs_per_node: INPUTS_PER_NODE,
+            },
+            SpaceName::NasBench201 => Derivation::EveryEdge,
+        }
+    }
+
+    /// The column of op `name`, if the space has it.
+    pub fn column(self, name: &str) -> Option<usize> {
+        self.op_names().iter().position(|n| *n == name)
+    }
+}
+
+impl fmt::Display for SpaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// A set of op columns of a space (bit `k`: column `k` may be chosen).
+///
+/// It knows columns, not names: [`SearchSpace`] pairs it with its space.
+/// Its serde form is the ascending list of its columns (`[0, 2, 4]`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "Vec<usize>", into = "Vec<usize>")]
+pub struct OpSet(u16);
+
+impl TryFrom<Vec<usize>> for OpSet {
+    type Error = String;
+    fn try_from(columns: Vec<usize>) -> Result<Self, Self::Error> {
+        columns.into_iter().try_fold(OpSet::EMPTY, |set, k| {
+            if k >= 16 {
+                Err(format!("op column {k} out of range (at most 15)"))
+            } else {
+                Ok(set.with(k))
+            }
+        })
+    }
+}
+
+impl From<OpSet> for Vec<usize> {
+    fn from(set: OpSet) -> Self {
+        set.columns().collect()
+    }
+}
+
+impl OpSet {
+    /// Every column of a DARTS edge (`0..8`).
+    pub const DARTS: OpSet = OpSet::first(NUM_OPS);
+
+    /// The first `n` columns (`n <= 16`).
+    pub const fn first(n: usize) -> OpSet {
+        OpSet(((1u32 << n) - 1) as u16)
+    }
+
+    /// The empty set.
+    pub const EMPTY: OpSet = OpSet(0);
+
+    /// This set with column `k` added (`k < 16`).
+    #[must_use]
+    pub const fn with(self, k: usize) -> OpSet {
+        OpSet(self.0 | (1 << k))
+    }
+
+    /// This set without column `k`.
+    #[must_use]
+    pub const fn without(self, k: usize) -> OpSet {
+        OpSet(self.0 & !(1 << k))
+    }
+
+    /// Whether column `k` is in the set.
+    pub const fn contains(self, k: usize) -> bool {
+        k < 16 && self.0 & (1 << k) != 0
+    }
+
+    /// Whether DARTS primitive `p` is in the set.
+    pub const fn has(self, p: Primitive) -> bool {
+        self.contains(p.index())
+    }
+
+    /// The columns in the set, ascending.
+    pub fn columns(self) -> impl Iterator<Item = usize> {
+        (0..16).filter(move |&k| self.contains(k))
+    }
+
+    /// Number of columns in the set.
+    pub const fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The DARTS primitives in the set other than `none`, in column order:
+    /// the ops an edge may run and a derived cell may keep.
+    pub fn darts_ops(self) -> Vec<Primitive> {
+        Primitive::ALL
+            .into_iter()
+            .skip(1)
+            .filter(|p| self.has(*p))
+            .collect()
+    }
+}
+
+impl Default for OpSet {
+    /// Every DARTS op.
+    fn default() -> Self {
+        OpSet::DARTS
+    }
+}
+
+impl fmt::Debug for OpSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.columns()).finish()
+    }
+}
+
+/// A search space: a named cell space and the ops its edges may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawSpace", into = "RawSpace")]
+pub struct SearchSpace {
+    name: SpaceName,
+    ops: OpSet,
+}
+
+impl Default for SearchSpace {
+    /// DARTS with all 8 ops.
+    fn default() -> Self {
+        SearchSpace::DARTS
+    }
+}
+
+impl SearchSpace {
+    /// DARTS' space, all 8 ops.
+    pub const DARTS: SearchSpace = SearchSpace {
+        name: SpaceName::Darts,
+        ops: OpSet::DARTS,
+    };
+
+    /// Every op of space `name`.
+    pub fn full(name: SpaceName) -> SearchSpace {
+        SearchSpace {
+            name,
+            ops: OpSet::first(name.num_ops()),
+        }
+    }
+
+    /// Space `name` with only the ops named in `ops` (each once).
+    ///
+    /// Refused: a name the space does not have, a name given twice, and a
+    /// set with no op other than `none` (no cell could be derived).
+    pub fn with_ops<S: AsRef<str>>(name: SpaceName, ops: &[S]) -> Result<SearchSpace, SpaceError> {
+        let mut set = OpSet::EMPTY;
+        for op in ops {
+            let op = op.as_ref();
+            let k = name.column(op).ok_or_else(|| SpaceError::UnknownOp {
+                space: name,
+                op: op.to_owned(),
+                known: name.op_names().join(", "),
+            })?;
+            if set.contains(k) {
+                return Err(SpaceError::Repeated {
+                    op: op.to_owned(),
+                });
+            }
+            set = set.with(k);
+        }
+        if set.without(0).is_empty() {
+            return Err(SpaceError::NoOp { space: name });
+        }
+        Ok(SearchSpace { name, ops: set })
+    }
+
+    /// The named space.
+    pub const fn name(&self) -> SpaceName {
+        self.name
+    }
+
+    /// The ops an edge may take (columns of the space's op list).
+    pub const fn ops(&self) -> OpSet {
+        self.ops
+    }
+
+    /// Whether every op of the space is allowed.
+    pub fn is_full(&self) -> bool {
+        self.ops == OpSet::first(self.name.num_ops())
+    }
+
+    /// The allowed ops by name, in column order.
+    pub fn op_names(&self) -> Vec<&'static str> {
+        let names = self.name.op_names();
+        self.ops.columns().filter_map(|k| names.get(k).copied()).collect()
+    }
+
+    /// The excluded ops by name, in column order.
+    pub fn excluded_op_names(&self) -> Vec<&'static str> {
+        let names = self.name.op_names();
+        (0..names.len())
+            .filter(|&k| !self.ops.contains(k))
+            .filter_map(|k| names.get(k).copied())
+            .collect()
+    }
+}
+
+impl fmt::Display for SearchSpace {
+    /// `darts`, or `darts without max_pool_3x3, skip_connect`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_full() {
+            write!(f, "{}", self.name)
+        } else {
+            write!(f, "{} without {}", self.name, self.excluded_op_names().join(", "))
+        }
+    }
+}
+
+/// The serde form: `{ name = "darts", ops = [..] }`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpace {
+    #[serde(default)]
+    name: SpaceName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ops: Option<Vec<String>>,
+}
+
+impl TryFrom<RawSpace> for SearchSpace {
+    type Error = SpaceError;
+    fn try_from(raw: RawSpace) -> Result<Self, Self::Error> {
+        match raw.ops {
+            None => Ok(SearchSpace::full(raw.name)),
+            Some(ops) => SearchSpace::with_ops(raw.name, &ops),
+        }
+    }
+}
+
+impl From<SearchSpace> for RawSpace {
+    fn from(space: SearchSpace) -> Self {
+        RawSpace {
+            name: space.name,
+            ops: (!space.is_full())
+                .then(|| space.op_names().into_iter().map(str::to_owned).collect()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_darts_space_is_the_default_and_holds_every_op() {
+        let s = SearchSpace::default();
+        assert_eq!(s, SearchSpace::DARTS);
+        assert!(s.is_full());
+        assert_eq!(s.ops().len(), 8);
+        assert_eq!(s.ops().darts_ops(), Primitive::ALL[1..].to_vec());
+        assert_eq!(s.to_string(), "darts");
+        assert_eq!(SpaceName::Darts.derivation(), Derivation::TopInputs { inputs_per_node: 2 });
+        assert_eq!((SpaceName::Darts.nodes(), SpaceName::Darts.edges()), (4, 14));
+        assert_eq!(
+            (SpaceName::NasBench201.nodes(), SpaceName::NasBench201.edges(), SpaceName::NasBench201.num_ops()),
+            (3, 6, 5)
+        );
+        assert_eq!(SpaceName::NasBench201.derivation(), Derivation::EveryEdge);
+    }
+
+    #[test]
+    fn a_restricted_op_set_reads_writes_and_names_what_it_drops() {
+        let s: SearchSpace = toml::from_str(
+            r#"name = "darts"
+ops = ["sep_conv_3x3", "none", "avg_pool_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5"]"#,
+        )
+        .unwrap();
+        assert!(!s.is_full());
+        assert_eq!(s.ops().len(), 6);
+        assert!(!s.ops().has(Primitive::MaxPool3x3) && !s.ops().has(Primitive::SkipConnect));
+        assert_eq!(s.to_string(), "darts without max_pool_3x3, skip_connect");
+        assert_eq!(
+            s.ops().darts_ops(),
+            [
+                Primitive::AvgPool3x3,
+                Primitive::SepConv3x3,
+                Primitive::SepConv5x5,
+                Primitive::DilConv3x3,
+                Primitive::DilConv5x5
+            ]
+        );
+        // Written in column order, read back equal.
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(
+            json,
+            r#"{"name":"darts","ops":["none","avg_pool_3x3","sep_conv_3x3","sep_conv_5x5","dil_conv_3x3","dil_conv_5x5"]}"#
+        );
+        assert_eq!(serde_json::from_str::<SearchSpace>(&json).unwrap(), s);
+        // The full space is written without an op list.
+        assert_eq!(serde_json::to_string(&SearchSpace::DARTS).unwrap(), r#"{"name":"darts"}"#);
+        let nb: SearchSpace = toml::from_str(r#"name = "nas-bench-201""#).unwrap();
+        assert_eq!(nb, SearchSpace::full(SpaceName::NasBench201));
+        assert_eq!(nb.op_names().len(), 5);
+    }
+
+    #[test]
+    fn bad_op_lists_are_refused_by_name() {
+        let e = SearchSpace::with_ops(SpaceName::Darts, &["nor_conv_3x3"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the darts space has no op `nor_conv_3x3` (its ops: none, max_pool_3x3, avg_pool_3x3, \
+             skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5)"
+        );
+        let e = SearchSpace::with_ops(SpaceName::Darts, &["sep_conv_3x3", "sep_conv_3x3"]).unwrap_err();
+        assert_eq!(e.to_string(), "op `sep_conv_3x3` is listed twice");
+        let e = SearchSpace::with_ops(SpaceName::NasBench201, &["none"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the nas-bench-201 space needs at least one op other than `none` (no cell could be derived)"
+        );
+        assert!(toml::from_str::<SearchSpace>(r#"name = "nasbench""#).is_err());
+        assert!(toml::from_str::<SearchSpace>("name = \"darts\"\nnodes = 3").is_err());
+    }
+}
