@@ -23,33 +23,6 @@ pub struct ArchStringError {
     pub message: String,
 }
 
-/// Why a search space (`[space]`, [`crate::search_space`]) cannot be built.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum SpaceError {
-    /// An op name the space does not have.
-    #[error("the {space} space has no op `{op}` (its ops: {known})")]
-    UnknownOp {
-        /// The space.
-        space: crate::search_space::SpaceName,
-        /// The name as written.
-        op: String,
-        /// The space's ops, comma-separated.
-        known: String,
-    },
-    /// An op listed twice.
-    #[error("op `{op}` is listed twice")]
-    Repeated {
-        /// The op.
-        op: String,
-    },
-    /// Only `none` (or nothing) left.
-    #[error("the {space} space needs at least one op other than `none` (no cell could be derived)")]
-    NoOp {
-        /// The space.
-        space: crate::search_space::SpaceName,
-    },
-}
-
 /// Why a cell (its edge list and concat list) is not a valid DARTS cell.
 ///
 /// `entry` is the position in the flat edge list as DARTS writes it (0..8);

@@ -59,7 +59,7 @@ pub use codec::{load, parse_any, save};
 pub use derive::{DeriveOptions, EdgeWeights, clamp, derive, derive_cell, derive_cell_in};
 pub use diff::{Change, GenotypeDiff, diff};
 pub use error::{
-    ArchStringError, CellError, DeriveError, Error, GenotypeError, Location, ParseError, ParseErrorKind, SpaceError,
+    ArchStringError, CellError, DeriveError, Error, GenotypeError, Location, ParseError, ParseErrorKind,
     UnknownOp,
 };
 pub use format::Format;
@@ -67,7 +67,7 @@ pub use nb201::{Nb201Cell, Nb201Op};
 pub use genotype::{Cell, Concat, Genotype, NUM_KEPT_EDGES, NodeInput};
 pub use primitive::{CellKind, NUM_OPS, Primitive};
 pub use random::{random_genotype, random_genotype_in};
-pub use search_space::{Derivation, OpSet, SearchSpace, SpaceName};
+pub use search_space::{Derivation, OpSet, SearchSpace, SpaceError, SpaceName};
 pub use space::{Edge, NUM_EDGES, NUM_NODES};
 
 /// The crate README's example, compiled and run as a doctest.

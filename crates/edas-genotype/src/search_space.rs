@@ -23,7 +23,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::SpaceError;
+use thiserror::Error;
+
 use crate::nb201::{NB201_NUM_EDGES, Nb201Op};
 use crate::primitive::{NUM_OPS, Primitive};
 use crate::space::{INPUTS_PER_NODE, NUM_EDGES, NUM_NODES};
@@ -347,6 +348,33 @@ impl From<SearchSpace> for RawSpace {
                 .then(|| space.op_names().into_iter().map(str::to_owned).collect()),
         }
     }
+}
+
+/// Why a search space (`[space]`, [`crate::search_space`]) cannot be built.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum SpaceError {
+    /// An op name the space does not have.
+    #[error("the {space} space has no op `{op}` (its ops: {known})")]
+    UnknownOp {
+        /// The space.
+        space: SpaceName,
+        /// The name as written.
+        op: String,
+        /// The space's ops, comma-separated.
+        known: String,
+    },
+    /// An op listed twice.
+    #[error("op `{op}` is listed twice")]
+    Repeated {
+        /// The op.
+        op: String,
+    },
+    /// Only `none` (or nothing) left.
+    #[error("the {space} space needs at least one op other than `none` (no cell could be derived)")]
+    NoOp {
+        /// The space.
+        space: SpaceName,
+    },
 }
 
 #[cfg(test)]
