@@ -6,21 +6,14 @@
 
 mod common;
 
+use common::{mnist_batches as batches, tiny};
+
 use burn::module::{ModuleVisitor, Param};
 use burn::prelude::*;
-use edas_data::{Split, SyntheticSpec};
+use edas_data::Split;
 use edas_genotype::CellKind;
 use edas_nn::SearchNetworkConfig;
 use edas_search::{EdasSection, EdasSettings, Searcher, StepContext, Strategy, WarmupNetwork};
-
-/// The same 10 class patterns; `Split::Train` and `Split::Test` draw different examples.
-fn batches(device: &Device, n: usize, split: Split) -> Vec<(Tensor<4>, Tensor<1, Int>)> {
-    let spec = SyntheticSpec {
-        seed: 1,
-        ..SyntheticSpec::mnist(n, n)
-    };
-    common::batches(device, &spec, split)
-}
 
 #[test]
 fn edas_steps_move_only_relaxed_rows_and_learn() {
@@ -110,18 +103,6 @@ fn edas_steps_move_only_relaxed_rows_and_learn() {
     );
 }
 
-fn tiny() -> SearchNetworkConfig {
-    SearchNetworkConfig {
-        in_channels: 1,
-        classes: 10,
-        channels: 4,
-        layers: 3,
-        stem_multiplier: 2,
-        partial_channels: 1,
-        ops: edas_genotype::OpSet::DARTS,
-    }
-}
-
 #[test]
 fn baselines_step_as_their_strategy_says() {
     let device = Device::flex().autodiff();
@@ -178,9 +159,7 @@ fn baselines_step_as_their_strategy_says() {
             let g = s.genotype().unwrap();
             assert_ne!(
                 g,
-                s.arch
-                    .derive(s.settings().derive_options())
-                    .unwrap(),
+                s.arch.derive(s.settings().derive_options()).unwrap(),
                 "random search stands at its best candidate, not at the clamp"
             );
             let score = s.score_genotype(&g, &held_out);
