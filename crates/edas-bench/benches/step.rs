@@ -25,8 +25,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use burn::prelude::*;
-use edas_run::sys::{mib, peak_rss_bytes};
 use edas_bench::{BenchSpec, run};
+use edas_run::sys::{mib, peak_rss_bytes};
 
 fn main() {
     let args: Vec<String> = std::env::args()

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use edas_run::sys::{mib, peak_rss_bytes};
 use edas_bench::{BenchSpec, run as run_case};
+use edas_run::sys::{mib, peak_rss_bytes};
 
 /// `edas bench CASE ...`.
 #[derive(Debug, Args)]

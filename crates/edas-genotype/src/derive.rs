@@ -210,7 +210,12 @@ pub fn derive(
     options: DeriveOptions,
 ) -> Result<Genotype, DeriveError> {
     Ok(Genotype {
-        normal: derive_cell_in(CellKind::Normal, normal, options.normal_skip_cap, options.ops)?,
+        normal: derive_cell_in(
+            CellKind::Normal,
+            normal,
+            options.normal_skip_cap,
+            options.ops,
+        )?,
         reduce: derive_cell_in(CellKind::Reduce, reduce, None, options.ops)?,
     })
 }
@@ -350,7 +355,11 @@ mod tests {
         let g = derive(&w, &w, DeriveOptions::new(None, ops)).unwrap();
         for kind in CellKind::ALL {
             let counts = g.cell(kind).op_counts();
-            assert_eq!((counts[pool], counts[skip], counts[sep]), (0, 0, 8), "{kind}");
+            assert_eq!(
+                (counts[pool], counts[skip], counts[sep]),
+                (0, 0, 8),
+                "{kind}"
+            );
             // Node 5 ranks its inputs by the sep weight alone now: 4 and 3.
             assert_eq!(g.cell(kind).node(5).unwrap().map(|e| e.input), [4, 3]);
         }
@@ -359,7 +368,10 @@ mod tests {
         let g = derive(&w, &w, DeriveOptions::new(None, only_avg)).unwrap();
         assert_eq!(g.normal.op_counts()[avg], 8);
         // With every op the rule is the old one.
-        assert_eq!(derive(&w, &w, DeriveOptions::new(None, OpSet::DARTS)).unwrap(), full);
+        assert_eq!(
+            derive(&w, &w, DeriveOptions::new(None, OpSet::DARTS)).unwrap(),
+            full
+        );
     }
 
     #[test]

@@ -59,12 +59,12 @@ pub use codec::{load, parse_any, save};
 pub use derive::{DeriveOptions, EdgeWeights, clamp, derive, derive_cell, derive_cell_in};
 pub use diff::{Change, GenotypeDiff, diff};
 pub use error::{
-    ArchStringError, CellError, DeriveError, Error, GenotypeError, Location, ParseError, ParseErrorKind,
-    UnknownOp,
+    ArchStringError, CellError, DeriveError, Error, GenotypeError, Location, ParseError,
+    ParseErrorKind, UnknownOp,
 };
 pub use format::Format;
-pub use nb201::{Nb201Cell, Nb201Op};
 pub use genotype::{Cell, Concat, Genotype, NUM_KEPT_EDGES, NodeInput};
+pub use nb201::{Nb201Cell, Nb201Op};
 pub use primitive::{CellKind, NUM_OPS, Primitive};
 pub use random::{random_genotype, random_genotype_in};
 pub use search_space::{Derivation, OpSet, SearchSpace, SpaceError, SpaceName};

@@ -219,9 +219,9 @@ impl Nb201Cell {
             }
             let mut at = offset + 1;
             for (input, entry) in entries.iter().enumerate() {
-                let (name, from) = entry.split_once('~').ok_or_else(|| {
-                    err(at, format!("entry `{entry}` must be `op~input`"))
-                })?;
+                let (name, from) = entry
+                    .split_once('~')
+                    .ok_or_else(|| err(at, format!("entry `{entry}` must be `op~input`")))?;
                 let op = Nb201Op::from_name(name).ok_or_else(|| {
                     err(
                         at,
@@ -294,12 +294,10 @@ mod tests {
 
     /// The best CIFAR-10 cell of the space as the NAS-Bench-201 paper and
     /// AutoDL-Projects print it (94.37% test accuracy).
-    const BEST: &str =
-        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
+    const BEST: &str = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|";
     /// DARTS' collapsed cell on NAS-Bench-201 (AutoDL-Projects' NATS-Bench
     /// README, "DARTS (V1)" on CIFAR-10).
-    const ALL_SKIP: &str =
-        "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
+    const ALL_SKIP: &str = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|";
 
     #[test]
     fn architecture_strings_round_trip() {
@@ -349,8 +347,16 @@ mod tests {
     #[test]
     fn damaged_strings_are_refused_naming_the_place() {
         let cases = [
-            ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|", 0, "3 node groups"),
-            ("nor_conv_3x3~0|+|a~0|b~1|+|c~0|d~1|e~2|", 0, "start and end with `|`"),
+            (
+                "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|",
+                0,
+                "3 node groups",
+            ),
+            (
+                "nor_conv_3x3~0|+|a~0|b~1|+|c~0|d~1|e~2|",
+                0,
+                "start and end with `|`",
+            ),
             (
                 "|nor_conv_3x3~0|+|nor_conv_3x3~0|+|none~0|none~1|none~2|",
                 17,
@@ -366,7 +372,11 @@ mod tests {
                 15,
                 "must come from state 0, found `1`",
             ),
-            ("|none0|+|none~0|none~1|+|none~0|none~1|none~2|", 1, "`op~input`"),
+            (
+                "|none0|+|none~0|none~1|+|none~0|none~1|none~2|",
+                1,
+                "`op~input`",
+            ),
         ];
         for (text, offset, expect) in cases {
             let e = Nb201Cell::parse(text).unwrap_err();

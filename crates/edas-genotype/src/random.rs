@@ -100,7 +100,9 @@ mod tests {
         // 800 edges over 5 ops (mean 160); none, max_pool and skip never.
         assert_eq!([counts[0], counts[1], counts[3]], [0, 0, 0], "{counts:?}");
         assert!(
-            [2, 4, 5, 6, 7].iter().all(|&k| (110..=210).contains(&counts[k])),
+            [2, 4, 5, 6, 7]
+                .iter()
+                .all(|&k| (110..=210).contains(&counts[k])),
             "{counts:?}"
         );
         let only_none = OpSet::EMPTY.with(0);

@@ -266,9 +266,7 @@ impl SearchSpace {
                 known: name.op_names().join(", "),
             })?;
             if set.contains(k) {
-                return Err(SpaceError::Repeated {
-                    op: op.to_owned(),
-                });
+                return Err(SpaceError::Repeated { op: op.to_owned() });
             }
             set = set.with(k);
         }
@@ -296,7 +294,10 @@ impl SearchSpace {
     /// The allowed ops by name, in column order.
     pub fn op_names(&self) -> Vec<&'static str> {
         let names = self.name.op_names();
-        self.ops.columns().filter_map(|k| names.get(k).copied()).collect()
+        self.ops
+            .columns()
+            .filter_map(|k| names.get(k).copied())
+            .collect()
     }
 
     /// The excluded ops by name, in column order.
@@ -315,7 +316,12 @@ impl fmt::Display for SearchSpace {
         if self.is_full() {
             write!(f, "{}", self.name)
         } else {
-            write!(f, "{} without {}", self.name, self.excluded_op_names().join(", "))
+            write!(
+                f,
+                "{} without {}",
+                self.name,
+                self.excluded_op_names().join(", ")
+            )
         }
     }
 }
@@ -389,10 +395,20 @@ mod tests {
         assert_eq!(s.ops().len(), 8);
         assert_eq!(s.ops().darts_ops(), Primitive::ALL[1..].to_vec());
         assert_eq!(s.to_string(), "darts");
-        assert_eq!(SpaceName::Darts.derivation(), Derivation::TopInputs { inputs_per_node: 2 });
-        assert_eq!((SpaceName::Darts.nodes(), SpaceName::Darts.edges()), (4, 14));
         assert_eq!(
-            (SpaceName::NasBench201.nodes(), SpaceName::NasBench201.edges(), SpaceName::NasBench201.num_ops()),
+            SpaceName::Darts.derivation(),
+            Derivation::TopInputs { inputs_per_node: 2 }
+        );
+        assert_eq!(
+            (SpaceName::Darts.nodes(), SpaceName::Darts.edges()),
+            (4, 14)
+        );
+        assert_eq!(
+            (
+                SpaceName::NasBench201.nodes(),
+                SpaceName::NasBench201.edges(),
+                SpaceName::NasBench201.num_ops()
+            ),
             (3, 6, 5)
         );
         assert_eq!(SpaceName::NasBench201.derivation(), Derivation::EveryEdge);
@@ -427,7 +443,10 @@ ops = ["sep_conv_3x3", "none", "avg_pool_3x3", "sep_conv_5x5", "dil_conv_3x3", "
         );
         assert_eq!(serde_json::from_str::<SearchSpace>(&json).unwrap(), s);
         // The full space is written without an op list.
-        assert_eq!(serde_json::to_string(&SearchSpace::DARTS).unwrap(), r#"{"name":"darts"}"#);
+        assert_eq!(
+            serde_json::to_string(&SearchSpace::DARTS).unwrap(),
+            r#"{"name":"darts"}"#
+        );
         let nb: SearchSpace = toml::from_str(r#"name = "nas-bench-201""#).unwrap();
         assert_eq!(nb, SearchSpace::full(SpaceName::NasBench201));
         assert_eq!(nb.op_names().len(), 5);
@@ -441,7 +460,8 @@ ops = ["sep_conv_3x3", "none", "avg_pool_3x3", "sep_conv_5x5", "dil_conv_3x3", "
             "the darts space has no op `nor_conv_3x3` (its ops: none, max_pool_3x3, avg_pool_3x3, \
              skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5)"
         );
-        let e = SearchSpace::with_ops(SpaceName::Darts, &["sep_conv_3x3", "sep_conv_3x3"]).unwrap_err();
+        let e =
+            SearchSpace::with_ops(SpaceName::Darts, &["sep_conv_3x3", "sep_conv_3x3"]).unwrap_err();
         assert_eq!(e.to_string(), "op `sep_conv_3x3` is listed twice");
         let e = SearchSpace::with_ops(SpaceName::NasBench201, &["none"]).unwrap_err();
         assert_eq!(

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::workspace::{cargo, libtorch_dir, library_path_with, project_root};
+use crate::workspace::{cargo, library_path_with, libtorch_dir, project_root};
 
 /// Builds the release `edas` and returns its path. With the cargo `feature`
 /// a GPU device needs, into `target/gpu` (the features change every burn

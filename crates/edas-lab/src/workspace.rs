@@ -85,7 +85,11 @@ mod tests {
         }
         // Found only inside a torch install's layout.
         if let Some(dir) = libtorch_dir() {
-            assert!(dir.ends_with("site-packages/torch/lib"), "{}", dir.display());
+            assert!(
+                dir.ends_with("site-packages/torch/lib"),
+                "{}",
+                dir.display()
+            );
         }
     }
 }

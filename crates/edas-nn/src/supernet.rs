@@ -231,9 +231,7 @@ impl MixedEdge {
         };
         match weighting {
             EdgeWeighting::Off => None,
-            EdgeWeighting::Clamped(op) => {
-                (*op != Primitive::None).then(|| self.op(*op).forward(x))
-            }
+            EdgeWeighting::Clamped(op) => (*op != Primitive::None).then(|| self.op(*op).forward(x)),
             EdgeWeighting::Sampled { op, weights } => {
                 Some(scale(self.op(*op).forward(x), weights, op.index()))
             }

@@ -864,7 +864,11 @@ mod tests {
         let text = std::fs::read_to_string(run.file(METRICS_FILE)).unwrap();
         let epochs: Vec<u64> = text
             .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"].as_u64().unwrap())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["epoch"]
+                    .as_u64()
+                    .unwrap()
+            })
             .collect();
         assert_eq!(epochs, [1, 2]);
     }

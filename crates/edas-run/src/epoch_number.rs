@@ -70,10 +70,15 @@ mod tests {
 
     #[test]
     fn the_file_counts_from_one() {
-        assert_eq!(serde_json::to_string(&Rec { epoch: 0 }).unwrap(), r#"{"epoch":1}"#);
+        assert_eq!(
+            serde_json::to_string(&Rec { epoch: 0 }).unwrap(),
+            r#"{"epoch":1}"#
+        );
         let r: Rec = serde_json::from_str(r#"{"epoch":3}"#).unwrap();
         assert_eq!(r.epoch, 2);
-        let e = serde_json::from_str::<Rec>(r#"{"epoch":0}"#).unwrap_err().to_string();
+        let e = serde_json::from_str::<Rec>(r#"{"epoch":0}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("counted from 1"), "{e}");
         assert_eq!(index_of(&serde_json::json!({"epoch": 4})), Some(3));
         assert_eq!(index_of(&serde_json::json!({"epoch": 0})), None);
@@ -81,9 +86,18 @@ mod tests {
 
     #[test]
     fn old_zero_based_files_are_renumbered() {
-        let mut old = vec![serde_json::json!({"epoch": 0}), serde_json::json!({"epoch": 1})];
+        let mut old = vec![
+            serde_json::json!({"epoch": 0}),
+            serde_json::json!({"epoch": 1}),
+        ];
         assert!(normalise(&mut old));
-        assert_eq!(old, [serde_json::json!({"epoch": 1}), serde_json::json!({"epoch": 2})]);
+        assert_eq!(
+            old,
+            [
+                serde_json::json!({"epoch": 1}),
+                serde_json::json!({"epoch": 2})
+            ]
+        );
         let mut new = old.clone();
         assert!(!normalise(&mut new));
         assert_eq!(new, old);

@@ -7,7 +7,9 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::tensor::activation::softmax;
-use edas_genotype::{CellKind, DeriveOptions, EdgeWeights, Genotype, NUM_EDGES, NUM_OPS, OpSet, derive};
+use edas_genotype::{
+    CellKind, DeriveOptions, EdgeWeights, Genotype, NUM_EDGES, NUM_OPS, OpSet, derive,
+};
 use edas_nn::{EdgeWeighting, NetworkWeights, to_host};
 use edas_rng::Rng;
 
@@ -107,9 +109,16 @@ impl ArchVars {
             return alpha;
         }
         let mask: Vec<f32> = (0..NUM_OPS)
-            .map(|k| if self.ops.contains(k) { 0.0 } else { MASKED_LOGIT })
+            .map(|k| {
+                if self.ops.contains(k) {
+                    0.0
+                } else {
+                    MASKED_LOGIT
+                }
+            })
             .collect();
-        let mask: Tensor<2> = Tensor::from_data(TensorData::new(mask, [1, NUM_OPS]), &alpha.device());
+        let mask: Tensor<2> =
+            Tensor::from_data(TensorData::new(mask, [1, NUM_OPS]), &alpha.device());
         alpha.add(mask)
     }
 

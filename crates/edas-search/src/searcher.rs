@@ -189,7 +189,8 @@ impl Searcher {
     /// The genotype the search stands at: the clamp `C(alpha)`, or for
     /// random search the best candidate so far.
     pub fn genotype(&self) -> Result<Genotype, SearchError> {
-        self.strategy.genotype(&self.arch, self.settings.derive_options())
+        self.strategy
+            .genotype(&self.arch, self.settings.derive_options())
     }
 
     /// One iteration: an architecture step on `valid` (unless warming up or
@@ -279,7 +280,10 @@ impl Searcher {
         // Weight step (alpha detached: it is not trained here).
         let frozen = untracked(&self.arch);
         let weights = if ctx.warmup == Some(WarmupNetwork::SinglePath) {
-            NetworkWeights::clamped(&random_genotype_in(self.settings.space.ops(), &mut self.rng)?)
+            NetworkWeights::clamped(&random_genotype_in(
+                self.settings.space.ops(),
+                &mut self.rng,
+            )?)
         } else {
             let mut draw = Draw {
                 arch: &frozen,

@@ -42,7 +42,9 @@ impl SearchStrategy for RandomSearch {
         _arch: Option<&ArchStep>,
         _epsilon: f64,
     ) -> Result<NetworkWeights, SearchError> {
-        Ok(NetworkWeights::clamped(&random_genotype_in(self.ops, draw.rng)?))
+        Ok(NetworkWeights::clamped(&random_genotype_in(
+            self.ops, draw.rng,
+        )?))
     }
 
     fn searched(
