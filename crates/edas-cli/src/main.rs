@@ -53,6 +53,9 @@ enum Command {
     Data(data_cmd::DataCommand),
     /// The configs shipped with edas: list them, print one, write one to edit.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  edas config list\n  edas config write cifar100-edas -o my-search.toml"
+    )]
     Config(config_cmd::ConfigCommand),
     /// Parameters, mult-adds and cell shapes of the network a genotype builds.
     #[command(after_help = "Examples:\n  edas inspect --genotype DARTS_V2 --net imagenet")]
@@ -60,11 +63,13 @@ enum Command {
     /// Search a cell architecture from a config (EDAS, DARTS first and second
     /// order, PC-DARTS, GDAS or random search).
     #[command(
+        override_usage = "edas search --config <CONFIG> [OPTIONS]\n       edas search --resume <RUN_DIR> [OPTIONS]",
         after_help = "Examples:\n  edas search --config configs/search/cifar10-edas.toml --set seed=3\n  edas search --resume runs/cifar10-edas"
     )]
     Search(search_cmd::SearchArgs),
     /// Train a genotype's network from scratch with a config's recipe.
     #[command(
+        override_usage = "edas train --genotype <GENOTYPE> --config <CONFIG> [OPTIONS]\n       edas train --resume <RUN_DIR> [OPTIONS]",
         after_help = "Examples:\n  edas train --genotype runs/cifar10-edas --config configs/train/cifar10.toml"
     )]
     Train(train_cmd::TrainArgs),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{edas_in, ok};
+use common::{edas, edas_in, ok};
 
 #[test]
 fn shipped_configs_are_found_by_name_anywhere() {
@@ -78,4 +78,31 @@ fn shipped_configs_are_found_by_name_anywhere() {
     );
     let o = edas_in(dir, &["config", "show", "nope"]);
     assert!(String::from_utf8_lossy(&o.stderr).contains("the shipped configs are: search/"));
+}
+
+/// Every subcommand's help exits 0 and ends with examples; `search` and
+/// `train` say in their usage line what they require.
+#[test]
+fn every_help_has_examples_and_names_what_is_required() {
+    for sub in [
+        "genotype", "data", "config", "inspect", "search", "train", "eval", "export", "import",
+        "bench",
+    ] {
+        let o = edas(&[sub, "--help"]);
+        ok(&o);
+        let help = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(help.contains("\nExamples:\n"), "{sub} --help:\n{help}");
+    }
+    let o = edas(&["search", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        help.contains("Usage: edas search --config <CONFIG> [OPTIONS]\n       edas search --resume <RUN_DIR> [OPTIONS]"),
+        "{help}"
+    );
+    let o = edas(&["train", "--help"]);
+    let help = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        help.contains("Usage: edas train --genotype <GENOTYPE> --config <CONFIG> [OPTIONS]"),
+        "{help}"
+    );
 }
