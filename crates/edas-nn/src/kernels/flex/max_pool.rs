@@ -31,6 +31,7 @@ pub fn forward(x: &[f32], g: &Geometry) -> Vec<f32> {
         return out;
     }
     let s = g.stride[1];
+    let cols = g.all_columns();
     out.par_chunks_mut(ohw).enumerate().for_each(|(p, o)| {
         let input = &x[p * hw..(p + 1) * hw];
         for (oy, orow) in o.chunks_exact_mut(g.ow).enumerate() {
@@ -39,8 +40,7 @@ pub fn forward(x: &[f32], g: &Geometry) -> Vec<f32> {
                     continue;
                 };
                 let irow = &input[iy * g.w..(iy + 1) * g.w];
-                for kx in 0..g.kw {
-                    let (lo, hi, ix) = g.columns(kx);
+                for &(lo, hi, ix) in &cols {
                     if lo == hi {
                         continue;
                     }
