@@ -75,6 +75,8 @@ struct Rest {
     args: Vec<String>,
 }
 
+// Parsed once per process: the lab's options stay inline.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Task {
     /// cargo fmt --check, then cargo clippy --workspace --all-targets -D warnings.

@@ -273,12 +273,12 @@ pub fn search_plan(o: &Options, data: Data, dir: &Path) -> (PathBuf, Vec<String>
 
 /// `search-cifar10` / `search-cifar100`.
 pub fn search(data: Data, o: &Options) -> Result<()> {
-    let dir = data_dir(&o, data)?;
+    let dir = data_dir(o, data)?;
     if !o.download {
         check_data(data, &dir)?;
     }
-    let bin = binary(&o)?;
-    let (out, start) = search_plan(&o, data, &dir);
+    let bin = binary(o)?;
+    let (out, start) = search_plan(o, data, &dir);
     run_step(&bin, "search", &out, o.seed, start)?;
     Ok(())
 }
@@ -303,12 +303,12 @@ fn genotype(o: &Options, name: &str) -> Result<String> {
 /// `train-cifar10` / `train-cifar100`.
 pub fn train(data: Data, o: &Options) -> Result<()> {
     let name = data.name();
-    let dir = data_dir(&o, data)?;
+    let dir = data_dir(o, data)?;
     if !o.download {
         check_data(data, &dir)?;
     }
-    let g = genotype(&o, name)?;
-    let bin = binary(&o)?;
+    let g = genotype(o, name)?;
+    let bin = binary(o)?;
     let out = o.out.clone().map_or_else(
         || {
             project_root().join(format!(
@@ -324,20 +324,20 @@ pub fn train(data: Data, o: &Options) -> Result<()> {
         "--config".to_owned(),
         format!("configs/train/{name}.toml"),
     ];
-    start.extend(run_args(&o, &dir, o.download));
+    start.extend(run_args(o, &dir, o.download));
     run_step(&bin, "train", &out, o.seed, start)
 }
 
 /// `imagenet`: search on CIFAR-10 (unless `--genotype`), then train on
 /// ImageNet.
 pub fn imagenet(o: &Options) -> Result<()> {
-    let dir = data_dir(&o, Data::Imagenet)?;
+    let dir = data_dir(o, Data::Imagenet)?;
     check_data(Data::Imagenet, &dir)?;
     let root = o.out.clone().map_or_else(
         || project_root().join("runs/paper/imagenet"),
         |p| absolute(&p),
     );
-    let bin = binary(&o)?;
+    let bin = binary(o)?;
     let genotype = match &o.genotype {
         Some(g) => g.clone(),
         None => {
@@ -364,7 +364,7 @@ pub fn imagenet(o: &Options) -> Result<()> {
         "--config".to_owned(),
         "configs/train/imagenet.toml".to_owned(),
     ];
-    start.extend(run_args(&o, &dir, false));
+    start.extend(run_args(o, &dir, false));
     run_step(&bin, "train", &root.join("train"), o.seed, start)
 }
 

@@ -411,12 +411,7 @@ mod tests {
             ("--partition", "gpu\ntouch /tmp/pwned"),
             ("--time", "1:00:00\rx"),
         ] {
-            let o = crate::cli::parse_as::<SlurmOptions>(&[
-                flag.into(),
-                value.into(),
-                "--dry-run".into(),
-            ])
-            .unwrap();
+            let o = crate::cli::parse_as::<SlurmOptions>(&[flag, value, "--dry-run"]).unwrap();
             let e = submit(&m, bin, &o).unwrap_err();
             assert!(
                 e.to_string()
@@ -443,16 +438,16 @@ seeds = [2]
         )
         .unwrap();
         let o = crate::cli::parse_as::<SlurmOptions>(&[
-            "--partition".into(),
-            "gpu".into(),
-            "--gpus".into(),
-            "1".into(),
-            "--time".into(),
-            "1:00:00".into(),
-            "--device".into(),
-            "cuda".into(),
-            "--checkpoint-every".into(),
-            "200".into(),
+            "--partition",
+            "gpu",
+            "--gpus",
+            "1",
+            "--time",
+            "1:00:00",
+            "--device",
+            "cuda",
+            "--checkpoint-every",
+            "200",
         ])
         .unwrap();
         let units = m.units();
@@ -504,7 +499,7 @@ seeds = [2]
             "[ -f runs/t/random-cell-s2/cell/genotype.json ] || /bin/edas genotype random \
              --seed 2 -o runs/t/random-cell-s2/cell/genotype.json || exit 1"
         ));
-        assert!(crate::cli::parse_as::<SlurmOptions>(&["--gpu".into()]).is_err());
+        assert!(crate::cli::parse_as::<SlurmOptions>(&["--gpu"]).is_err());
     }
 
     /// `bash -n` accepts `script`.
