@@ -4,14 +4,14 @@
 //! A depthwise convolution touches one input plane and one `KH x KW`
 //! kernel per output plane, so each plane is computed alone: for every
 //! kernel tap, one output row is a scaled, shifted input row (an `axpy`
-//! that vectorises at stride 1). At stride 1 the backward works on flat
-//! padded copies of the plane, so that each tap is one long loop (a dot
-//! product for the weight gradient, an `axpy` for the input gradient);
-//! at other strides the input gradient scatters row by row and the weight
-//! gradient accumulates `grad * input` products per tap in a row of
-//! partial sums, summed once per plane. The planes' partial weight
-//! gradients are then added over the batch in a fixed order, so results do
-//! not depend on the number of threads.
+//! that vectorises at stride 1). At stride 1, forward and backward work on
+//! flat padded copies of the plane instead, so that each tap is one long
+//! loop (an `axpy` for the output and the input gradient, a dot product
+//! for the weight gradient); at other strides the input gradient scatters
+//! row by row and the weight gradient accumulates `grad * input` products
+//! per tap in a row of partial sums, summed once per plane. The planes'
+//! partial weight gradients are then added over the batch in a fixed
+//! order, so results do not depend on the number of threads.
 //!
 //! Self-contained (std and rayon only), written against burn's
 //! `conv2d` signature (`ConvOptions<2>`: stride, `(begin, end)` padding,
@@ -91,6 +91,12 @@ impl Geometry {
             .filter(|&iy| iy < self.h)
     }
 
+    /// Where tap `tap` (row-major) starts in a stride-1 plane padded to
+    /// `wp` columns.
+    fn flat_offset(&self, tap: usize, wp: usize) -> usize {
+        (tap / self.kw) * self.dilation[0] * wp + (tap % self.kw) * self.dilation[1]
+    }
+
     /// [`Geometry::columns`] for every kernel column, computed once per
     /// call rather than once per output row (its divisions were a tenth of
     /// the backward's time).
@@ -126,13 +132,53 @@ pub fn forward(x: &[f32], weight: &[f32], g: &Geometry) -> Vec<f32> {
         return out;
     }
     let cols = g.all_columns();
+    let flat = g.stride == [1, 1] && hw > 0;
     out.par_chunks_mut(ohw).enumerate().for_each(|(plane, o)| {
         let ch = plane % g.c;
         let input = &x[plane * hw..(plane + 1) * hw];
         let k = &weight[ch * taps..(ch + 1) * taps];
-        forward_plane(input, k, g, &cols, o);
+        if flat {
+            forward_plane_flat(input, k, g, o);
+        } else {
+            forward_plane(input, k, g, &cols, o);
+        }
     });
     out
+}
+
+/// One stride-1 plane on a flat padded copy (the layout of
+/// [`backward_plane_flat`]): each tap one long `axpy` into an output laid
+/// out `wp` wide, whose first `ow` columns are then kept.
+fn forward_plane_flat(input: &[f32], k: &[f32], g: &Geometry, out: &mut [f32]) {
+    let (p, wp) = padded_plane(input, g);
+    let len = g.oh * wp;
+    let mut wide = vec![0f32; len];
+    for (tap, &wv) in k.iter().enumerate() {
+        let o = g.flat_offset(tap, wp);
+        for (d, v) in wide.iter_mut().zip(&p[o..o + len]) {
+            *d += wv * v;
+        }
+    }
+    for (dst, src) in out.chunks_exact_mut(g.ow).zip(wide.chunks_exact(wp)) {
+        dst.copy_from_slice(&src[..g.ow]);
+    }
+}
+
+/// A stride-1 plane zero-padded on every side, `hp + 1` rows of `wp`
+/// (one spare row: the last tap's window runs `wp - ow` past `hp * wp`),
+/// and `wp`.
+fn padded_plane(input: &[f32], g: &Geometry) -> (Vec<f32>, usize) {
+    let wp = g.ow + (g.kw - 1) * g.dilation[1];
+    let hp = g.oh + (g.kh - 1) * g.dilation[0];
+    let padded = (hp + 1) * wp;
+    let mut p = vec![0f32; padded];
+    for (iy, row) in input.chunks_exact(g.w).enumerate() {
+        let start = (iy + g.pad[0]) * wp + g.pad[1];
+        if start + g.w <= padded {
+            p[start..start + g.w].copy_from_slice(row);
+        }
+    }
+    (p, wp)
 }
 
 fn forward_plane(
@@ -316,30 +362,21 @@ fn backward_plane_flat(
     gx: Option<&mut [f32]>,
     want_w: bool,
 ) -> Vec<f32> {
-    let (dh, dw) = (g.dilation[0], g.dilation[1]);
     let (ph, pw) = (g.pad[0], g.pad[1]);
-    let wp = g.ow + (g.kw - 1) * dw;
-    let hp = g.oh + (g.kh - 1) * dh;
+    let wp = g.ow + (g.kw - 1) * g.dilation[1];
+    let hp = g.oh + (g.kh - 1) * g.dilation[0];
     let len = g.oh * wp;
-    // One spare row: the last tap's window runs `wp - ow` past `hp * wp`
-    // (over the zero columns of the gradient).
+    // One spare row, as in `padded_plane`.
     let padded = (hp + 1) * wp;
-    let offset = |tap: usize| (tap / g.kw) * dh * wp + (tap % g.kw) * dw;
     let mut gp = vec![0f32; len];
     for (dst, src) in gp.chunks_exact_mut(wp).zip(grad.chunks_exact(g.ow)) {
         dst[..g.ow].copy_from_slice(src);
     }
     let weight_grad = if want_w {
-        let mut p = vec![0f32; padded];
-        for (iy, row) in input.chunks_exact(g.w).enumerate() {
-            let start = (iy + ph) * wp + pw;
-            if start + g.w <= padded {
-                p[start..start + g.w].copy_from_slice(row);
-            }
-        }
+        let (p, _) = padded_plane(input, g);
         (0..k.len())
             .map(|tap| {
-                let o = offset(tap);
+                let o = g.flat_offset(tap, wp);
                 dot(&gp, &p[o..o + len])
             })
             .collect()
@@ -349,7 +386,7 @@ fn backward_plane_flat(
     if let Some(gx) = gx {
         let mut gxp = vec![0f32; padded];
         for (tap, &wv) in k.iter().enumerate() {
-            let o = offset(tap);
+            let o = g.flat_offset(tap, wp);
             for (d, gv) in gxp[o..o + len].iter_mut().zip(&gp) {
                 *d += wv * gv;
             }
