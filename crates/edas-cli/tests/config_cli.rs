@@ -84,25 +84,26 @@ fn shipped_configs_are_found_by_name_anywhere() {
 /// `train` say in their usage line what they require.
 #[test]
 fn every_help_has_examples_and_names_what_is_required() {
+    let help = |sub: &str| {
+        let o = edas(&[sub, "--help"]);
+        ok(&o);
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
     for sub in [
         "genotype", "data", "config", "inspect", "search", "train", "eval", "export", "import",
         "bench",
     ] {
-        let o = edas(&[sub, "--help"]);
-        ok(&o);
-        let help = String::from_utf8_lossy(&o.stdout).into_owned();
-        assert!(help.contains("\nExamples:\n"), "{sub} --help:\n{help}");
+        let h = help(sub);
+        assert!(h.contains("\nExamples:\n"), "{sub} --help:\n{h}");
     }
-    let o = edas(&["search", "--help"]);
-    let help = String::from_utf8_lossy(&o.stdout).into_owned();
+    let h = help("search");
     assert!(
-        help.contains("Usage: edas search --config <CONFIG> [OPTIONS]\n       edas search --resume <RUN_DIR> [OPTIONS]"),
-        "{help}"
+        h.contains("Usage: edas search --config <CONFIG> [OPTIONS]\n       edas search --resume <RUN_DIR> [OPTIONS]"),
+        "{h}"
     );
-    let o = edas(&["train", "--help"]);
-    let help = String::from_utf8_lossy(&o.stdout).into_owned();
+    let h = help("train");
     assert!(
-        help.contains("Usage: edas train --genotype <GENOTYPE> --config <CONFIG> [OPTIONS]"),
-        "{help}"
+        h.contains("Usage: edas train --genotype <GENOTYPE> --config <CONFIG> [OPTIONS]"),
+        "{h}"
     );
 }

@@ -91,15 +91,14 @@ impl Geometry {
             .filter(|&iy| iy < self.h)
     }
 
-    /// Where tap `tap` (row-major) starts in a stride-1 plane padded to
-    /// `wp` columns.
-    fn flat_offset(&self, tap: usize, wp: usize) -> usize {
-        (tap / self.kw) * self.dilation[0] * wp + (tap % self.kw) * self.dilation[1]
+    /// Whether the flat padded path ([`Flat`]) computes this convolution:
+    /// stride 1 and neither input nor output empty.
+    fn is_flat(&self) -> bool {
+        self.stride == [1, 1] && self.h * self.w > 0 && self.oh * self.ow > 0
     }
 
     /// [`Geometry::columns`] for every kernel column, computed once per
-    /// call rather than once per output row (its divisions were a tenth of
-    /// the backward's time).
+    /// call rather than once per output row and tap.
     pub(crate) fn all_columns(&self) -> Vec<(usize, usize, usize)> {
         (0..self.kw).map(|kx| self.columns(kx)).collect()
     }
@@ -132,7 +131,7 @@ pub fn forward(x: &[f32], weight: &[f32], g: &Geometry) -> Vec<f32> {
         return out;
     }
     let cols = g.all_columns();
-    let flat = g.stride == [1, 1] && hw > 0;
+    let flat = g.is_flat();
     out.par_chunks_mut(ohw).enumerate().for_each(|(plane, o)| {
         let ch = plane % g.c;
         let input = &x[plane * hw..(plane + 1) * hw];
@@ -146,39 +145,81 @@ pub fn forward(x: &[f32], weight: &[f32], g: &Geometry) -> Vec<f32> {
     out
 }
 
-/// One stride-1 plane on a flat padded copy (the layout of
-/// [`backward_plane_flat`]): each tap one long `axpy` into an output laid
-/// out `wp` wide, whose first `ow` columns are then kept.
-fn forward_plane_flat(input: &[f32], k: &[f32], g: &Geometry, out: &mut [f32]) {
-    let (p, wp) = padded_plane(input, g);
-    let len = g.oh * wp;
-    let mut wide = vec![0f32; len];
-    for (tap, &wv) in k.iter().enumerate() {
-        let o = g.flat_offset(tap, wp);
-        for (d, v) in wide.iter_mut().zip(&p[o..o + len]) {
-            *d += wv * v;
+/// The flat layout of a stride-1 plane, zero-padded on every side.
+///
+/// At stride 1 the padded plane is `wp = w + padding (both sides) = ow +
+/// (kw - 1) * dw` wide, and output `(oy, ox)` reads tap `(ky, kx)` at
+/// `(oy + ky * dh) * wp + ox + kx * dw`. An output (or output gradient)
+/// laid out `wp` wide, with zeros in its last `wp - ow` columns, then
+/// meets each tap in one long loop over the whole plane. One spare row:
+/// the last tap's window runs `wp - ow` past the padded rows.
+struct Flat {
+    /// Padded width.
+    wp: usize,
+    /// Elements of a padded plane (with its spare row).
+    len: usize,
+    /// Elements of an output plane laid out `wp` wide.
+    out_len: usize,
+}
+
+impl Flat {
+    fn of(g: &Geometry) -> Flat {
+        let wp = g.ow + (g.kw - 1) * g.dilation[1];
+        let hp = g.oh + (g.kh - 1) * g.dilation[0];
+        Flat {
+            wp,
+            len: (hp + 1) * wp,
+            out_len: g.oh * wp,
         }
     }
-    for (dst, src) in out.chunks_exact_mut(g.ow).zip(wide.chunks_exact(wp)) {
-        dst.copy_from_slice(&src[..g.ow]);
+
+    /// Where tap `tap` (row-major) starts in a padded plane.
+    fn offset(&self, g: &Geometry, tap: usize) -> usize {
+        (tap / g.kw) * g.dilation[0] * self.wp + (tap % g.kw) * g.dilation[1]
+    }
+
+    /// Where input row `iy` lies in a padded plane.
+    fn input_row(&self, g: &Geometry, iy: usize) -> Option<std::ops::Range<usize>> {
+        let start = (iy + g.pad[0]) * self.wp + g.pad[1];
+        (start + g.w <= self.len).then(|| start..start + g.w)
+    }
+
+    /// `input` in a padded plane.
+    fn pad(&self, g: &Geometry, input: &[f32]) -> Vec<f32> {
+        let mut p = vec![0f32; self.len];
+        for (iy, row) in input.chunks_exact(g.w).enumerate() {
+            if let Some(r) = self.input_row(g, iy) {
+                p[r].copy_from_slice(row);
+            }
+        }
+        p
+    }
+
+    /// The input rows of padded plane `p`, into `out`.
+    fn crop(&self, g: &Geometry, p: &[f32], out: &mut [f32]) {
+        for (iy, row) in out.chunks_exact_mut(g.w).enumerate() {
+            if let Some(r) = self.input_row(g, iy) {
+                row.copy_from_slice(&p[r]);
+            }
+        }
     }
 }
 
-/// A stride-1 plane zero-padded on every side, `hp + 1` rows of `wp`
-/// (one spare row: the last tap's window runs `wp - ow` past `hp * wp`),
-/// and `wp`.
-fn padded_plane(input: &[f32], g: &Geometry) -> (Vec<f32>, usize) {
-    let wp = g.ow + (g.kw - 1) * g.dilation[1];
-    let hp = g.oh + (g.kh - 1) * g.dilation[0];
-    let padded = (hp + 1) * wp;
-    let mut p = vec![0f32; padded];
-    for (iy, row) in input.chunks_exact(g.w).enumerate() {
-        let start = (iy + g.pad[0]) * wp + g.pad[1];
-        if start + g.w <= padded {
-            p[start..start + g.w].copy_from_slice(row);
+/// One stride-1 plane in the [`Flat`] layout: each tap one long `axpy`
+/// into an output laid out `wp` wide, whose first `ow` columns are kept.
+fn forward_plane_flat(input: &[f32], k: &[f32], g: &Geometry, out: &mut [f32]) {
+    let f = Flat::of(g);
+    let p = f.pad(g, input);
+    let mut wide = vec![0f32; f.out_len];
+    for (tap, &wv) in k.iter().enumerate() {
+        let o = f.offset(g, tap);
+        for (d, v) in wide.iter_mut().zip(&p[o..o + f.out_len]) {
+            *d += wv * v;
         }
     }
-    (p, wp)
+    for (dst, src) in out.chunks_exact_mut(g.ow).zip(wide.chunks_exact(f.wp)) {
+        dst.copy_from_slice(&src[..g.ow]);
+    }
 }
 
 fn forward_plane(
@@ -227,7 +268,7 @@ pub fn backward(
     let (hw, ohw, taps) = (g.h * g.w, g.oh * g.ow, g.kh * g.kw);
     let planes = g.n * g.c;
     let cols = g.all_columns();
-    let flat = g.stride == [1, 1] && hw > 0 && ohw > 0;
+    let flat = g.is_flat();
     let plane = |p: usize, gx: Option<&mut [f32]>| -> Vec<f32> {
         let ch = p % g.c;
         let (input, k, grad) = (
@@ -344,16 +385,10 @@ fn backward_plane(
 }
 
 /// One stride-1 plane's input gradient (into `gx`) and its share of the
-/// weight gradient, on flat padded copies.
-///
-/// At stride 1 the padded input `P` is `hp x wp` with `wp = w + padding`
-/// (both sides) `= ow + (kw - 1) * dilation`, and output `(oy, ox)` reads
-/// tap `(ky, kx)` at `P[(oy + ky * dh) * wp + ox + kx * dw]`. With the
-/// output gradient laid out `wp` wide (zeros in its last `wp - ow`
-/// columns), each tap is one long loop over the whole plane: the weight
-/// gradient a dot product, the input gradient an `axpy` into a padded
-/// buffer cropped at the end. Rows of 8-32 elements, with their bounds
-/// worked out per row and tap, cost more than their arithmetic.
+/// weight gradient in the [`Flat`] layout: per tap, the weight gradient
+/// one dot product and the input gradient one `axpy` into a padded plane
+/// cropped at the end. (Rows of 8-32 elements, with their bounds worked
+/// out per row and tap, cost more than their arithmetic.)
 fn backward_plane_flat(
     input: &[f32],
     k: &[f32],
@@ -362,41 +397,31 @@ fn backward_plane_flat(
     gx: Option<&mut [f32]>,
     want_w: bool,
 ) -> Vec<f32> {
-    let (ph, pw) = (g.pad[0], g.pad[1]);
-    let wp = g.ow + (g.kw - 1) * g.dilation[1];
-    let hp = g.oh + (g.kh - 1) * g.dilation[0];
-    let len = g.oh * wp;
-    // One spare row, as in `padded_plane`.
-    let padded = (hp + 1) * wp;
-    let mut gp = vec![0f32; len];
-    for (dst, src) in gp.chunks_exact_mut(wp).zip(grad.chunks_exact(g.ow)) {
+    let f = Flat::of(g);
+    let mut gp = vec![0f32; f.out_len];
+    for (dst, src) in gp.chunks_exact_mut(f.wp).zip(grad.chunks_exact(g.ow)) {
         dst[..g.ow].copy_from_slice(src);
     }
     let weight_grad = if want_w {
-        let (p, _) = padded_plane(input, g);
+        let p = f.pad(g, input);
         (0..k.len())
             .map(|tap| {
-                let o = g.flat_offset(tap, wp);
-                dot(&gp, &p[o..o + len])
+                let o = f.offset(g, tap);
+                dot(&gp, &p[o..o + f.out_len])
             })
             .collect()
     } else {
         Vec::new()
     };
     if let Some(gx) = gx {
-        let mut gxp = vec![0f32; padded];
+        let mut gxp = vec![0f32; f.len];
         for (tap, &wv) in k.iter().enumerate() {
-            let o = g.flat_offset(tap, wp);
-            for (d, gv) in gxp[o..o + len].iter_mut().zip(&gp) {
+            let o = f.offset(g, tap);
+            for (d, gv) in gxp[o..o + f.out_len].iter_mut().zip(&gp) {
                 *d += wv * gv;
             }
         }
-        for (iy, row) in gx.chunks_exact_mut(g.w).enumerate() {
-            let start = (iy + ph) * wp + pw;
-            if start + g.w <= padded {
-                row.copy_from_slice(&gxp[start..start + g.w]);
-            }
-        }
+        f.crop(g, &gxp, gx);
     }
     weight_grad
 }
