@@ -15,6 +15,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, PaddingConfig2d};
 use serde::Serialize;
 
+use crate::nb201::{Nb201Edge, Nb201Layer, Nb201Network};
 use crate::network::{AuxHead, Cell, Network, Stem};
 use crate::ops::{Bn, FactorizedReduce, Op, ReluConvBn};
 use crate::scaffold::Preprocess;
@@ -259,4 +260,56 @@ pub fn search_network(n: &SearchNetwork, input: Shape3) -> Costs {
     }
     linear(&n.classifier, &mut acc);
     acc
+}
+
+/// What a NAS-Bench-201 network costs on `input` (`[C, H, W]`): parameters
+/// and mult-adds by this module's conventions, and the output shape of
+/// each layer (cells and residual blocks).
+///
+/// The benchmark's own `flop` figure is these mult-adds plus one per
+/// classifier output (its counter adds the linear layer's bias):
+/// [`nb201_benchmark_flops`].
+pub fn nb201_network(n: &Nb201Network, input: Shape3) -> NetworkCosts {
+    let mut acc = Costs::default();
+    let mut s = conv(&n.stem_conv, input, &mut acc);
+    bn(&n.stem_bn, &mut acc);
+    let mut cell_shapes = Vec::new();
+    let mut reductions = Vec::new();
+    for layer in &n.layers {
+        match layer {
+            Nb201Layer::Cell(cell) => {
+                for edge in &cell.edges {
+                    if let Nb201Edge::Conv(r) = edge {
+                        relu_conv_bn(r, s, &mut acc);
+                    }
+                }
+                reductions.push(false);
+            }
+            Nb201Layer::Res(block) => {
+                let [_, h, w] = s;
+                let out = relu_conv_bn(&block.conv_a, s, &mut acc);
+                relu_conv_bn(&block.conv_b, out, &mut acc);
+                conv(&block.shortcut, [s[0], h / 2, w / 2], &mut acc);
+                s = out;
+                reductions.push(true);
+            }
+        }
+        cell_shapes.push(s);
+    }
+    bn(&n.last_bn, &mut acc);
+    linear(&n.classifier, &mut acc);
+    NetworkCosts {
+        main: acc,
+        aux: Costs::default(),
+        cell_shapes,
+        reductions,
+    }
+}
+
+/// The benchmark's `flop` field of a NAS-Bench-201 network, in
+/// multiply-accumulates (the files store it in millions): the mult-adds of
+/// its convolutions and classifier plus the classifier's bias.
+pub fn nb201_benchmark_flops(n: &Nb201Network, costs: &NetworkCosts) -> u64 {
+    let [_, classes] = n.classifier.weight.shape().dims();
+    costs.main.mult_adds + n.classifier.bias.as_ref().map_or(0, |_| classes as u64)
 }

@@ -1,5 +1,6 @@
-//! `edas-nn`: the DARTS operations, the EDAS search supernet and the discrete
-//! CIFAR/ImageNet networks on burn, with parameter and mult-add counting.
+//! `edas-nn`: the DARTS operations, the EDAS search supernet, the discrete
+//! CIFAR/ImageNet networks and the NAS-Bench-201 network on burn, with
+//! parameter and mult-add counting.
 //!
 //! Library code takes a `&Device` and never names a backend.
 
@@ -11,6 +12,7 @@ pub mod error;
 pub mod host;
 pub mod kernels;
 pub mod loss;
+pub mod nb201;
 pub mod network;
 pub mod ops;
 pub mod pointwise;
@@ -21,6 +23,7 @@ pub mod supernet;
 
 pub use error::NnError;
 pub use host::to_host;
+pub use nb201::{Nb201Config, Nb201Network};
 pub use network::{Logits, NetKind, Network, NetworkConfig, check_layers};
 pub use ops::{Op, OpMode};
 pub use recompute::{Recomputed, WeightGrads, on_inner, untracked};

@@ -386,6 +386,21 @@ pub struct AvgPool {
     pub bn: Option<Bn>,
 }
 
+impl AvgPool {
+    /// 3x3 average pooling at `stride`, padding 1 not counted, followed by
+    /// `bn` when given.
+    pub fn new(stride: usize, bn: Option<Bn>) -> AvgPool {
+        AvgPool {
+            pool: AvgPool2dConfig::new([3, 3])
+                .with_strides([stride, stride])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_count_include_pad(false)
+                .init(),
+            bn,
+        }
+    }
+}
+
 /// The `none` op: zeros of the (strided) output shape.
 #[derive(Module, Debug)]
 pub struct Zero {
@@ -452,14 +467,7 @@ impl Op {
                     .init(),
                 bn: pool_bn(),
             }),
-            Primitive::AvgPool3x3 => Op::AvgPool(AvgPool {
-                pool: AvgPool2dConfig::new([3, 3])
-                    .with_strides([stride, stride])
-                    .with_padding(pad)
-                    .with_count_include_pad(false)
-                    .init(),
-                bn: pool_bn(),
-            }),
+            Primitive::AvgPool3x3 => Op::AvgPool(AvgPool::new(stride, pool_bn())),
             Primitive::SkipConnect if stride == 1 => Op::Identity(Identity { stride: 1 }),
             Primitive::SkipConnect => Op::Reduce(FactorizedReduce::new(c, c, affine, device)),
             Primitive::SepConv3x3 => Op::Sep(SepConv::new(c, 3, stride, affine, device)),
