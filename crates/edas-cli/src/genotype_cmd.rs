@@ -5,7 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
-use edas_genotype::{CellKind, Format, Primitive, darts_text, dot, graphviz, published};
+use edas_genotype::nb201::{NB201_EDGES, Nb201Op};
+use edas_genotype::{
+    Architecture, CellKind, Format, Nb201Cell, Primitive, SpaceName, darts_text, dot, graphviz,
+    published,
+};
 use serde::Serialize;
 
 use crate::source::{Loaded, resolve};
@@ -30,10 +34,13 @@ pub enum GenotypeCommand {
     /// List the published genotypes that can be named on the command line.
     #[command(after_help = "Examples:\n  edas genotype list")]
     List,
-    /// Sample a genotype uniformly from the DARTS space (two distinct inputs
-    /// per node, each with a uniformly drawn op other than `none`): the
-    /// "random cell" baseline, trained without any search.
-    #[command(after_help = "Examples:\n  edas genotype random --seed 3 -o random3.json")]
+    /// Sample a genotype uniformly: from the DARTS space (two distinct inputs
+    /// per node, each with a uniformly drawn op other than `none`), or a
+    /// NAS-Bench-201 cell (each edge's op uniform over its 5): the "random
+    /// cell" baseline, trained without any search.
+    #[command(
+        after_help = "Examples:\n  edas genotype random --seed 3 -o random3.json\n  edas genotype random --space nas-bench-201 --seed 3"
+    )]
     Random(RandomArgs),
 }
 
@@ -43,6 +50,9 @@ pub struct RandomArgs {
     /// Seed of the sample (the same seed gives the same genotype).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// The search space: darts or nas-bench-201.
+    #[arg(long, default_value = "darts", value_parser = parse_space)]
+    space: SpaceName,
     /// Output format; defaults to the extension of --out, else DARTS text.
     #[arg(long, value_parser = parse_format)]
     to: Option<Format>,
@@ -59,7 +69,8 @@ pub struct RandomArgs {
 pub struct GenotypeArg {
     /// A published name (DARTS_V2, PDARTS, ... see `edas genotype list`), a file
     /// (DARTS text, .json, .toml, .dot), a run directory, `-` for standard
-    /// input, or the DARTS text itself.
+    /// input, the DARTS text itself, or a NAS-Bench-201 architecture string
+    /// (`|nor_conv_3x3~0|+|...|`).
     #[arg(value_name = "GENOTYPE")]
     genotype: String,
 }
@@ -136,6 +147,13 @@ fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
 
+fn parse_space(s: &str) -> Result<SpaceName, String> {
+    SpaceName::ALL
+        .into_iter()
+        .find(|n| n.name() == s)
+        .ok_or_else(|| format!("unknown space `{s}` (expected darts or nas-bench-201)"))
+}
+
 /// Runs a genotype subcommand.
 pub fn run(cmd: GenotypeCommand) -> Result<ExitCode> {
     match cmd {
@@ -145,9 +163,12 @@ pub fn run(cmd: GenotypeCommand) -> Result<ExitCode> {
         GenotypeCommand::Diff(args) => diff(args),
         GenotypeCommand::Random(args) => {
             let mut rng = edas_rng::Rng::new(args.seed);
-            let genotype = edas_genotype::random_genotype(&mut rng)?;
+            let arch = match args.space {
+                SpaceName::Darts => Architecture::Darts(edas_genotype::random_genotype(&mut rng)?),
+                SpaceName::NasBench201 => Architecture::Nb201(Nb201Cell::random(&mut rng)),
+            };
             let name = format!("RANDOM_S{}", args.seed);
-            write_genotype(&genotype, Some(&name), args.to, args.output, args.force)
+            write_genotype(&arch, Some(&name), args.to, args.output, args.force)
         }
         GenotypeCommand::List => {
             for p in &published::ALL {
@@ -169,11 +190,17 @@ struct ShowJson<'a> {
 
 fn show(args: ShowArgs) -> Result<ExitCode> {
     let Loaded {
-        genotype,
+        arch,
         name,
         label,
         origin,
     } = resolve(&args.source.genotype)?;
+    let genotype = match &arch {
+        Architecture::Darts(g) => g,
+        Architecture::Nb201(cell) => {
+            return show_nb201(cell, name.as_deref(), &label, &origin, args.json);
+        }
+    };
     if args.json {
         let mut op_counts = serde_json::Map::new();
         for kind in CellKind::ALL {
@@ -188,8 +215,8 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
         let out = ShowJson {
             name: name.as_deref(),
             origin: &origin,
-            genotype: &genotype,
-            darts: darts_text::to_darts(&genotype),
+            genotype,
+            darts: darts_text::to_darts(genotype),
             op_counts,
         };
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -199,14 +226,54 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
     println!();
     print!("{genotype}");
     println!();
-    println!("{}", darts_text::to_darts(&genotype));
+    println!("{}", darts_text::to_darts(genotype));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `show` of a NAS-Bench-201 cell: a table of its 6 edges, or JSON.
+fn show_nb201(
+    cell: &Nb201Cell,
+    name: Option<&str>,
+    label: &str,
+    origin: &str,
+    json: bool,
+) -> Result<ExitCode> {
+    let op_counts: serde_json::Map<String, serde_json::Value> = Nb201Op::ALL
+        .into_iter()
+        .zip(cell.op_counts())
+        .filter(|&(_, n)| n > 0)
+        .map(|(op, n)| (op.name().to_owned(), n.into()))
+        .collect();
+    if json {
+        let out = serde_json::json!({
+            "name": name,
+            "origin": origin,
+            "space": SpaceName::NasBench201,
+            "arch": cell.arch_str(),
+            "connected": cell.is_connected(),
+            "op_counts": op_counts,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{label} ({origin}): NAS-Bench-201 cell");
+    println!();
+    for (&(input, node), op) in NB201_EDGES.iter().zip(cell.0) {
+        println!("  {input} -> {node}  {op}");
+    }
+    if !cell.is_connected() {
+        println!();
+        println!("  (no path from the input to the output avoids `none`: the cell outputs zeros)");
+    }
+    println!();
+    println!("{cell}");
     Ok(ExitCode::SUCCESS)
 }
 
 fn convert(args: ConvertArgs) -> Result<ExitCode> {
     let loaded = resolve(&args.source.genotype)?;
     write_genotype(
-        &loaded.genotype,
+        &loaded.arch,
         loaded.name.as_deref(),
         args.to,
         args.output,
@@ -218,7 +285,7 @@ fn convert(args: ConvertArgs) -> Result<ExitCode> {
 /// else DARTS text, named `name` when that is an identifier) to `output` or
 /// standard output.
 fn write_genotype(
-    genotype: &edas_genotype::Genotype,
+    arch: &Architecture,
     name: Option<&str>,
     to: Option<Format>,
     output: Option<PathBuf>,
@@ -234,11 +301,11 @@ fn write_genotype(
         })?,
         (None, None) => Format::Darts,
     };
-    let mut text = match (format, name) {
-        (Format::Darts, Some(name)) if is_identifier(name) => {
+    let mut text = match (arch, format, name) {
+        (Architecture::Darts(genotype), Format::Darts, Some(name)) if is_identifier(name) => {
             darts_text::to_darts_named(genotype, name)
         }
-        _ => format.write(genotype),
+        _ => arch.write(format),
     };
     if !text.ends_with('\n') {
         text.push('\n');
@@ -302,19 +369,26 @@ fn plot(args: PlotArgs) -> Result<ExitCode> {
     } else {
         PlotFormat::Dot
     });
-    let mut files: Vec<(PathBuf, String)> = CellKind::ALL
-        .into_iter()
-        .map(|kind| {
-            (
-                args.output.join(format!("{prefix}-{kind}.dot")),
-                dot::cell_to_dot(loaded.genotype.cell(kind), kind),
-            )
-        })
-        .collect();
-    files.push((
-        args.output.join(format!("{prefix}.dot")),
-        dot::to_dot(&loaded.genotype),
-    ));
+    let files: Vec<(PathBuf, String)> = match &loaded.arch {
+        Architecture::Darts(genotype) => CellKind::ALL
+            .into_iter()
+            .map(|kind| {
+                (
+                    args.output.join(format!("{prefix}-{kind}.dot")),
+                    dot::cell_to_dot(genotype.cell(kind), kind),
+                )
+            })
+            .chain([(
+                args.output.join(format!("{prefix}.dot")),
+                dot::to_dot(genotype),
+            )])
+            .collect(),
+        // One cell: one drawing.
+        Architecture::Nb201(_) => vec![(
+            args.output.join(format!("{prefix}.dot")),
+            loaded.arch.write(Format::Dot),
+        )],
+    };
     // Every file this call may write is checked before the first is.
     let picture = match format {
         PlotFormat::Dot => None,
@@ -363,7 +437,18 @@ fn plot(args: PlotArgs) -> Result<ExitCode> {
 fn diff(args: DiffArgs) -> Result<ExitCode> {
     let a = resolve(&args.a).with_context(|| format!("first genotype `{}`", short(&args.a)))?;
     let b = resolve(&args.b).with_context(|| format!("second genotype `{}`", short(&args.b)))?;
-    let d = a.genotype.diff(&b.genotype);
+    let (a, b) = match (&a.arch, &b.arch) {
+        (Architecture::Darts(a), Architecture::Darts(b)) => (a, b),
+        (Architecture::Nb201(a), Architecture::Nb201(b)) => {
+            return diff_nb201(a, b, args.json, args.exit_code);
+        }
+        (a, b) => bail!(
+            "cannot compare a {} architecture with a {} one",
+            a.space(),
+            b.space()
+        ),
+    };
+    let d = a.diff(b);
     if args.json {
         let out = serde_json::json!({
             "identical": d.is_empty(),
@@ -383,6 +468,41 @@ fn diff(args: DiffArgs) -> Result<ExitCode> {
         );
     }
     Ok(if args.exit_code && !d.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `diff` of two NAS-Bench-201 cells: the edges whose op differs.
+fn diff_nb201(a: &Nb201Cell, b: &Nb201Cell, json: bool, exit_code: bool) -> Result<ExitCode> {
+    let changes: Vec<((usize, usize), Nb201Op, Nb201Op)> = NB201_EDGES
+        .iter()
+        .zip(a.0.iter().zip(b.0))
+        .filter(|(_, (x, y))| **x != *y)
+        .map(|(&edge, (&x, y))| (edge, x, y))
+        .collect();
+    if json {
+        let out = serde_json::json!({
+            "identical": changes.is_empty(),
+            "edges_changed": changes.len(),
+            "changes": changes
+                .iter()
+                .map(|((input, node), x, y)| serde_json::json!({
+                    "input": input, "node": node, "from": x.name(), "to": y.name()
+                }))
+                .collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if changes.is_empty() {
+        println!("identical");
+    } else {
+        for ((input, node), x, y) in &changes {
+            println!("  {input} -> {node}: {x} -> {y}");
+        }
+        println!("{} edge(s) differ", changes.len());
+    }
+    Ok(if exit_code && !changes.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -136,7 +136,7 @@ pub fn run(args: ImportArgs) -> Result<ExitCode> {
         ..RunOptions::new(out, mode)
     };
     let device = crate::device::parse("cpu", true)?;
-    let report = import_run(config, &source.genotype, &weights, &options, &device)?;
+    let report = import_run(config, &source.arch, &weights, &options, &device)?;
     if args.json {
         let v = serde_json::json!({
             "run_dir": options.out,

@@ -1,16 +1,18 @@
-//! Turning a command-line argument into a genotype: a published name, a file,
-//! a run directory, `-` for standard input, or the genotype text itself.
+//! Turning a command-line argument into an architecture (a DARTS genotype or
+//! a NAS-Bench-201 cell): a published name, a file, a run directory, `-` for
+//! standard input, or the text itself (DARTS text, JSON, or a NAS-Bench-201
+//! architecture string).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use edas_genotype::{Genotype, load, parse_any, published};
+use edas_genotype::{Architecture, published};
 use edas_run::files::GENOTYPE_JSON;
 
-/// A genotype and where it came from.
+/// An architecture and where it came from.
 pub struct Loaded {
-    /// The genotype.
-    pub genotype: Genotype,
+    /// The architecture.
+    pub arch: Architecture,
     /// Its name: the published name or the DARTS `NAME =` prefix.
     pub name: Option<String>,
     /// A short label for file names and headers: the name, else the file
@@ -26,7 +28,7 @@ pub struct Loaded {
 pub fn resolve(arg: &str) -> Result<Loaded> {
     if let Some(p) = published::by_name(arg) {
         return Ok(Loaded {
-            genotype: p.genotype,
+            arch: Architecture::Darts(p.genotype),
             name: Some(p.name.to_owned()),
             label: p.name.to_owned(),
             origin: format!("published: {}", p.source),
@@ -35,20 +37,24 @@ pub fn resolve(arg: &str) -> Result<Loaded> {
     if arg == "-" {
         let text = edas_genotype::read::read_text_from(std::io::stdin())
             .context("cannot read standard input")?;
-        let (name, genotype) = parse_any(&text).context("invalid genotype on standard input")?;
+        let (name, arch) =
+            Architecture::parse_any(&text).context("invalid genotype on standard input")?;
         return Ok(Loaded {
             label: name.clone().unwrap_or_else(|| "genotype".to_owned()),
-            genotype,
+            arch,
             name,
             origin: "standard input".to_owned(),
         });
     }
-    let looks_inline = arg.contains("Genotype(") || arg.trim_start().starts_with('{');
+    let looks_inline = arg.contains("Genotype(")
+        || arg.trim_start().starts_with('{')
+        || arg.trim_start().starts_with('|');
     if looks_inline {
-        let (name, genotype) = parse_any(arg).context("invalid genotype text in the argument")?;
+        let (name, arch) =
+            Architecture::parse_any(arg).context("invalid genotype text in the argument")?;
         return Ok(Loaded {
             label: name.clone().unwrap_or_else(|| "genotype".to_owned()),
-            genotype,
+            arch,
             name,
             origin: "command line".to_owned(),
         });
@@ -75,7 +81,7 @@ pub fn resolve(arg: &str) -> Result<Loaded> {
 
 /// Loads `file`; `labelled` (the file or its run directory) gives the label.
 fn from_file(file: &Path, labelled: &Path) -> Result<Loaded> {
-    let (name, genotype) = load(file)?;
+    let (name, arch) = Architecture::load(file)?;
     let stem = labelled
         .canonicalize()
         .ok()
@@ -85,7 +91,7 @@ fn from_file(file: &Path, labelled: &Path) -> Result<Loaded> {
             .clone()
             .or(stem)
             .unwrap_or_else(|| "genotype".to_owned()),
-        genotype,
+        arch,
         name,
         origin: file.display().to_string(),
     })

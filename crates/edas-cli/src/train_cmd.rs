@@ -16,8 +16,9 @@ use crate::run_args::RunArgs;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The genotype: a published name, a file, a search run directory, `-`
-    /// or DARTS text.
+    /// The genotype: a published name, a file, a search run directory, `-`,
+    /// DARTS text, or a NAS-Bench-201 architecture string (with a config
+    /// whose network.kind is nas-bench-201).
     #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
     genotype: Option<String>,
     /// The training config (TOML; see configs/train/).
@@ -50,8 +51,8 @@ pub fn train(args: TrainArgs) -> Result<ExitCode> {
             PathBuf::from("runs").join(format!("{}-{label}", c.name))
         })?;
     let genotype = match source {
-        Some(g) => g.genotype,
-        None => edas_genotype::load(&plan.out.join(GENOTYPE_JSON))?.1,
+        Some(g) => g.arch,
+        None => edas_genotype::Architecture::load(&plan.out.join(GENOTYPE_JSON))?.1,
     };
     let config = &plan.loaded.config;
     config.validate(&plan.loaded.origin)?;
@@ -162,7 +163,7 @@ pub fn eval(args: EvalArgs) -> Result<ExitCode> {
     if args.json {
         let v = serde_json::json!({
             "run_dir": args.run,
-            "genotype": edas_genotype::darts_text::to_darts(&trained.genotype),
+            "genotype": trained.genotype.to_string(),
             "final_weights": trained.finished,
             "imported_from": trained.imported,
             "test": result,
@@ -229,8 +230,12 @@ pub fn export(args: ExportArgs) -> Result<ExitCode> {
         ExportFormat::Safetensors => {
             edas_train::export::export_safetensors(&trained.net, &out)?;
             format!(
-                "{} tensors with PyTorch (DARTS model.py) names",
-                edas_train::export::burn_paths(&trained.net).len()
+                "{} tensors with PyTorch ({}) names",
+                edas_train::export::burn_paths(&trained.net).len(),
+                match trained.net {
+                    edas_nn::Model::Darts(_) => "DARTS model.py",
+                    edas_nn::Model::Nb201(_) => "NAS-Bench-201 TinyNetwork",
+                }
             )
         }
         ExportFormat::Onnx => {

@@ -207,6 +207,9 @@ pub enum ParseErrorKind {
     /// The format could not be recognised from the file name or contents.
     #[error("cannot tell the genotype format: {0}")]
     UnknownFormat(String),
+    /// A NAS-Bench-201 cell whose architecture string is malformed.
+    #[error(transparent)]
+    ArchString(#[from] ArchStringError),
 }
 
 /// A genotype text that could not be read, with the place at fault.
@@ -309,6 +312,9 @@ pub enum Error {
     /// A file that cannot be written (or read) under edas' file rules.
     #[error(transparent)]
     Fs(#[from] edas_fs::FsError),
+    /// An architecture of one space given to something built for another.
+    #[error(transparent)]
+    Space(#[from] crate::architecture::SpaceMismatch),
     /// A file was read but its contents are not a valid genotype.
     #[error("invalid genotype file {}", path.display())]
     File {

@@ -11,7 +11,9 @@
 //! - [`diff()`] between genotypes, the published cells ([`published`]) and
 //!   uniformly sampled ones ([`random_genotype`]);
 //! - search spaces as values: a named space and its op set ([`SearchSpace`]);
-//! - the NAS-Bench-201 cell and its architecture string ([`nb201`]).
+//! - the NAS-Bench-201 cell and its architecture string ([`nb201`]);
+//! - an architecture of either space, in files that say which
+//!   ([`Architecture`]).
 //!
 //! ```
 //! use edas_genotype::{derive, published, CellKind, DeriveOptions, Format, Primitive};
@@ -37,6 +39,7 @@
 //! # Ok::<(), edas_genotype::Error>(())
 //! ```
 
+pub mod architecture;
 pub mod codec;
 pub mod darts_text;
 pub mod derive;
@@ -55,6 +58,7 @@ pub mod search_space;
 pub mod space;
 pub mod table;
 
+pub use architecture::{Architecture, SpaceMismatch};
 pub use codec::{load, parse_any, save};
 pub use derive::{DeriveOptions, EdgeWeights, clamp, derive, derive_cell, derive_cell_in};
 pub use diff::{Change, GenotypeDiff, diff};

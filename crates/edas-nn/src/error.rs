@@ -11,6 +11,9 @@ pub enum NnError {
     /// A genotype that does not fit the network it is applied to.
     #[error("genotype does not fit the network: {0}")]
     Mismatch(String),
+    /// An architecture of another search space than the network's.
+    #[error(transparent)]
+    Space(#[from] edas_genotype::SpaceMismatch),
     /// A tensor could not be read back from the device.
     #[error("cannot read {0} back from the device")]
     Read(String),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod host;
 pub mod kernels;
 pub mod loss;
+pub mod model;
 pub mod nb201;
 pub mod network;
 pub mod ops;
@@ -23,6 +24,7 @@ pub mod supernet;
 
 pub use error::NnError;
 pub use host::to_host;
+pub use model::Model;
 pub use nb201::{Nb201Config, Nb201Network};
 pub use network::{Logits, NetKind, Network, NetworkConfig, check_layers};
 pub use ops::{Op, OpMode};

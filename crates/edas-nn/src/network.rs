@@ -150,7 +150,8 @@ impl AuxHead {
     }
 }
 
-/// Which of DARTS' discrete networks a genotype builds.
+/// Which discrete network an architecture builds: DARTS' two, or the
+/// NAS-Bench-201 skeleton.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -162,6 +163,10 @@ pub enum NetKind {
     Cifar,
     /// DARTS' `NetworkImageNet` (stride-8 stem, 224x224; DARTS: C=48, L=14).
     Imagenet,
+    /// The NAS-Bench-201 network of one cell (`crate::nb201`; benchmark:
+    /// C=16, 5 cells per stage, L = 15 cells).
+    #[serde(rename = "nas-bench-201")]
+    Nb201,
 }
 
 impl NetKind {
@@ -170,6 +175,7 @@ impl NetKind {
         match self {
             NetKind::Cifar => "cifar",
             NetKind::Imagenet => "imagenet",
+            NetKind::Nb201 => "nas-bench-201",
         }
     }
 }
@@ -187,8 +193,9 @@ impl std::str::FromStr for NetKind {
         match s {
             "cifar" => Ok(NetKind::Cifar),
             "imagenet" => Ok(NetKind::Imagenet),
+            "nas-bench-201" => Ok(NetKind::Nb201),
             _ => Err(NnError::Config(format!(
-                "unknown network kind `{s}` (expected cifar or imagenet)"
+                "unknown network kind `{s}` (expected cifar, imagenet or nas-bench-201)"
             ))),
         }
     }
@@ -333,6 +340,9 @@ impl Network {
         match kind {
             NetKind::Cifar => Network::cifar(genotype, config, device),
             NetKind::Imagenet => Network::imagenet(genotype, config, device),
+            NetKind::Nb201 => Err(NnError::Mismatch(
+                "a DARTS genotype builds a cifar or imagenet network, not nas-bench-201".into(),
+            )),
         }
     }
 

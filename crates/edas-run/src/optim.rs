@@ -28,6 +28,10 @@ pub struct SgdSettings {
     pub weight_decay: f64,
     /// Maximum global gradient norm (5); 0 disables clipping.
     pub grad_clip: f64,
+    /// Nesterov momentum (NAS-Bench-201's recipe; DARTS: off). Written only
+    /// when on, so configs without it read and write as before.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nesterov: bool,
 }
 
 impl Default for SgdSettings {
@@ -38,6 +42,7 @@ impl Default for SgdSettings {
             momentum: 0.9,
             weight_decay: 3e-4,
             grad_clip: 5.0,
+            nesterov: false,
         }
     }
 }
@@ -49,7 +54,8 @@ pub fn sgd(settings: &SgdSettings) -> ModuleOptimizer {
         .with_momentum(Some(
             MomentumConfig::new()
                 .with_momentum(settings.momentum)
-                .with_dampening(0.0),
+                .with_dampening(0.0)
+                .with_nesterov(settings.nesterov),
         ))
         .with_weight_decay(
             (settings.weight_decay > 0.0)
@@ -159,6 +165,37 @@ mod tests {
             (ws[1] - (w0 - 0.2 - 0.1 * (0.9 * 2.0 + 2.0))).abs() < 1e-6,
             "{ws:?}"
         );
+    }
+
+    #[test]
+    fn nesterov_momentum_steps_as_pytorch() {
+        // PyTorch's SGD(nesterov=True), constant gradient g = 2, lr 0.1:
+        // step 1 moves by lr * (g + 0.9 g); step 2 keeps buf = 0.9 g + g
+        // and moves by lr * (g + 0.9 buf).
+        let device = Device::flex().autodiff();
+        let settings = SgdSettings {
+            weight_decay: 0.0,
+            nesterov: true,
+            ..SgdSettings::default()
+        };
+        let mut optim = sgd(&settings);
+        let mut model: Linear = LinearConfig::new(1, 1).with_bias(false).init(&device);
+        let w0: f32 = model.weight.val().into_scalar();
+        let x: Tensor<2> = Tensor::from_data(TensorData::new(vec![2.0f32], [1, 1]), &device);
+        let mut ws = Vec::new();
+        for _ in 0..2 {
+            let loss = model.forward(x.clone()).sum();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(0.1, model, grads);
+            ws.push(model.weight.val().into_scalar::<f32>());
+        }
+        let step1 = 0.1 * (2.0 + 0.9 * 2.0);
+        let step2 = 0.1 * (2.0 + 0.9 * (0.9 * 2.0 + 2.0));
+        assert!((ws[0] - (w0 - step1)).abs() < 1e-6, "{ws:?}");
+        assert!((ws[1] - (w0 - step1 - step2)).abs() < 1e-6, "{ws:?}");
+        // Off, it is not written: configs read and write as before.
+        let toml = toml::to_string(&SgdSettings::default()).unwrap();
+        assert!(!toml.contains("nesterov"), "{toml}");
     }
 
     #[test]

@@ -60,6 +60,15 @@ fn bar(label: &str, total: usize) -> ProgressBar {
     bar
 }
 
+/// `n` and `noun`, plural unless `n` is 1 (`1 epoch`, `3 epochs`).
+pub fn count_of(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// `seconds` as `1h02m`, `3m05s` or `12s`.
 pub fn fmt_duration(seconds: f64) -> String {
     if !seconds.is_finite() {

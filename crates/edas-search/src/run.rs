@@ -17,7 +17,7 @@ use edas_run::config::to_toml;
 use edas_run::files::RESULTS_FILE;
 use edas_run::files::{GENOTYPE_JSON, GENOTYPE_TXT};
 use edas_run::optim::cosine_lr;
-use edas_run::progress::fmt_duration;
+use edas_run::progress::{count_of, fmt_duration};
 use edas_run::{Epoch, EpochEnd, EpochTask, RunDir, RunOptions, driver};
 use serde::{Deserialize, Serialize};
 
@@ -103,14 +103,14 @@ impl EpochTask for Search<'_> {
     fn start(&mut self, _run: &mut RunDir) -> Result<String, SearchError> {
         let c = self.config;
         Ok(format!(
-            "search `{}`: {} on {}, C={} L={}, {} epochs x {} steps, batch {}, seed {}",
+            "search `{}`: {} on {}, C={} L={}, {} x {}, batch {}, seed {}",
             c.name,
             c.strategy,
             self.data.describe,
             c.network.channels,
             c.network.layers,
-            c.epochs,
-            self.steps_per_epoch(),
+            count_of(c.epochs, "epoch"),
+            count_of(self.steps_per_epoch(), "step"),
             c.loader.batch_size,
             c.seed
         ))

@@ -13,11 +13,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetSection {
-    /// `cifar` or `imagenet`.
+    /// `cifar`, `imagenet` or `nas-bench-201`.
     pub kind: NetKind,
-    /// Initial channels (CIFAR: 36, ImageNet: 48).
+    /// Initial channels (CIFAR: 36, ImageNet: 48, NAS-Bench-201: 16).
     pub channels: usize,
-    /// Cells (CIFAR: 20, ImageNet: 14).
+    /// Cells (CIFAR: 20, ImageNet: 14, NAS-Bench-201: 15, 5 per stage).
     pub layers: usize,
     /// Auxiliary head.
     pub auxiliary: bool,
@@ -74,6 +74,9 @@ pub struct OptimSection {
     pub step_every: usize,
     /// Label smoothing (ImageNet: 0.1).
     pub label_smoothing: f64,
+    /// Nesterov momentum (NAS-Bench-201: on). Written only when on.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub nesterov: bool,
 }
 
 impl Default for OptimSection {
@@ -88,6 +91,7 @@ impl Default for OptimSection {
             gamma: 0.97,
             step_every: 1,
             label_smoothing: 0.0,
+            nesterov: false,
         }
     }
 }
@@ -101,6 +105,7 @@ impl OptimSection {
             momentum: self.momentum,
             weight_decay: self.weight_decay,
             grad_clip: self.grad_clip,
+            nesterov: self.nesterov,
         }
     }
 }
@@ -214,12 +219,7 @@ impl TrainConfig {
                 );
             }
         }
-        if let Err(e) = check_layers(self.network.layers, 2) {
-            return err("network.layers", e.to_string());
-        }
-        if let Err(e) = check_layers(3, self.network.channels) {
-            return err("network.channels", e.to_string());
-        }
+        self.validate_network(origin)?;
         let o = &self.optim;
         if !(o.lr > 0.0 && o.lr.is_finite()) {
             return err("optim.lr", format!("must be positive, got {}", o.lr));
@@ -267,6 +267,52 @@ impl TrainConfig {
             return err(
                 "network.drop_path",
                 format!("must be in [0, 1), got {}", self.network.drop_path),
+            );
+        }
+        Ok(())
+    }
+
+    /// The network section's checks, which depend on the network kind.
+    fn validate_network(&self, origin: &str) -> RunResult<()> {
+        let err = |key: &str, msg: String| Err(invalid(origin, key, msg));
+        let n = &self.network;
+        if n.kind != NetKind::Nb201 {
+            if let Err(e) = check_layers(n.layers, 2) {
+                return err("network.layers", e.to_string());
+            }
+            if let Err(e) = check_layers(3, n.channels) {
+                return err("network.channels", e.to_string());
+            }
+            return Ok(());
+        }
+        // The NAS-Bench-201 skeleton: 3 stages of layers / 3 cells, no
+        // auxiliary head, no drop-path (the benchmark trains without).
+        if n.layers == 0 || !n.layers.is_multiple_of(3) {
+            return err(
+                "network.layers",
+                format!(
+                    "a nas-bench-201 network has 3 stages of equally many cells: a positive \
+                     multiple of 3 (the benchmark: 15), got {}",
+                    n.layers
+                ),
+            );
+        }
+        if n.channels == 0 {
+            return err("network.channels", "must be at least 1".into());
+        }
+        if n.auxiliary {
+            return err(
+                "network.auxiliary",
+                "a nas-bench-201 network has no auxiliary head: set it to false".into(),
+            );
+        }
+        if n.drop_path != 0.0 {
+            return err(
+                "network.drop_path",
+                format!(
+                    "a nas-bench-201 network has no drop-path: set it to 0, got {}",
+                    n.drop_path
+                ),
             );
         }
         Ok(())

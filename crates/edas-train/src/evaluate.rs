@@ -5,7 +5,7 @@ use std::sync::Arc;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 use edas_data::{Batch, ImageSource, Loader, LoaderConfig};
-use edas_nn::{Network, to_host};
+use edas_nn::{Model, to_host};
 use serde::{Deserialize, Serialize};
 
 use crate::config::TrainConfig;
@@ -62,14 +62,14 @@ pub type Observer<'o> = &'o mut dyn FnMut(Predictions<'_>) -> Result<(), TrainEr
 
 /// Top-1, top-5 and loss of `net` over `loader` (inference mode: running
 /// BatchNorm statistics, no drop-path, on the non-autodiff device).
-pub fn evaluate(net: &Network, loader: &Loader, device: &Device) -> Result<EvalResult, TrainError> {
+pub fn evaluate(net: &Model, loader: &Loader, device: &Device) -> Result<EvalResult, TrainError> {
     evaluate_observed(net, loader, device, None)
 }
 
 /// [`evaluate`], handing each batch's inputs and logits to `observe`
 /// (`edas eval --dump` writes them out).
 pub fn evaluate_observed(
-    net: &Network,
+    net: &Model,
     loader: &Loader,
     device: &Device,
     mut observe: Option<Observer<'_>>,
@@ -81,7 +81,7 @@ pub fn evaluate_observed(
     for batch in loader.epoch(0) {
         let batch = batch?;
         let (x, y) = batch.to_tensors(&inner);
-        let logits = net.forward(x, 0.0, false).logits;
+        let logits = net.forward_seeded(x, 0.0, false, None).logits;
         let b = batch.len();
         loss += f64::from(loss_fn.forward(logits.clone(), y).into_scalar::<f32>()) * b as f64;
         let classes = logits.dims()[1];

@@ -1,10 +1,13 @@
 //! Exporting a trained network to safetensors with PyTorch-style parameter
-//! names (DARTS' `model.py` layout), so that PyTorch code can load it.
+//! names, so that PyTorch code can load it: DARTS' `model.py` layout for
+//! DARTS' networks, AutoDL-Projects' `TinyNetwork` layout (the network the
+//! NAS-Bench-201 benchmark trained) for the NAS-Bench-201 network.
 
 use std::path::Path;
 
+use burn::module::Module;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, SafetensorsStore};
-use edas_nn::Network;
+use edas_nn::Model;
 
 use edas_run::{Result, RunError};
 
@@ -53,13 +56,64 @@ pub const PYTORCH_NAMES: &[(&str, &str)] = &[
     (r"\.beta$", ".bias"),
 ];
 
+/// `(burn path pattern, PyTorch replacement)` for the NAS-Bench-201
+/// network, in the layout of the benchmark's `TinyNetwork`: `stem` (conv,
+/// BN), `cells` (the searched cells and, at positions N and 2N+1, the
+/// residual blocks), each cell's `layers` in edge order, `ReLUConvBN` as
+/// `op.1` (conv) and `op.2` (BN), a block's shortcut as `downsample.1`
+/// (after the pooling at `.0`), `lastact.0` (BN), `classifier`.
+pub const NB201_PYTORCH_NAMES: &[(&str, &str)] = &[
+    (r"^stem_conv\.", "stem.0."),
+    (r"^stem_bn\.", "stem.1."),
+    (
+        r"^layers\.(\d+)\.Cell\.edges\.(\d+)\.Conv\.conv\.",
+        "cells.$1.layers.$2.op.1.",
+    ),
+    (
+        r"^layers\.(\d+)\.Cell\.edges\.(\d+)\.Conv\.bn\.",
+        "cells.$1.layers.$2.op.2.",
+    ),
+    (
+        r"^layers\.(\d+)\.Res\.conv_a\.conv\.",
+        "cells.$1.conv_a.op.1.",
+    ),
+    (
+        r"^layers\.(\d+)\.Res\.conv_a\.bn\.",
+        "cells.$1.conv_a.op.2.",
+    ),
+    (
+        r"^layers\.(\d+)\.Res\.conv_b\.conv\.",
+        "cells.$1.conv_b.op.1.",
+    ),
+    (
+        r"^layers\.(\d+)\.Res\.conv_b\.bn\.",
+        "cells.$1.conv_b.op.2.",
+    ),
+    (r"^layers\.(\d+)\.Res\.shortcut\.", "cells.$1.downsample.1."),
+    (r"^last_bn\.", "lastact.0."),
+    (r"\.gamma$", ".weight"),
+    (r"\.beta$", ".bias"),
+];
+
 /// Writes `net`'s parameters and BatchNorm statistics to `path` as
 /// safetensors with PyTorch names and layouts (linear weights transposed to
 /// `[out, in]`), replacing the file if it exists (the caller decides whether
 /// that is allowed) by the file rules of [`edas_fs::replace_with`]: never
 /// over a device, FIFO or directory, a symlink replaced rather than
 /// followed, a new file with the umask's mode.
-pub fn export_safetensors(net: &Network, path: &Path) -> Result<()> {
+pub fn export_safetensors(net: &Model, path: &Path) -> Result<()> {
+    match net {
+        Model::Darts(n) => write_safetensors(n, PYTORCH_NAMES, path),
+        Model::Nb201(n) => write_safetensors(n, NB201_PYTORCH_NAMES, path),
+    }
+}
+
+/// [`export_safetensors`] of one network with its name mapping.
+fn write_safetensors<M: Module + ModuleSnapshot>(
+    net: &M,
+    names: &[(&str, &str)],
+    path: &Path,
+) -> Result<()> {
     edas_fs::replace_with(path, |tmp| {
         // burn writes through its own scratch file and gives it the mode of
         // the file it replaces: `tmp`, created with the umask's mode.
@@ -68,7 +122,7 @@ pub fn export_safetensors(net: &Network, path: &Path) -> Result<()> {
             .with_to_adapter(BurnToPyTorchAdapter)
             .metadata("format", "pt")
             .metadata("producer", "edas");
-        for (from, to) in PYTORCH_NAMES {
+        for (from, to) in names {
             store = store.with_key_remapping(*from, *to);
         }
         net.save_into(&mut store)
@@ -77,20 +131,23 @@ pub fn export_safetensors(net: &Network, path: &Path) -> Result<()> {
     .map_err(RunError::from)
 }
 
-/// The burn path of every tensor of `net` (what [`PYTORCH_NAMES`] maps).
-pub fn burn_paths(net: &Network) -> Vec<String> {
-    net.collect(None, None, false)
-        .into_iter()
-        .map(|s| s.name)
-        .collect()
+/// The burn path of every tensor of `net` (what [`PYTORCH_NAMES`] or
+/// [`NB201_PYTORCH_NAMES`] maps).
+pub fn burn_paths(net: &Model) -> Vec<String> {
+    let snapshots = match net {
+        Model::Darts(n) => n.collect(None, None, false),
+        Model::Nb201(n) => n.collect(None, None, false),
+    };
+    snapshots.into_iter().map(|s| s.name).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use burn::prelude::*;
+    use edas_genotype::Nb201Cell;
     use edas_genotype::published::PDARTS;
-    use edas_nn::NetworkConfig;
+    use edas_nn::{Nb201Config, Nb201Network, Network, NetworkConfig};
 
     /// The names, dtypes and shapes in a safetensors header.
     fn header(path: &Path) -> serde_json::Map<String, serde_json::Value> {
@@ -109,7 +166,7 @@ mod tests {
             classes: 7,
             ..NetworkConfig::darts_cifar(10)
         };
-        let net = Network::cifar(&PDARTS, &config, &device).unwrap();
+        let net = Model::Darts(Network::cifar(&PDARTS, &config, &device).unwrap());
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("m.safetensors");
         export_safetensors(&net, &path).unwrap();
@@ -136,13 +193,60 @@ mod tests {
             assert!(h.contains_key(want), "missing {want}; have {names:?}");
         }
         // Linear weights are [out, in] as in PyTorch.
-        let in_features = net.classifier.weight.val().dims()[0];
+        let in_features = net.darts().unwrap().classifier.weight.val().dims()[0];
         assert_eq!(
             h["classifier.weight"]["shape"],
             serde_json::json!([7, in_features])
         );
         // Depthwise conv weights keep PyTorch's [out, in/groups, k, k].
         assert_eq!(h["cells.0._ops.1.op.1.weight"]["shape"][1], 1);
+    }
+
+    #[test]
+    fn exports_the_nas_bench_201_network_in_tinynetwork_names() {
+        let cell = Nb201Cell::parse(
+            "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|",
+        )
+        .unwrap();
+        let config = Nb201Config {
+            channels: 4,
+            cells_per_stage: 2,
+            ..Nb201Config::benchmark(10, 32)
+        };
+        let net = Model::Nb201(Nb201Network::new(&cell, &config, &Device::flex()).unwrap());
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("nb.safetensors");
+        export_safetensors(&net, &path).unwrap();
+        let h = header(&path);
+        let names: Vec<&String> = h.keys().filter(|k| *k != "__metadata__").collect();
+        assert_eq!(names.len(), burn_paths(&net).len());
+        assert!(regex_lite(&names).is_empty(), "{names:?}");
+        // Cells 0, 1, block 2, cells 3, 4, block 5, cells 6, 7.
+        for want in [
+            "stem.0.weight",
+            "stem.1.running_mean",
+            "cells.0.layers.0.op.1.weight",
+            "cells.0.layers.1.op.2.weight",
+            "cells.7.layers.4.op.2.bias",
+            "cells.2.conv_a.op.1.weight",
+            "cells.5.conv_b.op.2.running_var",
+            "cells.5.downsample.1.weight",
+            "lastact.0.weight",
+            "classifier.weight",
+        ] {
+            assert!(h.contains_key(want), "missing {want}; have {names:?}");
+        }
+        // Edges without weights have no tensors; 3x3 and 1x1 shapes.
+        assert!(!h.contains_key("cells.0.layers.2.op.1.weight"));
+        assert_eq!(
+            h["cells.0.layers.0.op.1.weight"]["shape"],
+            serde_json::json!([4, 4, 3, 3])
+        );
+        assert_eq!(
+            h["cells.5.downsample.1.weight"]["shape"],
+            serde_json::json!([16, 8, 1, 1])
+        );
+        assert_eq!(h["classifier.weight"]["shape"], serde_json::json!([10, 16]));
     }
 
     /// Names that still carry burn-only segments.
@@ -153,8 +257,25 @@ mod tests {
             .filter(|n| {
                 n.split('.').any(|seg| {
                     [
-                        "Cifar", "ImageNet", "Sep", "Dil", "Reduce", "Conv", "gamma", "beta",
-                        "pre0", "pre1", "aux", "ops",
+                        "Cifar",
+                        "ImageNet",
+                        "Sep",
+                        "Dil",
+                        "Reduce",
+                        "Conv",
+                        "gamma",
+                        "beta",
+                        "pre0",
+                        "pre1",
+                        "aux",
+                        "ops",
+                        "Cell",
+                        "Res",
+                        "edges",
+                        "stem_conv",
+                        "stem_bn",
+                        "last_bn",
+                        "shortcut",
                     ]
                     .contains(&seg)
                 })

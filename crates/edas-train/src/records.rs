@@ -47,7 +47,8 @@ pub type TrainOutcome = edas_run::Outcome<TrainRecord>;
 pub struct TrainResults {
     /// Config name.
     pub name: String,
-    /// The genotype, DARTS text.
+    /// The architecture: DARTS text, or a NAS-Bench-201 architecture
+    /// string.
     pub genotype: String,
     /// Trainable parameters (without the auxiliary head).
     pub params: u64,
@@ -64,7 +65,8 @@ pub struct TrainResults {
 /// A training checkpoint's state besides the driver's fields.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct TrainState {
-    /// The genotype the weights belong to (DARTS text); absent in
+    /// The architecture the weights belong to (DARTS text or architecture
+    /// string); absent in
     /// checkpoints written before it was recorded.
     #[serde(default)]
     pub(crate) genotype: Option<String>,

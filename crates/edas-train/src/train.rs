@@ -9,16 +9,16 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use edas_data::download::DownloadOptions;
 use edas_data::{ImageSource, Loader, LoaderConfig, Split};
-use edas_genotype::{Format, Genotype, darts_text::to_darts};
-use edas_nn::Network;
+use edas_genotype::{Architecture, Format};
+use edas_nn::Model;
 use edas_nn::loss::{correct_count, with_auxiliary};
-use edas_run::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
+use edas_run::checkpoint::{load_optimizer, save_optimizer};
 use edas_run::config::to_toml;
 use edas_run::files::{CURVES_SVG, GENOTYPE_JSON, MODEL_FILE, SGD_FILE};
 use edas_run::files::{METRICS_FILE, RESULTS_FILE};
 use edas_run::optim::{clip_global_norm, sgd};
 use edas_run::plot::{Chart, Series, figure};
-use edas_run::progress::fmt_duration;
+use edas_run::progress::{count_of, fmt_duration};
 use edas_run::{Epoch, EpochEnd, EpochTask, RunDir, RunError, RunOptions, driver};
 use serde::{Deserialize, Serialize};
 
@@ -27,7 +27,7 @@ use crate::error::TrainError;
 use crate::evaluate::{evaluate, test_loader};
 use crate::import::{DartsWeights, ImportReport};
 use crate::records::{TrainOutcome, TrainRecord, TrainResults, TrainState};
-use crate::trained::{build_network, input_shape};
+use crate::trained::{build_network, input_shape, load_model, save_model};
 
 /// A training epoch's running sums (checkpointed when it pauses).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -42,10 +42,10 @@ struct TrainSums {
 /// A training run: data, network, optimiser.
 struct Trainer<'a> {
     config: &'a TrainConfig,
-    genotype: &'a Genotype,
+    genotype: &'a Architecture,
     train: Loader,
     test: Loader,
-    net: Network,
+    net: Model,
     optim: ModuleOptimizer,
     loss_fn: CrossEntropyLoss,
     params: u64,
@@ -71,27 +71,27 @@ impl EpochTask for Trainer<'_> {
     }
 
     fn start(&mut self, run: &mut RunDir) -> Result<String, TrainError> {
-        edas_genotype::save(self.genotype, &run.file(GENOTYPE_JSON), Format::Json)?;
+        self.genotype.save(&run.file(GENOTYPE_JSON), Format::Json)?;
         let c = self.config;
         Ok(format!(
-            "train `{}`: {} on {} ({} training, {} test images), C={} L={}, {} parameters, {} epochs x {} steps, batch {}",
+            "train `{}`: {} on {} ({} training, {} test images), C={} L={}, {} parameters, {} x {}, batch {}",
             c.name,
-            to_darts(self.genotype),
+            self.genotype,
             self.train.source().describe(),
             self.train.num_examples(),
             self.test.num_examples(),
             c.network.channels,
             c.network.layers,
             self.params,
-            c.epochs,
-            self.train.num_batches(),
+            count_of(c.epochs, "epoch"),
+            count_of(self.train.num_batches(), "step"),
             c.loader.batch_size
         ))
     }
 
     fn resume(&mut self, dir: &Path, state: TrainState) -> Result<(), TrainError> {
         self.imported = state.imported;
-        load_module(&mut self.net, &dir.join(MODEL_FILE))?;
+        load_model(&mut self.net, &dir.join(MODEL_FILE))?;
         let optim = std::mem::replace(&mut self.optim, sgd(&self.config.optim.sgd()));
         self.optim = load_optimizer(optim, &dir.join(SGD_FILE))?;
         Ok(())
@@ -161,10 +161,10 @@ impl EpochTask for Trainer<'_> {
     }
 
     fn save(&mut self, dir: &Path) -> Result<TrainState, TrainError> {
-        save_module(&self.net, &dir.join(MODEL_FILE))?;
+        save_model(&self.net, &dir.join(MODEL_FILE))?;
         save_optimizer(&self.optim, &dir.join(SGD_FILE))?;
         Ok(TrainState {
-            genotype: Some(to_darts(self.genotype)),
+            genotype: Some(self.genotype.to_string()),
             imported: self.imported.clone(),
         })
     }
@@ -253,10 +253,10 @@ impl EpochTask for Trainer<'_> {
                       is unknown (start over with --force)"
                     .into(),
             })?;
-        save_module(&self.net, &run.file(MODEL_FILE))?;
+        save_model(&self.net, &run.file(MODEL_FILE))?;
         let results = TrainResults {
             name: self.config.name.clone(),
-            genotype: to_darts(self.genotype),
+            genotype: self.genotype.to_string(),
             params: self.params,
             epochs: self.config.epochs,
             test,
@@ -298,7 +298,7 @@ struct Sources {
 /// `data`.
 fn trainer<'a>(
     config: &'a TrainConfig,
-    genotype: &'a Genotype,
+    genotype: &'a Architecture,
     data: Sources,
     device: &'a Device,
 ) -> Result<Trainer<'a>, TrainError> {
@@ -324,7 +324,8 @@ fn trainer<'a>(
     )?;
     device.seed(config.seed);
     let net = build_network(config, genotype, train_source.as_ref(), device)?;
-    let params = edas_nn::count::network(&net, [shape.channels, shape.height, shape.width])
+    let params = net
+        .costs([shape.channels, shape.height, shape.width])
         .main
         .params;
     let smoothing = config.optim.label_smoothing;
@@ -344,10 +345,12 @@ fn trainer<'a>(
     })
 }
 
-/// Trains `genotype` as `config` says (or resumes), on `device` (autodiff).
+/// Trains `genotype` (a DARTS genotype or a NAS-Bench-201 cell, for the
+/// config's network kind) as `config` says (or resumes), on `device`
+/// (autodiff).
 pub fn run_train(
     config: &TrainConfig,
-    genotype: &Genotype,
+    genotype: &Architecture,
     options: &RunOptions,
     device: &Device,
 ) -> Result<TrainOutcome, TrainError> {
@@ -360,7 +363,7 @@ pub fn run_train(
 /// Resuming needs the same sources again.
 pub fn run_train_on(
     config: &TrainConfig,
-    genotype: &Genotype,
+    genotype: &Architecture,
     train: Arc<dyn ImageSource>,
     test: Arc<dyn ImageSource>,
     options: &RunOptions,
@@ -380,7 +383,7 @@ pub fn run_train_on(
 /// A training run on `data`, or on the config's data set when `None`.
 fn train(
     config: &TrainConfig,
-    genotype: &Genotype,
+    genotype: &Architecture,
     data: Option<Sources>,
     options: &RunOptions,
     device: &Device,
@@ -406,7 +409,7 @@ fn train(
 /// fresh momentum). Returns what the import loaded.
 pub fn import_run(
     config: &TrainConfig,
-    genotype: &Genotype,
+    genotype: &Architecture,
     weights: &DartsWeights,
     options: &RunOptions,
     device: &Device,
@@ -414,7 +417,12 @@ pub fn import_run(
     // Weights that do not fit leave no run directory behind.
     let config_toml = to_toml(config)?;
     let mut trainer = trainer(config, genotype, open_data(config)?, device)?;
-    let report = weights.load_into(&mut trainer.net)?;
+    let net = trainer.net.darts_mut().ok_or_else(|| {
+        edas_genotype::Error::from(
+            genotype.mismatch("importing DARTS weights", edas_genotype::SpaceName::Darts),
+        )
+    })?;
+    let report = weights.load_into(net)?;
     trainer.imported = Some(weights.path().display().to_string());
     let mut run = driver::open(options)?;
     driver::logging_errors(&mut run, |run| {

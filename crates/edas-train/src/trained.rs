@@ -7,9 +7,9 @@ use std::path::Path;
 use burn::prelude::*;
 use edas_data::download::DownloadOptions;
 use edas_data::{DataConfig, ImageShape, ImageSource, Loader, Split};
-use edas_genotype::Genotype;
-use edas_nn::{Network, NetworkConfig};
-use edas_run::checkpoint::load_module;
+use edas_genotype::Architecture;
+use edas_nn::{Model, NetworkConfig};
+use edas_run::checkpoint::{load_module, save_module};
 use edas_run::dir::{latest_checkpoint, read_json};
 use edas_run::files::RESULTS_FILE;
 use edas_run::files::{CONFIG_FILE, GENOTYPE_JSON, MODEL_FILE, STATE_FILE};
@@ -23,6 +23,24 @@ use crate::records::{TrainResults, TrainState};
 /// The latest checkpoint's state file and state, when there is one.
 type Checkpointed = Option<(std::path::PathBuf, CheckpointState<TrainState>)>;
 
+/// Writes `model`'s weights to `path`. A DARTS network is written as it
+/// was before networks of other spaces existed (the inner network's
+/// record), so older runs keep resuming and evaluating.
+pub fn save_model(model: &Model, path: &Path) -> edas_run::Result<()> {
+    match model {
+        Model::Darts(n) => save_module(n, path),
+        Model::Nb201(n) => save_module(n, path),
+    }
+}
+
+/// Loads [`save_model`]'s file into `model`.
+pub fn load_model(model: &mut Model, path: &Path) -> edas_run::Result<()> {
+    match model {
+        Model::Darts(n) => load_module(n, path),
+        Model::Nb201(n) => load_module(n, path),
+    }
+}
+
 /// Checks that `genotype` (the run's `genotype.json`) is the genotype its
 /// weights were trained for, as `results.json` (a finished run) or the
 /// checkpoint's state (`checkpoint`) records it: weights of the same shapes
@@ -31,7 +49,7 @@ type Checkpointed = Option<(std::path::PathBuf, CheckpointState<TrainState>)>;
 fn check_weights_genotype(
     dir: &Path,
     finished: bool,
-    genotype: &Genotype,
+    genotype: &Architecture,
     checkpoint: &Checkpointed,
 ) -> Result<(), RunError> {
     let results = dir.join(RESULTS_FILE);
@@ -46,21 +64,28 @@ fn check_weights_genotype(
     let Some(text) = recorded else {
         return Ok(());
     };
-    let trained = edas_genotype::darts_text::parse_darts(&text).map_err(|e| RunError::RunDir {
+    let (_, trained) = Architecture::parse_any(&text).map_err(|e| RunError::RunDir {
         path: source.clone(),
         message: format!("records an unreadable genotype: {e}"),
     })?;
-    let d = edas_genotype::diff::diff(&trained, genotype);
-    if d.is_empty() {
-        return Ok(());
-    }
+    let d = match (&trained, genotype) {
+        _ if trained == *genotype => return Ok(()),
+        (Architecture::Darts(a), Architecture::Darts(b)) => {
+            let d = edas_genotype::diff::diff(a, b);
+            if d.is_empty() {
+                return Ok(());
+            }
+            d.to_string()
+        }
+        _ => format!("{trained} -> {genotype}"),
+    };
     Err(RunError::RunDir {
         path: dir.join(GENOTYPE_JSON),
         message: format!(
             "is not the genotype the weights were trained for ({} records another; from it to \
              genotype.json: {}); restore genotype.json",
             source.display(),
-            d.to_string().replace('\n', "; ")
+            d.replace('\n', "; ")
         ),
     })
 }
@@ -74,28 +99,23 @@ pub fn input_shape(source: &dyn ImageSource) -> ImageShape {
 /// The network `config` builds for `genotype` on images of `source`.
 pub fn build_network(
     config: &TrainConfig,
-    genotype: &Genotype,
+    genotype: &Architecture,
     source: &dyn ImageSource,
     device: &Device,
-) -> Result<Network, TrainError> {
+) -> Result<Model, TrainError> {
     let shape = input_shape(source);
     let net = NetworkConfig {
         in_channels: shape.channels,
         image_size: match config.network.kind {
             edas_nn::NetKind::Imagenet => 224,
-            edas_nn::NetKind::Cifar => shape.height,
+            edas_nn::NetKind::Cifar | edas_nn::NetKind::Nb201 => shape.height,
         },
         classes: source.num_classes(),
         channels: config.network.channels,
         layers: config.network.layers,
         auxiliary: config.network.auxiliary,
     };
-    Ok(Network::of_kind(
-        config.network.kind,
-        genotype,
-        &net,
-        device,
-    )?)
+    Ok(Model::new(config.network.kind, genotype, &net, device)?)
 }
 
 /// A trained run directory, rebuilt: its config, genotype and network with
@@ -103,10 +123,10 @@ pub fn build_network(
 pub struct TrainedRun {
     /// The config it was trained with.
     pub config: TrainConfig,
-    /// The genotype.
-    pub genotype: Genotype,
+    /// The architecture.
+    pub genotype: Architecture,
     /// The network with the trained weights.
-    pub net: Network,
+    pub net: Model,
     /// Whether the weights are the final ones.
     pub finished: bool,
     /// The weights file they were imported from (`edas import`), while
@@ -150,7 +170,7 @@ pub fn load_run(
     if let Some(d) = data {
         config.data = d;
     }
-    let (_, genotype) = edas_genotype::load(&dir.join(GENOTYPE_JSON))?;
+    let (_, genotype) = Architecture::load(&dir.join(GENOTYPE_JSON))?;
     let source = config.data.open(Split::Test, &DownloadOptions::default())?;
     let mut net = build_network(&config, &genotype, source.as_ref(), device)?;
     let finished = dir.join(MODEL_FILE).is_file();
@@ -176,7 +196,7 @@ pub fn load_run(
             })?
     };
     check_weights_genotype(dir, finished, &genotype, &checkpoint)?;
-    load_module(&mut net, &weights)?;
+    load_model(&mut net, &weights)?;
     let imported = match &checkpoint {
         Some((_, state)) if !finished && state.epochs_done == 0 => state.task.imported.clone(),
         _ => None,

@@ -47,7 +47,7 @@ fn trains_on_a_burn_dataset() {
     let out = tmp.path().join("run");
     let o = run_train_on(
         &c,
-        &DARTS_V2,
+        &DARTS_V2.into(),
         train.clone(),
         test.clone(),
         &RunOptions::new(&out, OpenMode::New),
@@ -63,7 +63,7 @@ fn trains_on_a_burn_dataset() {
     let other = source(16, 12);
     let e = run_train_on(
         &c,
-        &DARTS_V2,
+        &DARTS_V2.into(),
         other.clone(),
         other,
         &RunOptions::new(tmp.path().join("x"), OpenMode::New),
@@ -76,7 +76,7 @@ fn trains_on_a_burn_dataset() {
     let named = TrainConfig::new(DatasetKind::Cifar10, 1);
     let e = run_train_on(
         &named,
-        &DARTS_V2,
+        &DARTS_V2.into(),
         train.clone(),
         test,
         &RunOptions::new(tmp.path().join("y"), OpenMode::New),

@@ -223,7 +223,7 @@ fn an_export_imports_back_exactly_with_its_auxiliary_head() {
     let net = Network::cifar(&genotype, &config, &device).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("m.safetensors");
-    edas_train::export::export_safetensors(&net, &path).unwrap();
+    edas_train::export::export_safetensors(&edas_nn::Model::Darts(net.clone()), &path).unwrap();
     let w = DartsWeights::read(&path).unwrap();
     assert!(w.shape().unwrap().auxiliary);
     let mut back = Network::cifar(&genotype, &config, &device).unwrap();

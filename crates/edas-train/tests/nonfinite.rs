@@ -44,11 +44,11 @@ fn nan_logits_are_misses() {
         },
     )
     .unwrap();
-    let finite = evaluate(&net, &loader, &device).unwrap();
+    let finite = evaluate(&edas_nn::Model::Darts(net.clone()), &loader, &device).unwrap();
     assert!(finite.loss.is_finite() && finite.top5 > 0.0, "{finite:?}");
     let w = net.classifier.weight.val();
     net.classifier.weight = Param::from_tensor(w.mul_scalar(f32::NAN).detach());
-    let r = evaluate(&net, &loader, &device).unwrap();
+    let r = evaluate(&edas_nn::Model::Darts(net), &loader, &device).unwrap();
     assert_eq!(r.examples, 32);
     assert_eq!((r.top1, r.top5), (0.0, 0.0), "{r:?}");
     assert!(r.loss.is_nan(), "{r:?}");

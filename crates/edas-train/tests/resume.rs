@@ -49,11 +49,17 @@ fn interrupted_and_resumed_equals_uninterrupted() {
         ..RunOptions::new(dir, mode)
     };
     let (whole, parts) = (tmp.path().join("whole"), tmp.path().join("parts"));
-    let a = run_train(&c, &DARTS_V2, &opts(&whole, OpenMode::New, None), &device).unwrap();
+    let a = run_train(
+        &c,
+        &DARTS_V2.into(),
+        &opts(&whole, OpenMode::New, None),
+        &device,
+    )
+    .unwrap();
     assert!(a.finished);
     let b = run_train(
         &c,
-        &DARTS_V2,
+        &DARTS_V2.into(),
         &opts(&parts, OpenMode::New, Some(1)),
         &device,
     )
@@ -61,7 +67,7 @@ fn interrupted_and_resumed_equals_uninterrupted() {
     assert!(!b.finished && b.epochs_done == 1);
     let b = run_train(
         &c,
-        &DARTS_V2,
+        &DARTS_V2.into(),
         &opts(&parts, OpenMode::Resume, Some(2)),
         &device,
     )
@@ -69,7 +75,7 @@ fn interrupted_and_resumed_equals_uninterrupted() {
     assert_eq!(b.epochs_done, 2);
     let b = run_train(
         &c,
-        &DARTS_V2,
+        &DARTS_V2.into(),
         &opts(&parts, OpenMode::Resume, None),
         &device,
     )
@@ -102,7 +108,7 @@ fn interrupted_and_resumed_equals_uninterrupted() {
     let mid = tmp.path().join("mid");
     let stopped = opts(&mid, OpenMode::New, None);
     stopped.stop.request();
-    let m = run_train(&c, &DARTS_V2, &stopped, &device).unwrap();
+    let m = run_train(&c, &DARTS_V2.into(), &stopped, &device).unwrap();
     assert!(m.interrupted && m.epochs_done == 0);
     let state: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(mid.join("checkpoint/state.json")).unwrap())
@@ -113,7 +119,7 @@ fn interrupted_and_resumed_equals_uninterrupted() {
         checkpoint_every: Some(1),
         ..opts(&mid, OpenMode::Resume, None)
     };
-    let m = run_train(&c, &DARTS_V2, &every_step, &device).unwrap();
+    let m = run_train(&c, &DARTS_V2.into(), &every_step, &device).unwrap();
     assert!(m.finished && !m.interrupted);
     assert_eq!(metrics(&whole), metrics(&mid));
     assert_eq!(read(&whole)["test"], read(&mid)["test"]);

@@ -54,7 +54,7 @@ fn skipped_test_passes_leave_the_training_unchanged() {
     for (config, dir) in [(&c, &every), (&sparse, &some)] {
         let o = run_train(
             config,
-            &DARTS_V2,
+            &DARTS_V2.into(),
             &RunOptions::new(dir, OpenMode::New),
             &device,
         )

@@ -20,10 +20,12 @@ use burn::module::Param;
 use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, PaddingConfig2d};
 use burn::prelude::*;
-use edas_nn::Network;
+use edas_genotype::nb201::NB201_EDGES;
+use edas_nn::nb201::{Nb201CellModule, Nb201Edge, Nb201Layer, Nb201Network, ResBlock};
 use edas_nn::network::{Cell, Stem};
 use edas_nn::ops::{Bn, FactorizedReduce, Op, ReluConvBn};
 use edas_nn::scaffold::Preprocess;
+use edas_nn::{Model, Network};
 use prost::Message;
 
 use edas_run::RunError;
@@ -279,8 +281,7 @@ impl Graph {
                 } else {
                     x
                 };
-                let zero = self.floats(&format!("{name}.zero"), &[], &[0.0]);
-                Ok(self.node("Mul", vec![x, zero], Vec::new()))
+                Ok(self.zeros(name, x))
             }
             Op::MaxPool(p) => {
                 let m = &p.pool;
@@ -298,18 +299,7 @@ impl Graph {
                 self.bn_opt(&format!("{name}.bn"), p.bn.as_ref(), y)
             }
             Op::AvgPool(p) => {
-                let m = &p.pool;
-                let y = self.node(
-                    "AveragePool",
-                    vec![x],
-                    vec![
-                        attr_ints("kernel_shape", &m.kernel_size),
-                        attr_ints("strides", &m.stride),
-                        attr_ints("pads", &pads(&m.padding, name)?),
-                        attr_int("count_include_pad", i64::from(m.count_include_pad)),
-                        attr_int("ceil_mode", i64::from(m.ceil_mode)),
-                    ],
-                );
+                let y = self.average_pool(name, &p.pool, x)?;
                 self.bn_opt(&format!("{name}.bn"), p.bn.as_ref(), y)
             }
             Op::Reduce(f) => self.factorized_reduce(name, f, x),
@@ -386,37 +376,146 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// DARTS' network on `input`: its logits.
+    fn darts(&mut self, net: &Network, input: String) -> Result<String, OnnxError> {
+        let g = self;
+        let (mut s0, mut s1) = match &net.stem {
+            Stem::Cifar(st) => {
+                let y = g.conv("stem.conv", &st.conv, input)?;
+                let s = g.bn("stem.bn", &st.bn, y)?;
+                (s.clone(), s)
+            }
+            Stem::ImageNet(st) => {
+                let y = g.conv("stem.conv0a", &st.conv0a, input)?;
+                let y = g.bn("stem.bn0a", &st.bn0a, y)?;
+                let y = g.relu(y);
+                let y = g.conv("stem.conv0b", &st.conv0b, y)?;
+                let s0 = g.bn("stem.bn0b", &st.bn0b, y)?;
+                let r = g.relu(s0.clone());
+                let y = g.conv("stem.conv1", &st.conv1, r)?;
+                let s1 = g.bn("stem.bn1", &st.bn1, y)?;
+                (s0, s1)
+            }
+        };
+        for (i, cell) in net.cells.iter().enumerate() {
+            let out = g.cell(&format!("cells.{i}"), cell, s0, s1.clone())?;
+            s0 = s1;
+            s1 = out;
+        }
+        let pooled = g.node("GlobalAveragePool", vec![s1], Vec::new());
+        let flat = g.node("Flatten", vec![pooled], vec![attr_int("axis", 1)]);
+        g.linear("classifier", &net.classifier, flat)
+    }
+
+    /// One edge of a NAS-Bench-201 cell.
+    fn nb201_edge(&mut self, name: &str, edge: &Nb201Edge, x: String) -> Result<String, OnnxError> {
+        match edge {
+            Nb201Edge::Zero(_) => Ok(self.zeros(name, x)),
+            Nb201Edge::Identity(_) => Ok(x),
+            Nb201Edge::Conv(r) => self.relu_conv_bn(name, r, x),
+            Nb201Edge::Pool(p) => self.average_pool(name, &p.pool, x),
+        }
+    }
+
+    /// `x * 0`.
+    fn zeros(&mut self, name: &str, x: String) -> String {
+        let zero = self.floats(&format!("{name}.zero"), &[], &[0.0]);
+        self.node("Mul", vec![x, zero], Vec::new())
+    }
+
+    fn average_pool(
+        &mut self,
+        name: &str,
+        m: &burn::nn::pool::AvgPool2d,
+        x: String,
+    ) -> Result<String, OnnxError> {
+        Ok(self.node(
+            "AveragePool",
+            vec![x],
+            vec![
+                attr_ints("kernel_shape", &m.kernel_size),
+                attr_ints("strides", &m.stride),
+                attr_ints("pads", &pads(&m.padding, name)?),
+                attr_int("count_include_pad", i64::from(m.count_include_pad)),
+                attr_int("ceil_mode", i64::from(m.ceil_mode)),
+            ],
+        ))
+    }
+
+    /// A NAS-Bench-201 cell as edas computes it: `none` edges skipped, a
+    /// node without an edge is zeros.
+    fn nb201_cell(
+        &mut self,
+        name: &str,
+        cell: &Nb201CellModule,
+        x: String,
+    ) -> Result<String, OnnxError> {
+        let mut states: [Option<String>; 4] = [Some(x.clone()), None, None, None];
+        for (j, (edge, &(input, node))) in cell.edges.iter().zip(NB201_EDGES.iter()).enumerate() {
+            if edge.is_zero() {
+                continue;
+            }
+            let from = match &states[input] {
+                Some(s) => s.clone(),
+                None => self.zeros(&format!("{name}.state{input}"), x.clone()),
+            };
+            let y = self.nb201_edge(&format!("{name}.edges.{j}"), edge, from)?;
+            states[node] = Some(match states[node].take() {
+                Some(sum) => self.node("Add", vec![sum, y], Vec::new()),
+                None => y,
+            });
+        }
+        Ok(match states[3].take() {
+            Some(out) => out,
+            None => self.zeros(&format!("{name}.out"), x),
+        })
+    }
+
+    fn res_block(&mut self, name: &str, b: &ResBlock, x: String) -> Result<String, OnnxError> {
+        let a = self.relu_conv_bn(&format!("{name}.conv_a"), &b.conv_a, x.clone())?;
+        let a = self.relu_conv_bn(&format!("{name}.conv_b"), &b.conv_b, a)?;
+        let pooled = self.average_pool(&format!("{name}.pool"), &b.pool, x)?;
+        let r = self.conv(&format!("{name}.shortcut"), &b.shortcut, pooled)?;
+        Ok(self.node("Add", vec![a, r], Vec::new()))
+    }
+
+    /// The NAS-Bench-201 network on `input`: its logits.
+    fn nb201(&mut self, net: &Nb201Network, input: String) -> Result<String, OnnxError> {
+        let y = self.conv("stem_conv", &net.stem_conv, input)?;
+        let mut x = self.bn("stem_bn", &net.stem_bn, y)?;
+        for (i, layer) in net.layers.iter().enumerate() {
+            let name = format!("layers.{i}");
+            x = match layer {
+                Nb201Layer::Cell(c) => self.nb201_cell(&name, c, x)?,
+                Nb201Layer::Res(b) => self.res_block(&name, b, x)?,
+            };
+        }
+        let y = self.bn("last_bn", &net.last_bn, x)?;
+        let y = self.relu(y);
+        let pooled = self.node("GlobalAveragePool", vec![y], Vec::new());
+        let flat = self.node("Flatten", vec![pooled], vec![attr_int("axis", 1)]);
+        self.linear("classifier", &net.classifier, flat)
+    }
+}
+
 /// The ONNX model of `net` (inference) on images of `in_channels x height
 /// x width` (the batch size is left symbolic).
-pub fn onnx_model(net: &Network, image: [usize; 3]) -> Result<ModelProto, OnnxError> {
+pub fn onnx_model(net: &Model, image: [usize; 3]) -> Result<ModelProto, OnnxError> {
     let mut g = Graph::default();
     let input = "images".to_owned();
-    let (mut s0, mut s1) = match &net.stem {
-        Stem::Cifar(st) => {
-            let y = g.conv("stem.conv", &st.conv, input.clone())?;
-            let s = g.bn("stem.bn", &st.bn, y)?;
-            (s.clone(), s)
-        }
-        Stem::ImageNet(st) => {
-            let y = g.conv("stem.conv0a", &st.conv0a, input.clone())?;
-            let y = g.bn("stem.bn0a", &st.bn0a, y)?;
-            let y = g.relu(y);
-            let y = g.conv("stem.conv0b", &st.conv0b, y)?;
-            let s0 = g.bn("stem.bn0b", &st.bn0b, y)?;
-            let r = g.relu(s0.clone());
-            let y = g.conv("stem.conv1", &st.conv1, r)?;
-            let s1 = g.bn("stem.bn1", &st.bn1, y)?;
-            (s0, s1)
-        }
+    let (logits, classifier, doc) = match net {
+        Model::Darts(n) => (
+            g.darts(n, input.clone())?,
+            &n.classifier,
+            "A DARTS-family discrete network (inference: auxiliary head left out)",
+        ),
+        Model::Nb201(n) => (
+            g.nb201(n, input.clone())?,
+            &n.classifier,
+            "The NAS-Bench-201 network of one cell (inference)",
+        ),
     };
-    for (i, cell) in net.cells.iter().enumerate() {
-        let out = g.cell(&format!("cells.{i}"), cell, s0, s1.clone())?;
-        s0 = s1;
-        s1 = out;
-    }
-    let pooled = g.node("GlobalAveragePool", vec![s1], Vec::new());
-    let flat = g.node("Flatten", vec![pooled], vec![attr_int("axis", 1)]);
-    let logits = g.linear("classifier", &net.classifier, flat)?;
     // The graph's output, by name.
     let output = "logits".to_owned();
     g.nodes.push(NodeProto {
@@ -426,7 +525,7 @@ pub fn onnx_model(net: &Network, image: [usize; 3]) -> Result<ModelProto, OnnxEr
         op_type: "Identity".into(),
         attribute: Vec::new(),
     });
-    let classes = net.classifier.weight.dims()[1];
+    let classes = classifier.weight.dims()[1];
     let [c, h, w] = image;
     Ok(ModelProto {
         ir_version: IR_VERSION,
@@ -436,7 +535,7 @@ pub fn onnx_model(net: &Network, image: [usize; 3]) -> Result<ModelProto, OnnxEr
         }],
         producer_name: "edas".into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
-        doc_string: "A DARTS-family discrete network (inference: auxiliary head left out)".into(),
+        doc_string: doc.into(),
         graph: Some(GraphProto {
             node: g.nodes,
             name: "edas".into(),
@@ -450,7 +549,7 @@ pub fn onnx_model(net: &Network, image: [usize; 3]) -> Result<ModelProto, OnnxEr
 /// Writes [`onnx_model`] of `net` to `path` by the file rules of
 /// [`edas_fs::write_atomic`] (beside and renamed; never over a device, FIFO
 /// or directory; a symlink replaced, not followed).
-pub fn export_onnx(net: &Network, image: [usize; 3], path: &Path) -> Result<(), RunError> {
+pub fn export_onnx(net: &Model, image: [usize; 3], path: &Path) -> Result<(), RunError> {
     let model = onnx_model(net, image).map_err(|e| RunError::Export {
         path: path.to_owned(),
         message: e.to_string(),
@@ -489,9 +588,12 @@ mod tests {
         };
         let genotype = parse_darts(ALL_OPS).unwrap();
         let net = Network::of_kind(kind, &genotype, &config, &device).unwrap();
-        let bytes = onnx_model(&net, [3, config.image_size, config.image_size])
-            .unwrap()
-            .encode_to_vec();
+        let bytes = onnx_model(
+            &Model::Darts(net.clone()),
+            [3, config.image_size, config.image_size],
+        )
+        .unwrap()
+        .encode_to_vec();
         (net, ModelProto::decode(bytes.as_slice()).unwrap())
     }
 
@@ -561,6 +663,71 @@ mod tests {
             // 4 nodes of 2 ops per cell, one Add each.
             assert_eq!(ops["Add"], 5 * 4);
         }
+    }
+
+    /// Every node reads only what the graph, an initializer or an earlier
+    /// node defines, and defines each name once; the op counts.
+    fn check_order(g: &GraphProto) -> BTreeMap<String, usize> {
+        let mut defined: BTreeSet<String> = g.initializer.iter().map(|t| t.name.clone()).collect();
+        assert_eq!(defined.len(), g.initializer.len(), "duplicate initializers");
+        defined.insert("images".into());
+        for n in &g.node {
+            for i in &n.input {
+                assert!(defined.contains(i), "{} reads undefined {i}", n.name);
+            }
+            for o in &n.output {
+                assert!(defined.insert(o.clone()), "{o} defined twice");
+            }
+        }
+        assert!(defined.contains("logits"));
+        g.node.iter().fold(BTreeMap::new(), |mut m, n| {
+            *m.entry(n.op_type.clone()).or_default() += 1;
+            m
+        })
+    }
+
+    #[test]
+    fn the_nas_bench_201_graph_holds_every_weight_and_skips_none_edges() {
+        use edas_genotype::Nb201Cell;
+        use edas_nn::{Nb201Config, Nb201Network};
+        // Node 2 has only a `none` edge: its zeros feed `nor_conv_1x1~2`.
+        let cell = Nb201Cell::parse(
+            "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_1x1~2|",
+        )
+        .unwrap();
+        let config = Nb201Config {
+            channels: 4,
+            cells_per_stage: 1,
+            ..Nb201Config::benchmark(7, 16)
+        };
+        let net = Nb201Network::new(&cell, &config, &Device::flex()).unwrap();
+        let weights: usize = net
+            .collect(None, None, false)
+            .iter()
+            .map(|t| t.shape.num_elements())
+            .sum();
+        let bytes = onnx_model(&Model::Nb201(net), [3, 16, 16])
+            .unwrap()
+            .encode_to_vec();
+        let m = ModelProto::decode(bytes.as_slice()).unwrap();
+        let g = m.graph.unwrap();
+        let ops = check_order(&g);
+        let floats: usize = g
+            .initializer
+            .iter()
+            .filter(|t| t.data_type == proto::FLOAT && !t.name.ends_with(".zero"))
+            .map(|t| t.raw_data.len() / 4)
+            .sum();
+        assert_eq!(floats, weights);
+        // Per cell: 2 convolutions; per block: 3; and the stem's.
+        assert_eq!(ops["Conv"], 3 * 2 + 2 * 3 + 1);
+        // Per cell: node 3's three edges summed (2 adds); per block: 1.
+        assert_eq!(ops["Add"], 3 * 2 + 2);
+        // Node 2's zeros, once per cell.
+        assert_eq!(ops["Mul"], 3);
+        // Per cell one 3x3 pool; per block the 2x2 shortcut pool.
+        assert_eq!(ops["AveragePool"], 3 + 2);
+        assert_eq!(g.output[0].name, "logits");
     }
 
     #[test]
