@@ -29,6 +29,9 @@ use crate::nb201::Nb201Cell;
 use crate::search_space::SpaceName;
 
 /// An architecture of one of the search spaces.
+// A handful exist per run and they are passed by reference; a boxed
+// genotype would only make matching on them clumsier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Architecture {
     /// A DARTS genotype (normal and reduction cell).
