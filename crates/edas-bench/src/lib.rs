@@ -218,7 +218,11 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, BenchError>
         let genotype = if spec.case.starts_with("derived-v2") {
             DARTS_V2
         } else {
-            Searcher::new(&search_config, EdasSettings::default(), spec.seed, device).genotype()?
+            let arch = Searcher::new(&search_config, EdasSettings::default(), spec.seed, device)?
+                .genotype()?;
+            *arch
+                .darts("the derived-network benchmark")
+                .map_err(edas_nn::NnError::from)?
         };
         let search = SearchNetwork::new(&search_config, device);
         let mut net = Network::from_search(&search, &genotype)?;
@@ -251,7 +255,7 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, BenchError>
         };
         let mut settings = EdasSettings::for_strategy(strategy);
         settings.edas.recompute = spec.recompute;
-        let mut searcher = Searcher::new(&search_config, settings, spec.seed, device);
+        let mut searcher = Searcher::new(&search_config, settings, spec.seed, device)?;
         let params = searcher.network().num_params();
         let ctx = StepContext {
             tau: 1.0,

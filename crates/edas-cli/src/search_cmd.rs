@@ -39,7 +39,7 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
             "finished": outcome.finished,
             "interrupted": outcome.interrupted,
             "epochs_done": outcome.epochs_done,
-            "genotype": edas_genotype::darts_text::to_darts(&outcome.genotype),
+            "genotype": outcome.genotype.to_string(),
             "last": outcome.last,
         });
         println!("{}", serde_json::to_string_pretty(&results)?);

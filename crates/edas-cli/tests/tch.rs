@@ -66,13 +66,15 @@ fn search_steps_run_and_learn() {
         stem_multiplier: 2,
         partial_channels: 1,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     };
     for strategy in [Strategy::Edas, Strategy::Darts, Strategy::Gdas] {
         let settings = EdasSettings {
             strategy,
             ..EdasSettings::default()
         };
-        let mut searcher = Searcher::new(&config, settings, 3, &device);
+        let mut searcher = Searcher::new(&config, settings, 3, &device).unwrap();
         let alpha0 = searcher.state().unwrap().alpha_normal;
         let (train, valid) = (batch(&device, 8, 0.0), batch(&device, 8, 0.2));
         let ctx = StepContext {

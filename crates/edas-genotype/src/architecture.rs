@@ -22,11 +22,13 @@ use std::path::Path;
 
 use thiserror::Error;
 
-use crate::error::{Error, ParseError, ParseErrorKind};
+use crate::derive::{DeriveOptions, EdgeWeights};
+use crate::error::{DeriveError, Error, GenotypeError, ParseError, ParseErrorKind};
 use crate::format::Format;
 use crate::genotype::Genotype;
 use crate::nb201::Nb201Cell;
-use crate::search_space::SpaceName;
+use crate::primitive::CellKind;
+use crate::search_space::{OpSet, SpaceName};
 
 /// An architecture of one of the search spaces.
 // A handful exist per run and they are passed by reference; a boxed
@@ -67,6 +69,44 @@ impl From<Nb201Cell> for Architecture {
 }
 
 impl Architecture {
+    /// The architecture of `space` derived from edge weights (row-major,
+    /// edges x ops of the space, per cell kind): DARTS' rule with
+    /// `options`, or NAS-Bench-201's (every edge, arg-max op over
+    /// `options.ops`; `reduce` unused, the space has one cell kind).
+    pub fn derive(
+        space: SpaceName,
+        normal: &[f32],
+        reduce: &[f32],
+        options: DeriveOptions,
+    ) -> Result<Architecture, DeriveError> {
+        match space {
+            SpaceName::Darts => Ok(Architecture::Darts(crate::derive::derive(
+                &EdgeWeights::from_flat(CellKind::Normal, normal)?,
+                &EdgeWeights::from_flat(CellKind::Reduce, reduce)?,
+                options,
+            )?)),
+            SpaceName::NasBench201 => {
+                Ok(Architecture::Nb201(Nb201Cell::derive(normal, options.ops)?))
+            }
+        }
+    }
+
+    /// An architecture of `space` drawn uniformly over the op set `ops`
+    /// (DARTS: [`crate::random_genotype_in`]; NAS-Bench-201:
+    /// [`Nb201Cell::random_in`]).
+    pub fn random(
+        space: SpaceName,
+        ops: OpSet,
+        rng: &mut edas_rng::Rng,
+    ) -> Result<Architecture, GenotypeError> {
+        match space {
+            SpaceName::Darts => Ok(Architecture::Darts(crate::random::random_genotype_in(
+                ops, rng,
+            )?)),
+            SpaceName::NasBench201 => Ok(Architecture::Nb201(Nb201Cell::random_in(ops, rng))),
+        }
+    }
+
     /// The space the architecture belongs to.
     pub fn space(&self) -> SpaceName {
         match self {
@@ -219,6 +259,35 @@ impl Architecture {
     }
 }
 
+impl serde::Serialize for Architecture {
+    /// A DARTS genotype as its own serde form (as before spaces existed); a
+    /// NAS-Bench-201 cell as `{"space": "nas-bench-201", "arch": "|...|"}`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Architecture::Darts(g) => g.serialize(serializer),
+            Architecture::Nb201(c) => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("space", &SpaceName::NasBench201)?;
+                map.serialize_entry("arch", &c.arch_str())?;
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Architecture {
+    /// [`Architecture`]'s serde form: a map with `space` is that space's,
+    /// any other a DARTS genotype.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let text = value.to_string();
+        Architecture::parse(Format::Json, &text)
+            .map(|(_, a)| a)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for Architecture {
     /// One line: DARTS text, or the architecture string.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -330,6 +399,26 @@ mod tests {
         );
         assert_eq!(cell.space(), SpaceName::NasBench201);
         assert_eq!(darts.space(), SpaceName::Darts);
+    }
+
+    #[test]
+    fn serde_keeps_a_genotypes_form_and_tags_a_cell() {
+        let darts = Architecture::Darts(DARTS_V2);
+        assert_eq!(
+            serde_json::to_value(&darts).unwrap(),
+            serde_json::to_value(DARTS_V2).unwrap()
+        );
+        let cell = Architecture::Nb201(Nb201Cell::parse(CELL).unwrap());
+        let v = serde_json::to_value(&cell).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"space": "nas-bench-201", "arch": CELL})
+        );
+        for a in [darts, cell] {
+            let back: Architecture =
+                serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+            assert_eq!(back, a);
+        }
     }
 
     #[test]

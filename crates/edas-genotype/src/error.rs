@@ -277,6 +277,9 @@ pub enum DeriveError {
         /// The value.
         value: f32,
     },
+    /// NAS-Bench-201 edge weights that are not 6 rows of 5 finite values.
+    #[error("NAS-Bench-201 weights: {0}")]
+    Nb201(String),
     /// The rule found no valid cell (a node with fewer than two inputs that
     /// have an op other than `none` left).
     #[error("{kind} weights: no cell can be derived: {message}")]

@@ -27,7 +27,8 @@ use std::str::FromStr;
 use edas_rng::Rng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::error::ArchStringError;
+use crate::error::{ArchStringError, DeriveError};
+use crate::search_space::OpSet;
 
 /// One op of the NAS-Bench-201 space, in the benchmark's order
 /// (`none`, `skip_connect`, `nor_conv_1x1`, `nor_conv_3x3`, `avg_pool_3x3`).
@@ -148,6 +149,57 @@ impl Nb201Cell {
             *op = Nb201Op::ALL[rng.index(NB201_NUM_OPS)];
         }
         Nb201Cell(ops)
+    }
+
+    /// A cell drawn uniformly over the op set `ops` (each edge's op
+    /// uniform over the allowed columns; every op when `ops` allows none
+    /// of the 5).
+    pub fn random_in(ops: OpSet, rng: &mut Rng) -> Nb201Cell {
+        let allowed: Vec<Nb201Op> = Nb201Op::ALL
+            .into_iter()
+            .filter(|op| ops.contains(op.index()))
+            .collect();
+        if allowed.is_empty() {
+            return Nb201Cell::random(rng);
+        }
+        let mut cell = [Nb201Op::None; NB201_NUM_EDGES];
+        for op in &mut cell {
+            *op = allowed[rng.index(allowed.len())];
+        }
+        Nb201Cell(cell)
+    }
+
+    /// The cell derived from edge weights (6 rows of 5, row-major): every
+    /// edge kept with its arg-max op among `ops`, `none` included (as
+    /// NAS-Bench-201's searches derive); ties go to the lower column.
+    pub fn derive(weights: &[f32], ops: OpSet) -> Result<Nb201Cell, DeriveError> {
+        if weights.len() != NB201_NUM_EDGES * NB201_NUM_OPS {
+            return Err(DeriveError::Nb201(format!(
+                "expected {} values (6 edges x 5 ops), found {}",
+                NB201_NUM_EDGES * NB201_NUM_OPS,
+                weights.len()
+            )));
+        }
+        let mut cell = [Nb201Op::None; NB201_NUM_EDGES];
+        for (e, row) in weights.chunks_exact(NB201_NUM_OPS).enumerate() {
+            let mut best: Option<(usize, f32)> = None;
+            for (k, &w) in row.iter().enumerate() {
+                if !w.is_finite() {
+                    return Err(DeriveError::Nb201(format!(
+                        "edge {e}, op {}: weight {w} is not finite",
+                        Nb201Op::ALL[k]
+                    )));
+                }
+                if ops.contains(k) && best.is_none_or(|(_, b)| w > b) {
+                    best = Some((k, w));
+                }
+            }
+            let (k, _) = best.ok_or_else(|| {
+                DeriveError::Nb201("the op set allows none of the 5 ops".to_owned())
+            })?;
+            cell[e] = Nb201Op::ALL[k];
+        }
+        Ok(Nb201Cell(cell))
     }
 
     /// How many edges carry each op (in [`Nb201Op::ALL`] order).
@@ -382,6 +434,40 @@ mod tests {
             let e = Nb201Cell::parse(text).unwrap_err();
             assert_eq!(e.offset, offset, "{text}: {e}");
             assert!(e.to_string().contains(expect), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn derivation_keeps_every_edge_with_its_arg_max_op() {
+        let mut w = vec![0.0f32; 30];
+        // Edge 0: nor_conv_3x3; edge 3: none wins; edge 5: a tie, lower op.
+        w[3] = 0.9;
+        w[3 * 5] = 0.8;
+        w[5 * 5 + 1] = 0.5;
+        w[5 * 5 + 2] = 0.5;
+        let all = OpSet::first(5);
+        let c = Nb201Cell::derive(&w, all).unwrap();
+        assert_eq!(c.0[0], Nb201Op::NorConv3x3);
+        assert_eq!(c.0[3], Nb201Op::None);
+        assert_eq!(c.0[5], Nb201Op::SkipConnect);
+        // Untouched rows tie at 0: the lowest allowed column.
+        assert_eq!(c.0[1], Nb201Op::None);
+        let no_none = all.without(0);
+        let c = Nb201Cell::derive(&w, no_none).unwrap();
+        assert_eq!(c.0[3], Nb201Op::SkipConnect);
+        assert_eq!(c.0[1], Nb201Op::SkipConnect);
+        w[7] = f32::NAN;
+        let e = Nb201Cell::derive(&w, all).unwrap_err();
+        assert!(e.to_string().contains("edge 1, op nor_conv_1x1"), "{e}");
+        assert!(Nb201Cell::derive(&w[..29], all).is_err());
+        // Drawn over a restricted set, only its ops appear.
+        let mut rng = Rng::new(3);
+        for _ in 0..50 {
+            let c = Nb201Cell::random_in(no_none.without(4), &mut rng);
+            assert!(
+                c.0.iter()
+                    .all(|op| !matches!(op, Nb201Op::None | Nb201Op::AvgPool3x3))
+            );
         }
     }
 

@@ -63,7 +63,7 @@ fn main() {
     };
     for p in Primitive::ALL {
         measure(&format!("{p}"), &|x| {
-            edge.forward(x.clone(), &EdgeWeighting::Clamped(p))
+            edge.forward(x.clone(), &EdgeWeighting::Clamped(p.index()))
                 .unwrap_or_else(|| x.mul_scalar(0.0))
         });
     }
@@ -86,7 +86,7 @@ fn main() {
     for p in Primitive::ALL {
         measure(&format!("arch {p}"), &|x| {
             frozen2
-                .forward(x.clone(), &EdgeWeighting::Clamped(p))
+                .forward(x.clone(), &EdgeWeighting::Clamped(p.index()))
                 .unwrap_or_else(|| x.mul_scalar(0.0))
         });
     }

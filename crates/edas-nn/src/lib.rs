@@ -8,12 +8,14 @@
 // walks them; burn's `slice` takes an array of ranges, one per dimension.
 #![allow(clippy::large_enum_variant, clippy::single_range_in_vec_init)]
 
+pub mod any_supernet;
 pub mod error;
 pub mod host;
 pub mod kernels;
 pub mod loss;
 pub mod model;
 pub mod nb201;
+pub mod nb201_search;
 pub mod network;
 pub mod ops;
 pub mod pointwise;
@@ -22,6 +24,7 @@ pub mod recompute;
 pub mod scaffold;
 pub mod supernet;
 
+pub use any_supernet::Supernet;
 pub use error::NnError;
 pub use host::to_host;
 pub use model::Model;

@@ -17,7 +17,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
-use edas_genotype::{CellKind, Genotype, OpSet, Primitive};
+use edas_genotype::{CellKind, Genotype, Nb201Cell, OpSet, Primitive, SpaceName};
 
 use crate::ops::{Bn, ConvSpec, Op, OpMode, ReluConvBn, drop_path_seed, drop_path_seeded};
 use crate::scaffold::{CellShape, Preprocess, cell_shapes, edge_stride, is_reduction, pre0, pre1};
@@ -46,16 +46,18 @@ pub struct DropPath {
 pub enum EdgeWeighting {
     /// Not computed.
     Off,
-    /// One op with weight exactly 1 (the clamp); no gradient to any weight.
-    Clamped(Primitive),
+    /// One op, by its column in the space's op list (DARTS:
+    /// [`Primitive::index`]), with weight exactly 1 (the clamp); no
+    /// gradient to any weight.
+    Clamped(usize),
     /// A `[8]` weight tensor: output = sum over ops of weight * op(x). `none`
     /// contributes zeros and is not computed.
     Relaxed(Tensor<1>),
     /// Only `op` runs, scaled by `weights[op]` (GDAS' hard one-hot with a
     /// straight-through gradient).
     Sampled {
-        /// The op that runs.
-        op: Primitive,
+        /// The op that runs (its column).
+        op: usize,
         /// `[8]` weights; entry `op` scales the output and carries the gradient.
         weights: Tensor<1>,
     },
@@ -95,7 +97,7 @@ impl NetworkWeights {
         let cell = |kind: CellKind| {
             Edge::all()
                 .map(|e| match genotype.cell(kind).op_on(e) {
-                    Some(op) => EdgeWeighting::Clamped(op),
+                    Some(op) => EdgeWeighting::Clamped(op.index()),
                     None => EdgeWeighting::Off,
                 })
                 .collect()
@@ -103,6 +105,27 @@ impl NetworkWeights {
         NetworkWeights {
             normal: cell(CellKind::Normal),
             reduce: cell(CellKind::Reduce),
+        }
+    }
+
+    /// Every edge of a NAS-Bench-201 cell clamped to `cell` (the space has
+    /// one cell kind: `reduce` is empty).
+    pub fn clamped_nb201(cell: &Nb201Cell) -> NetworkWeights {
+        NetworkWeights {
+            normal: cell
+                .0
+                .iter()
+                .map(|op| EdgeWeighting::Clamped(op.index()))
+                .collect(),
+            reduce: Vec::new(),
+        }
+    }
+
+    /// Every edge clamped to `arch`, in either space.
+    pub fn clamped_arch(arch: &edas_genotype::Architecture) -> NetworkWeights {
+        match arch {
+            edas_genotype::Architecture::Darts(g) => NetworkWeights::clamped(g),
+            edas_genotype::Architecture::Nb201(c) => NetworkWeights::clamped_nb201(c),
         }
     }
 
@@ -142,6 +165,39 @@ pub struct MixedEdge {
     pub partial: usize,
     /// The edge's stride (the bypass pools when 2).
     pub stride: usize,
+}
+
+/// A partial-channel edge (PC-DARTS): `ops` on the first `C / partial`
+/// channels of `x`, the others bypassing them (max-pooled 2x2 when
+/// `stride` is 2), concatenated after the ops' output and shuffled in
+/// `partial` groups; `ops(x)` itself when `partial` is 1. `None` when the
+/// ops give none.
+pub(crate) fn partial_forward(
+    x: Tensor<4>,
+    partial: usize,
+    stride: usize,
+    ops: impl FnOnce(Tensor<4>) -> Option<Tensor<4>>,
+) -> Option<Tensor<4>> {
+    if partial <= 1 {
+        return ops(x);
+    }
+    let [n, c, h, w] = x.dims();
+    let part = c / partial;
+    let through = x.clone().slice([0..n, 0..part, 0..h, 0..w]);
+    let bypass = x.slice([0..n, part..c, 0..h, 0..w]);
+    let y = ops(through)?;
+    let bypass = if stride == 2 {
+        // Ceil mode: odd sizes give ceil(H/2), as the stride-2 ops do.
+        max_pool2d(
+            bypass,
+            MaxPoolOptions::new([2, 2])
+                .with_stride([2, 2])
+                .with_ceil_mode(true),
+        )
+    } else {
+        bypass
+    };
+    Some(channel_shuffle(Tensor::cat(vec![y, bypass], 1), partial))
 }
 
 /// `x` with its channels shuffled in `groups` groups (ShuffleNet's
@@ -192,35 +248,23 @@ impl MixedEdge {
         }
     }
 
+    /// The edge's module for the op of column `column` ([`MixedEdge::op`]).
+    pub fn op_at(&self, column: usize) -> &Op {
+        match Primitive::ALL.get(column) {
+            Some(&p) => self.op(p),
+            None => panic!("op column {column} is not in the DARTS space"),
+        }
+    }
+
     /// The edge's output under `weighting` (`None` when it is off or `none`).
     pub fn forward(&self, x: Tensor<4>, weighting: &EdgeWeighting) -> Option<Tensor<4>> {
         if let EdgeWeighting::RelaxedEdge { ops, edge } = weighting {
             let y = self.forward(x, &EdgeWeighting::Relaxed(ops.clone()))?;
             return Some(y.mul(edge.clone().reshape([1, 1, 1, 1])));
         }
-        if self.partial <= 1 {
-            return self.forward_ops(x, weighting);
-        }
-        let [n, c, h, w] = x.dims();
-        let part = c / self.partial;
-        let through = x.clone().slice([0..n, 0..part, 0..h, 0..w]);
-        let bypass = x.slice([0..n, part..c, 0..h, 0..w]);
-        let y = self.forward_ops(through, weighting)?;
-        let bypass = if self.stride == 2 {
-            // Ceil mode: odd sizes give ceil(H/2), as the stride-2 ops do.
-            max_pool2d(
-                bypass,
-                MaxPoolOptions::new([2, 2])
-                    .with_stride([2, 2])
-                    .with_ceil_mode(true),
-            )
-        } else {
-            bypass
-        };
-        Some(channel_shuffle(
-            Tensor::cat(vec![y, bypass], 1),
-            self.partial,
-        ))
+        partial_forward(x, self.partial, self.stride, |x| {
+            self.forward_ops(x, weighting)
+        })
     }
 
     /// The ops' weighted output on `x` (all of an edge's input channels, or
@@ -231,9 +275,11 @@ impl MixedEdge {
         };
         match weighting {
             EdgeWeighting::Off => None,
-            EdgeWeighting::Clamped(op) => (*op != Primitive::None).then(|| self.op(*op).forward(x)),
+            EdgeWeighting::Clamped(op) => {
+                (*op != Primitive::None.index()).then(|| self.op_at(*op).forward(x))
+            }
             EdgeWeighting::Sampled { op, weights } => {
-                Some(scale(self.op(*op).forward(x), weights, op.index()))
+                Some(scale(self.op_at(*op).forward(x), weights, *op))
             }
             EdgeWeighting::Relaxed(weights) => {
                 // The convolutions (and the stride-2 skip) all begin with
@@ -329,7 +375,9 @@ impl SearchCell {
     ) -> Option<Tensor<4>> {
         let y = self.edges[e].forward(x, weighting)?;
         Some(match (drop, weighting) {
-            (Some((d, cell)), EdgeWeighting::Clamped(op)) if *op != Primitive::SkipConnect => {
+            (Some((d, cell)), EdgeWeighting::Clamped(op))
+                if *op != Primitive::SkipConnect.index() =>
+            {
                 drop_path_seeded(y, d.prob, drop_path_seed(d.seed, cell, e))
             }
             _ => y,
@@ -367,6 +415,14 @@ pub struct SearchNetworkConfig {
     /// [`edas_genotype::SearchSpace`]); every op by default.
     #[serde(default)]
     pub ops: OpSet,
+    /// The cell space ([`crate::Supernet::new`] builds its supernet;
+    /// [`SearchNetwork`] is DARTS').
+    #[serde(default)]
+    pub space: SpaceName,
+    /// Input height and width, when known (0: unknown); the NAS-Bench-201
+    /// supernet needs a multiple of 4.
+    #[serde(default)]
+    pub image_size: usize,
 }
 
 fn one() -> usize {
@@ -384,6 +440,8 @@ impl SearchNetworkConfig {
             stem_multiplier: 3,
             partial_channels: 1,
             ops: OpSet::DARTS,
+            space: SpaceName::Darts,
+            image_size: 32,
         }
     }
 

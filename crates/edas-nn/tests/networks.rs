@@ -77,6 +77,8 @@ fn clamped_supernet_equals_derived_network() {
         stem_multiplier: 3,
         partial_channels: 1,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     };
     for device in [Device::flex(), Device::flex().autodiff()] {
         let search = SearchNetwork::new(&config, &device);
@@ -106,6 +108,8 @@ fn relaxed_one_hot_and_sampled_edges_equal_clamped() {
         stem_multiplier: 3,
         partial_channels: 1,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     };
     let search = SearchNetwork::new(&config, &device);
     let x = image(&device, [2, 1, 12, 12]);
@@ -123,7 +127,7 @@ fn relaxed_one_hot_and_sampled_edges_equal_clamped() {
     assert!(max_abs_diff(search.forward(x.clone(), &relaxed), reference.clone()) < 1e-5);
     let mut sampled = clamped.clone();
     sampled.normal[11] = edas_nn::EdgeWeighting::Sampled {
-        op: dil,
+        op: dil.index(),
         weights: one_hot(dil.index()),
     };
     assert!(max_abs_diff(search.forward(x.clone(), &sampled), reference.clone()) < 1e-5);

@@ -36,6 +36,8 @@ fn config() -> SearchNetworkConfig {
         stem_multiplier: 3,
         partial_channels: 1,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     }
 }
 
@@ -162,7 +164,7 @@ fn weights(alpha: &[Tensor<2>; 2]) -> NetworkWeights {
     // A second relaxed edge into the same node (edas.relaxed_edges = 2).
     w.cell_mut(CellKind::Normal)[4] = EdgeWeighting::Relaxed(row(&alpha[0], 4));
     w.cell_mut(CellKind::Normal)[5] = EdgeWeighting::Sampled {
-        op: Primitive::SepConv5x5,
+        op: Primitive::SepConv5x5.index(),
         weights: row(&alpha[0], 5),
     };
     w.cell_mut(CellKind::Reduce)[0] = EdgeWeighting::Relaxed(row(&alpha[1], 0));

@@ -1,7 +1,8 @@
 //! The plots of a search run: `curves.svg` (losses, accuracies, pruning
 //! gap, alpha entropy) and `alpha.svg` (`softmax(alpha)` of every edge).
 
-use edas_genotype::{CellKind, NUM_EDGES, NUM_OPS, Primitive};
+use edas_genotype::nb201::NB201_EDGES;
+use edas_genotype::{Architecture, CellKind, SpaceName};
 use edas_run::RunDir;
 use edas_run::files::{ALPHA_SVG, CURVES_SVG};
 use edas_run::plot::{Chart, Series, figure};
@@ -54,10 +55,13 @@ pub fn write(run: &RunDir, config: &SearchConfig, rs: &[SearchRecord]) -> Result
             title: "alpha entropy".into(),
             x_label: "epoch".into(),
             y_label: "nats per edge".into(),
-            series: vec![
-                series("normal", &|r| Some(r.entropy[0])),
-                series("reduce", &|r| Some(r.entropy[1])),
-            ],
+            series: match config.space.name() {
+                SpaceName::Darts => vec![
+                    series("normal", &|r| r.entropy.first().copied()),
+                    series("reduce", &|r| r.entropy.get(1).copied()),
+                ],
+                SpaceName::NasBench201 => vec![series("cell", &|r| r.entropy.first().copied())],
+            },
             y_range: None,
             hide_legend: false,
         },
@@ -84,34 +88,34 @@ pub fn write(run: &RunDir, config: &SearchConfig, rs: &[SearchRecord]) -> Result
             (lo.is_finite() && hi.is_finite()).then(|| ((lo - pad).max(0.0), (hi + pad).min(1.0)));
         let last = rs
             .last()
-            .and_then(|r| edas_genotype::darts_text::parse_darts(&r.genotype).ok());
+            .and_then(|r| Architecture::parse_any(&r.genotype).ok())
+            .map(|(_, a)| a);
+        let space = config.space.name();
+        let names = space.op_names();
+        let n = names.len();
+        let kinds: &[CellKind] = match space {
+            SpaceName::Darts => &CellKind::ALL,
+            SpaceName::NasBench201 => &[CellKind::Normal],
+        };
         let mut charts = Vec::new();
-        for (k, kind) in CellKind::ALL.into_iter().enumerate() {
-            for e in 0..NUM_EDGES {
-                let edge = edas_genotype::space::Edge::from_index(e);
-                let kept = match (&last, edge) {
-                    (Some(g), Some(ed)) => match g.cell(kind).op_on(ed) {
-                        Some(op) => format!(": {op}"),
-                        None => ": not kept".to_owned(),
-                    },
-                    _ => String::new(),
-                };
+        for (k, &kind) in kinds.iter().enumerate() {
+            for e in 0..space.edges() {
+                let (title, kept) = edge_title(space, kind, e, last.as_ref());
                 charts.push(Chart {
-                    title: match edge {
-                        Some(ed) => format!("{kind} edge {e} ({}->{}){kept}", ed.input, ed.node),
-                        None => format!("{kind} edge {e}"),
-                    },
+                    title: format!("{title}{kept}"),
                     x_label: "epoch".into(),
                     y_label: "softmax(alpha)".into(),
-                    series: Primitive::ALL
-                        .into_iter()
-                        .map(|p| Series {
-                            name: p.name().into(),
+                    series: names
+                        .iter()
+                        .enumerate()
+                        .map(|(col, name)| Series {
+                            name: (*name).into(),
                             points: rs
                                 .iter()
                                 .filter_map(|r| {
-                                    r.alpha[k]
-                                        .get(e * NUM_OPS + p.index())
+                                    r.alpha
+                                        .get(k)
+                                        .and_then(|a| a.get(e * n + col))
                                         .map(|&v| (x(r), f64::from(v)))
                                 })
                                 .collect(),
@@ -122,10 +126,46 @@ pub fn write(run: &RunDir, config: &SearchConfig, rs: &[SearchRecord]) -> Result
                 });
             }
         }
+        let columns = if space == SpaceName::Darts { 7 } else { 3 };
         run.write(
             ALPHA_SVG,
-            figure("softmax(alpha) per edge over epochs", &charts, 7)?.as_bytes(),
+            figure("softmax(alpha) per edge over epochs", &charts, columns)?.as_bytes(),
         )?;
     }
     Ok(())
+}
+
+/// A panel's title (`normal edge 3 (1->3)`, `edge 4 (1->3)`) and what the
+/// final architecture keeps on the edge (`: sep_conv_3x3`, `: not kept`).
+fn edge_title(
+    space: SpaceName,
+    kind: CellKind,
+    e: usize,
+    last: Option<&Architecture>,
+) -> (String, String) {
+    match space {
+        SpaceName::Darts => {
+            let edge = edas_genotype::space::Edge::from_index(e);
+            let kept = match (last, edge) {
+                (Some(Architecture::Darts(g)), Some(ed)) => match g.cell(kind).op_on(ed) {
+                    Some(op) => format!(": {op}"),
+                    None => ": not kept".to_owned(),
+                },
+                _ => String::new(),
+            };
+            let title = match edge {
+                Some(ed) => format!("{kind} edge {e} ({}->{})", ed.input, ed.node),
+                None => format!("{kind} edge {e}"),
+            };
+            (title, kept)
+        }
+        SpaceName::NasBench201 => {
+            let (input, node) = NB201_EDGES.get(e).copied().unwrap_or((0, 0));
+            let kept = match last {
+                Some(Architecture::Nb201(c)) => format!(": {}", c.0[e]),
+                _ => String::new(),
+            };
+            (format!("edge {e} ({input}->{node})"), kept)
+        }
+    }
 }

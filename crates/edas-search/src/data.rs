@@ -123,6 +123,8 @@ pub fn open_source(
             stem_multiplier: config.network.stem_multiplier,
             partial_channels: config.partial_channels(),
             ops: config.space.ops(),
+            space: config.space.name(),
+            image_size: shape.height,
         },
         describe,
     })

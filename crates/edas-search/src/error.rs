@@ -8,12 +8,16 @@ use thiserror::Error;
 pub enum SearchError {
     /// Architecture variables of the wrong size (a checkpoint of another
     /// search space).
-    #[error("{kind} alpha has {values} values, expected 112 (14 edges x 8 ops)")]
+    #[error(
+        "{kind} alpha has {values} values, expected {expected} (edges x ops of the search space)"
+    )]
     AlphaSize {
         /// The cell kind.
         kind: CellKind,
         /// How many values were given.
         values: usize,
+        /// How many the space has (DARTS: 112, 14 edges x 8 ops).
+        expected: usize,
     },
     /// The derivation rule failed (e.g. NaN architecture weights).
     #[error(transparent)]

@@ -44,16 +44,20 @@ pub struct SearchRecord {
     pub derived_acc: f64,
     /// `searched_acc - derived_acc`.
     pub pruning_gap: f64,
-    /// The derived genotype, DARTS text.
+    /// The derived architecture: DARTS text, or a NAS-Bench-201
+    /// architecture string.
     pub genotype: String,
-    /// Kept edges (of 16) whose op or input changed since the last epoch.
+    /// Kept edges (DARTS: of 16; NAS-Bench-201: of 6) whose op or input
+    /// changed since the last epoch.
     pub changed_edges: usize,
-    /// Mean entropy of `softmax(alpha)` per edge (nats), normal and reduce.
-    pub entropy: [f64; 2],
+    /// Mean entropy of `softmax(alpha)` per edge (nats), per cell kind of
+    /// the space (DARTS: normal and reduce; NAS-Bench-201: its cell).
+    pub entropy: Vec<f64>,
     /// Ops of the derived cells.
     pub ops: BTreeMap<String, BTreeMap<String, usize>>,
-    /// `softmax(alpha)` per kind, row-major 14 x 8 (for the alpha plot).
-    pub alpha: [Vec<f32>; 2],
+    /// `softmax(alpha)` per cell kind of the space, row-major edges x ops
+    /// (DARTS: 14 x 8), for the alpha plot.
+    pub alpha: Vec<Vec<f32>>,
     /// Mean seconds per step.
     pub step_time_s: f64,
     /// Seconds for the epoch including evaluation and checkpoint.
@@ -78,7 +82,7 @@ pub struct SearchResults {
     pub strategy: Strategy,
     /// Epochs.
     pub epochs: usize,
-    /// The final genotype, DARTS text.
+    /// The final architecture, DARTS text or architecture string.
     pub genotype: String,
     /// Final accuracy of the network as searched (validation split).
     pub searched_acc: f64,

@@ -10,9 +10,8 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use edas_data::ImageSource;
-use edas_genotype::darts_text::to_darts;
 use edas_genotype::graphviz::{self, RenderError};
-use edas_genotype::{CellKind, Format, Genotype, Primitive, diff};
+use edas_genotype::{Architecture, CellKind, Format, Nb201Op, Primitive, diff};
 use edas_run::config::to_toml;
 use edas_run::files::RESULTS_FILE;
 use edas_run::files::{GENOTYPE_JSON, GENOTYPE_TXT};
@@ -40,8 +39,8 @@ pub struct SearchState {
 /// stands at.
 #[derive(Clone, Debug)]
 pub struct SearchOutcome {
-    /// The genotype the search stands at.
-    pub genotype: Genotype,
+    /// The architecture the search stands at.
+    pub genotype: Architecture,
     /// Epochs completed in total.
     pub epochs_done: usize,
     /// Whether all epochs are done (the run directory holds `results.json`).
@@ -125,12 +124,16 @@ impl EpochTask for Search<'_> {
         let mut sums: SearchSums = cx.partial()?.unwrap_or_default();
         // The genotype at the epoch's start: now, or the paused epoch's.
         let previous = match &sums.previous {
-            Some(text) => edas_genotype::darts_text::parse_darts(text).map_err(|e| {
-                SearchError::Invalid(format!("the checkpoint's epoch-start genotype: {e}"))
-            })?,
+            Some(text) => {
+                Architecture::parse_any(text)
+                    .map_err(|e| {
+                        SearchError::Invalid(format!("the checkpoint's epoch-start genotype: {e}"))
+                    })?
+                    .1
+            }
             None => self.searcher.genotype()?,
         };
-        sums.previous = Some(to_darts(&previous));
+        sums.previous = Some(previous.to_string());
         let ctx = StepContext {
             lr: cosine_lr(&config.weights, epoch, config.epochs),
             tau: config.tau(epoch),
@@ -201,12 +204,15 @@ impl EpochTask for Search<'_> {
         }
         let eval = self.searcher.evaluate(&self.data.eval, ctx.tau)?;
         let genotype = self.searcher.genotype()?;
-        let changed = diff(&previous, &genotype)
-            .changes
-            .iter()
-            .filter(|c| matches!(c, edas_genotype::Change::Edge { .. }))
-            .count();
+        let changed = changed_edges(&previous, &genotype);
         let arch = &self.searcher.arch;
+        let [_, n] = arch.shape();
+        let mut entropy = Vec::new();
+        let mut alpha = Vec::new();
+        for &kind in arch.kinds() {
+            entropy.push(mean_entropy(&arch.logit_values(kind)?, n));
+            alpha.push(arch.softmax_values(kind)?);
+        }
         let (seen, val_seen) = (sums.seen.max(1) as f64, sums.val_seen as f64);
         Ok(EpochEnd::Done(SearchRecord {
             epoch,
@@ -224,17 +230,11 @@ impl EpochTask for Search<'_> {
             searched_acc: eval.searched_accuracy(),
             derived_acc: eval.derived_accuracy(),
             pruning_gap: eval.gap(),
-            genotype: to_darts(&genotype),
+            genotype: genotype.to_string(),
             changed_edges: changed,
-            entropy: [
-                mean_entropy(&arch.logit_values(CellKind::Normal)?),
-                mean_entropy(&arch.logit_values(CellKind::Reduce)?),
-            ],
+            entropy,
             ops: ops_table(&genotype),
-            alpha: [
-                arch.softmax_values(CellKind::Normal)?,
-                arch.softmax_values(CellKind::Reduce)?,
-            ],
+            alpha,
             step_time_s: sums.step_time_s / steps.max(1) as f64,
             epoch_time_s: 0.0,
             peak_memory_mib: None,
@@ -303,7 +303,7 @@ fn search(
         Some(source) => crate::data::open_source(config, source, device)?,
         None => crate::data::open(config, device)?,
     };
-    let searcher = Searcher::new(&data.net, config.settings(), config.seed, device);
+    let searcher = Searcher::new(&data.net, config.settings(), config.seed, device)?;
     let mut search = Search {
         config,
         data,
@@ -323,21 +323,48 @@ fn search(
     })
 }
 
-fn ops_table(genotype: &Genotype) -> BTreeMap<String, BTreeMap<String, usize>> {
-    let hist = op_histogram(genotype);
-    CellKind::ALL
+/// Kept edges whose op or input differ between two architectures of one
+/// space.
+fn changed_edges(a: &Architecture, b: &Architecture) -> usize {
+    match (a, b) {
+        (Architecture::Darts(a), Architecture::Darts(b)) => diff(a, b)
+            .changes
+            .iter()
+            .filter(|c| matches!(c, edas_genotype::Change::Edge { .. }))
+            .count(),
+        (Architecture::Nb201(a), Architecture::Nb201(b)) => {
+            a.0.iter().zip(b.0).filter(|(x, y)| **x != *y).count()
+        }
+        _ => 0,
+    }
+}
+
+/// Ops of the derived cells per cell kind (`normal`, `reduce`; a
+/// NAS-Bench-201 cell under `cell`), ops without an edge left out.
+fn ops_table(genotype: &Architecture) -> BTreeMap<String, BTreeMap<String, usize>> {
+    let table = |kind: &str, names: &[&str], counts: &[usize]| {
+        let per_op = names
+            .iter()
+            .zip(counts)
+            .filter(|&(_, &c)| c > 0)
+            .map(|(p, &c)| ((*p).to_owned(), c))
+            .collect();
+        (kind.to_owned(), per_op)
+    };
+    match genotype {
+        Architecture::Darts(g) => CellKind::ALL
+            .into_iter()
+            .zip(op_histogram(g))
+            .map(|(kind, counts)| table(kind.name(), &Primitive::ALL.map(Primitive::name), &counts))
+            .collect(),
+        Architecture::Nb201(c) => [table(
+            "cell",
+            &Nb201Op::ALL.map(Nb201Op::name),
+            &c.op_counts(),
+        )]
         .into_iter()
-        .zip(hist)
-        .map(|(kind, counts)| {
-            let per_op = Primitive::ALL
-                .into_iter()
-                .zip(counts)
-                .filter(|&(_, c)| c > 0)
-                .map(|(p, c)| (p.name().to_owned(), c))
-                .collect();
-            (kind.name().to_owned(), per_op)
-        })
-        .collect()
+        .collect(),
+    }
 }
 
 fn epoch_line(config: &SearchConfig, r: &SearchRecord) -> String {
@@ -352,8 +379,19 @@ fn epoch_line(config: &SearchConfig, r: &SearchRecord) -> String {
     } else {
         String::new()
     };
+    let entropy = match r.entropy.as_slice() {
+        [normal, reduce] => format!("{normal:.4}/{reduce:.4} nats (normal/reduce)"),
+        values => {
+            values
+                .iter()
+                .map(|v| format!("{v:.4}"))
+                .collect::<Vec<_>>()
+                .join("/")
+                + " nats"
+        }
+    };
     format!(
-        "epoch {}/{}{} lr {:.4} | train {:.3}/{:.1}%{val} | searched {:.2}% derived {:.2}% gap {:+.2} | alpha entropy {:.4}/{:.4} nats (normal/reduce) | {} edges changed | {:.3} s/step{} | {}{genotype}",
+        "epoch {}/{}{} lr {:.4} | train {:.3}/{:.1}%{val} | searched {:.2}% derived {:.2}% gap {:+.2} | alpha entropy {entropy} | {} edges changed | {:.3} s/step{} | {}{genotype}",
         r.epoch + 1,
         config.epochs,
         if r.warmup { " (warm-up)" } else { "" },
@@ -363,8 +401,6 @@ fn epoch_line(config: &SearchConfig, r: &SearchRecord) -> String {
         100.0 * r.searched_acc,
         100.0 * r.derived_acc,
         100.0 * r.pruning_gap,
-        r.entropy[0],
-        r.entropy[1],
         r.changed_edges,
         r.step_time_s,
         r.peak_memory_mib
@@ -378,23 +414,33 @@ fn epoch_line(config: &SearchConfig, r: &SearchRecord) -> String {
 fn write_final(
     run: &mut RunDir,
     config: &SearchConfig,
-    genotype: &Genotype,
+    genotype: &Architecture,
     records: &[SearchRecord],
     elapsed: f64,
 ) -> Result<String, SearchError> {
     let last = records.last();
-    edas_genotype::save(genotype, &run.file(GENOTYPE_JSON), Format::Json)?;
-    edas_genotype::save(genotype, &run.file(GENOTYPE_TXT), Format::Darts)?;
+    genotype.save(&run.file(GENOTYPE_JSON), Format::Json)?;
+    genotype.save(&run.file(GENOTYPE_TXT), Format::Darts)?;
     let mut not_drawn = None;
-    for kind in CellKind::ALL {
-        let name = format!("{kind}.dot");
-        run.write(
-            &name,
-            edas_genotype::dot::cell_to_dot(genotype.cell(kind), kind).as_bytes(),
-        )?;
+    let drawings: Vec<(String, String)> = match genotype {
+        Architecture::Darts(g) => CellKind::ALL
+            .into_iter()
+            .map(|kind| {
+                (
+                    format!("{kind}.dot"),
+                    edas_genotype::dot::cell_to_dot(g.cell(kind), kind),
+                )
+            })
+            .collect(),
+        Architecture::Nb201(_) => vec![("cell.dot".to_owned(), genotype.write(Format::Dot))],
+    };
+    let names: Vec<&str> = drawings.iter().map(|(n, _)| n.as_str()).collect();
+    let names = names.join("/");
+    for (name, text) in &drawings {
+        run.write(name, text.as_bytes())?;
         // A picture is a convenience: the search stands without it, and the
         // note says why it is missing.
-        if let Err(e) = graphviz::render(&run.file(&name), "svg") {
+        if let Err(e) = graphviz::render(&run.file(name), "svg") {
             not_drawn.get_or_insert_with(|| match e {
                 RenderError::NotFound => "Graphviz `dot` not found".to_owned(),
                 e => edas_run::error::chain(&e),
@@ -402,9 +448,7 @@ fn write_final(
         }
     }
     if let Some(why) = not_drawn {
-        run.line(&format!(
-            "note: {why}; cells written as normal.dot/reduce.dot only"
-        ));
+        run.line(&format!("note: {why}; cells written as {names} only"));
     }
     let peak = records
         .iter()
@@ -414,7 +458,7 @@ fn write_final(
         name: config.name.clone(),
         strategy: config.strategy,
         epochs: config.epochs,
-        genotype: to_darts(genotype),
+        genotype: genotype.to_string(),
         searched_acc: last.map_or(f64::NAN, |r| r.searched_acc),
         derived_acc: last.map_or(f64::NAN, |r| r.derived_acc),
         pruning_gap: last.map_or(f64::NAN, |r| r.pruning_gap),

@@ -1,6 +1,5 @@
 //! Which edges are relaxed at a step.
 
-use edas_genotype::NUM_EDGES;
 use edas_rng::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -8,11 +7,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EdgeDistribution {
-    /// Uniformly from the 14 edges (the default).
+    /// Uniformly from the cell's edges (the default).
     #[default]
     Uniform,
-    /// Cycle through a fresh random permutation of the 14 edges, so that every
-    /// edge is relaxed equally often over each 14 draws.
+    /// Cycle through a fresh random permutation of the edges, so that every
+    /// edge is relaxed equally often over each round of draws.
     Permutation,
 }
 
@@ -20,15 +19,17 @@ pub enum EdgeDistribution {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EdgeSampler {
     count: usize,
+    edges: usize,
     distribution: EdgeDistribution,
     queue: Vec<usize>,
 }
 
 impl EdgeSampler {
-    /// A sampler of `count` edges (1..=14) per draw.
-    pub fn new(count: usize, distribution: EdgeDistribution) -> EdgeSampler {
+    /// A sampler of `count` of a cell's `edges` edges (DARTS: 14) per draw.
+    pub fn new(count: usize, distribution: EdgeDistribution, edges: usize) -> EdgeSampler {
         EdgeSampler {
-            count: count.clamp(1, NUM_EDGES),
+            count: count.clamp(1, edges.max(1)),
+            edges,
             distribution,
             queue: Vec::new(),
         }
@@ -41,14 +42,14 @@ impl EdgeSampler {
 
     /// Restores the pending permutation from a checkpoint.
     pub fn set_queue(&mut self, queue: Vec<usize>) {
-        self.queue = queue.into_iter().filter(|&e| e < NUM_EDGES).collect();
+        self.queue = queue.into_iter().filter(|&e| e < self.edges).collect();
     }
 
     /// The next set of distinct relaxed edges, ascending.
     pub fn draw(&mut self, rng: &mut Rng) -> Vec<usize> {
         let mut edges = match self.distribution {
             EdgeDistribution::Uniform => {
-                let mut all: Vec<usize> = (0..NUM_EDGES).collect();
+                let mut all: Vec<usize> = (0..self.edges).collect();
                 rng.shuffle(&mut all);
                 all.truncate(self.count);
                 all
@@ -57,7 +58,7 @@ impl EdgeSampler {
                 let mut out = Vec::with_capacity(self.count);
                 while out.len() < self.count {
                     if self.queue.is_empty() {
-                        self.queue = (0..NUM_EDGES).collect();
+                        self.queue = (0..self.edges).collect();
                         rng.shuffle(&mut self.queue);
                     }
                     let e = self.queue.pop().unwrap_or(0);

@@ -7,11 +7,10 @@ use std::path::Path;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Gradients;
-use edas_genotype::{CellKind, Genotype, random_genotype_in};
+use edas_genotype::{Architecture, CellKind};
 use edas_nn::loss::{correct_count, cross_entropy};
 use edas_nn::{
-    DropPath, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig, on_inner, to_host,
-    untracked,
+    DropPath, NetworkWeights, SearchNetworkConfig, Supernet, on_inner, to_host, untracked,
 };
 use edas_rng::Rng;
 use edas_run::checkpoint::{load_module, load_optimizer, save_module, save_optimizer};
@@ -127,7 +126,7 @@ pub struct SearcherState {
 /// The supernet, its architecture variables and both optimisers.
 pub struct Searcher {
     /// The supernet.
-    pub net: SearchNetwork,
+    pub net: Supernet,
     /// `alpha`.
     pub arch: ArchVars,
     arch_adam: [RowAdam; 2],
@@ -149,35 +148,46 @@ fn scalar(t: Tensor<1>) -> f64 {
 
 impl Searcher {
     /// A supernet and variables initialised from `seed` on `device` (an
-    /// autodiff device). The supernet's edges hold the ops of
-    /// `settings.space` (whatever `config.ops` says).
+    /// autodiff device). The supernet is of `settings.space` and its edges
+    /// hold that space's ops (whatever `config.space` and `config.ops`
+    /// say).
     pub fn new(
         config: &SearchNetworkConfig,
         settings: EdasSettings,
         seed: u64,
         device: &Device,
-    ) -> Searcher {
+    ) -> Result<Searcher, SearchError> {
         device.seed(seed);
-        Searcher {
-            net: SearchNetwork::new(
+        let space = settings.space;
+        let [edges, ops] = crate::arch::shape_of(space.name());
+        Ok(Searcher {
+            net: Supernet::new(
                 &SearchNetworkConfig {
-                    ops: settings.space.ops(),
+                    ops: space.ops(),
+                    space: space.name(),
                     ..config.clone()
                 },
                 device,
-            ),
-            arch: ArchVars::init(seed, device).with_ops(settings.space.ops()),
-            arch_adam: [RowAdam::default(), RowAdam::default()],
+            )?,
+            arch: ArchVars::init_in(space, seed, device),
+            arch_adam: [
+                RowAdam::with_shape(edges, ops),
+                RowAdam::with_shape(edges, ops),
+            ],
             optim: sgd(&settings.weights),
-            sampler: EdgeSampler::new(settings.edas.relaxed_edges, settings.edas.edge_distribution),
+            sampler: EdgeSampler::new(
+                settings.edas.relaxed_edges,
+                settings.edas.edge_distribution,
+                edges,
+            ),
             rng: Rng::for_item(seed, 0x5345_4152, 0),
             strategy: settings.strategy.build(&settings),
             settings,
-        }
+        })
     }
 
     /// The supernet being searched.
-    pub fn network(&self) -> &SearchNetwork {
+    pub fn network(&self) -> &Supernet {
         &self.net
     }
 
@@ -186,9 +196,9 @@ impl Searcher {
         &self.settings
     }
 
-    /// The genotype the search stands at: the clamp `C(alpha)`, or for
+    /// The architecture the search stands at: the clamp `C(alpha)`, or for
     /// random search the best candidate so far.
-    pub fn genotype(&self) -> Result<Genotype, SearchError> {
+    pub fn genotype(&self) -> Result<Architecture, SearchError> {
         self.strategy
             .genotype(&self.arch, self.settings.derive_options())
     }
@@ -203,7 +213,8 @@ impl Searcher {
         valid: (Tensor<4>, Tensor<1, Int>),
         ctx: &StepContext,
     ) -> Result<StepStats, SearchError> {
-        let recomputes = self.strategy.recomputes();
+        // Recomputation is DARTS' supernet's (`edas_nn::recompute`).
+        let recomputes = self.strategy.recomputes() && self.net.darts().is_some();
         let arch_step = if ctx.warmup.is_some() {
             None
         } else {
@@ -280,8 +291,10 @@ impl Searcher {
         // Weight step (alpha detached: it is not trained here).
         let frozen = untracked(&self.arch);
         let weights = if ctx.warmup == Some(WarmupNetwork::SinglePath) {
-            NetworkWeights::clamped(&random_genotype_in(
-                self.settings.space.ops(),
+            let space = self.settings.space;
+            NetworkWeights::clamped_arch(&Architecture::random(
+                space.name(),
+                space.ops(),
                 &mut self.rng,
             )?)
         } else {
@@ -299,13 +312,12 @@ impl Searcher {
             prob: ctx.drop_path,
             seed: self.rng.next_u64(),
         });
-        let (train_loss, train_correct, mut grads) = if recomputes {
+        let darts_net = self.net.darts().filter(|_| recomputes);
+        let (train_loss, train_correct, mut grads) = if let Some(net) = darts_net {
             let labels = train.1.clone();
-            let out = self
-                .net
-                .backward_recomputing(train.0, &weights, drop, |logits| {
-                    cross_entropy(logits, labels)
-                });
+            let out = net.backward_recomputing(train.0, &weights, drop, |logits| {
+                cross_entropy(logits, labels)
+            });
             (
                 scalar(out.loss),
                 correct_count(out.logits, train.1),
@@ -348,9 +360,10 @@ impl Searcher {
         // saves their gradients.
         let net = untracked(&self.net);
         // Gradients first; nothing is updated before the checks.
-        let (value, correct, grads) = if recomputes {
+        let darts_net = net.darts().filter(|_| recomputes);
+        let (value, correct, grads) = if let Some(darts) = darts_net {
             let labels = valid.1.clone();
-            let out = net.backward_recomputing(valid.0.clone(), &step.weights, None, |logits| {
+            let out = darts.backward_recomputing(valid.0.clone(), &step.weights, None, |logits| {
                 cross_entropy(logits, labels)
             });
             (
@@ -372,7 +385,10 @@ impl Searcher {
                 (to_host(normal)?, to_host(reduce)?, Some(grads))
             }
             // No weighting carried a gradient (every edge clamped).
-            None => (vec![0.0; 112], vec![0.0; 112], None),
+            None => {
+                let [edges, ops] = self.arch.shape();
+                (vec![0.0; edges * ops], vec![0.0; edges * ops], None)
+            }
         };
         Ok((value, correct, Some(g)))
     }
@@ -396,19 +412,15 @@ impl Searcher {
         // A partial-channel supernet (PC-DARTS) has no discrete network to
         // hand its weights to: its derived network is the supernet clamped
         // to the genotype.
-        let derived = if self.net.partial_channels() > 1 {
-            None
-        } else {
-            Some(Network::from_search(&net, &genotype)?)
-        };
-        let clamped = NetworkWeights::clamped(&genotype);
+        let derived = net.derived(&genotype)?;
+        let clamped = NetworkWeights::clamped_arch(&genotype);
         let mut eval = Evaluation::default();
         for (x, y) in batches {
             let (x, y) = (x.clone().inner(), y.clone().inner());
             let n = y.dims()[0];
             eval.examples += n;
             let logits = match &derived {
-                Some(d) => d.forward(x.clone(), 0.0, false).logits,
+                Some(d) => d.forward_seeded(x.clone(), 0.0, false, None).logits,
                 None => net.forward(x.clone(), &clamped),
             };
             let (loss, c) = loss_and_correct(logits, y.clone());
@@ -434,7 +446,7 @@ impl Searcher {
     /// (random search's candidate scoring).
     pub fn score_genotype(
         &self,
-        genotype: &Genotype,
+        genotype: &Architecture,
         batches: &[(Tensor<4>, Tensor<1, Int>)],
     ) -> f64 {
         score_on(&on_inner(&self.net), genotype, batches)
@@ -447,7 +459,7 @@ impl Searcher {
         batches: &[(Tensor<4>, Tensor<1, Int>)],
     ) -> Result<(), SearchError> {
         let net = on_inner(&self.net);
-        let mut score = |g: &Genotype| score_on(&net, g, batches);
+        let mut score = |g: &Architecture| score_on(&net, g, batches);
         self.strategy.end_epoch(&mut self.rng, &mut score)
     }
 
@@ -466,14 +478,22 @@ impl Searcher {
     /// Writes weights (`supernet.bpk`) and SGD state (`sgd.bpk`) into `dir`
     /// and returns the host-side state for the caller to store.
     pub fn save(&self, dir: &Path) -> Result<SearcherState, SearchError> {
-        save_module(&self.net, &dir.join(SUPERNET_FILE))?;
+        // The inner network's record: DARTS' supernet file is what it was
+        // before supernets of other spaces existed.
+        match &self.net {
+            Supernet::Darts(n) => save_module(n, &dir.join(SUPERNET_FILE))?,
+            Supernet::Nb201(n) => save_module(n, &dir.join(SUPERNET_FILE))?,
+        }
         save_optimizer(&self.optim, &dir.join(SGD_FILE))?;
         self.state()
     }
 
     /// Restores what [`Searcher::save`] wrote and `state`.
     pub fn load(&mut self, dir: &Path, state: &SearcherState) -> Result<(), SearchError> {
-        load_module(&mut self.net, &dir.join(SUPERNET_FILE))?;
+        match &mut self.net {
+            Supernet::Darts(n) => load_module(n, &dir.join(SUPERNET_FILE))?,
+            Supernet::Nb201(n) => load_module(n, &dir.join(SUPERNET_FILE))?,
+        }
         let optim = std::mem::replace(&mut self.optim, sgd(&self.settings.weights));
         self.optim = load_optimizer(optim, &dir.join(SGD_FILE))?;
         self.arch
@@ -499,11 +519,11 @@ impl Searcher {
 /// Accuracy over `batches` of `net` (the inner supernet) clamped to
 /// `genotype`.
 fn score_on(
-    net: &SearchNetwork,
-    genotype: &Genotype,
+    net: &Supernet,
+    genotype: &Architecture,
     batches: &[(Tensor<4>, Tensor<1, Int>)],
 ) -> f64 {
-    let weights = NetworkWeights::clamped(genotype);
+    let weights = NetworkWeights::clamped_arch(genotype);
     let (mut correct, mut n) = (0, 0);
     for (x, y) in batches {
         n += y.dims()[0];

@@ -8,7 +8,7 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use edas_genotype::{CellKind, DeriveOptions, Genotype};
+use edas_genotype::{Architecture, CellKind, DeriveOptions};
 use edas_nn::{SearchNetwork, SearchNetworkConfig};
 use edas_rng::Rng;
 use edas_search::{AdamConfig, ArchVars, EdgeDistribution, EdgeSampler, RowAdam, mean_entropy};
@@ -22,6 +22,8 @@ fn small_net(device: &Device) -> SearchNetwork {
         stem_multiplier: 2,
         partial_channels: 1,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     };
     SearchNetwork::new(&config, device)
 }
@@ -58,13 +60,13 @@ fn initialisation_is_seeded_and_small() {
     let std = (v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>() / v.len() as f64).sqrt();
     assert!((0.7e-3..1.3e-3).contains(&std), "{std}");
     // Near-uniform softmax: entropy close to ln 8.
-    assert!((mean_entropy(&v) - 8f64.ln()).abs() < 1e-5);
+    assert!((mean_entropy(&v, 8) - 8f64.ln()).abs() < 1e-5);
 }
 
 #[test]
 fn sampler_draws_distinct_edges_with_the_right_frequencies() {
     let mut rng = Rng::new(0);
-    let mut uniform = EdgeSampler::new(1, EdgeDistribution::Uniform);
+    let mut uniform = EdgeSampler::new(1, EdgeDistribution::Uniform, 14);
     let mut counts = [0usize; 14];
     for _ in 0..14_000 {
         counts[uniform.draw(&mut rng)[0]] += 1;
@@ -73,7 +75,7 @@ fn sampler_draws_distinct_edges_with_the_right_frequencies() {
         counts.iter().all(|&c| (850..1150).contains(&c)),
         "{counts:?}"
     );
-    let mut perm = EdgeSampler::new(3, EdgeDistribution::Permutation);
+    let mut perm = EdgeSampler::new(3, EdgeDistribution::Permutation, 14);
     let mut counts = [0usize; 14];
     for _ in 0..14 {
         let d = perm.draw(&mut rng);
@@ -89,7 +91,7 @@ fn sampler_draws_distinct_edges_with_the_right_frequencies() {
 fn loss_at(
     net: &SearchNetwork,
     arch: &ArchVars,
-    genotype: &Genotype,
+    genotype: &Architecture,
     relaxed: &[Vec<usize>; 2],
     device: &Device,
 ) -> Tensor<1> {
@@ -172,7 +174,11 @@ fn relaxed_edge_gradient_and_step() {
     }
     // After the step the clamp is still exactly the derived genotype.
     let stepped = ArchVars::from_values(&n, &r, &device).unwrap();
-    let g2 = stepped.derive(DeriveOptions::default()).unwrap();
+    let g2 = *stepped
+        .derive(DeriveOptions::default())
+        .unwrap()
+        .darts("test")
+        .unwrap();
     let [cn, cr] = g2.clamp();
     assert_eq!(
         edas_genotype::derive(&cn, &cr, DeriveOptions::default()).unwrap(),

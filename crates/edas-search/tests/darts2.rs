@@ -33,7 +33,7 @@ fn nudged(arch: &ArchVars, kind: CellKind, k: usize, delta: f64, device: &Device
     ArchVars {
         normal: shift(&arch.normal, kind == CellKind::Normal),
         reduce: shift(&arch.reduce, kind == CellKind::Reduce),
-        ops: arch.ops,
+        space: arch.space,
     }
 }
 
@@ -55,8 +55,10 @@ fn unrolled_gradient_matches_central_differences() {
         stem_multiplier: 2,
         partial_channels: 1,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     };
-    let net = SearchNetwork::new(&config, &device);
+    let net = edas_nn::Supernet::Darts(SearchNetwork::new(&config, &device));
     let (train, valid) = (batch(&device, 1), batch(&device, 2));
     // alpha away from uniform, so that the softmax is not flat.
     let mut rng = edas_rng::Rng::new(5);

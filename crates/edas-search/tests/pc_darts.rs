@@ -20,6 +20,8 @@ fn config(partial_channels: usize) -> SearchNetworkConfig {
         stem_multiplier: 2,
         partial_channels,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     }
 }
 
@@ -98,7 +100,7 @@ fn edge_normalisation_moves_and_enters_the_derivation() {
         strategy: Strategy::PcDarts,
         ..Default::default()
     };
-    let mut s = Searcher::new(&config(2), settings, 4, &device);
+    let mut s = Searcher::new(&config(2), settings, 4, &device).unwrap();
     let ctx = StepContext::plain(0.05);
     let before = s.state().unwrap();
     for k in 0..3 {
@@ -134,7 +136,7 @@ fn edge_normalisation_moves_and_enters_the_derivation() {
     let saved = s.save(dir.path()).unwrap();
     state.adam = saved.adam;
     s.load(dir.path(), &state).unwrap();
-    let g = s.genotype().unwrap();
+    let g = *s.genotype().unwrap().darts("test").unwrap();
     for kind in CellKind::ALL {
         for (node, pair) in g.cell(kind).nodes() {
             assert!(
@@ -143,7 +145,7 @@ fn edge_normalisation_moves_and_enters_the_derivation() {
             );
         }
     }
-    let n = normalised_beta(&strong);
+    let n = normalised_beta(edas_genotype::SpaceName::Darts, &strong);
     assert!(n[1] > 0.99 && n[4] > 0.99);
     // The pruning gap of a partial-channel supernet: its clamped self.
     let eval = s.evaluate(&[batch(&device, 30)], 1.0).unwrap();

@@ -165,7 +165,7 @@ fn interrupted_and_resumed_equals_uninterrupted() {
             strategy != Strategy::Random
         );
         // The stored genotype is the final one.
-        let (_, g) = edas_genotype::load(&whole.join("genotype.json")).unwrap();
+        let (_, g) = edas_genotype::Architecture::load(&whole.join("genotype.json")).unwrap();
         assert_eq!(g, a.genotype);
         // The first epoch was warm-up: alpha did not move (except random,
         // which has none to move), later epochs searched.

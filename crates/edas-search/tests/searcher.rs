@@ -26,6 +26,8 @@ fn edas_steps_move_only_relaxed_rows_and_learn() {
         stem_multiplier: 2,
         partial_channels: 1,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     };
     let settings = EdasSettings {
         arch: edas_search::AdamConfig {
@@ -34,7 +36,7 @@ fn edas_steps_move_only_relaxed_rows_and_learn() {
         },
         ..Default::default()
     };
-    let mut searcher = Searcher::new(&config, settings, 5, &device);
+    let mut searcher = Searcher::new(&config, settings, 5, &device).unwrap();
     let train = batches(&device, 160, Split::Train);
     let valid = batches(&device, 160, Split::Test);
     let mut losses = Vec::new();
@@ -65,8 +67,11 @@ fn edas_steps_move_only_relaxed_rows_and_learn() {
             // The clamp after the step is exactly the DARTS derivation of
             // softmax(alpha), computed here from the host values.
             let w = |k: usize, kind| {
-                edas_genotype::EdgeWeights::from_flat(kind, &edas_search::softmax_rows(&after[k]))
-                    .unwrap()
+                edas_genotype::EdgeWeights::from_flat(
+                    kind,
+                    &edas_search::softmax_rows(&after[k], 8),
+                )
+                .unwrap()
             };
             let derived = edas_genotype::derive(
                 &w(0, CellKind::Normal),
@@ -74,7 +79,7 @@ fn edas_steps_move_only_relaxed_rows_and_learn() {
                 edas_genotype::DeriveOptions::default(),
             )
             .unwrap();
-            assert_eq!(searcher.genotype().unwrap(), derived);
+            assert_eq!(searcher.genotype().unwrap(), derived.into());
             losses.push(stats.train_loss);
         }
         let _ = epoch;
@@ -114,7 +119,7 @@ fn baselines_step_as_their_strategy_says() {
             strategy,
             ..Default::default()
         };
-        let mut s = Searcher::new(&tiny(), settings, 7, &device);
+        let mut s = Searcher::new(&tiny(), settings, 7, &device).unwrap();
         let before = s.arch.values(CellKind::Normal).unwrap();
         let ctx = StepContext {
             tau: 5.0,
@@ -190,8 +195,8 @@ fn recomputing_relaxed_edges_changes_nothing_but_memory() {
         },
         ..Default::default()
     };
-    let mut kept = Searcher::new(&tiny(), settings(false), 9, &device);
-    let mut recomputed = Searcher::new(&tiny(), settings(true), 9, &device);
+    let mut kept = Searcher::new(&tiny(), settings(false), 9, &device).unwrap();
+    let mut recomputed = Searcher::new(&tiny(), settings(true), 9, &device).unwrap();
     // The same weights (burn draws them from its own global generator).
     let dir = tempfile::tempdir().unwrap();
     let state = kept.save(dir.path()).unwrap();
@@ -239,12 +244,14 @@ fn a_state_with_the_wrong_alpha_length_names_its_file() {
         stem_multiplier: 2,
         partial_channels: 1,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     };
-    let searcher = Searcher::new(&config, EdasSettings::default(), 1, &device);
+    let searcher = Searcher::new(&config, EdasSettings::default(), 1, &device).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let mut state = searcher.save(tmp.path()).unwrap();
     state.alpha_normal.pop();
-    let mut other = Searcher::new(&config, EdasSettings::default(), 2, &device);
+    let mut other = Searcher::new(&config, EdasSettings::default(), 2, &device).unwrap();
     let e = other.load(tmp.path(), &state).unwrap_err().to_string();
     assert!(
         e.contains("state.json: the architecture variables do not fit this search space"),
@@ -299,7 +306,7 @@ fn supernet_warmup_trains_what_the_weight_step_trains() {
                 strategy,
                 ..Default::default()
             };
-            let mut s = Searcher::new(&tiny(), settings, 7, &device);
+            let mut s = Searcher::new(&tiny(), settings, 7, &device).unwrap();
             let alpha = s.arch.values(CellKind::Normal).unwrap();
             let before = param_values(&s);
             let ctx = StepContext {

@@ -43,6 +43,7 @@ fn every_strategy_searches_a_restricted_op_set_and_never_uses_an_excluded_op() {
     let valid = batches(&device, 32, Split::Test);
     let space = no_pool_no_skip();
     let full_params = Searcher::new(&tiny(), EdasSettings::default(), 3, &device)
+        .unwrap()
         .network()
         .num_params();
     for strategy in Strategy::ALL {
@@ -55,10 +56,10 @@ fn every_strategy_searches_a_restricted_op_set_and_never_uses_an_excluded_op() {
             },
             ..Default::default()
         };
-        let mut s = Searcher::new(&tiny(), settings, 7, &device);
+        let mut s = Searcher::new(&tiny(), settings, 7, &device).unwrap();
         // Each edge holds `none` and the 5 allowed ops; the supernet is
         // smaller (no max pools, no stride-2 skips' FactorizedReduce).
-        for cell in &s.network().cells {
+        for cell in &s.network().darts().unwrap().cells {
             for edge in &cell.edges {
                 assert_eq!(edge.ops.len(), 6, "{strategy}");
                 assert!(EXCLUDED.iter().all(|p| !edge.primitives.contains(p)));
@@ -78,7 +79,7 @@ fn every_strategy_searches_a_restricted_op_set_and_never_uses_an_excluded_op() {
             };
             let stats = s.step(t.clone(), v.clone(), &ctx).unwrap();
             assert!(stats.train_loss.is_finite(), "{strategy}");
-            let g = s.genotype().unwrap();
+            let g = *s.genotype().unwrap().darts("test").unwrap();
             for kind in CellKind::ALL {
                 let counts = g.cell(kind).op_counts();
                 for p in EXCLUDED {
@@ -100,7 +101,7 @@ fn every_strategy_searches_a_restricted_op_set_and_never_uses_an_excluded_op() {
         s.end_epoch(&valid).unwrap();
         let eval = s.evaluate(&valid, 1.0).unwrap();
         assert_eq!(eval.examples, 32, "{strategy}");
-        let g = s.genotype().unwrap();
+        let g = *s.genotype().unwrap().darts("test").unwrap();
         assert!(
             CellKind::ALL.iter().all(|&k| EXCLUDED
                 .iter()

@@ -72,13 +72,15 @@ fn one_and_two_threads_give_identical_search_steps() {
         stem_multiplier: 3,
         partial_channels: 1,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     };
     let settings = || EdasSettings {
         strategy: Strategy::Darts,
         ..Default::default()
     };
-    let mut one = Searcher::new(&config, settings(), 11, &device);
-    let mut two = Searcher::new(&config, settings(), 11, &device);
+    let mut one = Searcher::new(&config, settings(), 11, &device).unwrap();
+    let mut two = Searcher::new(&config, settings(), 11, &device).unwrap();
     // The same weights (burn draws initial weights from a process-global
     // generator).
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! DARTS, first order (Liu et al. 2019): every edge a softmax mixture of
 //! its ops in both steps; the architecture step updates every row.
 
-use edas_genotype::Genotype;
+use edas_genotype::Architecture;
 use edas_nn::NetworkWeights;
 
 use super::{ArchStep, Draw, SearchStrategy};
@@ -13,7 +13,10 @@ pub struct Darts;
 
 impl SearchStrategy for Darts {
     fn arch_step(&mut self, draw: &mut Draw<'_>) -> Result<Option<ArchStep>, SearchError> {
-        Ok(Some(ArchStep::every_row(draw.arch.darts_weights(1.0))))
+        Ok(Some(ArchStep::every_row(
+            draw.arch.darts_weights(1.0),
+            draw.arch,
+        )))
     }
 
     fn weight_step(
@@ -28,7 +31,7 @@ impl SearchStrategy for Darts {
     fn searched(
         &mut self,
         draw: &mut Draw<'_>,
-        _genotype: &Genotype,
+        _genotype: &Architecture,
     ) -> Result<NetworkWeights, SearchError> {
         Ok(draw.arch.darts_weights(1.0))
     }

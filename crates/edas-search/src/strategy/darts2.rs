@@ -17,9 +17,9 @@
 use burn::module::{Module, ModuleMapper, Param};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use edas_genotype::Genotype;
+use edas_genotype::Architecture;
 use edas_nn::loss::{correct_count, cross_entropy};
-use edas_nn::{NetworkWeights, SearchNetwork, to_host, untracked};
+use edas_nn::{NetworkWeights, Supernet, to_host, untracked};
 use edas_run::optim::global_norm;
 
 use super::darts::Darts;
@@ -68,7 +68,7 @@ impl SearchStrategy for Darts2 {
     fn searched(
         &mut self,
         draw: &mut Draw<'_>,
-        genotype: &Genotype,
+        genotype: &Architecture,
     ) -> Result<NetworkWeights, SearchError> {
         Darts.searched(draw, genotype)
     }
@@ -78,12 +78,12 @@ impl SearchStrategy for Darts2 {
 /// gradient registered for the parameter's id in `grads`, none: zero), as
 /// fresh leaves with the same ids; `track`: they require a gradient.
 pub fn shifted(
-    net: &SearchNetwork,
+    net: &Supernet,
     scale: f64,
     step: f64,
     grads: &GradientsParams,
     track: bool,
-) -> SearchNetwork {
+) -> Supernet {
     struct Shift<'a> {
         scale: f64,
         step: f64,
@@ -119,7 +119,7 @@ fn alpha_grads(loss: Tensor<1>, arch: &ArchVars) -> ([Tensor<2>; 2], burn::tenso
 
 /// `grad_alpha L_train(w, alpha)` with `w` fixed (`net` untracked).
 fn train_alpha_grads(
-    net: &SearchNetwork,
+    net: &Supernet,
     arch: &ArchVars,
     train: &(Tensor<4>, Tensor<1, Int>),
 ) -> [Tensor<2>; 2] {
@@ -129,7 +129,7 @@ fn train_alpha_grads(
 
 /// The unrolled model `w' = (1 - xi * lambda) w - xi * grad_w L_train(w,
 /// alpha)` (alpha fixed), tracked.
-pub fn unrolled_model(cx: &Unrolled<'_>) -> SearchNetwork {
+pub fn unrolled_model(cx: &Unrolled<'_>) -> Supernet {
     let frozen = untracked(cx.arch);
     let logits = cx
         .net

@@ -3,7 +3,7 @@
 //! which get `softmax((alpha + gumbel) / tau)`; the weight step keeps this
 //! iteration's relaxed edges and may explore on the clamped ones.
 
-use edas_genotype::{CellKind, Genotype, OpSet};
+use edas_genotype::{Architecture, CellKind, OpSet};
 use edas_nn::{EdgeWeighting, NetworkWeights};
 use edas_rng::Rng;
 
@@ -33,7 +33,7 @@ impl Edas {
 fn weights(
     draw: &mut Draw<'_>,
     arch: &ArchVars,
-    genotype: &Genotype,
+    genotype: &Architecture,
     relaxed: &[Vec<usize>; 2],
 ) -> NetworkWeights {
     let gumbel = if draw.settings.edas.gumbel {
@@ -44,9 +44,16 @@ fn weights(
     arch.edas_weights(genotype, relaxed, draw.tau, gumbel)
 }
 
-/// One draw of relaxed edges per cell kind (normal, reduce).
+/// One draw of relaxed edges per cell kind of the space (normal, reduce;
+/// NAS-Bench-201 has no reduction cell and draws once).
 fn draw_relaxed(draw: &mut Draw<'_>) -> [Vec<usize>; 2] {
-    [draw.sampler.draw(draw.rng), draw.sampler.draw(draw.rng)]
+    let normal = draw.sampler.draw(draw.rng);
+    let reduce = if draw.arch.kinds().contains(&CellKind::Reduce) {
+        draw.sampler.draw(draw.rng)
+    } else {
+        Vec::new()
+    };
+    [normal, reduce]
 }
 
 impl SearchStrategy for Edas {
@@ -78,7 +85,7 @@ impl SearchStrategy for Edas {
     fn searched(
         &mut self,
         draw: &mut Draw<'_>,
-        genotype: &Genotype,
+        genotype: &Architecture,
     ) -> Result<NetworkWeights, SearchError> {
         let relaxed = draw_relaxed(draw);
         let arch = draw.arch;
@@ -91,10 +98,10 @@ impl SearchStrategy for Edas {
 }
 
 /// Epsilon-exploration: each clamped edge takes a uniformly drawn op of
-/// `ops` other than `none` with probability `epsilon` (the edge's input
-/// stays).
+/// `ops` other than `none` (column 0 in every space) with probability
+/// `epsilon` (the edge's input stays).
 pub fn explore(weights: &mut NetworkWeights, epsilon: f64, ops: OpSet, rng: &mut Rng) {
-    let choices = ops.darts_ops();
+    let choices: Vec<usize> = ops.columns().filter(|&k| k != 0).collect();
     if epsilon <= 0.0 || choices.is_empty() {
         return;
     }

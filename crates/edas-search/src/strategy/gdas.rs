@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use edas_genotype::{CellKind, Genotype, NUM_EDGES, NUM_OPS, Primitive};
+use edas_genotype::{Architecture, CellKind};
 use edas_nn::{EdgeWeighting, NetworkWeights};
 use edas_rng::Rng;
 
@@ -18,9 +18,10 @@ pub struct Gdas;
 
 impl SearchStrategy for Gdas {
     fn arch_step(&mut self, draw: &mut Draw<'_>) -> Result<Option<ArchStep>, SearchError> {
-        Ok(Some(ArchStep::every_row(gdas_weights(
-            draw.arch, draw.tau, draw.rng,
-        )?)))
+        Ok(Some(ArchStep::every_row(
+            gdas_weights(draw.arch, draw.tau, draw.rng)?,
+            draw.arch,
+        )))
     }
 
     fn weight_step(
@@ -35,7 +36,7 @@ impl SearchStrategy for Gdas {
     fn searched(
         &mut self,
         draw: &mut Draw<'_>,
-        _genotype: &Genotype,
+        _genotype: &Architecture,
     ) -> Result<NetworkWeights, SearchError> {
         gdas_weights(draw.arch, draw.tau, draw.rng)
     }
@@ -49,23 +50,21 @@ pub fn gdas_weights(
     tau: f64,
     rng: &mut Rng,
 ) -> Result<NetworkWeights, SearchError> {
+    let [edges, n] = arch.shape();
     let cell = |kind: CellKind, rng: &mut Rng| -> Result<Vec<EdgeWeighting>, SearchError> {
         let alpha = arch.logits(kind);
         let device = alpha.device();
         let host_alpha = arch.logit_values(kind)?;
-        Ok((0..NUM_EDGES)
+        Ok((0..edges)
             .map(|e| {
-                let host_noise = gumbel_values(rng);
+                let host_noise = gumbel_values(rng, n);
                 let noise: Tensor<1> =
-                    Tensor::from_data(TensorData::new(host_noise.clone(), [NUM_OPS]), &device);
-                let row = alpha
-                    .clone()
-                    .slice([e..e + 1, 0..NUM_OPS])
-                    .reshape([NUM_OPS]);
+                    Tensor::from_data(TensorData::new(host_noise.clone(), [n]), &device);
+                let row = alpha.clone().slice([e..e + 1, 0..n]).reshape([n]);
                 let p = softmax(row.add(noise).div_scalar(tau), 0);
-                let k = (0..NUM_OPS)
+                let k = (0..n)
                     .map(|k| {
-                        host_alpha.get(e * NUM_OPS + k).copied().unwrap_or(0.0)
+                        host_alpha.get(e * n + k).copied().unwrap_or(0.0)
                             + host_noise.get(k).copied().unwrap_or(0.0)
                     })
                     .enumerate()
@@ -73,19 +72,19 @@ pub fn gdas_weights(
                         if v > best.1 { (k, v) } else { best }
                     })
                     .0;
-                let mut hot = vec![0f32; NUM_OPS];
+                let mut hot = vec![0f32; n];
                 hot[k] = 1.0;
-                let hot: Tensor<1> = Tensor::from_data(TensorData::new(hot, [NUM_OPS]), &device);
+                let hot: Tensor<1> = Tensor::from_data(TensorData::new(hot, [n]), &device);
                 let weights = hot.sub(p.clone().detach()).add(p);
-                EdgeWeighting::Sampled {
-                    op: Primitive::ALL[k],
-                    weights,
-                }
+                EdgeWeighting::Sampled { op: k, weights }
             })
             .collect())
     };
-    Ok(NetworkWeights {
-        normal: cell(CellKind::Normal, rng)?,
-        reduce: cell(CellKind::Reduce, rng)?,
-    })
+    let normal = cell(CellKind::Normal, rng)?;
+    let reduce = if arch.kinds().contains(&CellKind::Reduce) {
+        cell(CellKind::Reduce, rng)?
+    } else {
+        Vec::new()
+    };
+    Ok(NetworkWeights { normal, reduce })
 }

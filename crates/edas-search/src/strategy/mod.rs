@@ -13,8 +13,8 @@ pub mod pc_darts;
 pub mod random;
 
 use burn::prelude::*;
-use edas_genotype::{DeriveOptions, Genotype, NUM_EDGES, NUM_OPS};
-use edas_nn::{NetworkWeights, SearchNetwork};
+use edas_genotype::{Architecture, DeriveOptions, Genotype, NUM_OPS};
+use edas_nn::{NetworkWeights, Supernet};
 use edas_rng::Rng;
 
 use crate::adam::AdamConfig;
@@ -33,18 +33,15 @@ impl Strategy {
             Strategy::Darts2 => Box::new(darts2::Darts2 {
                 r: settings.darts2.r,
             }),
-            Strategy::PcDarts => Box::new(pc_darts::PcDarts::default()),
+            Strategy::PcDarts => Box::new(pc_darts::PcDarts::new(settings.space.name())),
             Strategy::Gdas => Box::new(gdas::Gdas),
             Strategy::Random => Box::new(random::RandomSearch::new(
                 settings.random.candidates,
-                settings.space.ops(),
+                settings.space,
             )),
         }
     }
 }
-
-/// Every row of `alpha` (all 14 edges).
-pub const ALL_ROWS: [usize; NUM_EDGES] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 
 /// What a strategy draws its weightings from at a step: `alpha` (live in
 /// the architecture step, where gradients reach it; frozen in the weight
@@ -65,7 +62,7 @@ pub struct Draw<'a> {
 
 impl Draw<'_> {
     /// The clamp `C(alpha)` with the configured skip cap.
-    pub fn clamp(&self) -> Result<Genotype, SearchError> {
+    pub fn clamp(&self) -> Result<Architecture, SearchError> {
         self.arch.derive(self.settings.derive_options())
     }
 }
@@ -84,15 +81,30 @@ pub struct ArchStep {
 }
 
 impl ArchStep {
-    /// A step that relaxes every edge and updates every row of `alpha`
-    /// (DARTS, GDAS).
-    pub fn every_row(weights: NetworkWeights) -> ArchStep {
+    /// A step that relaxes every edge and updates every row of `arch`'s
+    /// cell kinds (DARTS, GDAS).
+    pub fn every_row(weights: NetworkWeights, arch: &ArchVars) -> ArchStep {
         ArchStep {
             weights,
-            rows: [ALL_ROWS.to_vec(), ALL_ROWS.to_vec()],
+            rows: all_rows(arch),
             relaxed: [Vec::new(), Vec::new()],
         }
     }
+}
+
+/// Every row of `alpha` per cell kind (normal, reduce): all edges of the
+/// kinds the space has, none of the others.
+pub fn all_rows(arch: &ArchVars) -> [Vec<usize>; 2] {
+    let [edges, _] = arch.shape();
+    let has = |kind| arch.kinds().contains(&kind);
+    [
+        (0..edges).collect(),
+        if has(edas_genotype::CellKind::Reduce) {
+            (0..edges).collect()
+        } else {
+            Vec::new()
+        },
+    ]
 }
 
 /// What a strategy that computes its own architecture gradient sees: the
@@ -100,7 +112,7 @@ impl ArchStep {
 /// and the weight optimiser's learning rate and decay.
 pub struct Unrolled<'a> {
     /// The supernet.
-    pub net: &'a SearchNetwork,
+    pub net: &'a Supernet,
     /// The architecture variables.
     pub arch: &'a ArchVars,
     /// The weight-step batch.
@@ -120,7 +132,7 @@ pub struct ArchGradient {
     pub val_loss: f64,
     /// Validation examples classified correctly in that pass.
     pub val_correct: usize,
-    /// `d/d alpha[normal]`, row-major 14 x 8.
+    /// `d/d alpha[normal]`, row-major (DARTS: 14 x 8).
     pub normal: Vec<f32>,
     /// `d/d alpha[reduce]`.
     pub reduce: Vec<f32>,
@@ -160,7 +172,7 @@ pub trait SearchStrategy: Send {
     fn searched(
         &mut self,
         draw: &mut Draw<'_>,
-        genotype: &Genotype,
+        genotype: &Architecture,
     ) -> Result<NetworkWeights, SearchError>;
 
     /// Whether its steps recompute the relaxed edges during backward
@@ -172,7 +184,11 @@ pub trait SearchStrategy: Send {
     /// The genotype the search stands at: the clamp `C(alpha)` by default
     /// (random search: its best candidate; PC-DARTS: derived from alpha and
     /// its edge normalisation).
-    fn genotype(&self, arch: &ArchVars, options: DeriveOptions) -> Result<Genotype, SearchError> {
+    fn genotype(
+        &self,
+        arch: &ArchVars,
+        options: DeriveOptions,
+    ) -> Result<Architecture, SearchError> {
         arch.derive(options)
     }
 
@@ -193,7 +209,7 @@ pub trait SearchStrategy: Send {
     fn end_epoch(
         &mut self,
         _rng: &mut Rng,
-        _score: &mut dyn FnMut(&Genotype) -> f64,
+        _score: &mut dyn FnMut(&Architecture) -> f64,
     ) -> Result<(), SearchError> {
         Ok(())
     }

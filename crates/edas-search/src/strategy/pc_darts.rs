@@ -17,10 +17,10 @@ use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::tensor::activation::softmax;
 use edas_genotype::space::{NUM_INPUT_STATES, NUM_STATES, edges_of};
-use edas_genotype::{CellKind, DeriveOptions, EdgeWeights, Genotype, NUM_EDGES, NUM_OPS, derive};
+use edas_genotype::{Architecture, CellKind, DeriveOptions, SpaceName};
 use edas_nn::{EdgeWeighting, NetworkWeights, to_host};
 
-use super::{ALL_ROWS, ArchStep, Draw, SearchStrategy};
+use super::{ArchStep, Draw, SearchStrategy};
 use crate::adam::{AdamConfig, RowAdam};
 use crate::arch::{ArchVars, host_softmax};
 use crate::error::SearchError;
@@ -28,59 +28,76 @@ use crate::error::SearchError;
 /// PC-DARTS' edge-normalisation variables and their optimiser state.
 #[derive(Clone, Debug)]
 pub struct PcDarts {
-    /// `beta` per cell kind (normal, reduce), one value per edge.
+    /// The cell space (its edges and nodes).
+    space: SpaceName,
+    /// `beta` per cell kind (normal, reduce), one value per edge (the
+    /// reduce values unused in NAS-Bench-201).
     beta: [Vec<f32>; 2],
-    /// Adam state of `beta` (14 rows of 1).
+    /// Adam state of `beta` (one row of 1 per edge).
     adam: [RowAdam; 2],
     /// This architecture step's `beta` leaves, whose gradients
     /// [`SearchStrategy::arch_update`] reads.
     leaves: Option<[Tensor<1>; 2]>,
 }
 
-impl Default for PcDarts {
-    fn default() -> Self {
+impl PcDarts {
+    /// PC-DARTS on `space`'s cell, `beta` at zero.
+    pub fn new(space: SpaceName) -> PcDarts {
+        let edges = space.edges();
         PcDarts {
-            beta: [vec![0.0; NUM_EDGES], vec![0.0; NUM_EDGES]],
-            adam: [
-                RowAdam::with_shape(NUM_EDGES, 1),
-                RowAdam::with_shape(NUM_EDGES, 1),
-            ],
+            space,
+            beta: [vec![0.0; edges], vec![0.0; edges]],
+            adam: [RowAdam::with_shape(edges, 1), RowAdam::with_shape(edges, 1)],
             leaves: None,
         }
     }
 }
 
-/// Each node's input edges, in `edas_genotype::space` order.
-fn node_edges() -> impl Iterator<Item = std::ops::Range<usize>> {
-    (NUM_INPUT_STATES..NUM_STATES).map(edges_of)
+/// Each node's input edges, in the space's row order (DARTS: nodes 2..=5
+/// of `edas_genotype::space`; NAS-Bench-201: nodes 1, 2, 3).
+fn node_edges(space: SpaceName) -> Vec<std::ops::Range<usize>> {
+    match space {
+        SpaceName::Darts => (NUM_INPUT_STATES..NUM_STATES).map(edges_of).collect(),
+        SpaceName::NasBench201 => vec![0..1, 1..3, 3..6],
+    }
 }
 
 /// `softmax` of `beta` over each node's input edges (host).
-pub fn normalised_beta(beta: &[f32]) -> Vec<f32> {
-    node_edges().flat_map(|r| host_softmax(&beta[r])).collect()
+pub fn normalised_beta(space: SpaceName, beta: &[f32]) -> Vec<f32> {
+    node_edges(space)
+        .into_iter()
+        .flat_map(|r| host_softmax(&beta[r]))
+        .collect()
 }
 
 /// The weightings of every edge: `softmax(alpha[e])` over the ops, the
 /// whole edge scaled by `softmax_node(beta)[e]`.
 fn weightings(arch: &ArchVars, beta: &[Tensor<1>; 2]) -> NetworkWeights {
+    let space = arch.space.name();
+    let [edges, n] = arch.shape();
     let cell = |kind: CellKind, beta: &Tensor<1>| {
         let ops = softmax(arch.logits(kind), 1);
         let edge = Tensor::cat(
-            node_edges()
+            node_edges(space)
+                .into_iter()
                 .map(|r| softmax(beta.clone().slice([r]), 0))
                 .collect(),
             0,
         );
-        (0..NUM_EDGES)
+        (0..edges)
             .map(|e| EdgeWeighting::RelaxedEdge {
-                ops: ops.clone().slice([e..e + 1, 0..NUM_OPS]).reshape([NUM_OPS]),
+                ops: ops.clone().slice([e..e + 1, 0..n]).reshape([n]),
                 edge: edge.clone().slice([e..e + 1]),
             })
             .collect()
     };
     NetworkWeights {
         normal: cell(CellKind::Normal, &beta[0]),
-        reduce: cell(CellKind::Reduce, &beta[1]),
+        reduce: if arch.kinds().contains(&CellKind::Reduce) {
+            cell(CellKind::Reduce, &beta[1])
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -88,7 +105,8 @@ impl PcDarts {
     /// `beta` as tensors on `device`, tracked (leaves) or not.
     fn beta_tensors(&self, device: &Device, tracked: bool) -> [Tensor<1>; 2] {
         self.beta.clone().map(|b| {
-            let t = Tensor::from_data(TensorData::new(b, [NUM_EDGES]), device);
+            let edges = b.len();
+            let t = Tensor::from_data(TensorData::new(b, [edges]), device);
             if tracked { t.require_grad() } else { t }
         })
     }
@@ -106,7 +124,7 @@ impl SearchStrategy for PcDarts {
         let leaves = self.beta_tensors(&device, true);
         let weights = weightings(draw.arch, &leaves);
         self.leaves = Some(leaves);
-        Ok(Some(ArchStep::every_row(weights)))
+        Ok(Some(ArchStep::every_row(weights, draw.arch)))
     }
 
     fn arch_update(&mut self, grads: &mut Gradients, adam: &AdamConfig) -> Result<(), SearchError> {
@@ -123,7 +141,8 @@ impl SearchStrategy for PcDarts {
                     "edge-normalisation gradient became {bad}"
                 )));
             }
-            self.adam[k].step(adam, &mut self.beta[k], &g, &ALL_ROWS);
+            let rows: Vec<usize> = (0..self.beta[k].len()).collect();
+            self.adam[k].step(adam, &mut self.beta[k], &g, &rows);
         }
         Ok(())
     }
@@ -140,20 +159,29 @@ impl SearchStrategy for PcDarts {
     fn searched(
         &mut self,
         draw: &mut Draw<'_>,
-        _genotype: &Genotype,
+        _genotype: &Architecture,
     ) -> Result<NetworkWeights, SearchError> {
         Ok(self.frozen(draw.arch))
     }
 
-    fn genotype(&self, arch: &ArchVars, options: DeriveOptions) -> Result<Genotype, SearchError> {
-        let weights = |k: usize, kind: CellKind| -> Result<EdgeWeights, SearchError> {
+    fn genotype(
+        &self,
+        arch: &ArchVars,
+        options: DeriveOptions,
+    ) -> Result<Architecture, SearchError> {
+        let [_, n] = arch.shape();
+        let weights = |k: usize, kind: CellKind| -> Result<Vec<f32>, SearchError> {
             let mut w = arch.softmax_values(kind)?;
-            for (row, b) in w.chunks_mut(NUM_OPS).zip(normalised_beta(&self.beta[k])) {
+            for (row, b) in w
+                .chunks_mut(n)
+                .zip(normalised_beta(self.space, &self.beta[k]))
+            {
                 row.iter_mut().for_each(|v| *v *= b);
             }
-            Ok(EdgeWeights::from_flat(kind, &w)?)
+            Ok(w)
         };
-        Ok(derive(
+        Ok(Architecture::derive(
+            self.space,
             &weights(0, CellKind::Normal)?,
             &weights(1, CellKind::Reduce)?,
             options,
@@ -173,10 +201,11 @@ impl SearchStrategy for PcDarts {
         let parse =
             |e: serde_json::Error| SearchError::Invalid(format!("PC-DARTS' checkpoint state: {e}"));
         let beta: [Vec<f32>; 2] = serde_json::from_value(field("beta")?).map_err(parse)?;
-        if beta.iter().any(|b| b.len() != NUM_EDGES) {
-            return Err(SearchError::Invalid(
-                "PC-DARTS' checkpoint state: beta needs 14 values per cell kind".into(),
-            ));
+        let edges = self.space.edges();
+        if beta.iter().any(|b| b.len() != edges) {
+            return Err(SearchError::Invalid(format!(
+                "PC-DARTS' checkpoint state: beta needs {edges} values per cell kind"
+            )));
         }
         self.adam = serde_json::from_value(field("beta_adam")?).map_err(parse)?;
         self.beta = beta;
@@ -193,12 +222,25 @@ mod tests {
         let mut beta = vec![0.0f32; 14];
         beta[0] = 1.0; // node 2's first input
         beta[13] = -2.0; // node 5's last input
-        let n = normalised_beta(&beta);
-        let sums: Vec<f32> = node_edges().map(|r| n[r].iter().sum()).collect();
+        let n = normalised_beta(SpaceName::Darts, &beta);
+        let sums: Vec<f32> = node_edges(SpaceName::Darts)
+            .into_iter()
+            .map(|r| n[r].iter().sum())
+            .collect();
         assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-6), "{sums:?}");
         assert_eq!(
-            node_edges().map(|r| r.len()).collect::<Vec<_>>(),
+            node_edges(SpaceName::Darts)
+                .into_iter()
+                .map(|r| r.len())
+                .collect::<Vec<_>>(),
             [2, 3, 4, 5]
+        );
+        assert_eq!(
+            node_edges(SpaceName::NasBench201)
+                .into_iter()
+                .map(|r| r.len())
+                .collect::<Vec<_>>(),
+            [1, 2, 3]
         );
         assert!(n[0] > n[1] && (n[2] - 1.0 / 3.0).abs() < 1e-6 && n[13] < n[12]);
     }

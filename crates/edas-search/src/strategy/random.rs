@@ -3,7 +3,7 @@
 //! epoch `random.candidates` fresh genotypes and the best so far are scored
 //! on the evaluation batches and the best is kept. No architecture step.
 
-use edas_genotype::{DeriveOptions, Genotype, OpSet, random_genotype_in};
+use edas_genotype::{Architecture, DeriveOptions, SearchSpace};
 use edas_nn::NetworkWeights;
 use edas_rng::Rng;
 
@@ -15,19 +15,27 @@ use crate::error::SearchError;
 #[derive(Clone, Debug)]
 pub struct RandomSearch {
     candidates: usize,
-    ops: OpSet,
-    best: Option<(Genotype, f64)>,
+    space: SearchSpace,
+    best: Option<(Architecture, f64)>,
 }
 
 impl RandomSearch {
-    /// Random search scoring `candidates` genotypes per epoch, drawn over
-    /// the op set `ops`.
-    pub fn new(candidates: usize, ops: OpSet) -> RandomSearch {
+    /// Random search scoring `candidates` architectures per epoch, drawn
+    /// uniformly from `space` (its op set).
+    pub fn new(candidates: usize, space: SearchSpace) -> RandomSearch {
         RandomSearch {
             candidates,
-            ops,
+            space,
             best: None,
         }
+    }
+
+    fn draw(&self, rng: &mut Rng) -> Result<Architecture, SearchError> {
+        Ok(Architecture::random(
+            self.space.name(),
+            self.space.ops(),
+            rng,
+        )?)
     }
 }
 
@@ -42,22 +50,24 @@ impl SearchStrategy for RandomSearch {
         _arch: Option<&ArchStep>,
         _epsilon: f64,
     ) -> Result<NetworkWeights, SearchError> {
-        Ok(NetworkWeights::clamped(&random_genotype_in(
-            self.ops, draw.rng,
-        )?))
+        Ok(NetworkWeights::clamped_arch(&self.draw(draw.rng)?))
     }
 
     fn searched(
         &mut self,
         _draw: &mut Draw<'_>,
-        genotype: &Genotype,
+        genotype: &Architecture,
     ) -> Result<NetworkWeights, SearchError> {
-        Ok(NetworkWeights::clamped(genotype))
+        Ok(NetworkWeights::clamped_arch(genotype))
     }
 
-    fn genotype(&self, arch: &ArchVars, options: DeriveOptions) -> Result<Genotype, SearchError> {
-        match self.best {
-            Some((g, _)) => Ok(g),
+    fn genotype(
+        &self,
+        arch: &ArchVars,
+        options: DeriveOptions,
+    ) -> Result<Architecture, SearchError> {
+        match &self.best {
+            Some((g, _)) => Ok(g.clone()),
             None => arch.derive(options),
         }
     }
@@ -65,14 +75,17 @@ impl SearchStrategy for RandomSearch {
     fn end_epoch(
         &mut self,
         rng: &mut Rng,
-        score: &mut dyn FnMut(&Genotype) -> f64,
+        score: &mut dyn FnMut(&Architecture) -> f64,
     ) -> Result<(), SearchError> {
         // The best so far is scored again: the shared weights moved.
-        let mut best = self.best.map(|(g, _)| (g, score(&g)));
-        for _ in 0..self.candidates {
-            let g = random_genotype_in(self.ops, rng)?;
+        let mut best = self.best.take().map(|(g, _)| {
             let s = score(&g);
-            if best.is_none_or(|(_, b)| s > b) {
+            (g, s)
+        });
+        for _ in 0..self.candidates {
+            let g = self.draw(rng)?;
+            let s = score(&g);
+            if best.as_ref().is_none_or(|(_, b)| s > *b) {
                 best = Some((g, s));
             }
         }

@@ -57,5 +57,7 @@ pub fn tiny() -> SearchNetworkConfig {
         stem_multiplier: 2,
         partial_channels: 1,
         ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
     }
 }
