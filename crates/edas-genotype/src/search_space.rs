@@ -276,13 +276,6 @@ impl SearchSpace {
         Ok(SearchSpace { name, ops: set })
     }
 
-    /// Space `name` with the op columns `ops`; `None` when `ops` names a
-    /// column the space lacks or nothing but `none`.
-    pub fn with_columns(name: SpaceName, ops: OpSet) -> Option<SearchSpace> {
-        let valid = ops.columns().all(|k| k < name.num_ops()) && !ops.without(0).is_empty();
-        valid.then_some(SearchSpace { name, ops })
-    }
-
     /// The named space.
     pub const fn name(&self) -> SpaceName {
         self.name

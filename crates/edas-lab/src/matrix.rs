@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use edas_genotype::SpaceName;
 use edas_run::files::GENOTYPE_JSON;
 
 use crate::binary::{set_args, start_args};
@@ -44,6 +45,10 @@ pub struct Matrix {
     pub points: Vec<Vec<(String, String)>>,
     /// Training config keys and the values to try.
     pub train_grid: Vec<(String, Vec<String>)>,
+    /// The search space of the `random-cell` units' samples (`darts`
+    /// unless the file says `space = "nas-bench-201"`; the searches take
+    /// theirs from their configs).
+    pub space: SpaceName,
 }
 
 /// One run of a matrix: a search (or a sampled cell) and its training.
@@ -65,6 +70,8 @@ pub struct MatrixUnit {
     pub search_set: Vec<String>,
     /// `--set` overrides of the training.
     pub train_set: Vec<String>,
+    /// The space a `random-cell` unit samples from.
+    pub space: SpaceName,
 }
 
 /// A matrix file as written (`configs/matrix/*.toml`); [`Matrix::parse`]
@@ -89,6 +96,8 @@ struct MatrixFile {
     points: Vec<toml::Table>,
     #[serde(default)]
     train_grid: BTreeMap<String, Vec<toml::Value>>,
+    #[serde(default)]
+    space: SpaceName,
 }
 
 /// A TOML value as a `--set` value and in a directory name.
@@ -228,6 +237,7 @@ impl Matrix {
             datasets: f.datasets,
             strategies: f.strategies,
             seeds: f.seeds,
+            space: f.space,
         })
     }
 
@@ -296,6 +306,7 @@ impl Matrix {
                                     .map(|c| fill(c, strategy)),
                                 search_set: with(&self.search_set, sp),
                                 train_set: with(&self.train_set, tp),
+                                space: self.space,
                             });
                         }
                     }
@@ -354,14 +365,17 @@ impl MatrixUnit {
 
     /// The arguments of `edas genotype random` for a `random-cell` unit.
     pub fn sample_args(&self, file: &Path) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "genotype".into(),
             "random".into(),
             "--seed".into(),
             self.seed.to_string(),
-            "-o".into(),
-            file.display().to_string(),
-        ]
+        ];
+        if self.space != SpaceName::Darts {
+            args.extend(["--space".into(), self.space.name().into()]);
+        }
+        args.extend(["-o".into(), file.display().to_string()]);
+        args
     }
 }
 

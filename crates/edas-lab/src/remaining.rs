@@ -135,6 +135,7 @@ mod tests {
             train_config: Some(String::new()),
             search_set: Vec::new(),
             train_set: Vec::new(),
+            space: edas_genotype::SpaceName::Darts,
         }
     }
 

@@ -118,7 +118,10 @@ impl Nb201SearchCell {
         let mut states: [Option<Tensor<4>>; 4] = [Some(x.clone()), None, None, None];
         for (e, &(input, node)) in NB201_EDGES.iter().enumerate() {
             let w = &weights[e];
-            if matches!(w, EdgeWeighting::Off | EdgeWeighting::Clamped(0)) {
+            let none = Nb201Op::None.index();
+            if matches!(w, EdgeWeighting::Off)
+                || matches!(w, EdgeWeighting::Clamped(k) if *k == none)
+            {
                 continue;
             }
             let from = states[input].clone().unwrap_or_else(zeros);

@@ -16,6 +16,7 @@
 //!   checkpoint.old/  the one before, while the next is swapped in
 //!   results.json     written last: its presence marks a finished run (RESULTS_FILE)
 //!   genotype.json, genotype.txt, normal.dot, reduce.dot, normal.svg, reduce.svg,
+//!   cell.dot, cell.svg (a NAS-Bench-201 search),
 //!   curves.svg, alpha.svg, model.bpk; model.safetensors, model.onnx (edas export)
 //! ```
 
@@ -59,6 +60,8 @@ pub const GENOTYPE_JSON: &str = "genotype.json";
 pub const GENOTYPE_TXT: &str = "genotype.txt";
 /// A search's cells as DOT, normal then reduce (the SVGs beside them).
 pub const CELL_DOTS: [&str; 2] = ["normal.dot", "reduce.dot"];
+/// A NAS-Bench-201 search's cell as DOT (the SVG beside it).
+pub const NB201_CELL_DOT: &str = "cell.dot";
 /// A run's loss and accuracy curves.
 pub const CURVES_SVG: &str = "curves.svg";
 /// A search's architecture weights over the epochs.
@@ -89,6 +92,8 @@ pub const RUN_OUTPUTS: &[&str] = &[
     CELL_DOTS[1],
     "normal.svg",
     "reduce.svg",
+    NB201_CELL_DOT,
+    "cell.svg",
     CURVES_SVG,
     ALPHA_SVG,
     MODEL_FILE,

@@ -11,7 +11,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::tensor::activation::softmax;
-use edas_genotype::{Architecture, CellKind, DeriveOptions, OpSet, SearchSpace, SpaceName};
+use edas_genotype::{Architecture, CellKind, DeriveOptions, SearchSpace, SpaceName};
 use edas_nn::{EdgeWeighting, NetworkWeights, to_host};
 use edas_rng::Rng;
 
@@ -59,17 +59,6 @@ impl ArchVars {
             reduce: Param::from_tensor(draw()),
             space,
         }
-    }
-
-    /// These variables over the op set `ops` of their space (a restricted
-    /// search space).
-    #[must_use]
-    pub fn with_ops(self, ops: OpSet) -> ArchVars {
-        let space = match SearchSpace::with_columns(self.space.name(), ops) {
-            Some(space) => space,
-            None => self.space,
-        };
-        ArchVars { space, ..self }
     }
 
     /// DARTS' variables from host values (checkpoints, tests).

@@ -224,37 +224,53 @@ impl SearchConfig {
                 "must be at least 1 (or absent for all)".into(),
             );
         }
-        if self.space.name() != SpaceName::Darts {
-            return err(
-                "space.name",
-                format!(
-                    "the {} space has its cell and architecture string (edas_genotype::nb201) \
-                     but no search network yet; only `darts` can be searched",
-                    self.space.name()
-                ),
-            );
-        }
+        let space = self.space.name();
         let n = &self.network;
         if n.channels == 0 {
             return err("network.channels", "must be at least 1".into());
         }
-        if n.layers < 3 {
-            return err(
-                "network.layers",
-                format!(
-                    "must be at least 3 (two reduction cells at L/3 and 2L/3), got {}",
-                    n.layers
-                ),
-            );
+        match space {
+            SpaceName::Darts if n.layers < 3 => {
+                return err(
+                    "network.layers",
+                    format!(
+                        "must be at least 3 (two reduction cells at L/3 and 2L/3), got {}",
+                        n.layers
+                    ),
+                );
+            }
+            SpaceName::NasBench201 if n.layers == 0 || !n.layers.is_multiple_of(3) => {
+                return err(
+                    "network.layers",
+                    format!(
+                        "a nas-bench-201 supernet has 3 stages of equally many cells: a \
+                         positive multiple of 3 (the benchmark: 15), got {}",
+                        n.layers
+                    ),
+                );
+            }
+            _ => {}
         }
         if n.stem_multiplier == 0 {
             return err("network.stem_multiplier", "must be at least 1".into());
         }
+        if space == SpaceName::NasBench201 && self.regularizers.normal_skip_cap.is_some() {
+            return err(
+                "regularizers.normal_skip_cap",
+                "caps skip_connect in DARTS' derivation; a nas-bench-201 cell keeps every \
+                 edge (leave it out)"
+                    .into(),
+            );
+        }
         let e = &self.edas;
-        if !(1..=14).contains(&e.relaxed_edges) {
+        let edges = space.edges();
+        if !(1..=edges).contains(&e.relaxed_edges) {
             return err(
                 "edas.relaxed_edges",
-                format!("must be between 1 and 14, got {}", e.relaxed_edges),
+                format!(
+                    "must be between 1 and {edges} (the {space} cell's edges), got {}",
+                    e.relaxed_edges
+                ),
             );
         }
         for (key, v) in [

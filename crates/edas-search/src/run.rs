@@ -14,7 +14,7 @@ use edas_genotype::graphviz::{self, RenderError};
 use edas_genotype::{Architecture, CellKind, Format, Nb201Op, Primitive, diff};
 use edas_run::config::to_toml;
 use edas_run::files::RESULTS_FILE;
-use edas_run::files::{GENOTYPE_JSON, GENOTYPE_TXT};
+use edas_run::files::{CELL_DOTS, GENOTYPE_JSON, GENOTYPE_TXT, NB201_CELL_DOT};
 use edas_run::optim::cosine_lr;
 use edas_run::progress::{count_of, fmt_duration};
 use edas_run::{Epoch, EpochEnd, EpochTask, RunDir, RunOptions, driver};
@@ -425,14 +425,15 @@ fn write_final(
     let drawings: Vec<(String, String)> = match genotype {
         Architecture::Darts(g) => CellKind::ALL
             .into_iter()
-            .map(|kind| {
+            .zip(CELL_DOTS)
+            .map(|(kind, file)| {
                 (
-                    format!("{kind}.dot"),
+                    file.to_owned(),
                     edas_genotype::dot::cell_to_dot(g.cell(kind), kind),
                 )
             })
             .collect(),
-        Architecture::Nb201(_) => vec![("cell.dot".to_owned(), genotype.write(Format::Dot))],
+        Architecture::Nb201(_) => vec![(NB201_CELL_DOT.to_owned(), genotype.write(Format::Dot))],
     };
     let names: Vec<&str> = drawings.iter().map(|(n, _)| n.as_str()).collect();
     let names = names.join("/");

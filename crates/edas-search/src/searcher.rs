@@ -374,7 +374,11 @@ impl Searcher {
         } else {
             let logits = net.forward(valid.0.clone(), &step.weights);
             let (loss, correct) = loss_and_correct(logits, valid.1.clone());
-            (scalar(loss.clone()), correct, Some(loss.backward()))
+            // A relaxed edge whose output cannot reach the cell's output (a
+            // NAS-Bench-201 node that only `none` edges leave) gives the
+            // loss no path to alpha: no gradient, not an error.
+            let grads = loss.is_tracked().then(|| loss.backward());
+            (scalar(loss), correct, grads)
         };
         if !value.is_finite() {
             return Ok((value, correct, None));

@@ -146,13 +146,33 @@ fn the_space_section_reads_its_ops_and_names_bad_ones_by_key() {
     );
     let e = read(&[r#"space.ops=["none"]"#]).unwrap_err().to_string();
     assert!(e.contains("at least one op other than `none`"), "{e}");
-    let e = read(&[r#"space.name="nas-bench-201""#])
+    // The NAS-Bench-201 space: 3 stages of equally many cells, 6 edges,
+    // no skip cap.
+    let e = read(&[r#"space.name="nas-bench-201""#, "network.layers=5"])
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("key `space.name`") && e.contains("no search network yet"),
+        e.contains("key `network.layers`") && e.contains("multiple of 3"),
         "{e}"
     );
+    let nb = read(&[r#"space.name="nas-bench-201""#, "network.layers=3"]).unwrap();
+    assert_eq!(nb.space.name(), edas_genotype::SpaceName::NasBench201);
+    let e = read(&[
+        r#"space.name="nas-bench-201""#,
+        "network.layers=3",
+        "edas.relaxed_edges=7",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("between 1 and 6"), "{e}");
+    let e = read(&[
+        r#"space.name="nas-bench-201""#,
+        "network.layers=3",
+        "regularizers.normal_skip_cap=2",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("keeps every edge"), "{e}");
     let e = read(&["space.nodes=3"]).unwrap_err().to_string();
     assert!(e.contains("nodes"), "{e}");
 }

@@ -101,8 +101,8 @@ pub fn report(o: &ReportOptions) -> Result<()> {
     let Table { header, md, csv } = table::table(&units, o.baseline.as_deref())?;
     print!("{}", markdown(&header, &md));
     if o.ops {
-        println!("\nMean number of each cell's 8 edges that use each operation:\n");
-        print!("{}", markdown(&ops::header(), &ops::table(&units)?));
+        println!("\nMean number of each cell's kept edges that use each operation:\n");
+        print!("{}", markdown(&ops::header(&units), &ops::table(&units)?));
     }
     if o.ranks {
         println!("\nKendall's rank correlation with the trained cell's test accuracy:\n");
