@@ -11,6 +11,7 @@ mod genotype_cmd;
 mod import_cmd;
 mod inspect_cmd;
 mod run_args;
+mod score_cmd;
 mod search_cmd;
 mod shipped;
 mod source;
@@ -88,6 +89,12 @@ enum Command {
         after_help = "Examples:\n  edas import --weights weights.pt --genotype DARTS_V2 --out runs/darts-v2-pt"
     )]
     Import(import_cmd::ImportArgs),
+    /// Architectures' accuracy on a search run's supernet clamped to each
+    /// (the weight-sharing estimate), on the run's evaluation examples.
+    #[command(
+        after_help = "Examples:\n  edas score --run runs/nb201-fashion-mnist-edas --cells cells.txt\n  edas score --run runs/cifar10-edas --genotype DARTS_V2 --genotype PDARTS"
+    )]
+    Score(score_cmd::ScoreArgs),
     /// Time one search or training step on a device (one JSON line).
     #[command(after_help = "Examples:\n  edas bench edas-l8 --batch 64 --device cpu")]
     Bench(bench_cmd::BenchArgs),
@@ -134,6 +141,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => train_cmd::eval(args),
         Command::Export(args) => train_cmd::export(args),
         Command::Import(args) => import_cmd::run(args),
+        Command::Score(args) => score_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
     };
     match result {

@@ -26,6 +26,7 @@ pub mod error;
 pub mod records;
 pub mod run;
 pub mod sampler;
+pub mod score;
 pub mod searcher;
 pub mod settings;
 pub mod strategy;
@@ -39,6 +40,7 @@ pub use error::SearchError;
 pub use records::{SearchRecord, SearchResults};
 pub use run::{SearchOutcome, run_search, run_search_on};
 pub use sampler::{EdgeDistribution, EdgeSampler};
+pub use score::RunScorer;
 pub use searcher::{Evaluation, Searcher, StepContext, StepStats};
 pub use settings::{
     Darts2Section, EdasSection, EdasSettings, RandomSection, Regularizers, WarmupNetwork,

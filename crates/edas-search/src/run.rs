@@ -35,6 +35,13 @@ pub struct SearchState {
     searcher: SearcherState,
 }
 
+impl SearchState {
+    /// The searcher's host-side state.
+    pub fn searcher(&self) -> &SearcherState {
+        &self.searcher
+    }
+}
+
 /// What a search returns: the driver's outcome and the genotype the search
 /// stands at.
 #[derive(Clone, Debug)]
