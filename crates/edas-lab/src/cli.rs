@@ -47,6 +47,13 @@ pub enum Command {
         after_help = "Examples:\n  edas-lab report runs/matrix/fashion --csv fashion.csv --plot errors.svg\n  edas-lab report runs/matrix/knobs --by edas.relaxed_edges --baseline random-cell"
     )]
     Report(ReportOptions),
+    /// How well each search's supernet ranks cells trained from scratch:
+    /// Kendall's tau of `edas score` with their test accuracy, per group
+    /// with a 95% interval over seeds.
+    #[command(
+        after_help = "Examples:\n  edas-lab rank-cells --searches runs/matrix/nb201-fashion --cells runs/matrix/nb201-fashion-cells"
+    )]
+    RankCells(crate::rank_cells::RankOptions),
     /// One cell trained with N seeds: the recipe's spread and the runs a
     /// comparison needs.
     #[command(after_help = "Examples:\n  edas-lab variance --genotype DARTS_V2 --seeds 5")]
@@ -109,6 +116,7 @@ impl Command {
             Command::Fashion(local) => crate::fashion::fashion(&local),
             Command::Report(o) => report(&o),
             Command::Variance(o) => variance(&o),
+            Command::RankCells(o) => crate::rank_cells::rank_cells(&o),
             Command::SearchCifar10(o) => paper::search(Data::Cifar10, &o),
             Command::SearchCifar100(o) => paper::search(Data::Cifar100, &o),
             Command::TrainCifar10(o) => paper::train(Data::Cifar10, &o),

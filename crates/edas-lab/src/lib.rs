@@ -31,6 +31,7 @@ pub mod local;
 pub mod matrix;
 pub mod matrix_status;
 pub mod paper;
+pub mod rank_cells;
 pub mod remaining;
 pub mod report;
 pub mod slurm;

@@ -212,7 +212,12 @@ const CSV_HEADER: &str = "group,runs,device,search_min_mean,search_min_std,peak_
 
 /// The CSV file of [`Table::csv`]'s rows, with its header.
 pub fn csv_text(rows: &[Vec<String>]) -> String {
-    let mut text = format!("{CSV_HEADER}\n");
+    format!("{CSV_HEADER}\n{}", csv_rows(rows))
+}
+
+/// `rows` as CSV lines (RFC 4180 fields), no header.
+pub fn csv_rows(rows: &[Vec<String>]) -> String {
+    let mut text = String::new();
     for row in rows {
         let fields: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
         text.push_str(&fields.join(","));
