@@ -30,8 +30,11 @@ Checked: the official reader (`nats_bench.create(path, 'tss', fast_mode=...)`,
 nats_bench 1.8) opens both NATS layouts written here and returns their
 values (`get_more_info`, `get_cost_info`).
 
-Usage: python3 bench/nb201_bench_files.py OUT_DIR   (needs `pip install
-nats_bench`).
+Usage: python3 bench/nb201_bench_files.py OUT_DIR [FULL_EPOCHS]   (needs
+`pip install nats_bench`). FULL_EPOCHS (default 200, the benchmarks') sets
+how many epochs the long training records: the test fixtures of
+crates/edas-benchmark/tests/data/ use 3 to stay small (the layout is the
+same; a reader takes the last epoch from each result's `epochs`).
 """
 
 import os
@@ -96,10 +99,10 @@ def result(index, arch, dataset, seed, epochs):
     return r
 
 
-def arch_results(index, arch, epochs):
+def arch_results(index, arch, epochs, full):
     a = ArchResults(index, arch)
     for dataset in EVAL_SETS:
-        for seed in SEEDS if epochs == 200 else SEEDS[:1]:
+        for seed in SEEDS if full else SEEDS[:1]:
             a.update(dataset, seed, result(index, arch, dataset, seed, epochs))
     a.clear_params()
     return a.state_dict()
@@ -116,13 +119,16 @@ def legacy_torch_save(obj, path):
         pickle.dump([], f, protocol=2)
 
 
-def main(out):
+def main(out, full_epochs):
     os.makedirs(out, exist_ok=True)
     indexes = list(range(len(CELLS)))
     # NATS-Bench topology: '12' and '200' epochs per cell.
     nats = {
         "meta_archs": list(CELLS),
-        "arch2infos": {i: {"12": arch_results(i, a, 12), "200": arch_results(i, a, 200)} for i, a in enumerate(CELLS)},
+        "arch2infos": {
+            i: {"12": arch_results(i, a, 12, False), "200": arch_results(i, a, full_epochs, True)}
+            for i, a in enumerate(CELLS)
+        },
         "evaluated_indexes": indexes,
     }
     pickle_save(nats, os.path.join(out, "NATS-tss-v1_0-3ffb9.pickle"))
@@ -145,6 +151,6 @@ def main(out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
-    main(sys.argv[1])
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) == 3 else 200)

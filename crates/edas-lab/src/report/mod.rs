@@ -10,6 +10,7 @@
 //! ([`ranks`]); with `--plot`, the test errors as a strip chart
 //! ([`plot`]). Nothing is written unless asked for.
 
+pub mod benchmark;
 pub mod cells;
 pub mod ops;
 pub mod plot;
@@ -59,6 +60,11 @@ pub struct ReportOptions {
     /// Draw the test errors as a strip chart (SVG) into FILE.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// A NAS-Bench-201 or NATS-Bench topology file (or NATS' simple
+    /// directory): add the found NAS-Bench-201 cells' benchmark test
+    /// accuracies.
+    #[arg(long, value_name = "PATH")]
+    pub benchmark: Option<PathBuf>,
 }
 
 impl ReportOptions {
@@ -107,6 +113,18 @@ pub fn report(o: &ReportOptions) -> Result<()> {
     if o.ranks {
         println!("\nKendall's rank correlation with the trained cell's test accuracy:\n");
         print!("{}", markdown(&ranks::header(), &ranks::table(&units)));
+    }
+    if let Some(path) = &o.benchmark {
+        let bench = edas_benchmark::Benchmark::open(path)?;
+        println!(
+            "\nBenchmark test accuracy of the found cells ({}; 200 epochs, mean over its seeds; \
+             mean ± std over a group's cells):\n",
+            path.display()
+        );
+        print!(
+            "{}",
+            markdown(&benchmark::header(), &benchmark::table(&units, &bench)?)
+        );
     }
     if let Some(path) = &o.csv {
         edas_fs::write_atomic(path, csv_text(&csv).as_bytes())
