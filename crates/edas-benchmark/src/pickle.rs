@@ -138,24 +138,115 @@ pub enum PickleError {
 enum Live {
     Plain(Value),
     List(Rc<RefCell<Vec<Live>>>),
-    Tuple(Vec<Live>),
+    Tuple(Rc<Vec<Live>>),
     Dict(Rc<RefCell<Vec<(Live, Live)>>>),
     Global(String),
     Object(Rc<RefCell<(String, Vec<Live>)>>),
 }
 
+/// How deeply values may nest (the benchmarks' nest a few levels); a
+/// deeper value, or one that contains itself, is an error rather than a
+/// stack overflow.
+const MAX_DEPTH: usize = 256;
+
+/// How many values one pickle may expand to. A pickle may refer to one
+/// container many times (`GET`); the tree of [`Value`]s copies it each
+/// time, so a hostile file could grow exponentially. The expanded size is
+/// counted on the shared graph first, and a pickle above this is refused
+/// before anything is copied.
+pub const MAX_VALUES: u64 = 4_000_000_000;
+
+fn nested_too_deep() -> PickleError {
+    PickleError::Malformed {
+        at: 0,
+        message: format!(
+            "values nested more than {MAX_DEPTH} deep (or a container that holds itself)"
+        ),
+    }
+}
+
 impl Live {
-    fn finish(&self) -> Value {
-        match self {
+    /// The number of values `self` expands to, counted once per shared
+    /// container (`sizes`, by address), saturating.
+    fn expanded(
+        &self,
+        depth: usize,
+        sizes: &mut std::collections::HashMap<usize, u64>,
+    ) -> Result<u64, PickleError> {
+        if depth > MAX_DEPTH {
+            return Err(nested_too_deep());
+        }
+        let key = match self {
+            Live::List(l) => Some(Rc::as_ptr(l) as *const () as usize),
+            Live::Tuple(t) => Some(Rc::as_ptr(t) as *const () as usize),
+            Live::Dict(d) => Some(Rc::as_ptr(d) as *const () as usize),
+            Live::Object(o) => Some(Rc::as_ptr(o) as *const () as usize),
+            Live::Plain(_) | Live::Global(_) => None,
+        };
+        if let Some(n) = key.and_then(|k| sizes.get(&k)) {
+            return Ok(*n);
+        }
+        let mut sum = |items: &[Live]| -> Result<u64, PickleError> {
+            items.iter().try_fold(1u64, |acc, v| {
+                Ok(acc.saturating_add(v.expanded(depth + 1, sizes)?))
+            })
+        };
+        let n = match self {
+            Live::Plain(_) | Live::Global(_) => 1,
+            Live::List(l) => sum(&l.borrow())?,
+            Live::Tuple(t) => sum(t)?,
+            Live::Object(o) => sum(&o.borrow().1)?,
+            Live::Dict(d) => {
+                let d = d.borrow();
+                let mut total = 1u64;
+                for (k, v) in d.iter() {
+                    total = total
+                        .saturating_add(k.expanded(depth + 1, sizes)?)
+                        .saturating_add(v.expanded(depth + 1, sizes)?);
+                }
+                total
+            }
+        };
+        if let Some(k) = key {
+            sizes.insert(k, n);
+        }
+        Ok(n)
+    }
+
+    /// The value, its size checked first ([`MAX_VALUES`]).
+    fn finish_checked(&self) -> Result<Value, PickleError> {
+        let n = self.expanded(0, &mut Default::default())?;
+        if n > MAX_VALUES {
+            return Err(PickleError::Malformed {
+                at: 0,
+                message: format!(
+                    "it expands to {n} values, more than {MAX_VALUES} (a container referred to \
+                     too often)"
+                ),
+            });
+        }
+        self.finish(0)
+    }
+
+    fn finish(&self, depth: usize) -> Result<Value, PickleError> {
+        if depth > MAX_DEPTH {
+            return Err(nested_too_deep());
+        }
+        let all = |items: &[Live]| -> Result<Vec<Value>, PickleError> {
+            items.iter().map(|v| v.finish(depth + 1)).collect()
+        };
+        Ok(match self {
             Live::Plain(v) => v.clone(),
-            Live::List(l) => Value::List(l.borrow().iter().map(Live::finish).collect()),
-            Live::Tuple(t) => Value::Tuple(t.iter().map(Live::finish).collect()),
-            Live::Dict(d) => Value::Dict(
-                d.borrow()
-                    .iter()
-                    .map(|(k, v)| (k.finish(), v.finish()))
-                    .collect(),
-            ),
+            Live::List(l) => Value::List(all(&l.borrow())?),
+            Live::Tuple(t) => Value::Tuple(all(t)?),
+            Live::Dict(d) => {
+                let d = d.borrow();
+                let mut items = Vec::with_capacity(d.len());
+                for (k, v) in d.iter() {
+                    items.push((k.finish(depth + 1)?, v.finish(depth + 1)?));
+                }
+                Value::Dict(items)
+            }
             Live::Global(name) => Value::Object {
                 class: name.clone(),
                 state: Vec::new(),
@@ -164,10 +255,10 @@ impl Live {
                 let o = o.borrow();
                 Value::Object {
                     class: o.0.clone(),
-                    state: o.1.iter().map(Live::finish).collect(),
+                    state: all(&o.1)?,
                 }
             }
-        }
+        })
     }
 }
 
@@ -316,8 +407,8 @@ impl Reader<'_> {
     /// `callable(*args)`: an `OrderedDict` (or `dict`) becomes a dict, a
     /// numpy scalar its number, anything else an object.
     fn reduce(&mut self, callable: Live, args: Live) -> Result<Live, PickleError> {
-        let args = match args {
-            Live::Tuple(t) => t,
+        let args: Vec<Live> = match args {
+            Live::Tuple(t) => t.as_ref().clone(),
             other => vec![other],
         };
         let Live::Global(name) = callable else {
@@ -354,7 +445,7 @@ impl Reader<'_> {
             match op {
                 b'.' => {
                     let top = self.pop()?;
-                    return Ok(top.finish());
+                    return top.finish_checked();
                 }
                 0x80 => {
                     self.u8()?; // protocol
@@ -457,7 +548,7 @@ impl Reader<'_> {
                 }
                 b'}' => self.push(Live::Dict(Rc::new(RefCell::new(Vec::new())))),
                 b']' => self.push(Live::List(Rc::new(RefCell::new(Vec::new())))),
-                b')' => self.push(Live::Tuple(Vec::new())),
+                b')' => self.push(Live::Tuple(Rc::new(Vec::new()))),
                 0x8f => self.push(Live::List(Rc::new(RefCell::new(Vec::new())))),
                 b'd' => {
                     let items = self.pop_mark()?;
@@ -470,7 +561,7 @@ impl Reader<'_> {
                 }
                 b't' => {
                     let items = self.pop_mark()?;
-                    self.push(Live::Tuple(items));
+                    self.push(Live::Tuple(Rc::new(items)));
                 }
                 0x91 => {
                     let items = self.pop_mark()?;
@@ -482,7 +573,7 @@ impl Reader<'_> {
                         return self.bad("a tuple of more items than the stack holds");
                     }
                     let items = self.stack.split_off(self.stack.len() - n);
-                    self.push(Live::Tuple(items));
+                    self.push(Live::Tuple(Rc::new(items)));
                 }
                 b'a' => {
                     let v = self.pop()?;
@@ -541,8 +632,8 @@ impl Reader<'_> {
                     self.push(Live::Global(format!("{module}.{name}")));
                 }
                 0x93 => {
-                    let name = self.pop()?.finish();
-                    let module = self.pop()?.finish();
+                    let name = self.pop()?.finish_checked()?;
+                    let module = self.pop()?.finish_checked()?;
                     let (Value::Str(m), Value::Str(n)) = (module, name) else {
                         return self.bad("STACK_GLOBAL of something that is not two strs");
                     };
@@ -605,10 +696,14 @@ fn numpy_scalar(args: &[Live]) -> Option<Value> {
     let Live::Object(o) = dtype else {
         return None;
     };
-    let kind = o.borrow().1.first().and_then(|v| match v.finish() {
-        Value::Str(s) => Some(s),
-        _ => None,
-    })?;
+    let kind = o
+        .borrow()
+        .1
+        .first()
+        .and_then(|v| match v.finish_checked() {
+            Ok(Value::Str(s)) => Some(s),
+            _ => None,
+        })?;
     let array = |n: usize| -> Option<[u8; 8]> {
         let mut a = [0u8; 8];
         a[..n].copy_from_slice(b.get(..n)?);
@@ -637,6 +732,24 @@ fn numpy_scalar(args: &[Live]) -> Option<Value> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// No input panics the reader: random bytes, and the test pickle
+        /// with a byte changed or cut short.
+        #[test]
+        fn no_input_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = read(&bytes);
+        }
+
+        #[test]
+        fn no_mutation_panics(at in 0..P2.len(), byte in any::<u8>(), cut in 0..P2.len()) {
+            let mut b = P2.to_vec();
+            b[at] = byte;
+            let _ = read(&b);
+            let _ = read(&b[..cut]);
+        }
+    }
 
     /// `pickle.dumps({'a': [1, 2.5, 'x'], (1, 'k'): None, 'n': -300}, protocol=2)`.
     const P2: &[u8] = b"\x80\x02}q\x00(X\x01\x00\x00\x00aq\x01]q\x02(K\x01G@\x04\x00\x00\x00\x00\x00\x00X\x01\x00\x00\x00xq\x03eK\x01X\x01\x00\x00\x00kq\x04\x86q\x05NX\x01\x00\x00\x00nq\x06J\xd4\xfe\xff\xffu.";
@@ -670,6 +783,18 @@ mod tests {
             Err(PickleError::UnknownOpcode { op: 0xff, at: 2 })
         ));
         assert!(matches!(read(b"."), Err(PickleError::Malformed { .. })));
+        // A tuple referred to three times in each of 60 levels: 3^60 values.
+        let mut bomb = b"\x80\x02)q\x00".to_vec();
+        for _ in 0..60 {
+            bomb.extend_from_slice(b"h\x00h\x00h\x00\x87q\x00");
+        }
+        bomb.push(b'.');
+        assert!(matches!(read(&bomb), Err(PickleError::Malformed { .. })));
+        // A list that contains itself (`l = []; l.append(l)`).
+        assert!(matches!(
+            read(b"\x80\x02]q\x00h\x00a."),
+            Err(PickleError::Malformed { .. })
+        ));
         assert_eq!(long(&[0xd4, 0xfe]), Some(-300));
         assert_eq!(long(&[0x2c, 0x01]), Some(300));
     }
