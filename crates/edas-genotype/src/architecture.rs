@@ -20,9 +20,8 @@
 use std::fmt;
 use std::path::Path;
 
-use thiserror::Error;
-
 use crate::derive::{DeriveOptions, EdgeWeights};
+pub use crate::error::SpaceMismatch;
 use crate::error::{DeriveError, Error, GenotypeError, ParseError, ParseErrorKind};
 use crate::format::Format;
 use crate::genotype::Genotype;
@@ -40,20 +39,6 @@ pub enum Architecture {
     Darts(Genotype),
     /// A NAS-Bench-201 cell.
     Nb201(Nb201Cell),
-}
-
-/// An architecture given to something built for another space.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("{what} takes {expected} architectures, but `{text}` is a {found} one")]
-pub struct SpaceMismatch {
-    /// What refused it (`the darts network`, `edas genotype plot`).
-    pub what: String,
-    /// The space it takes.
-    pub expected: SpaceName,
-    /// The architecture's space.
-    pub found: SpaceName,
-    /// The architecture as one line of text.
-    pub text: String,
 }
 
 impl From<Genotype> for Architecture {
@@ -136,8 +121,8 @@ impl Architecture {
     pub fn mismatch(&self, what: &str, expected: SpaceName) -> SpaceMismatch {
         SpaceMismatch {
             what: what.to_owned(),
-            expected,
-            found: self.space(),
+            expected: expected.name(),
+            found: self.space().name(),
             text: self.to_string(),
         }
     }

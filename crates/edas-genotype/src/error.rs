@@ -291,6 +291,20 @@ pub enum DeriveError {
     },
 }
 
+/// An architecture given to something built for another space.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("{what} takes {expected} architectures, but `{text}` is a {found} one")]
+pub struct SpaceMismatch {
+    /// What refused it (`the darts network`, `edas genotype plot`).
+    pub what: String,
+    /// The space it takes (`SpaceName::name`).
+    pub expected: &'static str,
+    /// The architecture's space.
+    pub found: &'static str,
+    /// The architecture as one line of text.
+    pub text: String,
+}
+
 /// Any error of this crate, including reading genotype files.
 #[derive(Debug, Error)]
 pub enum Error {
@@ -317,7 +331,7 @@ pub enum Error {
     Fs(#[from] edas_fs::FsError),
     /// An architecture of one space given to something built for another.
     #[error(transparent)]
-    Space(#[from] crate::architecture::SpaceMismatch),
+    Space(#[from] SpaceMismatch),
     /// A file was read but its contents are not a valid genotype.
     #[error("invalid genotype file {}", path.display())]
     File {

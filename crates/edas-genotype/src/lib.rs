@@ -50,6 +50,7 @@ pub mod format;
 pub mod genotype;
 pub mod graphviz;
 pub mod nb201;
+pub mod op_set;
 pub mod primitive;
 pub mod published;
 pub mod random;

@@ -28,7 +28,7 @@ use edas_rng::Rng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{ArchStringError, DeriveError};
-use crate::search_space::OpSet;
+use crate::op_set::OpSet;
 
 /// One op of the NAS-Bench-201 space, in the benchmark's order
 /// (`none`, `skip_connect`, `nor_conv_1x1`, `nor_conv_3x3`, `avg_pool_3x3`).
