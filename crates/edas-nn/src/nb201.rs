@@ -79,6 +79,43 @@ impl Nb201Config {
     }
 }
 
+/// One layer of the skeleton and its channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerShape {
+    /// A residual block `c_in -> c_out` at stride 2.
+    Res {
+        /// Input channels.
+        c_in: usize,
+        /// Output channels.
+        c_out: usize,
+    },
+    /// A cell on `c` channels.
+    Cell {
+        /// Channels.
+        c: usize,
+    },
+}
+
+impl Nb201Config {
+    /// The skeleton's layers in order: `N` cells at `C`, a block to `2C`,
+    /// `N` cells, a block to `4C`, `N` cells (the network and the supernet
+    /// build from this one list).
+    pub fn layers(&self) -> Vec<LayerShape> {
+        let mut layers = Vec::with_capacity(3 * self.cells_per_stage + 2);
+        for stage in 0..3 {
+            let width = self.channels << stage;
+            if stage > 0 {
+                layers.push(LayerShape::Res {
+                    c_in: width / 2,
+                    c_out: width,
+                });
+            }
+            layers.extend((0..self.cells_per_stage).map(|_| LayerShape::Cell { c: width }));
+        }
+        layers
+    }
+}
+
 /// One edge of a discrete NAS-Bench-201 cell.
 #[derive(Module, Debug)]
 pub enum Nb201Edge {
@@ -252,23 +289,18 @@ impl Nb201Network {
     ) -> Result<Nb201Network, NnError> {
         config.check()?;
         let c = config.channels;
-        let mut layers = Vec::with_capacity(3 * config.cells_per_stage + 2);
-        for stage in 0..3 {
-            let width = c << stage;
-            if stage > 0 {
-                layers.push(Nb201Layer::Res(ResBlock::new(
-                    width / 2,
-                    width,
-                    true,
-                    device,
-                )));
-            }
-            for _ in 0..config.cells_per_stage {
-                layers.push(Nb201Layer::Cell(Nb201CellModule::new(
-                    cell, width, true, device,
-                )));
-            }
-        }
+        let layers = config
+            .layers()
+            .into_iter()
+            .map(|layer| match layer {
+                LayerShape::Res { c_in, c_out } => {
+                    Nb201Layer::Res(ResBlock::new(c_in, c_out, true, device))
+                }
+                LayerShape::Cell { c } => {
+                    Nb201Layer::Cell(Nb201CellModule::new(cell, c, true, device))
+                }
+            })
+            .collect();
         Ok(Nb201Network {
             stem_conv: ConvSpec::new(config.in_channels, c, 3)
                 .with_padding(1)

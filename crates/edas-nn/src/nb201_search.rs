@@ -18,7 +18,9 @@ use edas_genotype::nb201::{NB201_EDGES, NB201_NUM_EDGES, Nb201Cell, Nb201Op};
 
 use crate::conv::conv_forward;
 use crate::error::NnError;
-use crate::nb201::{Nb201CellModule, Nb201Config, Nb201Edge, Nb201Layer, Nb201Network, ResBlock};
+use crate::nb201::{
+    LayerShape, Nb201CellModule, Nb201Config, Nb201Edge, Nb201Layer, Nb201Network, ResBlock,
+};
 use crate::ops::{Bn, ConvSpec, drop_path_seed, drop_path_seeded};
 use crate::supernet::{
     CellWeights, DropPath, EdgeWeighting, NetworkWeights, accumulate, partial_forward,
@@ -183,25 +185,20 @@ impl Nb201SearchNetwork {
                 "partial channel connections K={partial} need channels divisible by K, got C={c}"
             )));
         }
-        let mut layers = Vec::with_capacity(3 * config.cells_per_stage + 2);
-        for stage in 0..3 {
-            let width = c << stage;
-            if stage > 0 {
-                layers.push(Nb201SearchLayer::Res(ResBlock::new(
-                    width / 2,
-                    width,
-                    true,
-                    device,
-                )));
-            }
-            for _ in 0..config.cells_per_stage {
-                layers.push(Nb201SearchLayer::Cell(Nb201SearchCell {
+        let layers = config
+            .layers()
+            .into_iter()
+            .map(|layer| match layer {
+                LayerShape::Res { c_in, c_out } => {
+                    Nb201SearchLayer::Res(ResBlock::new(c_in, c_out, true, device))
+                }
+                LayerShape::Cell { c } => Nb201SearchLayer::Cell(Nb201SearchCell {
                     edges: (0..NB201_NUM_EDGES)
-                        .map(|_| Nb201MixedEdge::new(width, partial, ops, device))
+                        .map(|_| Nb201MixedEdge::new(c, partial, ops, device))
                         .collect(),
-                }));
-            }
-        }
+                }),
+            })
+            .collect();
         Ok(Nb201SearchNetwork {
             stem_conv: ConvSpec::new(config.in_channels, c, 3)
                 .with_padding(1)
