@@ -14,6 +14,11 @@ pub struct SearchArgs {
     /// The search config (TOML; see configs/search/).
     #[arg(long, required_unless_present = "resume", conflicts_with = "resume")]
     config: Option<PathBuf>,
+    /// A NAS-Bench-201 `.pth`, a NATS-Bench topology `.pickle.pbz2` or its
+    /// simple directory: record the derived cell's benchmark test accuracy
+    /// every epoch (the config's `benchmark`; NAS-Bench-201 space only).
+    #[arg(long, value_name = "PATH", conflicts_with = "resume")]
+    benchmark: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -24,7 +29,11 @@ pub fn run(args: SearchArgs) -> Result<ExitCode> {
         .plan::<SearchConfig>("search", args.config.as_deref(), |c| {
             PathBuf::from("runs").join(&c.name)
         })?;
-    let config = &plan.loaded.config;
+    let mut config = plan.loaded.config.clone();
+    if let Some(path) = &args.benchmark {
+        config.benchmark = Some(path.clone());
+    }
+    let config = &config;
     config.validate(&plan.loaded.origin)?;
     if args.run.check {
         println!("config ok: {}", plan.loaded.origin);

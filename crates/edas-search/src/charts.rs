@@ -66,6 +66,31 @@ pub fn write(run: &RunDir, config: &SearchConfig, rs: &[SearchRecord]) -> Result
             hide_legend: false,
         },
     ];
+    let mut charts = charts;
+    let datasets: std::collections::BTreeSet<&String> = rs
+        .iter()
+        .filter_map(|r| r.benchmark.as_ref())
+        .flat_map(|b| b.keys())
+        .collect();
+    if !datasets.is_empty() {
+        charts.push(Chart {
+            title: "benchmark test accuracy of the derived cell".into(),
+            x_label: "epoch".into(),
+            y_label: "accuracy (%)".into(),
+            series: datasets
+                .into_iter()
+                .map(|d| Series {
+                    name: d.clone(),
+                    points: rs
+                        .iter()
+                        .filter_map(|r| Some((x(r), *r.benchmark.as_ref()?.get(d)?)))
+                        .collect(),
+                })
+                .collect(),
+            y_range: None,
+            hide_legend: false,
+        });
+    }
     run.write(
         CURVES_SVG,
         figure(

@@ -158,6 +158,12 @@ pub struct SearchConfig {
     /// Weight optimiser (SGD, cosine schedule over the epochs).
     #[serde(default)]
     pub weights: SgdSettings,
+    /// A NAS-Bench-201 or NATS-Bench topology file (or NATS' simple
+    /// directory): each epoch's record then holds the derived cell's
+    /// benchmark test accuracies (`edas search --benchmark PATH`; a
+    /// `nas-bench-201` space only). Written only when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<std::path::PathBuf>,
 }
 
 fn default_name() -> String {
@@ -189,6 +195,7 @@ impl SearchConfig {
             pc_darts: PcDartsSection::default(),
             arch: AdamConfig::default(),
             weights: SgdSettings::default(),
+            benchmark: None,
         }
     }
 
@@ -225,6 +232,14 @@ impl SearchConfig {
             );
         }
         let space = self.space.name();
+        if self.benchmark.is_some() && space != SpaceName::NasBench201 {
+            return err(
+                "benchmark",
+                format!(
+                    "the benchmark files hold NAS-Bench-201 cells; this search's space is {space}"
+                ),
+            );
+        }
         let n = &self.network;
         if n.channels == 0 {
             return err("network.channels", "must be at least 1".into());

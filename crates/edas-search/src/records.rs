@@ -64,6 +64,11 @@ pub struct SearchRecord {
     pub epoch_time_s: f64,
     /// Peak resident memory during the epoch (MiB), where measurable.
     pub peak_memory_mib: Option<f64>,
+    /// The derived cell's benchmark test accuracy (%) per data set, with
+    /// `benchmark` set in the config (absent otherwise, and for a cell the
+    /// benchmark does not hold).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<BTreeMap<String, f64>>,
 }
 
 impl EpochRecord for SearchRecord {

@@ -79,9 +79,32 @@ struct Search<'a> {
     data: SearchData,
     searcher: Searcher,
     device: &'a Device,
+    /// The benchmark the config names, opened.
+    benchmark: Option<edas_benchmark::Benchmark>,
 }
 
 impl Search<'_> {
+    /// `genotype`'s benchmark test accuracy per data set, when the config
+    /// names a benchmark and it holds the cell.
+    fn benchmark_accuracy(
+        &self,
+        genotype: &Architecture,
+    ) -> Result<Option<BTreeMap<String, f64>>, SearchError> {
+        let (Some(bench), Architecture::Nb201(cell)) = (&self.benchmark, genotype) else {
+            return Ok(None);
+        };
+        let mut out = BTreeMap::new();
+        for d in edas_benchmark::Dataset::ALL {
+            let acc = bench
+                .test_accuracy(cell, d)
+                .map_err(|e| SearchError::Invalid(edas_run::error::chain(&e)))?;
+            if let Some(a) = acc {
+                out.insert(d.name().to_owned(), a);
+            }
+        }
+        Ok((!out.is_empty()).then_some(out))
+    }
+
     fn steps_per_epoch(&self) -> usize {
         self.data
             .train
@@ -245,6 +268,7 @@ impl EpochTask for Search<'_> {
             step_time_s: sums.step_time_s / steps.max(1) as f64,
             epoch_time_s: 0.0,
             peak_memory_mib: None,
+            benchmark: self.benchmark_accuracy(&genotype)?,
         }))
     }
 
@@ -311,11 +335,19 @@ fn search(
         None => crate::data::open(config, device)?,
     };
     let searcher = Searcher::new(&data.net, config.settings(), config.seed, device)?;
+    let benchmark = match &config.benchmark {
+        Some(path) => Some(
+            edas_benchmark::Benchmark::open(path)
+                .map_err(|e| SearchError::Invalid(edas_run::error::chain(&e)))?,
+        ),
+        None => None,
+    };
     let mut search = Search {
         config,
         data,
         searcher,
         device,
+        benchmark,
     };
     let mut run = driver::open(options)?;
     driver::logging_errors(&mut run, |run| {
