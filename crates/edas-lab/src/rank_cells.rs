@@ -6,19 +6,18 @@
 //! the mean tau over its runs (seeds) with a 95% t interval. A space's
 //! cells are scored by the searches of that space only.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use edas_genotype::Architecture;
-use edas_run::files::RESULTS_FILE;
 use serde_json::Value;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::binary::{edas_binary, pinned_binary};
 use crate::report::ranks::kendall_tau_b;
 use crate::report::table::{csv_rows, markdown};
-use crate::report::units::label_of;
+use crate::report::units::{collect, genotype_text, test_top1};
 use crate::stats::mean_std;
 
 /// What `rank-cells` reads and writes.
@@ -39,38 +38,6 @@ pub struct RankOptions {
     pub csv: Option<PathBuf>,
 }
 
-/// A finished run directory and its `results.json`.
-struct Finished {
-    dir: PathBuf,
-    results: Value,
-}
-
-/// The finished runs (directories holding `results.json`) under `path`,
-/// depth first, directories in name order.
-fn finished_runs(path: &Path, out: &mut Vec<Finished>) -> Result<()> {
-    let results = path.join(RESULTS_FILE);
-    if results.is_file() {
-        let text = edas_fs::read_to_string_bounded(&results, 1 << 24, "results.json")?;
-        let value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not JSON", results.display()))?;
-        out.push(Finished {
-            dir: path.to_owned(),
-            results: value,
-        });
-        return Ok(());
-    }
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    for d in dirs {
-        finished_runs(&d, out)?;
-    }
-    Ok(())
-}
-
 /// A trained cell: its architecture and trained top-1 test accuracy.
 struct Trained {
     arch: Architecture,
@@ -80,8 +47,7 @@ struct Trained {
 /// One search run's ranking of the trained cells.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRank {
-    /// The run's group (its directory name without `-s<seed>`; a matrix
-    /// unit's `search/` folder takes its unit's name).
+    /// The run's group (its unit's label).
     pub label: String,
     /// The run directory.
     pub dir: PathBuf,
@@ -89,43 +55,31 @@ pub struct RunRank {
     pub pairs: Vec<(f64, f64)>,
 }
 
-/// A search run's group label: a matrix unit's `OUT/<unit>/search` is
-/// labelled by `<unit>`.
-fn search_label(dir: &Path) -> String {
-    match (dir.file_name(), dir.parent()) {
-        (Some(name), Some(parent)) if name == "search" => label_of(parent),
-        _ => label_of(dir),
-    }
-}
-
 /// Runs `rank-cells`.
 pub fn rank_cells(o: &RankOptions) -> Result<()> {
+    // The report's own walk of run directories (symlinks followed once,
+    // unfinished runs left out with a note).
     let mut searches = Vec::new();
     for p in &o.searches {
-        finished_runs(p, &mut searches)?;
+        searches.extend(collect(p)?);
     }
-    searches.retain(|r| r.results.get("strategy").is_some());
-    let mut trained_runs = Vec::new();
-    for p in &o.cells {
-        finished_runs(p, &mut trained_runs)?;
-    }
+    searches.retain(|u| u.search_dir.is_some());
     let mut cells = Vec::new();
-    for r in trained_runs
-        .iter()
-        .filter(|r| r.results.get("strategy").is_none())
-    {
-        let (Some(text), Some(top1)) = (
-            r.results.get("genotype").and_then(Value::as_str),
-            r.results
-                .get("test")
-                .and_then(|t| t.get("top1"))
-                .and_then(Value::as_f64),
-        ) else {
-            continue;
-        };
-        let (_, arch) = Architecture::parse_any(text)
-            .with_context(|| format!("{}: its genotype does not parse", r.dir.display()))?;
-        cells.push(Trained { arch, top1 });
+    for p in &o.cells {
+        for u in collect(p)? {
+            let (Some(text), Some(top1)) = (
+                u.train
+                    .as_ref()
+                    .and_then(|t| t.get("genotype"))
+                    .and_then(Value::as_str),
+                test_top1(&u),
+            ) else {
+                continue;
+            };
+            let (_, arch) = Architecture::parse_any(text)
+                .with_context(|| format!("{}: its genotype does not parse", u.label))?;
+            cells.push(Trained { arch, top1 });
+        }
     }
     if searches.is_empty() {
         bail!("no finished search run under {:?}", o.searches);
@@ -144,14 +98,12 @@ pub fn rank_cells(o: &RankOptions) -> Result<()> {
     let scratch = tempfile::tempdir().context("cannot make a scratch directory")?;
     let mut ranks = Vec::new();
     for run in &searches {
-        let Some(space) = Architecture::parse_any(
-            run.results
-                .get("genotype")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-        )
-        .ok()
-        .map(|(_, a)| a.space()) else {
+        let (Some(dir), Some(space)) = (
+            run.search_dir.as_ref(),
+            genotype_text(run)
+                .and_then(|t| Architecture::parse_any(t).ok())
+                .map(|(_, a)| a.space()),
+        ) else {
             continue;
         };
         let mine: Vec<&Trained> = cells.iter().filter(|c| c.arch.space() == space).collect();
@@ -163,7 +115,7 @@ pub fn rank_cells(o: &RankOptions) -> Result<()> {
         std::fs::write(&list, text).with_context(|| format!("cannot write {}", list.display()))?;
         let out = Command::new(&bin)
             .args(["score", "--json", "--run"])
-            .arg(&run.dir)
+            .arg(dir)
             .arg("--cells")
             .arg(&list)
             .output()
@@ -171,7 +123,7 @@ pub fn rank_cells(o: &RankOptions) -> Result<()> {
         if !out.status.success() {
             bail!(
                 "edas score --run {} failed: {}",
-                run.dir.display(),
+                dir.display(),
                 String::from_utf8_lossy(&out.stderr).trim()
             );
         }
@@ -187,15 +139,15 @@ pub fn rank_cells(o: &RankOptions) -> Result<()> {
         if scores.len() != mine.len() {
             bail!(
                 "edas score --run {} scored {} of {} cells",
-                run.dir.display(),
+                dir.display(),
                 scores.len(),
                 mine.len()
             );
         }
-        eprintln!("scored {} cells on {}", mine.len(), run.dir.display());
+        eprintln!("scored {} cells on {}", mine.len(), dir.display());
         ranks.push(RunRank {
-            label: search_label(&run.dir),
-            dir: run.dir.clone(),
+            label: run.label.clone(),
+            dir: dir.clone(),
             pairs: scores
                 .into_iter()
                 .zip(mine.iter().map(|c| c.top1))
@@ -316,11 +268,5 @@ mod tests {
         assert_eq!(rows[1][..4], ["edas", "2", "4", "+0.83"]);
         assert_eq!(rows[1][4], "[-1.28, +2.95]");
         assert_eq!(rows[1][5], "+1.00 +0.67");
-    }
-
-    #[test]
-    fn a_matrix_units_search_folder_takes_the_units_label() {
-        assert_eq!(search_label(Path::new("runs/m/edas-s3/search")), "edas");
-        assert_eq!(search_label(Path::new("runs/nb201-edas")), "nb201-edas");
     }
 }

@@ -253,6 +253,7 @@ mod tests {
             train: Some(serde_json::json!({"params": 1000, "test": {"top1": top1}})),
             device: if label == "darts" { "cuda:1" } else { "cpu" }.into(),
             configs: Vec::new(),
+            search_dir: None,
         };
         let mut units = vec![
             unit("edas", 0.01, 60.0, 0.9),

@@ -22,6 +22,10 @@ pub struct Unit {
     /// The run's resolved `config.toml`s: the search's, then the
     /// training's (for `--by`).
     pub configs: Vec<toml::Table>,
+    /// The finished search's run directory, when the unit has one (a
+    /// search run, or a matrix unit's `search/`): what `rank-cells` scores
+    /// on.
+    pub search_dir: Option<PathBuf>,
 }
 
 /// A unit's runs grouped by label, in label order.
@@ -197,6 +201,7 @@ fn collect_from(
             train: (!is_search).then_some(r),
             device: device_of(path)?,
             configs: read_config(path)?.into_iter().collect(),
+            search_dir: is_search.then(|| path.to_owned()),
         }]);
     }
     let (s, t) = (
@@ -211,6 +216,7 @@ fn collect_from(
         }
         return Ok(vec![Unit {
             label: label_of(path),
+            search_dir: s.is_some().then(|| path.join("search")),
             search: s,
             train: t,
             device,
@@ -417,6 +423,16 @@ mod tests {
         assert_eq!(labels, ["edas", "random-cell"]);
         assert_eq!(units[0].configs.len(), 1);
         assert!(units[0].train.is_some() && units[1].search.is_none());
+        // The search a unit ran, for `rank-cells`: a matrix unit's
+        // `search/`, labelled by the unit; none for a sampled cell.
+        assert_eq!(units[0].search_dir, Some(tmp.join("edas-s1/search")));
+        assert_eq!(units[1].search_dir, None);
+        let lone = tmp.join("lone");
+        write("lone/nb201-edas/results.json", r#"{"strategy": "edas"}"#);
+        let u = collect(&lone).unwrap();
+        assert_eq!(u[0].label, "nb201-edas");
+        assert_eq!(u[0].search_dir, Some(lone.join("nb201-edas")));
+        std::fs::remove_dir_all(&lone).unwrap();
         write("edas-s2/search/results.json", r#"{"strategy": "ed"#);
         let err = format!("{:#}", collect(&tmp).unwrap_err());
         assert!(
