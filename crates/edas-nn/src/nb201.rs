@@ -30,6 +30,7 @@ use crate::conv::conv_forward;
 use crate::error::NnError;
 use crate::ops::{AvgPool, Bn, ConvSpec, Identity, ReluConvBn, ReluConvBnConfig, Zero};
 use crate::pool::avg_pool;
+use crate::supernet::accumulate;
 
 /// Configuration of a NAS-Bench-201 network.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -197,20 +198,36 @@ impl Nb201CellModule {
     /// it see those zeros as in the benchmark's code (where a BN of zeros
     /// gives its shift, not zeros).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let zeros = || Tensor::zeros(x.dims(), &x.device());
-        let mut states: [Option<Tensor<4>>; 4] = [Some(x.clone()), None, None, None];
-        for (edge, &(input, node)) in self.edges.iter().zip(NB201_EDGES.iter()) {
-            if edge.is_zero() {
-                continue;
-            }
-            let y = edge.forward(states[input].clone().unwrap_or_else(zeros));
-            states[node] = Some(match states[node].take() {
-                Some(sum) => sum.add(y),
-                None => y,
-            });
-        }
-        states[3].take().unwrap_or_else(zeros)
+        cell_flow(
+            x,
+            |e| !self.edges[e].is_zero(),
+            |e, from| Some(self.edges[e].forward(from)),
+        )
     }
+}
+
+/// A NAS-Bench-201 cell's data flow on `x` (state 0), for the network and
+/// the supernet alike: node `i` sums `edge(e, state)` over its edges `e`
+/// from states `0..i` (row order) that `runs(e)` says are computed, and
+/// that give an output; a node none of whose edges gave one is zeros, and
+/// the edges after it see those zeros (as in the benchmark's code, where a
+/// BN of zeros gives its shift, not zeros). Returns node 3.
+pub(crate) fn cell_flow(
+    x: Tensor<4>,
+    runs: impl Fn(usize) -> bool,
+    mut edge: impl FnMut(usize, Tensor<4>) -> Option<Tensor<4>>,
+) -> Tensor<4> {
+    let zeros = || Tensor::zeros(x.dims(), &x.device());
+    let mut states: [Option<Tensor<4>>; 4] = [Some(x.clone()), None, None, None];
+    for (e, &(input, node)) in NB201_EDGES.iter().enumerate() {
+        if !runs(e) {
+            continue;
+        }
+        if let Some(y) = edge(e, states[input].clone().unwrap_or_else(zeros)) {
+            accumulate(&mut states[node], y);
+        }
+    }
+    states[3].take().unwrap_or_else(zeros)
 }
 
 /// The residual block between stages (ResNet's basic block at stride 2):

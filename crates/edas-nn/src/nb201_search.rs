@@ -14,17 +14,16 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 use edas_genotype::OpSet;
-use edas_genotype::nb201::{NB201_EDGES, NB201_NUM_EDGES, Nb201Cell, Nb201Op};
+use edas_genotype::nb201::{NB201_NUM_EDGES, Nb201Cell, Nb201Op};
 
 use crate::conv::conv_forward;
 use crate::error::NnError;
 use crate::nb201::{
     LayerShape, Nb201CellModule, Nb201Config, Nb201Edge, Nb201Layer, Nb201Network, ResBlock,
+    cell_flow,
 };
 use crate::ops::{Bn, ConvSpec, drop_path_seed, drop_path_seeded};
-use crate::supernet::{
-    CellWeights, DropPath, EdgeWeighting, NetworkWeights, accumulate, partial_forward,
-};
+use crate::supernet::{CellWeights, DropPath, EdgeWeighting, NetworkWeights, partial_forward};
 
 /// One edge of the supernet: `none` and the allowed ops, in column order
 /// (`ops[0]` is `none`), on `C / partial` of the channels.
@@ -116,31 +115,23 @@ impl Nb201SearchCell {
         weights: &CellWeights,
         drop: Option<(DropPath, usize)>,
     ) -> Tensor<4> {
-        let zeros = || Tensor::zeros(x.dims(), &x.device());
-        let mut states: [Option<Tensor<4>>; 4] = [Some(x.clone()), None, None, None];
-        for (e, &(input, node)) in NB201_EDGES.iter().enumerate() {
-            let w = &weights[e];
-            let none = Nb201Op::None.index();
-            if matches!(w, EdgeWeighting::Off)
-                || matches!(w, EdgeWeighting::Clamped(k) if *k == none)
-            {
-                continue;
-            }
-            let from = states[input].clone().unwrap_or_else(zeros);
-            let Some(y) = self.edges[e].forward(from, w) else {
-                continue;
-            };
-            let y = match (drop, &weights[e]) {
+        let none = Nb201Op::None.index();
+        let runs = |e: usize| match &weights[e] {
+            EdgeWeighting::Off => false,
+            EdgeWeighting::Clamped(k) => *k != none,
+            _ => true,
+        };
+        cell_flow(x, runs, |e, from| {
+            let y = self.edges[e].forward(from, &weights[e])?;
+            Some(match (drop, &weights[e]) {
                 (Some((d, cell)), EdgeWeighting::Clamped(k))
                     if *k != Nb201Op::SkipConnect.index() =>
                 {
                     drop_path_seeded(y, d.prob, drop_path_seed(d.seed, cell, e))
                 }
                 _ => y,
-            };
-            accumulate(&mut states[node], y);
-        }
-        states[3].take().unwrap_or_else(zeros)
+            })
+        })
     }
 }
 
