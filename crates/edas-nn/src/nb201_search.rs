@@ -23,7 +23,9 @@ use crate::nb201::{
     cell_flow,
 };
 use crate::ops::{Bn, ConvSpec, drop_path_seed, drop_path_seeded};
-use crate::supernet::{CellWeights, DropPath, EdgeWeighting, NetworkWeights, partial_forward};
+use crate::supernet::{
+    CellWeights, DropPath, EdgeWeighting, NetworkWeights, edge_forward, scale_by,
+};
 
 /// One edge of the supernet: `none` and the allowed ops, in column order
 /// (`ops[0]` is `none`), on `C / partial` of the channels.
@@ -67,31 +69,24 @@ impl Nb201MixedEdge {
 
     /// The edge's output under `weighting` (`None`: off, or `none`).
     pub fn forward(&self, x: Tensor<4>, weighting: &EdgeWeighting) -> Option<Tensor<4>> {
-        if let EdgeWeighting::RelaxedEdge { ops, edge } = weighting {
-            let y = self.forward(x, &EdgeWeighting::Relaxed(ops.clone()))?;
-            return Some(y.mul(edge.clone().reshape([1, 1, 1, 1])));
-        }
-        partial_forward(x, self.partial, 1, |x| self.forward_ops(x, weighting))
+        edge_forward(x, weighting, self.partial, 1, |x, w| self.forward_ops(x, w))
     }
 
     fn forward_ops(&self, x: Tensor<4>, weighting: &EdgeWeighting) -> Option<Tensor<4>> {
-        let scale = |y: Tensor<4>, w: &Tensor<1>, k: usize| {
-            y.mul(w.clone().slice([k..k + 1]).reshape([1, 1, 1, 1]))
-        };
         match weighting {
             EdgeWeighting::Off => None,
             EdgeWeighting::Clamped(k) => {
                 (*k != Nb201Op::None.index()).then(|| self.op_at(*k).forward(x))
             }
             EdgeWeighting::Sampled { op, weights } => {
-                Some(scale(self.op_at(*op).forward(x), weights, *op))
+                Some(scale_by(self.op_at(*op).forward(x), weights, *op))
             }
             EdgeWeighting::Relaxed(weights) | EdgeWeighting::RelaxedEdge { ops: weights, .. } => {
                 self.ops
                     .iter()
                     .zip(&self.columns)
                     .skip(1)
-                    .map(|(op, &k)| scale(op.forward(x.clone()), weights, k))
+                    .map(|(op, &k)| scale_by(op.forward(x.clone()), weights, k))
                     .reduce(|a, b| a.add(b))
             }
         }

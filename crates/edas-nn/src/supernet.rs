@@ -167,12 +167,39 @@ pub struct MixedEdge {
     pub stride: usize,
 }
 
+/// An edge's output under `weighting`: `ops(x, w)` (the ops' weighted
+/// output on the channels they see) through [`partial_forward`], and for
+/// [`EdgeWeighting::RelaxedEdge`] the whole output (bypassed channels
+/// included) scaled by its edge weight, `ops` then seeing the op weights as
+/// [`EdgeWeighting::Relaxed`]. Shared by DARTS' and NAS-Bench-201's
+/// supernet edges.
+pub(crate) fn edge_forward(
+    x: Tensor<4>,
+    weighting: &EdgeWeighting,
+    partial: usize,
+    stride: usize,
+    ops: impl FnOnce(Tensor<4>, &EdgeWeighting) -> Option<Tensor<4>>,
+) -> Option<Tensor<4>> {
+    if let EdgeWeighting::RelaxedEdge { ops: weights, edge } = weighting {
+        let relaxed = EdgeWeighting::Relaxed(weights.clone());
+        let y = partial_forward(x, partial, stride, |x| ops(x, &relaxed))?;
+        return Some(y.mul(edge.clone().reshape([1, 1, 1, 1])));
+    }
+    partial_forward(x, partial, stride, |x| ops(x, weighting))
+}
+
+/// `y` scaled by `weights[k]` (sliced, so that the gradient reaches entry
+/// `k` of the weights).
+pub(crate) fn scale_by(y: Tensor<4>, weights: &Tensor<1>, k: usize) -> Tensor<4> {
+    y.mul(weights.clone().slice([k..k + 1]).reshape([1, 1, 1, 1]))
+}
+
 /// A partial-channel edge (PC-DARTS): `ops` on the first `C / partial`
 /// channels of `x`, the others bypassing them (max-pooled 2x2 when
 /// `stride` is 2), concatenated after the ops' output and shuffled in
 /// `partial` groups; `ops(x)` itself when `partial` is 1. `None` when the
 /// ops give none.
-pub(crate) fn partial_forward(
+fn partial_forward(
     x: Tensor<4>,
     partial: usize,
     stride: usize,
@@ -258,30 +285,23 @@ impl MixedEdge {
 
     /// The edge's output under `weighting` (`None` when it is off or `none`).
     pub fn forward(&self, x: Tensor<4>, weighting: &EdgeWeighting) -> Option<Tensor<4>> {
-        if let EdgeWeighting::RelaxedEdge { ops, edge } = weighting {
-            let y = self.forward(x, &EdgeWeighting::Relaxed(ops.clone()))?;
-            return Some(y.mul(edge.clone().reshape([1, 1, 1, 1])));
-        }
-        partial_forward(x, self.partial, self.stride, |x| {
-            self.forward_ops(x, weighting)
+        edge_forward(x, weighting, self.partial, self.stride, |x, w| {
+            self.forward_ops(x, w)
         })
     }
 
     /// The ops' weighted output on `x` (all of an edge's input channels, or
     /// the partial edge's share).
     fn forward_ops(&self, x: Tensor<4>, weighting: &EdgeWeighting) -> Option<Tensor<4>> {
-        let scale = |y: Tensor<4>, w: &Tensor<1>, k: usize| {
-            y.mul(w.clone().slice([k..k + 1]).reshape([1, 1, 1, 1]))
-        };
         match weighting {
             EdgeWeighting::Off => None,
             EdgeWeighting::Clamped(op) => {
                 (*op != Primitive::None.index()).then(|| self.op_at(*op).forward(x))
             }
             EdgeWeighting::Sampled { op, weights } => {
-                Some(scale(self.op_at(*op).forward(x), weights, *op))
+                Some(scale_by(self.op_at(*op).forward(x), weights, *op))
             }
-            EdgeWeighting::Relaxed(weights) => {
+            EdgeWeighting::Relaxed(weights) | EdgeWeighting::RelaxedEdge { ops: weights, .. } => {
                 // The convolutions (and the stride-2 skip) all begin with
                 // ReLU(x): compute it once, so that backward keeps one copy
                 // instead of one per op (same values, less memory).
@@ -296,12 +316,9 @@ impl MixedEdge {
                         } else {
                             op.forward(x.clone())
                         };
-                        scale(y, weights, p.index())
+                        scale_by(y, weights, p.index())
                     })
                     .reduce(|a, b| a.add(b))
-            }
-            EdgeWeighting::RelaxedEdge { ops, .. } => {
-                self.forward_ops(x, &EdgeWeighting::Relaxed(ops.clone()))
             }
         }
     }
