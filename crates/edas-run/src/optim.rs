@@ -140,16 +140,11 @@ mod tests {
         assert!((cosine_lr(&s, 1, 50) - expect).abs() < 1e-15);
     }
 
-    #[test]
-    fn sgd_momentum_has_no_dampening() {
-        // Constant gradient g = 2 on a 1x1 weight, lr 0.1, no decay:
-        // PyTorch: step 1 moves by lr * g, step 2 by lr * (0.9 g + g).
+    /// A 1x1 weight's initial value and its values after two steps of
+    /// `settings`' SGD at lr 0.1 under a constant gradient g = 2.
+    fn two_steps(settings: &SgdSettings) -> (f32, Vec<f32>) {
         let device = Device::flex().autodiff();
-        let settings = SgdSettings {
-            weight_decay: 0.0,
-            ..SgdSettings::default()
-        };
-        let mut optim = sgd(&settings);
+        let mut optim = sgd(settings);
         let mut model: Linear = LinearConfig::new(1, 1).with_bias(false).init(&device);
         let w0: f32 = model.weight.val().into_scalar();
         let x: Tensor<2> = Tensor::from_data(TensorData::new(vec![2.0f32], [1, 1]), &device);
@@ -160,6 +155,17 @@ mod tests {
             model = optim.step(0.1, model, grads);
             ws.push(model.weight.val().into_scalar::<f32>());
         }
+        (w0, ws)
+    }
+
+    #[test]
+    fn sgd_momentum_has_no_dampening() {
+        // Constant gradient g = 2 on a 1x1 weight, lr 0.1, no decay:
+        // PyTorch: step 1 moves by lr * g, step 2 by lr * (0.9 g + g).
+        let (w0, ws) = two_steps(&SgdSettings {
+            weight_decay: 0.0,
+            ..SgdSettings::default()
+        });
         assert!((ws[0] - (w0 - 0.2)).abs() < 1e-6, "{ws:?}");
         assert!(
             (ws[1] - (w0 - 0.2 - 0.1 * (0.9 * 2.0 + 2.0))).abs() < 1e-6,
@@ -172,23 +178,11 @@ mod tests {
         // PyTorch's SGD(nesterov=True), constant gradient g = 2, lr 0.1:
         // step 1 moves by lr * (g + 0.9 g); step 2 keeps buf = 0.9 g + g
         // and moves by lr * (g + 0.9 buf).
-        let device = Device::flex().autodiff();
-        let settings = SgdSettings {
+        let (w0, ws) = two_steps(&SgdSettings {
             weight_decay: 0.0,
             nesterov: true,
             ..SgdSettings::default()
-        };
-        let mut optim = sgd(&settings);
-        let mut model: Linear = LinearConfig::new(1, 1).with_bias(false).init(&device);
-        let w0: f32 = model.weight.val().into_scalar();
-        let x: Tensor<2> = Tensor::from_data(TensorData::new(vec![2.0f32], [1, 1]), &device);
-        let mut ws = Vec::new();
-        for _ in 0..2 {
-            let loss = model.forward(x.clone()).sum();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(0.1, model, grads);
-            ws.push(model.weight.val().into_scalar::<f32>());
-        }
+        });
         let step1 = 0.1 * (2.0 + 0.9 * 2.0);
         let step2 = 0.1 * (2.0 + 0.9 * (0.9 * 2.0 + 2.0));
         assert!((ws[0] - (w0 - step1)).abs() < 1e-6, "{ws:?}");
