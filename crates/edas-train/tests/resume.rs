@@ -5,28 +5,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 
 use burn::prelude::*;
+use common::metrics;
 use edas_data::{DatasetKind, SyntheticSpec};
 use edas_genotype::published::DARTS_V2;
 use edas_run::{OpenMode, RunOptions};
 use edas_train::{TrainConfig, run_train};
-
-fn metrics(run: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let o = v.as_object_mut().unwrap();
-            for k in ["images_per_s", "epoch_time_s", "peak_memory_mib"] {
-                o.remove(k);
-            }
-            v
-        })
-        .collect()
-}
 
 #[test]
 fn interrupted_and_resumed_equals_uninterrupted() {
