@@ -15,7 +15,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod pickle;
 pub mod tabular;
 
 pub use tabular::{Benchmark, BenchmarkError, Dataset};

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use edas_genotype::Nb201Cell;
 use thiserror::Error;
 
-use crate::pickle::{self, PickleError, Value};
+use edas_pickle::{self as pickle, PickleError, Value};
 
 /// A data set the benchmark trained every cell on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

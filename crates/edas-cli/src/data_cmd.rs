@@ -24,7 +24,7 @@ pub enum DataCommand {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// cifar10, cifar100, fashion-mnist, mnist, imagenet or synthetic.
+    /// cifar10, cifar100, fashion-mnist, mnist, imagenet, imagenet16-120 or synthetic.
     #[arg(value_parser = parse_kind)]
     dataset: DatasetKind,
     /// The data directory (default: Debian's for Fashion-MNIST, else
@@ -105,6 +105,7 @@ pub fn run(cmd: DataCommand) -> Result<ExitCode> {
                         config.dataset,
                         DatasetKind::Mnist
                             | DatasetKind::Imagenet
+                            | DatasetKind::Imagenet16
                             | DatasetKind::Synthetic
                             | DatasetKind::Custom
                     ) {

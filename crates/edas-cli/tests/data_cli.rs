@@ -152,3 +152,61 @@ fn missing_data_suggests_download_and_bad_download_is_refused() {
     assert!(!root.join("cifar-10-binary.tar.gz").exists());
     assert!(!root.join("cifar-10-binary.tar.gz.part").exists());
 }
+
+/// ImageNet16-120 from the downsampled-ImageNet fixture files
+/// (`bench/imagenet16_files.py`, made-up pixels): `data check` counts the
+/// kept images, and the shipped NAS-Bench-201 configs search and train on it
+/// (shrunk with `--set`).
+#[test]
+fn imagenet16_120_is_checked_searched_and_trained() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../edas-data/tests/data/imagenet16");
+    let o = edas(&["data", "check", "imagenet16-120", "--data", root, "--json"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let parts: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(parts[0]["examples"], 30);
+    assert_eq!(parts[1]["examples"], 3);
+    assert_eq!(parts[0]["classes"], 120);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let search = tmp.path().join("search");
+    let shrink = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            format!("data.root={root}"),
+            "epochs=1".into(),
+            "network.layers=3".into(),
+            "network.channels=4".into(),
+            "loader.workers=1".into(),
+        ]
+        .into_iter()
+        .chain(extra.iter().map(|s| (*s).to_owned()))
+        .collect();
+        v = v.into_iter().flat_map(|s| ["--set".to_owned(), s]).collect();
+        v
+    };
+    let mut args: Vec<String> = ["search", "--config", "nb201-imagenet16-edas", "--out"]
+        .map(str::to_owned)
+        .to_vec();
+    args.push(search.display().to_string());
+    args.extend(shrink(&["loader.batch_size=5", "regularizers.warmup_epochs=0"]));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = edas(&refs, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let found = std::fs::read_to_string(search.join("genotype.txt")).unwrap();
+    assert!(found.trim().starts_with('|'), "{found}");
+
+    let train = tmp.path().join("train");
+    let mut args: Vec<String> = ["train", "--config", "nb201-imagenet16", "--genotype"]
+        .map(str::to_owned)
+        .to_vec();
+    args.push(search.display().to_string());
+    args.push("--out".into());
+    args.push(train.display().to_string());
+    args.extend(shrink(&["loader.batch_size=8"]));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = edas(&refs, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(train.join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(results["test"]["examples"], 3, "{results}");
+}

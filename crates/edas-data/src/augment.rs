@@ -45,6 +45,16 @@ impl Normalization {
         }
     }
 
+    /// ImageNet16-120, as NAS-Bench-201 normalises it (AutoDL-Projects'
+    /// `get_datasets`: mean 122.68, 116.66, 104.01 and standard deviation
+    /// 63.22, 61.26, 65.09 on the 0-255 scale).
+    pub fn imagenet16() -> Normalization {
+        Normalization {
+            mean: vec![122.68 / 255.0, 116.66 / 255.0, 104.01 / 255.0],
+            std: vec![63.22 / 255.0, 61.26 / 255.0, 65.09 / 255.0],
+        }
+    }
+
     /// Fashion-MNIST: mean and standard deviation of the 60000 training
     /// images, measured (`fashion_mnist_real_files` in `tests/formats.rs` checks them).
     pub fn fashion_mnist() -> Normalization {

@@ -62,7 +62,7 @@ pub const CIFAR10_TRAIN_FILES: [&str; 5] = [
 pub const CIFAR10_TEST_FILE: &str = "test_batch.bin";
 
 /// `root` itself when it holds `marker`, else `root/subdir` when that does.
-fn locate(root: &Path, subdir: &str, marker: &str, expected: &str) -> Result<PathBuf> {
+pub(crate) fn locate(root: &Path, subdir: &str, marker: &str, expected: &str) -> Result<PathBuf> {
     if !root.is_dir() {
         return Err(DataError::MissingDir {
             path: root.to_owned(),

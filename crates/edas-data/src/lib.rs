@@ -4,8 +4,8 @@
 //!   asked: CIFAR-10/100 binary ([`cifar`]), IDX files for MNIST and
 //!   Fashion-MNIST ([`idx`], by default from Debian's
 //!   `/usr/share/datasets/fashion-mnist`), class-per-folder image sets such as
-//!   ImageNet ([`folder`]), and synthetic data in the same shapes
-//!   ([`synthetic`]).
+//!   ImageNet ([`folder`]), NAS-Bench-201's ImageNet16-120 ([`imagenet16`]),
+//!   and synthetic data in the same shapes ([`synthetic`]).
 //! - Optional download with checksum verification ([`download`]).
 //! - Augmentation and normalisation ([`augment`]): random crop with padding,
 //!   flip, cutout, per-channel normalisation; random resized crop, colour
@@ -40,6 +40,7 @@ pub mod download;
 pub mod error;
 pub mod folder;
 pub mod idx;
+pub mod imagenet16;
 pub mod loader;
 pub mod spec;
 pub mod synthetic;
@@ -52,6 +53,7 @@ pub use edas_rng::Rng;
 pub use error::{DataError, Result};
 pub use folder::ImageFolder;
 pub use idx::{fashion_mnist, idx_present, mnist};
+pub use imagenet16::{imagenet16, imagenet16_present};
 pub use loader::{Batch, Batches, Loader, LoaderConfig, search_split};
 pub use spec::{CustomSpec, DataConfig, DatasetKind};
 pub use synthetic::{SyntheticSpec, synthetic};

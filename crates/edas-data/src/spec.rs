@@ -13,6 +13,7 @@ use crate::download::{self, DownloadOptions};
 use crate::error::{DataError, Result};
 use crate::folder::ImageFolder;
 use crate::idx::{DEBIAN_FASHION_MNIST_DIR, fashion_mnist, idx_present, mnist};
+use crate::imagenet16::{IMAGENET16_120_CLASSES, imagenet16, imagenet16_present};
 use crate::synthetic::{SyntheticSpec, synthetic};
 
 /// The data sets edas reads.
@@ -29,6 +30,10 @@ pub enum DatasetKind {
     Mnist,
     /// ImageNet (or any class-per-folder set) with `train/` and `val/`.
     Imagenet,
+    /// NAS-Bench-201's ImageNet16-120: the downsampled ImageNet 16x16
+    /// pickles, first 120 classes ([`crate::imagenet16`]).
+    #[serde(rename = "imagenet16-120")]
+    Imagenet16,
     /// Generated data (see [`SyntheticSpec`]).
     Synthetic,
     /// Images a program hands over through the library API (a burn
@@ -38,12 +43,13 @@ pub enum DatasetKind {
 
 impl DatasetKind {
     /// All kinds.
-    pub const ALL: [DatasetKind; 7] = [
+    pub const ALL: [DatasetKind; 8] = [
         DatasetKind::Cifar10,
         DatasetKind::Cifar100,
         DatasetKind::FashionMnist,
         DatasetKind::Mnist,
         DatasetKind::Imagenet,
+        DatasetKind::Imagenet16,
         DatasetKind::Synthetic,
         DatasetKind::Custom,
     ];
@@ -56,6 +62,7 @@ impl DatasetKind {
             DatasetKind::FashionMnist => "fashion-mnist",
             DatasetKind::Mnist => "mnist",
             DatasetKind::Imagenet => "imagenet",
+            DatasetKind::Imagenet16 => "imagenet16-120",
             DatasetKind::Synthetic => "synthetic",
             DatasetKind::Custom => "custom",
         }
@@ -89,7 +96,8 @@ pub struct DataConfig {
     /// `~/.cache/edas/data/<name>`).
     #[serde(default)]
     pub root: Option<PathBuf>,
-    /// Download CIFAR-10/100 or Fashion-MNIST into `root` when absent.
+    /// Download CIFAR-10/100 or Fashion-MNIST into `root` when absent
+    /// (MNIST, ImageNet and ImageNet16-120 are placed by hand).
     #[serde(default)]
     pub download: bool,
     /// CIFAR-100 labels.
@@ -179,6 +187,7 @@ impl DataConfig {
             DatasetKind::Cifar10 => cifar10_present(root),
             DatasetKind::Cifar100 => cifar100_present(root),
             DatasetKind::FashionMnist => idx_present(root),
+            DatasetKind::Imagenet16 => imagenet16_present(root),
             _ => false,
         };
         if present {
@@ -200,7 +209,7 @@ impl DataConfig {
             DatasetKind::FashionMnist => {
                 download::ensure_files(&download::FASHION_MNIST, root, options)
             }
-            DatasetKind::Mnist | DatasetKind::Imagenet => Err(DataError::Config(format!(
+            DatasetKind::Mnist | DatasetKind::Imagenet | DatasetKind::Imagenet16 => Err(DataError::Config(format!(
                 "{} cannot be downloaded by edas; place its files in {}",
                 self.dataset.name(),
                 root.display()
@@ -221,6 +230,7 @@ impl DataConfig {
             DatasetKind::FashionMnist => Arc::new(fashion_mnist(Some(&root), split)?),
             DatasetKind::Mnist => Arc::new(mnist(&root, split)?),
             DatasetKind::Imagenet => Arc::new(ImageFolder::imagenet(&root, split)?),
+            DatasetKind::Imagenet16 => Arc::new(imagenet16(&root, split, IMAGENET16_120_CLASSES)?),
             DatasetKind::Synthetic => {
                 let spec = self
                     .synthetic
@@ -281,6 +291,7 @@ impl DataConfig {
             DatasetKind::FashionMnist => Normalization::fashion_mnist(),
             DatasetKind::Mnist => Normalization::mnist(),
             DatasetKind::Imagenet => Normalization::imagenet(),
+            DatasetKind::Imagenet16 => Normalization::imagenet16(),
             DatasetKind::Synthetic => {
                 let c = self.synthetic.as_ref().map_or(3, |s| s.channels);
                 Normalization {
@@ -308,6 +319,7 @@ impl DataConfig {
         }
         let side = match self.dataset {
             DatasetKind::FashionMnist | DatasetKind::Mnist => 28,
+            DatasetKind::Imagenet16 => 16,
             DatasetKind::Synthetic => self.synthetic.as_ref().map_or(32, |s| s.height),
             DatasetKind::Custom => self.custom.as_ref().map_or(32, |s| s.height),
             _ => 32,

@@ -1,8 +1,10 @@
 //! A reader of Python pickles (protocols 0-5) of plain data: `None`, bools,
 //! ints, floats, strings, bytes, lists, tuples, sets, dicts, and
 //! `collections.OrderedDict` (as a dict). Any other class instance becomes
-//! [`Value::Object`] with its state, and a `numpy` scalar of a float or
-//! integer dtype its number.
+//! [`Value::Object`] with its state (a NumPy array among them:
+//! [`crate::NdArray`]), and a `numpy` scalar of a float or integer dtype its
+//! number. Python 3's protocol 0-2 form of `bytes`
+//! (`_codecs.encode(text, 'latin1')`) becomes bytes.
 //!
 //! Why not a crate: the benchmarks key each trial by a tuple, `(dataset,
 //! seed)`, and their API code builds some results as `OrderedDict`s.
@@ -55,12 +57,18 @@ pub enum Value {
 }
 
 impl Value {
-    /// The value under string key `key`, for a dict.
+    /// The value under string key `key`, for a dict. A Python 2 `str` key
+    /// (pickled as bytes) matches too, as Python 3 reads it with
+    /// `encoding='latin1'`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
             Value::Dict(items) => items
                 .iter()
-                .find(|(k, _)| matches!(k, Value::Str(s) if s == key))
+                .find(|(k, _)| match k {
+                    Value::Str(s) => s == key,
+                    Value::Bytes(b) => b == key.as_bytes(),
+                    _ => false,
+                })
                 .map(|(_, v)| v),
             _ => None,
         }
@@ -434,6 +442,19 @@ impl Reader<'_> {
                     || self.bad("a numpy scalar of an unsupported dtype"),
                     |v| Ok(Live::Plain(v)),
                 ),
+            "_codecs.encode" => match args.as_slice() {
+                [Live::Plain(Value::Str(text)), Live::Plain(Value::Str(codec))]
+                    if codec == "latin1" || codec == "latin-1" =>
+                {
+                    let bytes: Option<Vec<u8>> =
+                        text.chars().map(|c| u8::try_from(c).ok()).collect();
+                    bytes.map_or_else(
+                        || self.bad("latin1 text with a character above U+00FF"),
+                        |b| Ok(Live::Plain(Value::Bytes(b))),
+                    )
+                }
+                _ => self.bad("_codecs.encode of something other than latin1 text"),
+            },
             _ => Ok(Live::Object(Rc::new(RefCell::new((name, args))))),
         }
     }
@@ -537,14 +558,27 @@ impl Reader<'_> {
                     let b = self.len_prefixed(4)?;
                     self.push(Live::Plain(Value::Bytes(b)));
                 }
-                0x8e => {
+                0x8e | 0x96 => {
+                    // BINBYTES8, BYTEARRAY8 (protocol 5's in-band buffers).
                     let b = self.len_prefixed(8)?;
                     self.push(Live::Plain(Value::Bytes(b)));
                 }
                 b'S' => {
-                    let line = self.line()?;
-                    let s = line.trim_matches(|c| c == '\'' || c == '"').to_owned();
-                    self.push(Live::Plain(Value::Str(s)));
+                    let start = self.pos;
+                    let end = self.data[start..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .ok_or(PickleError::Truncated(start))?;
+                    self.pos = start + end + 1;
+                    let Some(bytes) = unquote(&self.data[start..start + end]) else {
+                        return self.bad("a protocol-0 string that is not a quoted Python literal");
+                    };
+                    // Python 2's `str` is bytes; text when it is UTF-8.
+                    let v = match String::from_utf8(bytes) {
+                        Ok(s) => Value::Str(s),
+                        Err(e) => Value::Bytes(e.into_bytes()),
+                    };
+                    self.push(Live::Plain(v));
                 }
                 b'}' => self.push(Live::Dict(Rc::new(RefCell::new(Vec::new())))),
                 b']' => self.push(Live::List(Rc::new(RefCell::new(Vec::new())))),
@@ -674,6 +708,59 @@ impl Reader<'_> {
     }
 }
 
+/// The bytes of a protocol-0 `STRING` argument: a Python literal in single
+/// or double quotes with Python's escapes (`\\`, `\'`, `\n`, `\xhh`,
+/// octal `\ooo`, ...), as `codecs.escape_decode` reads it.
+fn unquote(line: &[u8]) -> Option<Vec<u8>> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let (&first, rest) = line.split_first()?;
+    let inner = match first {
+        b'\'' | b'"' => rest.strip_suffix(&[first])?,
+        _ => return None,
+    };
+    let mut out = Vec::with_capacity(inner.len());
+    let mut it = inner.iter().copied().peekable();
+    while let Some(c) = it.next() {
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let e = it.next()?;
+        match e {
+            b'\n' => {}
+            b'\\' | b'\'' | b'"' => out.push(e),
+            b'a' => out.push(0x07),
+            b'b' => out.push(0x08),
+            b'f' => out.push(0x0c),
+            b'n' => out.push(b'\n'),
+            b'r' => out.push(b'\r'),
+            b't' => out.push(b'\t'),
+            b'v' => out.push(0x0b),
+            b'x' => {
+                let hex = [it.next()?, it.next()?];
+                let text = std::str::from_utf8(&hex).ok()?;
+                out.push(u8::from_str_radix(text, 16).ok()?);
+            }
+            b'0'..=b'7' => {
+                let mut v = u32::from(e - b'0');
+                for _ in 0..2 {
+                    match it.peek() {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            it.next();
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(u8::try_from(v & 0xff).ok()?);
+            }
+            // Python keeps an unknown escape as it is.
+            other => out.extend_from_slice(&[b'\\', other]),
+        }
+    }
+    Some(out)
+}
+
 /// A little-endian two's-complement int of up to 8 bytes.
 fn long(bytes: &[u8]) -> Option<i64> {
     if bytes.is_empty() {
@@ -773,6 +860,33 @@ mod tests {
             Value::Tuple(vec![Value::Int(1), Value::Str("k".into())])
         );
         assert_eq!(items[1].1, Value::None);
+    }
+
+    #[test]
+    fn bytes_in_every_form_read_as_bytes() {
+        // Python 3, protocol 2: `pickle.dumps(b'\x00\xffa', protocol=2)`.
+        let p = b"\x80\x02c_codecs\nencode\nq\x00X\x04\x00\x00\x00\x00\xc3\xbfaq\x01X\x06\x00\x00\x00latin1q\x02\x86q\x03Rq\x04.";
+        assert_eq!(read(p).unwrap().0, Value::Bytes(vec![0, 0xff, b'a']));
+        // Python 2, protocol 0: a quoted literal with escapes (as
+        // `pickle.loads(.., encoding='bytes')` reads it:
+        // b"a\x00\xff\n'bA\\q").
+        let p = b"S'a\\x00\\xff\\n\\'b\\101\\q'\np0\n.";
+        assert_eq!(
+            read(p).unwrap().0,
+            Value::Bytes(b"a\x00\xff\n'bA\\q".to_vec())
+        );
+        // Text in a protocol-0 string stays text.
+        assert_eq!(
+            read(b"S\"it's\"\np0\n.").unwrap().0,
+            Value::Str("it's".into())
+        );
+        // Protocol 5: `pickle.dumps(bytearray(b'ab'), protocol=5)`.
+        let p = b"\x80\x05\x95\r\x00\x00\x00\x00\x00\x00\x00\x96\x02\x00\x00\x00\x00\x00\x00\x00ab\x94.";
+        assert_eq!(read(p).unwrap().0, Value::Bytes(b"ab".to_vec()));
+        // Unquoted or half-quoted literals are refused.
+        assert!(matches!(read(b"Sabc\n."), Err(PickleError::Malformed { .. })));
+        assert!(matches!(read(b"S'abc\n."), Err(PickleError::Malformed { .. })));
+        assert!(matches!(read(b"S'\\x4'\n."), Err(PickleError::Malformed { .. })));
     }
 
     #[test]
