@@ -7,8 +7,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use edas_genotype::nb201::{NB201_EDGES, Nb201Op};
 use edas_genotype::{
-    Architecture, CellKind, Format, Nb201Cell, Primitive, SpaceName, darts_text, dot, graphviz,
-    published,
+    Architecture, CellKind, Format, Nb201Cell, Primitive, SearchSpace, SpaceName, darts_text, dot,
+    graphviz, published,
 };
 use serde::Serialize;
 
@@ -53,6 +53,10 @@ pub struct RandomArgs {
     /// The search space: darts or nas-bench-201.
     #[arg(long, default_value = "darts", value_parser = parse_space)]
     space: SpaceName,
+    /// Intermediate nodes of each cell (DARTS: 1 to 4, a space of fewer
+    /// nodes, `[space] nodes` of a search config); default: the space's own.
+    #[arg(long)]
+    nodes: Option<usize>,
     /// Output format; defaults to the extension of --out, else DARTS text.
     #[arg(long, value_parser = parse_format)]
     to: Option<Format>,
@@ -163,9 +167,17 @@ pub fn run(cmd: GenotypeCommand) -> Result<ExitCode> {
         GenotypeCommand::Diff(args) => diff(args),
         GenotypeCommand::Random(args) => {
             let mut rng = edas_rng::Rng::new(args.seed);
-            let arch = match args.space {
-                SpaceName::Darts => Architecture::Darts(edas_genotype::random_genotype(&mut rng)?),
-                SpaceName::NasBench201 => Architecture::Nb201(Nb201Cell::random(&mut rng)),
+            let arch = match (args.space, args.nodes) {
+                (SpaceName::Darts, None) => {
+                    Architecture::Darts(edas_genotype::random_genotype(&mut rng)?)
+                }
+                (SpaceName::NasBench201, None) => Architecture::Nb201(Nb201Cell::random(&mut rng)),
+                (space, Some(nodes)) => {
+                    let space = SearchSpace::full(space)
+                        .with_nodes(nodes)
+                        .context("--nodes")?;
+                    Architecture::random_in(space, &mut rng)?
+                }
             };
             let name = format!("RANDOM_S{}", args.seed);
             write_genotype(&arch, Some(&name), args.to, args.output, args.force)

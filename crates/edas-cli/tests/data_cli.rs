@@ -159,8 +159,14 @@ fn missing_data_suggests_download_and_bad_download_is_refused() {
 /// (shrunk with `--set`).
 #[test]
 fn imagenet16_120_is_checked_searched_and_trained() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../edas-data/tests/data/imagenet16");
-    let o = edas(&["data", "check", "imagenet16-120", "--data", root, "--json"], &[]);
+    let root = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../edas-data/tests/data/imagenet16"
+    );
+    let o = edas(
+        &["data", "check", "imagenet16-120", "--data", root, "--json"],
+        &[],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let parts: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(parts[0]["examples"], 30);
@@ -180,14 +186,20 @@ fn imagenet16_120_is_checked_searched_and_trained() {
         .into_iter()
         .chain(extra.iter().map(|s| (*s).to_owned()))
         .collect();
-        v = v.into_iter().flat_map(|s| ["--set".to_owned(), s]).collect();
+        v = v
+            .into_iter()
+            .flat_map(|s| ["--set".to_owned(), s])
+            .collect();
         v
     };
     let mut args: Vec<String> = ["search", "--config", "nb201-imagenet16-edas", "--out"]
         .map(str::to_owned)
         .to_vec();
     args.push(search.display().to_string());
-    args.extend(shrink(&["loader.batch_size=5", "regularizers.warmup_epochs=0"]));
+    args.extend(shrink(&[
+        "loader.batch_size=5",
+        "regularizers.warmup_epochs=0",
+    ]));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = edas(&refs, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

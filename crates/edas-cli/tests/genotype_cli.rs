@@ -316,3 +316,35 @@ fn random_samples_are_seeded_valid_cells() {
     let o = edas(&["genotype", "show", path.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// `--nodes` draws cells of a space of fewer nodes; counts the space does
+/// not allow are refused.
+#[test]
+fn random_cells_of_fewer_nodes() {
+    let o = edas(&[
+        "genotype", "random", "--seed", "3", "--nodes", "2", "--to", "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    for cell in ["normal", "reduce"] {
+        assert_eq!(v[cell]["edges"].as_array().unwrap().len(), 4, "{v}");
+        assert_eq!(v[cell]["concat"], serde_json::json!([2, 3]), "{v}");
+    }
+    // Four nodes draw what the default draws.
+    let four = edas(&["genotype", "random", "--seed", "3", "--nodes", "4"]);
+    assert_eq!(
+        stdout(&four),
+        stdout(&edas(&["genotype", "random", "--seed", "3"]))
+    );
+    for (space, nodes, allowed) in [("darts", "5", "1..=4"), ("nas-bench-201", "2", "3..=3")] {
+        let o = edas(&["genotype", "random", "--space", space, "--nodes", nodes]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains(&format!(
+                "--nodes: the {space} space's cells take {allowed} intermediate nodes, not {nodes}"
+            )),
+            "{}",
+            stderr(&o)
+        );
+    }
+}

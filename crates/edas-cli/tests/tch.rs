@@ -68,6 +68,7 @@ fn search_steps_run_and_learn() {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     };
     for strategy in [Strategy::Edas, Strategy::Darts, Strategy::Gdas] {
         let settings = EdasSettings {

@@ -77,7 +77,8 @@ fn split_dir(root: &Path, split: Split) -> Result<PathBuf> {
 /// [`imagenet16`] reads.
 pub fn imagenet16_present(root: &Path) -> bool {
     [Split::Train, Split::Test].into_iter().all(|split| {
-        split_dir(root, split).is_ok_and(|dir| files_of(split).1.iter().all(|f| dir.join(f).is_file()))
+        split_dir(root, split)
+            .is_ok_and(|dir| files_of(split).1.iter().all(|f| dir.join(f).is_file()))
     })
 }
 
@@ -89,16 +90,26 @@ fn format_error(path: &Path, message: impl Into<String>) -> DataError {
 }
 
 /// Appends the images of one file labelled 1..=`classes` (as 0..classes).
-fn read_batch(path: &Path, classes: usize, pixels: &mut Vec<u8>, labels: &mut Vec<u16>) -> Result<()> {
+fn read_batch(
+    path: &Path,
+    classes: usize,
+    pixels: &mut Vec<u8>,
+    labels: &mut Vec<u16>,
+) -> Result<()> {
     let bytes = edas_fs::read_bounded(path, MAX_FILE_BYTES, "downsampled ImageNet pickle")
         .map_err(|e| DataError::fs(e, EXPECTED))?;
     let (value, _) = edas_pickle::read(&bytes)
         .map_err(|e| format_error(path, format!("not a readable pickle: {e}")))?;
     drop(bytes);
     let field = |key: &str| -> Result<&Value> {
-        value
-            .get(key)
-            .ok_or_else(|| format_error(path, format!("the pickle has no `{key}` entry (expected a dict with `data` and `labels`)")))
+        value.get(key).ok_or_else(|| {
+            format_error(
+                path,
+                format!(
+                    "the pickle has no `{key}` entry (expected a dict with `data` and `labels`)"
+                ),
+            )
+        })
     };
     let array = NdArray::from_value(field("data")?)
         .map_err(|e| format_error(path, format!("`data`: {e}")))?;
@@ -124,7 +135,11 @@ fn read_batch(path: &Path, classes: usize, pixels: &mut Vec<u8>, labels: &mut Ve
         ));
     }
     let kept = i64::try_from(classes).unwrap_or(FILE_CLASSES);
-    for (i, (label, image)) in file_labels.iter().zip(data.chunks_exact(PIXELS)).enumerate() {
+    for (i, (label, image)) in file_labels
+        .iter()
+        .zip(data.chunks_exact(PIXELS))
+        .enumerate()
+    {
         let label = match label.as_i64() {
             Some(l) if (1..=FILE_CLASSES).contains(&l) => l,
             _ => {
@@ -160,7 +175,10 @@ pub fn imagenet16(root: &Path, split: Split, classes: usize) -> Result<InMemoryD
     if labels.is_empty() {
         return Err(format_error(
             &dir,
-            format!("no image of {split} is labelled 1..={classes}", split = split.name()),
+            format!(
+                "no image of {split} is labelled 1..={classes}",
+                split = split.name()
+            ),
         ));
     }
     InMemoryDataset::new(

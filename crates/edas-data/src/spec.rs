@@ -209,11 +209,13 @@ impl DataConfig {
             DatasetKind::FashionMnist => {
                 download::ensure_files(&download::FASHION_MNIST, root, options)
             }
-            DatasetKind::Mnist | DatasetKind::Imagenet | DatasetKind::Imagenet16 => Err(DataError::Config(format!(
-                "{} cannot be downloaded by edas; place its files in {}",
-                self.dataset.name(),
-                root.display()
-            ))),
+            DatasetKind::Mnist | DatasetKind::Imagenet | DatasetKind::Imagenet16 => {
+                Err(DataError::Config(format!(
+                    "{} cannot be downloaded by edas; place its files in {}",
+                    self.dataset.name(),
+                    root.display()
+                )))
+            }
             DatasetKind::Synthetic | DatasetKind::Custom => Ok(()),
         }
     }

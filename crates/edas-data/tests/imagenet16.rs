@@ -65,13 +65,20 @@ fn both_splits_keep_the_first_120_classes_with_their_pixels() {
 #[test]
 fn the_archives_layout_and_the_config_read_the_same() {
     let tmp = tempfile::tempdir().unwrap();
-    let (train, val) = (tmp.path().join("Imagenet16_train"), tmp.path().join("Imagenet16_val"));
+    let (train, val) = (
+        tmp.path().join("Imagenet16_train"),
+        tmp.path().join("Imagenet16_val"),
+    );
     std::fs::create_dir_all(&train).unwrap();
     std::fs::create_dir_all(&val).unwrap();
     for f in IMAGENET16_TRAIN_FILES {
         std::fs::copy(fixtures().join(f), train.join(f)).unwrap();
     }
-    std::fs::copy(fixtures().join(IMAGENET16_VAL_FILE), val.join(IMAGENET16_VAL_FILE)).unwrap();
+    std::fs::copy(
+        fixtures().join(IMAGENET16_VAL_FILE),
+        val.join(IMAGENET16_VAL_FILE),
+    )
+    .unwrap();
     assert!(imagenet16_present(tmp.path()));
 
     let config: DataConfig = serde_json::from_value(serde_json::json!({
@@ -89,7 +96,13 @@ fn the_archives_layout_and_the_config_read_the_same() {
     }
     // NAS-Bench-201's pipeline: crop 16 with padding 2, flip, its constants.
     let p = config.train_pipeline(false);
-    assert_eq!(p.augments[0], Augment::RandomCrop { size: 16, padding: 2 });
+    assert_eq!(
+        p.augments[0],
+        Augment::RandomCrop {
+            size: 16,
+            padding: 2
+        }
+    );
     let n = config.normalization();
     assert!((n.mean[0] - 122.68 / 255.0).abs() < 1e-6);
     assert!((n.std[2] - 65.09 / 255.0).abs() < 1e-6);
@@ -116,7 +129,10 @@ fn damaged_or_missing_files_are_errors_naming_the_file() {
     let tmp = edited(|d| std::fs::remove_file(d.join("train_data_batch_7")).unwrap());
     assert!(!imagenet16_present(tmp.path()));
     let e = imagenet16(tmp.path(), Split::Train, 120).unwrap_err();
-    assert!(matches!(e, DataError::MissingFile { ref path, .. } if path.ends_with("train_data_batch_7")), "{e}");
+    assert!(
+        matches!(e, DataError::MissingFile { ref path, .. } if path.ends_with("train_data_batch_7")),
+        "{e}"
+    );
 
     // A cut pickle.
     let tmp = edited(|d| {
@@ -125,7 +141,10 @@ fn damaged_or_missing_files_are_errors_naming_the_file() {
         std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
     });
     let m = message(tmp.path(), Split::Train);
-    assert!(m.contains("train_data_batch_3: not a readable pickle: the pickle ends early"), "{m}");
+    assert!(
+        m.contains("train_data_batch_3: not a readable pickle: the pickle ends early"),
+        "{m}"
+    );
 
     // A label outside 1..=1000 (protocol 0 writes `I1000`).
     let tmp = edited(|d| {
@@ -137,7 +156,10 @@ fn damaged_or_missing_files_are_errors_naming_the_file() {
         std::fs::write(&p, text).unwrap();
     });
     let m = message(tmp.path(), Split::Test);
-    assert!(m.contains("val_data: label 5 is Int(1001), expected an int in 1..=1000"), "{m}");
+    assert!(
+        m.contains("val_data: label 5 is Int(1001), expected an int in 1..=1000"),
+        "{m}"
+    );
 
     // A dict without `labels`: rename the key in the protocol-2 batch.
     let tmp = edited(|d| {
@@ -148,7 +170,10 @@ fn damaged_or_missing_files_are_errors_naming_the_file() {
         std::fs::write(&p, bytes).unwrap();
     });
     let m = message(tmp.path(), Split::Train);
-    assert!(m.contains("train_data_batch_1: the pickle has no `labels` entry"), "{m}");
+    assert!(
+        m.contains("train_data_batch_1: the pickle has no `labels` entry"),
+        "{m}"
+    );
 
     // Not a pickle at all.
     let tmp = edited(|d| std::fs::write(d.join(IMAGENET16_VAL_FILE), b"hello").unwrap());

@@ -27,7 +27,7 @@ use crate::format::Format;
 use crate::genotype::Genotype;
 use crate::nb201::Nb201Cell;
 use crate::primitive::CellKind;
-use crate::search_space::{OpSet, SpaceName};
+use crate::search_space::{OpSet, SearchSpace, SpaceName};
 
 /// An architecture of one of the search spaces.
 // A handful exist per run and they are passed by reference; a boxed
@@ -89,6 +89,23 @@ impl Architecture {
                 ops, rng,
             )?)),
             SpaceName::NasBench201 => Ok(Architecture::Nb201(Nb201Cell::random_in(ops, rng))),
+        }
+    }
+
+    /// [`Architecture::random`] over a search space, its node count
+    /// included (a DARTS space of fewer nodes draws cells of that many,
+    /// [`crate::random_genotype_of`]).
+    pub fn random_in(
+        space: SearchSpace,
+        rng: &mut edas_rng::Rng,
+    ) -> Result<Architecture, GenotypeError> {
+        match space.name() {
+            SpaceName::Darts => Ok(Architecture::Darts(crate::random::random_genotype_of(
+                space.ops(),
+                space.nodes(),
+                rng,
+            )?)),
+            SpaceName::NasBench201 => Architecture::random(space.name(), space.ops(), rng),
         }
     }
 

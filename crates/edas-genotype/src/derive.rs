@@ -14,11 +14,12 @@
 use std::cmp::Ordering;
 
 use crate::error::DeriveError;
-use crate::genotype::Concat;
 use crate::genotype::{Cell, Genotype, NodeInput};
 use crate::primitive::{CellKind, NUM_OPS, Primitive};
 use crate::search_space::OpSet;
-use crate::space::{INPUTS_PER_NODE, NUM_EDGES, NUM_INPUT_STATES, NUM_STATES, edges_of};
+use crate::space::{
+    INPUTS_PER_NODE, NUM_EDGES, NUM_INPUT_STATES, NUM_NODES, NUM_STATES, edges_of, first_edge_of,
+};
 
 /// Per-edge op weights of one cell: 14 rows (edges, in [`crate::space`] order)
 /// of 8 columns (ops, in [`Primitive`] order).
@@ -30,9 +31,13 @@ impl EdgeWeights {
     pub const ZERO: EdgeWeights = EdgeWeights([[0.0; NUM_OPS]; NUM_EDGES]);
 
     /// From 112 values in row-major order (edge by edge), as a `[14, 8]`
-    /// tensor's data comes out.
+    /// tensor's data comes out; or from the first rows only, for a cell of
+    /// fewer nodes (`[2, 8]`, `[5, 8]`, `[9, 8]`: the edges into its nodes),
+    /// the other rows 0.
     pub fn from_flat(kind: CellKind, values: &[f32]) -> Result<EdgeWeights, DeriveError> {
-        if values.len() != NUM_EDGES * NUM_OPS {
+        let prefix = (NUM_INPUT_STATES..=NUM_STATES)
+            .any(|end| first_edge_of(end) * NUM_OPS == values.len() && !values.is_empty());
+        if !prefix {
             return Err(DeriveError::Shape {
                 kind,
                 expected: NUM_EDGES * NUM_OPS,
@@ -74,7 +79,7 @@ impl EdgeWeights {
 }
 
 /// Options of the derivation rule.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeriveOptions {
     /// At most this many `skip_connect` edges in the derived normal cell
     /// (P-DARTS uses 2). `None`: no cap.
@@ -83,6 +88,21 @@ pub struct DeriveOptions {
     /// [`crate::SearchSpace`]); an op outside it is never kept, whatever
     /// its weight. Default: all 8.
     pub ops: OpSet,
+    /// Intermediate nodes of the derived cells (a space of fewer nodes,
+    /// [`crate::SearchSpace::with_nodes`]): the edges into the first `nodes`
+    /// nodes are read, and all of them are concatenated. Default: 4.
+    pub nodes: usize,
+}
+
+impl Default for DeriveOptions {
+    /// DARTS' rule: no skip cap, all 8 ops, 4 nodes.
+    fn default() -> Self {
+        DeriveOptions {
+            normal_skip_cap: None,
+            ops: OpSet::DARTS,
+            nodes: NUM_NODES,
+        }
+    }
 }
 
 impl DeriveOptions {
@@ -91,7 +111,13 @@ impl DeriveOptions {
         DeriveOptions {
             normal_skip_cap,
             ops,
+            ..DeriveOptions::default()
         }
+    }
+
+    /// The same rule for cells of `nodes` intermediate nodes.
+    pub fn with_nodes(self, nodes: usize) -> DeriveOptions {
+        DeriveOptions { nodes, ..self }
     }
 }
 
@@ -117,9 +143,11 @@ fn derive_masked(
     kind: CellKind,
     weights: &EdgeWeights,
     masked: &[[bool; NUM_OPS]; NUM_EDGES],
+    nodes: usize,
 ) -> Result<Cell, DeriveError> {
-    let mut edges = Vec::with_capacity(2 * (NUM_STATES - NUM_INPUT_STATES));
-    for node in NUM_INPUT_STATES..NUM_STATES {
+    let last = NUM_INPUT_STATES + nodes.min(NUM_NODES);
+    let mut edges = Vec::with_capacity(2 * (last - NUM_INPUT_STATES));
+    for node in NUM_INPUT_STATES..last {
         let mut candidates: Vec<(usize, Primitive, f32)> = edges_of(node)
             .enumerate()
             .filter_map(|(input, e)| {
@@ -143,7 +171,8 @@ fn derive_masked(
                 .map(|&(input, op, _)| NodeInput::new(op, input)),
         );
     }
-    Cell::new(&edges, &Concat::ALL.to_vec()).map_err(|e| DeriveError::NoCell {
+    let concat: Vec<usize> = (NUM_INPUT_STATES..NUM_INPUT_STATES + nodes).collect();
+    Cell::new(&edges, &concat).map_err(|e| DeriveError::NoCell {
         kind,
         message: e.to_string(),
     })
@@ -171,13 +200,26 @@ pub fn derive_cell_in(
     skip_cap: Option<usize>,
     ops: OpSet,
 ) -> Result<Cell, DeriveError> {
+    derive_cell_of(kind, weights, skip_cap, ops, NUM_NODES)
+}
+
+/// [`derive_cell_in`] for a cell of `nodes` intermediate nodes (1..=4): the
+/// rows of the edges into them are read, the rest ignored. With 4 nodes this
+/// is [`derive_cell_in`].
+pub fn derive_cell_of(
+    kind: CellKind,
+    weights: &EdgeWeights,
+    skip_cap: Option<usize>,
+    ops: OpSet,
+    nodes: usize,
+) -> Result<Cell, DeriveError> {
     weights.check_finite(kind)?;
     let excluded: [bool; NUM_OPS] = std::array::from_fn(|k| !ops.contains(k));
     let mut masked = [excluded; NUM_EDGES];
     let skip = Primitive::SkipConnect.index();
     loop {
         // Besides the excluded ops, only skip candidates are ever masked.
-        let cell = derive_masked(kind, weights, &masked)?;
+        let cell = derive_masked(kind, weights, &masked, nodes)?;
         let Some(cap) = skip_cap else { return Ok(cell) };
         let skips: Vec<usize> = cell
             .nodes()
@@ -210,13 +252,14 @@ pub fn derive(
     options: DeriveOptions,
 ) -> Result<Genotype, DeriveError> {
     Ok(Genotype {
-        normal: derive_cell_in(
+        normal: derive_cell_of(
             CellKind::Normal,
             normal,
             options.normal_skip_cap,
             options.ops,
+            options.nodes,
         )?,
-        reduce: derive_cell_in(CellKind::Reduce, reduce, None, options.ops)?,
+        reduce: derive_cell_of(CellKind::Reduce, reduce, None, options.ops, options.nodes)?,
     })
 }
 
@@ -265,6 +308,38 @@ mod tests {
             assert_eq!(back, g);
             assert_eq!(format!("{back:?}"), format!("{:?}", g.canonical()));
         }
+    }
+
+    #[test]
+    fn fewer_nodes_read_only_the_edges_into_them() {
+        let options = DeriveOptions::default().with_nodes(3);
+        let cut = |g: &Genotype| {
+            let cell =
+                |c: &Cell| Cell::new(&c.edges().take(6).collect::<Vec<_>>(), &[2, 3, 4]).unwrap();
+            Genotype {
+                normal: cell(&g.normal),
+                reduce: cell(&g.reduce),
+            }
+        };
+        // DARTS_V2's first three nodes: its clamp derives them back, from
+        // 14 rows or from the 9 rows of a 3-node cell's variables.
+        let [n, r] = DARTS_V2.clamp();
+        let want = cut(&DARTS_V2);
+        assert_eq!(derive(&n, &r, options).unwrap(), want);
+        let rows = |w: &EdgeWeights| w.to_flat()[..9 * NUM_OPS].to_vec();
+        let (n9, r9) = (
+            EdgeWeights::from_flat(CellKind::Normal, &rows(&n)).unwrap(),
+            EdgeWeights::from_flat(CellKind::Reduce, &rows(&r)).unwrap(),
+        );
+        assert_eq!(derive(&n9, &r9, options).unwrap(), want);
+        // The cut cell's clamp is those 9 rows, the rest 0.
+        assert_eq!(want.clamp(), [n9, r9]);
+        // Other row counts are refused.
+        assert!(EdgeWeights::from_flat(CellKind::Normal, &[0.0; 3 * NUM_OPS]).is_err());
+        assert!(EdgeWeights::from_flat(CellKind::Normal, &[]).is_err());
+        let one = derive(&n, &r, DeriveOptions::default().with_nodes(1)).unwrap();
+        assert_eq!(one.normal.num_nodes(), 1);
+        assert_eq!(one.normal.concat().to_vec(), [2]);
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn state_name(state: usize) -> String {
 fn cell_body(cell: &Cell, kind: CellKind, indent: &str) -> String {
     let mut out = String::new();
     let id = |name: &str| format!("\"{kind}/{name}\"");
-    for state in 0..NUM_STATES {
+    for state in 0..NUM_INPUT_STATES + cell.num_nodes() {
         let name = state_name(state);
         let color = if state < NUM_INPUT_STATES {
             "darkseagreen2"
@@ -305,7 +305,13 @@ fn read_cells(text: &str) -> Result<[Option<Cell>; 2], ParseError> {
         let Some(first) = seen[k] else { continue };
         let mut list = Vec::new();
         let mut offsets = Vec::new();
-        for (n, incoming) in edges[k].iter().enumerate() {
+        // A cell of fewer nodes (a restricted space) has no edges into the
+        // last ones; every node before the last fed one needs two.
+        let used = edges[k]
+            .iter()
+            .rposition(|incoming| !incoming.is_empty())
+            .map_or(1, |last| last + 1);
+        for (n, incoming) in edges[k][..used].iter().enumerate() {
             if incoming.len() != INPUTS_PER_NODE {
                 return Err(at(
                     incoming.first().map_or(first, |e| e.1),

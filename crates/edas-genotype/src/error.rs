@@ -30,9 +30,11 @@ pub struct ArchStringError {
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum CellError {
     /// The edge list does not have 2 entries per intermediate node.
-    #[error("expected {expected} edges (2 per node for 4 nodes), found {found}")]
+    #[error(
+        "expected {expected} edges (2 per node for 4 nodes; 2, 4 or 6 for a cell of fewer nodes), found {found}"
+    )]
     EdgeCount {
-        /// 8 in the DARTS space.
+        /// 8 in the DARTS space (a cell of fewer nodes has fewer).
         expected: usize,
         /// The number of entries given.
         found: usize,

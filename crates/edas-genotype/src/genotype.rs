@@ -99,12 +99,14 @@ impl fmt::Display for Concat {
     }
 }
 
-/// A discrete DARTS cell: two kept incoming edges for each of the four
-/// intermediate nodes, and the list of nodes concatenated into the output.
+/// A discrete DARTS cell: two kept incoming edges for each intermediate
+/// node (four in DARTS' space; 1 to 4 in a space restricted to fewer nodes,
+/// [`crate::SearchSpace::with_nodes`]), and the list of nodes concatenated
+/// into the output.
 ///
 /// A `Cell` is valid by construction: every input precedes its node, the two
 /// inputs of a node differ, no kept edge is `none`, and the concat list is a
-/// non-empty ascending subset of 2..=5.
+/// non-empty ascending subset of its nodes (2..=5 with four).
 ///
 /// Equality compares the network a cell describes: the order of a node's two
 /// edges does not matter (a node sums its inputs), so `('sep_conv_3x3', 1),
@@ -113,20 +115,33 @@ impl fmt::Display for Concat {
 #[derive(Clone, Copy, Debug)]
 pub struct Cell {
     nodes: [[NodeInput; INPUTS_PER_NODE]; NUM_NODES],
+    /// How many of `nodes` the cell has (1..=4); the rest hold a fixed
+    /// filler and are never read.
+    len: u8,
     concat: Concat,
 }
+
+/// What an absent node's entries hold (so that equality and hashing, which
+/// compare whole arrays, see equal fillers).
+const FILLER: NodeInput = NodeInput::new(Primitive::SkipConnect, 0);
 
 impl Cell {
     /// Builds a cell from DARTS' flat edge list (entries 2k and 2k+1 feed node
     /// k + 2) and its concat list, checking every rule of the search space.
+    /// The list has 2 entries per node: 8 for DARTS' four nodes, fewer for a
+    /// cell of fewer nodes (2, 4 or 6).
     pub fn new(edges: &[NodeInput], concat: &[usize]) -> Result<Cell, CellError> {
-        if edges.len() != NUM_KEPT_EDGES {
+        if edges.is_empty()
+            || edges.len() > NUM_KEPT_EDGES
+            || !edges.len().is_multiple_of(INPUTS_PER_NODE)
+        {
             return Err(CellError::EdgeCount {
                 expected: NUM_KEPT_EDGES,
                 found: edges.len(),
             });
         }
-        let mut nodes = [[NodeInput::new(Primitive::SkipConnect, 0); INPUTS_PER_NODE]; NUM_NODES];
+        let len = edges.len() / INPUTS_PER_NODE;
+        let mut nodes = [[FILLER; INPUTS_PER_NODE]; NUM_NODES];
         for (entry, &edge) in edges.iter().enumerate() {
             let node = NUM_INPUT_STATES + entry / INPUTS_PER_NODE;
             if edge.input >= node {
@@ -149,9 +164,15 @@ impl Cell {
             }
             nodes[entry / INPUTS_PER_NODE][slot] = edge;
         }
+        let concat = Concat::from_states(concat)?;
+        if let Some(state) = concat.states().find(|&s| s >= NUM_INPUT_STATES + len) {
+            return Err(CellError::ConcatOutOfRange { state });
+        }
         Ok(Cell {
             nodes,
-            concat: Concat::from_states(concat)?,
+            // At most 4 (checked above).
+            len: u8::try_from(len).unwrap_or(u8::MAX),
+            concat,
         })
     }
 
@@ -161,19 +182,33 @@ impl Cell {
         nodes: [[NodeInput; INPUTS_PER_NODE]; NUM_NODES],
         concat: Concat,
     ) -> Cell {
-        Cell { nodes, concat }
+        Cell {
+            nodes,
+            len: NUM_NODES as u8,
+            concat,
+        }
     }
 
-    /// The two kept edges into node `node` (a state index, 2..=5), or `None`
-    /// for any other state.
+    /// Number of intermediate nodes (4 in DARTS' space).
+    pub fn num_nodes(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// The two kept edges into node `node` (a state index, 2..=5 with four
+    /// nodes), or `None` for any other state.
     pub fn node(&self, node: usize) -> Option<&[NodeInput; INPUTS_PER_NODE]> {
         node.checked_sub(NUM_INPUT_STATES)
-            .and_then(|i| self.nodes.get(i))
+            .and_then(|i| self.present().get(i))
     }
 
-    /// `(node, its two kept edges)` for nodes 2..=5.
+    /// The entries of the nodes the cell has.
+    fn present(&self) -> &[[NodeInput; INPUTS_PER_NODE]] {
+        &self.nodes[..self.num_nodes()]
+    }
+
+    /// `(node, its two kept edges)` for nodes 2..=5 (2..2 + nodes).
     pub fn nodes(&self) -> impl Iterator<Item = (usize, &[NodeInput; INPUTS_PER_NODE])> {
-        self.nodes
+        self.present()
             .iter()
             .enumerate()
             .map(|(i, pair)| (i + NUM_INPUT_STATES, pair))
@@ -181,7 +216,7 @@ impl Cell {
 
     /// The flat edge list in DARTS order (2 entries per node).
     pub fn edges(&self) -> impl Iterator<Item = NodeInput> + '_ {
-        self.nodes.iter().flatten().copied()
+        self.present().iter().flatten().copied()
     }
 
     /// The concat list.
@@ -210,7 +245,8 @@ impl Cell {
     /// clamp and derivation produce for equal weights.
     pub fn canonical(&self) -> Cell {
         let mut cell = *self;
-        for pair in &mut cell.nodes {
+        let len = cell.num_nodes();
+        for pair in &mut cell.nodes[..len] {
             pair.sort_by_key(|e| e.input);
         }
         cell
@@ -220,7 +256,7 @@ impl Cell {
 impl PartialEq for Cell {
     fn eq(&self, other: &Cell) -> bool {
         let (a, b) = (self.canonical(), other.canonical());
-        a.nodes == b.nodes && a.concat == b.concat
+        a.len == b.len && a.nodes == b.nodes && a.concat == b.concat
     }
 }
 
@@ -229,6 +265,7 @@ impl Eq for Cell {}
 impl Hash for Cell {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let c = self.canonical();
+        c.len.hash(state);
         c.nodes.hash(state);
         c.concat.hash(state);
     }
@@ -431,6 +468,40 @@ mod tests {
         other[0].0 = SepConv5x5;
         assert_ne!(a, Cell::new(&edges(&other), &[2, 3, 4, 5]).unwrap());
         assert_ne!(a, Cell::new(&edges(&GOOD), &[2, 3, 4]).unwrap());
+    }
+
+    #[test]
+    fn a_cell_of_fewer_nodes_keeps_two_edges_per_node() {
+        let three = Cell::new(&edges(&GOOD[..6]), &[2, 3, 4]).unwrap();
+        assert_eq!(three.num_nodes(), 3);
+        assert_eq!(three.edges().count(), 6);
+        assert_eq!(three.nodes().map(|(n, _)| n).collect::<Vec<_>>(), [2, 3, 4]);
+        assert!(three.node(5).is_none());
+        assert_eq!(three.op_on(Edge { node: 5, input: 4 }), Option::None);
+        assert_eq!(three.op_counts().iter().sum::<usize>(), 6);
+        // Its concat list stays within its nodes.
+        assert_eq!(
+            Cell::new(&edges(&GOOD[..6]), &[2, 5]),
+            Err(CellError::ConcatOutOfRange { state: 5 })
+        );
+        let one = Cell::new(&edges(&GOOD[..2]), &[2]).unwrap();
+        assert_eq!(one.num_nodes(), 1);
+        assert_ne!(one, three);
+        assert_eq!(
+            Cell::new(&[], &[2]),
+            Err(CellError::EdgeCount {
+                expected: 8,
+                found: 0
+            })
+        );
+        // The four-node cell is unchanged by its first six entries.
+        let four = Cell::new(&edges(&GOOD), &[2, 3, 4]).unwrap();
+        assert_eq!(four.num_nodes(), 4);
+        assert_ne!(four, three);
+        let genotype =
+            Genotype::from_lists(&edges(&GOOD[..6]), &[2, 3, 4], &edges(&GOOD[..6]), &[4]).unwrap();
+        let json = serde_json::to_string(&genotype).unwrap();
+        assert_eq!(serde_json::from_str::<Genotype>(&json).unwrap(), genotype);
     }
 
     #[test]

@@ -61,7 +61,9 @@ pub mod table;
 
 pub use architecture::{Architecture, SpaceMismatch};
 pub use codec::{load, parse_any, save};
-pub use derive::{DeriveOptions, EdgeWeights, clamp, derive, derive_cell, derive_cell_in};
+pub use derive::{
+    DeriveOptions, EdgeWeights, clamp, derive, derive_cell, derive_cell_in, derive_cell_of,
+};
 pub use diff::{Change, GenotypeDiff, diff};
 pub use error::{
     ArchStringError, CellError, DeriveError, Error, GenotypeError, Location, ParseError,
@@ -71,7 +73,7 @@ pub use format::Format;
 pub use genotype::{Cell, Concat, Genotype, NUM_KEPT_EDGES, NodeInput};
 pub use nb201::{Nb201Cell, Nb201Op};
 pub use primitive::{CellKind, NUM_OPS, Primitive};
-pub use random::{random_genotype, random_genotype_in};
+pub use random::{random_genotype, random_genotype_in, random_genotype_of};
 pub use search_space::{Derivation, OpSet, SearchSpace, SpaceError, SpaceName};
 pub use space::{Edge, NUM_EDGES, NUM_NODES};
 

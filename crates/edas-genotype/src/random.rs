@@ -7,7 +7,7 @@ use crate::error::GenotypeError;
 use crate::genotype::{Genotype, NodeInput};
 use crate::primitive::Primitive;
 use crate::search_space::OpSet;
-use crate::space::{NUM_INPUT_STATES, NUM_STATES};
+use crate::space::{NUM_INPUT_STATES, NUM_NODES};
 
 /// A uniformly sampled genotype: each node takes two distinct inputs among
 /// its predecessors, each edge a uniformly drawn op other than `none`; all
@@ -25,10 +25,23 @@ pub fn random_genotype(rng: &mut Rng) -> Result<Genotype, GenotypeError> {
 /// op other than `none` is a [`GenotypeError`] (a kept edge cannot be
 /// `none`).
 pub fn random_genotype_in(ops: OpSet, rng: &mut Rng) -> Result<Genotype, GenotypeError> {
+    random_genotype_of(ops, NUM_NODES, rng)
+}
+
+/// [`random_genotype_in`] for cells of `nodes` intermediate nodes (1..=4; a
+/// space restricted to fewer nodes), all of them concatenated. With 4 nodes
+/// it draws exactly what [`random_genotype_in`] draws. Any other count is a
+/// [`GenotypeError`].
+pub fn random_genotype_of(
+    ops: OpSet,
+    nodes: usize,
+    rng: &mut Rng,
+) -> Result<Genotype, GenotypeError> {
     let choices = ops.darts_ops();
+    let last = NUM_INPUT_STATES + nodes.min(NUM_NODES);
     let mut cell = || {
         let mut edges = Vec::with_capacity(8);
-        for node in NUM_INPUT_STATES..NUM_STATES {
+        for node in NUM_INPUT_STATES..last {
             let mut inputs: Vec<usize> = (0..node).collect();
             rng.shuffle(&mut inputs);
             for &input in &inputs[..2] {
@@ -43,7 +56,7 @@ pub fn random_genotype_in(ops: OpSet, rng: &mut Rng) -> Result<Genotype, Genotyp
         edges
     };
     let (normal, reduce) = (cell(), cell());
-    let concat = [2, 3, 4, 5];
+    let concat: Vec<usize> = (NUM_INPUT_STATES..NUM_INPUT_STATES + nodes).collect();
     Genotype::from_lists(&normal, &concat, &reduce, &concat)
 }
 
@@ -107,5 +120,23 @@ mod tests {
         );
         let only_none = OpSet::EMPTY.with(0);
         assert!(random_genotype_in(only_none, &mut rng).is_err());
+    }
+
+    #[test]
+    fn fewer_nodes_draw_cells_of_that_many_nodes() {
+        let (mut a, mut b) = (Rng::new(3), Rng::new(3));
+        assert_eq!(
+            random_genotype_in(OpSet::DARTS, &mut a).unwrap(),
+            random_genotype_of(OpSet::DARTS, 4, &mut b).unwrap()
+        );
+        for nodes in 1..=3 {
+            let g = random_genotype_of(OpSet::DARTS, nodes, &mut a).unwrap();
+            for kind in crate::CellKind::ALL {
+                assert_eq!(g.cell(kind).num_nodes(), nodes);
+                assert_eq!(g.cell(kind).concat().len(), nodes);
+            }
+        }
+        assert!(random_genotype_of(OpSet::DARTS, 0, &mut a).is_err());
+        assert!(random_genotype_of(OpSet::DARTS, 5, &mut a).is_err());
     }
 }

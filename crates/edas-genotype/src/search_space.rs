@@ -17,7 +17,11 @@
 //! ```
 //!
 //! with `ops` optional (absent: every op of the space), in any order, each
-//! op at most once.
+//! op at most once, and `nodes = 3` (1 to 4) optional for DARTS: a cell of
+//! fewer intermediate nodes, with the edges into those nodes only (node
+//! `k + 2` has `k + 2` candidate edges, so 2, 5, 9 or 14 edges) and all of
+//! them concatenated. NAS-Bench-201's cell has a fixed graph (the benchmark
+//! numbers its cells), so its node count cannot change.
 
 use std::fmt;
 
@@ -28,7 +32,7 @@ use thiserror::Error;
 use crate::nb201::{NB201_NUM_EDGES, Nb201Op};
 pub use crate::op_set::OpSet;
 use crate::primitive::{NUM_OPS, Primitive};
-use crate::space::{INPUTS_PER_NODE, NUM_EDGES, NUM_NODES};
+use crate::space::{INPUTS_PER_NODE, NUM_EDGES, NUM_INPUT_STATES, NUM_NODES, first_edge_of};
 
 /// How a cell is derived from its edge weights.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -129,6 +133,9 @@ impl fmt::Display for SpaceName {
 pub struct SearchSpace {
     name: SpaceName,
     ops: OpSet,
+    /// Intermediate nodes of a cell (the space's own count unless
+    /// restricted).
+    nodes: u8,
 }
 
 impl Default for SearchSpace {
@@ -143,6 +150,7 @@ impl SearchSpace {
     pub const DARTS: SearchSpace = SearchSpace {
         name: SpaceName::Darts,
         ops: OpSet::DARTS,
+        nodes: NUM_NODES as u8,
     };
 
     /// Every op of space `name`.
@@ -150,6 +158,47 @@ impl SearchSpace {
         SearchSpace {
             name,
             ops: OpSet::first(name.num_ops()),
+            nodes: name.nodes() as u8,
+        }
+    }
+
+    /// The same space with cells of `nodes` intermediate nodes: 1 to 4 for
+    /// DARTS; NAS-Bench-201 keeps its 3.
+    pub fn with_nodes(self, nodes: usize) -> Result<SearchSpace, SpaceError> {
+        let allowed = match self.name {
+            SpaceName::Darts => 1..=NUM_NODES,
+            SpaceName::NasBench201 => 3..=3,
+        };
+        if !allowed.contains(&nodes) {
+            return Err(SpaceError::Nodes {
+                space: self.name,
+                nodes,
+                allowed: format!("{}..={}", allowed.start(), allowed.end()),
+            });
+        }
+        Ok(SearchSpace {
+            nodes: nodes as u8,
+            ..self
+        })
+    }
+
+    /// Intermediate nodes of a cell.
+    pub const fn nodes(&self) -> usize {
+        self.nodes as usize
+    }
+
+    /// Whether the cell has the named space's own number of nodes.
+    pub fn has_all_nodes(&self) -> bool {
+        self.nodes() == self.name.nodes()
+    }
+
+    /// Candidate edges of a cell (rows of the architecture variables): the
+    /// named space's, or for a DARTS cell of fewer nodes the edges into
+    /// those nodes (the first rows of DARTS' order).
+    pub fn edges(&self) -> usize {
+        match self.name {
+            SpaceName::Darts => first_edge_of(NUM_INPUT_STATES + self.nodes()),
+            SpaceName::NasBench201 => self.name.edges(),
         }
     }
 
@@ -174,7 +223,10 @@ impl SearchSpace {
         if set.without(0).is_empty() {
             return Err(SpaceError::NoOp { space: name });
         }
-        Ok(SearchSpace { name, ops: set })
+        Ok(SearchSpace {
+            ops: set,
+            ..SearchSpace::full(name)
+        })
     }
 
     /// The named space.
@@ -212,18 +264,22 @@ impl SearchSpace {
 }
 
 impl fmt::Display for SearchSpace {
-    /// `darts`, or `darts without max_pool_3x3, skip_connect`.
+    /// `darts`, `darts without max_pool_3x3, skip_connect`, `darts with 3
+    /// nodes`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.is_full() {
-            write!(f, "{}", self.name)
-        } else {
+        write!(f, "{}", self.name)?;
+        if !self.is_full() {
+            write!(f, " without {}", self.excluded_op_names().join(", "))?;
+        }
+        if !self.has_all_nodes() {
             write!(
                 f,
-                "{} without {}",
-                self.name,
-                self.excluded_op_names().join(", ")
-            )
+                " with {} node{}",
+                self.nodes,
+                if self.nodes == 1 { "" } else { "s" }
+            )?;
         }
+        Ok(())
     }
 }
 
@@ -235,14 +291,20 @@ struct RawSpace {
     name: SpaceName,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ops: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    nodes: Option<usize>,
 }
 
 impl TryFrom<RawSpace> for SearchSpace {
     type Error = SpaceError;
     fn try_from(raw: RawSpace) -> Result<Self, Self::Error> {
-        match raw.ops {
-            None => Ok(SearchSpace::full(raw.name)),
-            Some(ops) => SearchSpace::with_ops(raw.name, &ops),
+        let space = match raw.ops {
+            None => SearchSpace::full(raw.name),
+            Some(ops) => SearchSpace::with_ops(raw.name, &ops)?,
+        };
+        match raw.nodes {
+            None => Ok(space),
+            Some(nodes) => space.with_nodes(nodes),
         }
     }
 }
@@ -253,6 +315,7 @@ impl From<SearchSpace> for RawSpace {
             name: space.name,
             ops: (!space.is_full())
                 .then(|| space.op_names().into_iter().map(str::to_owned).collect()),
+            nodes: (!space.has_all_nodes()).then_some(space.nodes()),
         }
     }
 }
@@ -275,6 +338,16 @@ pub enum SpaceError {
     Repeated {
         /// The op.
         op: String,
+    },
+    /// A node count the space does not allow.
+    #[error("the {space} space's cells take {allowed} intermediate nodes, not {nodes}")]
+    Nodes {
+        /// The space.
+        space: SpaceName,
+        /// The count asked for.
+        nodes: usize,
+        /// The counts allowed, `1..=4`.
+        allowed: String,
     },
     /// Only `none` (or nothing) left.
     #[error("the {space} space needs at least one op other than `none` (no cell could be derived)")]
@@ -370,6 +443,48 @@ ops = ["sep_conv_3x3", "none", "avg_pool_3x3", "sep_conv_5x5", "dil_conv_3x3", "
             "the nas-bench-201 space needs at least one op other than `none` (no cell could be derived)"
         );
         assert!(toml::from_str::<SearchSpace>(r#"name = "nasbench""#).is_err());
-        assert!(toml::from_str::<SearchSpace>("name = \"darts\"\nnodes = 3").is_err());
+        assert!(toml::from_str::<SearchSpace>("name = \"darts\"\nnode = 3").is_err());
+    }
+
+    #[test]
+    fn a_darts_space_of_fewer_nodes_has_the_edges_into_them() {
+        let s: SearchSpace = toml::from_str("name = \"darts\"\nnodes = 3").unwrap();
+        assert_eq!((s.nodes(), s.edges()), (3, 9));
+        assert!(s.is_full() && !s.has_all_nodes());
+        assert_eq!(s.to_string(), "darts with 3 nodes");
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"name":"darts","nodes":3}"#
+        );
+        assert_eq!(
+            [1, 2, 4].map(|n| SearchSpace::DARTS.with_nodes(n).unwrap().edges()),
+            [2, 5, 14]
+        );
+        assert_eq!(
+            SearchSpace::DARTS.with_nodes(4).unwrap(),
+            SearchSpace::DARTS
+        );
+        let s = SearchSpace::with_ops(SpaceName::Darts, &["sep_conv_3x3"])
+            .unwrap()
+            .with_nodes(1)
+            .unwrap();
+        assert_eq!(
+            s.to_string(),
+            "darts without none, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5 with 1 node"
+        );
+        let back: SearchSpace = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
+        assert_eq!(
+            SearchSpace::DARTS.with_nodes(5).unwrap_err().to_string(),
+            "the darts space's cells take 1..=4 intermediate nodes, not 5"
+        );
+        assert_eq!(
+            toml::from_str::<SearchSpace>("name = \"nas-bench-201\"\nnodes = 2")
+                .unwrap_err()
+                .message(),
+            "the nas-bench-201 space's cells take 3..=3 intermediate nodes, not 2"
+        );
+        let nb = SearchSpace::full(SpaceName::NasBench201);
+        assert_eq!((nb.nodes(), nb.edges()), (3, 6));
     }
 }

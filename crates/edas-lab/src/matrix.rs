@@ -49,6 +49,10 @@ pub struct Matrix {
     /// unless the file says `space = "nas-bench-201"`; the searches take
     /// theirs from their configs).
     pub space: SpaceName,
+    /// The intermediate nodes of the `random-cell` units' samples (`nodes =
+    /// 3` for a DARTS space of fewer nodes, as the searches' `space.nodes`;
+    /// absent: the space's own).
+    pub nodes: Option<usize>,
 }
 
 /// One run of a matrix: a search (or a sampled cell) and its training.
@@ -72,6 +76,8 @@ pub struct MatrixUnit {
     pub train_set: Vec<String>,
     /// The space a `random-cell` unit samples from.
     pub space: SpaceName,
+    /// Its node count, when not the space's own.
+    pub nodes: Option<usize>,
 }
 
 /// A matrix file as written (`configs/matrix/*.toml`); [`Matrix::parse`]
@@ -98,6 +104,8 @@ struct MatrixFile {
     train_grid: BTreeMap<String, Vec<toml::Value>>,
     #[serde(default)]
     space: SpaceName,
+    #[serde(default)]
+    nodes: Option<usize>,
 }
 
 /// A TOML value as a `--set` value and in a directory name.
@@ -199,6 +207,11 @@ impl Matrix {
                 known_strategies.join(", ")
             );
         }
+        if let Some(nodes) = f.nodes {
+            edas_genotype::SearchSpace::full(f.space)
+                .with_nodes(nodes)
+                .map_err(|e| anyhow::anyhow!("{origin}: `nodes`: {e}"))?;
+        }
         if f.strategies.iter().any(|s| s == RANDOM_CELL) && f.train_config.is_none() {
             bail!("{origin}: `{RANDOM_CELL}` only trains, so it needs a `train_config`");
         }
@@ -238,6 +251,7 @@ impl Matrix {
             strategies: f.strategies,
             seeds: f.seeds,
             space: f.space,
+            nodes: f.nodes,
         })
     }
 
@@ -307,6 +321,7 @@ impl Matrix {
                                 search_set: with(&self.search_set, sp),
                                 train_set: with(&self.train_set, tp),
                                 space: self.space,
+                                nodes: self.nodes,
                             });
                         }
                     }
@@ -373,6 +388,9 @@ impl MatrixUnit {
         ];
         if self.space != SpaceName::Darts {
             args.extend(["--space".into(), self.space.name().into()]);
+        }
+        if let Some(nodes) = self.nodes {
+            args.extend(["--nodes".into(), nodes.to_string()]);
         }
         args.extend(["-o".into(), file.display().to_string()]);
         args
@@ -575,6 +593,59 @@ seeds = [1, 2, 3]
         )
         .unwrap_err();
         assert!(e.to_string().contains("needs a `train_config`"));
+    }
+
+    #[test]
+    fn random_cells_sample_the_matrix_space_and_node_count() {
+        let m = Matrix::parse(
+            r#"
+out = "runs/m"
+search_config = "configs/search/fashion-mnist-{strategy}.toml"
+train_config = "t.toml"
+strategies = ["edas", "random-cell"]
+seeds = [4]
+nodes = 3
+[search_set]
+"space.nodes" = 3
+"#,
+            "m.toml",
+        )
+        .unwrap();
+        let units = m.units();
+        assert_eq!(
+            units[1].sample_args(Path::new("c.json")),
+            [
+                "genotype", "random", "--seed", "4", "--nodes", "3", "-o", "c.json"
+            ]
+        );
+        assert_eq!(units[0].search_set, ["space.nodes=3"]);
+        let m = Matrix::parse(
+            "out = \"o\"\nsearch_config = \"s\"\ntrain_config = \"t\"\nstrategies = [\"random-cell\"]\nseeds = [1]\nspace = \"nas-bench-201\"\n",
+            "m.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            m.units()[0].sample_args(Path::new("c")),
+            [
+                "genotype",
+                "random",
+                "--seed",
+                "1",
+                "--space",
+                "nas-bench-201",
+                "-o",
+                "c"
+            ]
+        );
+        let e = Matrix::parse(
+            "out = \"o\"\nsearch_config = \"s\"\ntrain_config = \"t\"\nstrategies = [\"random-cell\"]\nseeds = [1]\nspace = \"nas-bench-201\"\nnodes = 2\n",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert_eq!(
+            format!("{e:#}"),
+            "m.toml: `nodes`: the nas-bench-201 space's cells take 3..=3 intermediate nodes, not 2"
+        );
     }
 
     #[test]

@@ -136,6 +136,7 @@ mod tests {
             search_set: Vec::new(),
             train_set: Vec::new(),
             space: edas_genotype::SpaceName::Darts,
+            nodes: None,
         }
     }
 

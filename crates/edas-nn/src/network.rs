@@ -455,9 +455,12 @@ impl Network {
         for (i, sc) in search.cells.iter().enumerate() {
             let kind = CellKind::of(sc.reduction);
             let g = genotype.cell(kind);
-            if g.concat().len() != 4 {
+            let nodes = sc.num_nodes();
+            if g.concat().len() != nodes || g.num_nodes() != nodes {
                 return Err(NnError::Mismatch(format!(
-                    "cell {i}: the search network concatenates 4 nodes, the {kind} cell of the genotype {}",
+                    "cell {i}: the search network's cells have and concatenate {nodes} nodes, the \
+                     {kind} cell of the genotype has {} and concatenates {}",
+                    g.num_nodes(),
                     g.concat().len()
                 )));
             }

@@ -28,7 +28,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use edas_genotype::CellKind;
-use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
+use edas_genotype::space::{Edge, NUM_INPUT_STATES};
 
 use crate::supernet::{DropPath, EdgeWeighting, NetworkWeights, SearchNetwork, accumulate};
 
@@ -493,7 +493,7 @@ impl SearchNetwork {
             let p0 = tape.push_graph(cell.pre0.forward(tape.leaf(s0)), vec![s0], Part::Pre0(i));
             let p1 = tape.push_graph(cell.pre1.forward(tape.leaf(s1)), vec![s1], Part::Pre1(i));
             let mut ids = vec![p0, p1];
-            for node in NUM_INPUT_STATES..NUM_STATES {
+            for node in NUM_INPUT_STATES..NUM_INPUT_STATES + cell.num_nodes() {
                 let id = pass.node(i, node, &ids, drop);
                 ids.push(id);
             }

@@ -16,7 +16,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
-use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_STATES};
+use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_NODES, first_edge_of};
 use edas_genotype::{CellKind, Genotype, Nb201Cell, OpSet, Primitive, SpaceName};
 
 use crate::ops::{Bn, ConvSpec, Op, OpMode, ReluConvBn, drop_path_seed, drop_path_seeded};
@@ -324,25 +324,28 @@ impl MixedEdge {
     }
 }
 
-/// A supernet cell: preprocessing and 14 mixed edges.
+/// A supernet cell: preprocessing and 14 mixed edges (fewer in a cell of
+/// fewer nodes: the edges into its nodes).
 #[derive(Module, Debug)]
 pub struct SearchCell {
     /// Preprocessing of `s0` (the cell two back).
     pub pre0: Preprocess,
     /// Preprocessing of `s1` (the previous cell).
     pub pre1: ReluConvBn,
-    /// The 14 edges in [`edas_genotype::space`] order.
+    /// The 14 edges in [`edas_genotype::space`] order (the first 2, 5 or
+    /// 9 in a cell of 1, 2 or 3 nodes).
     pub edges: Vec<MixedEdge>,
     /// Whether this is a reduction cell.
     pub reduction: bool,
 }
 
 impl SearchCell {
-    fn new(shape: &CellShape, partial: usize, ops: OpSet, device: &Device) -> Self {
+    fn new(shape: &CellShape, partial: usize, ops: OpSet, nodes: usize, device: &Device) -> Self {
         SearchCell {
             pre0: pre0(shape, false, device),
             pre1: pre1(shape, false, device),
             edges: Edge::all()
+                .take(first_edge_of(NUM_INPUT_STATES + nodes))
                 .map(|e| {
                     let stride = edge_stride(shape.reduction, e.input);
                     MixedEdge::new_partial(shape.c, stride, partial, ops, device)
@@ -352,7 +355,16 @@ impl SearchCell {
         }
     }
 
-    /// `(s0, s1) -> concat of nodes 2..=5`, `[N, 4C, H', W']`.
+    /// Its intermediate nodes (4, unless built for fewer): the nodes whose
+    /// incoming edges it holds.
+    pub fn num_nodes(&self) -> usize {
+        (1..=NUM_NODES)
+            .find(|&n| first_edge_of(NUM_INPUT_STATES + n) >= self.edges.len())
+            .unwrap_or(NUM_NODES)
+    }
+
+    /// `(s0, s1) -> concat of nodes 2..=5`, `[N, 4C, H', W']` (of its
+    /// `nodes` nodes, `[N, nodes * C, H', W']`).
     pub fn forward(&self, s0: Tensor<4>, s1: Tensor<4>, weights: &CellWeights) -> Tensor<4> {
         self.forward_with(s0, s1, weights, None)
     }
@@ -367,7 +379,7 @@ impl SearchCell {
         drop: Option<(DropPath, usize)>,
     ) -> Tensor<4> {
         let mut states = vec![self.pre0.forward(s0), self.pre1.forward(s1)];
-        for node in NUM_INPUT_STATES..NUM_STATES {
+        for node in NUM_INPUT_STATES..NUM_INPUT_STATES + self.num_nodes() {
             let mut sum: Option<Tensor<4>> = None;
             for (input, state) in states.iter().enumerate().take(node) {
                 let e = Edge { node, input }.index();
@@ -440,10 +452,24 @@ pub struct SearchNetworkConfig {
     /// supernet needs a multiple of 4.
     #[serde(default)]
     pub image_size: usize,
+    /// Intermediate nodes of a DARTS cell (4; 1 to 4 in a space restricted
+    /// to fewer nodes, [`edas_genotype::SearchSpace::with_nodes`]): the
+    /// cell has the edges into them and concatenates them all. Not written
+    /// when 4.
+    #[serde(default = "four", skip_serializing_if = "is_four")]
+    pub nodes: usize,
 }
 
 fn one() -> usize {
     1
+}
+
+fn four() -> usize {
+    NUM_NODES
+}
+
+fn is_four(nodes: &usize) -> bool {
+    *nodes == NUM_NODES
 }
 
 impl SearchNetworkConfig {
@@ -459,6 +485,7 @@ impl SearchNetworkConfig {
             ops: OpSet::DARTS,
             space: SpaceName::Darts,
             image_size: 32,
+            nodes: NUM_NODES,
         }
     }
 
@@ -486,11 +513,13 @@ impl SearchNetwork {
     /// by [`crate::check_layers`]).
     pub fn new(config: &SearchNetworkConfig, device: &Device) -> SearchNetwork {
         let c_stem = config.stem_multiplier * config.channels;
-        let (shapes, c_last) = cell_shapes(config.layers, c_stem, config.channels, false, |_| 4);
+        let nodes = config.nodes.clamp(1, NUM_NODES);
+        let (shapes, c_last) =
+            cell_shapes(config.layers, c_stem, config.channels, false, |_| nodes);
         let partial = config.partial_channels.max(1);
         let cells = shapes
             .iter()
-            .map(|s| SearchCell::new(s, partial, config.ops, device))
+            .map(|s| SearchCell::new(s, partial, config.ops, nodes, device))
             .collect();
         SearchNetwork {
             stem_conv: ConvSpec::new(config.in_channels, c_stem, 3)

@@ -79,6 +79,7 @@ fn clamped_supernet_equals_derived_network() {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     };
     for device in [Device::flex(), Device::flex().autodiff()] {
         let search = SearchNetwork::new(&config, &device);
@@ -96,6 +97,53 @@ fn clamped_supernet_equals_derived_network() {
     }
 }
 
+/// A DARTS space of fewer nodes: the supernet's cells hold only the edges
+/// into their nodes and concatenate them all, and with every edge clamped to
+/// a genotype of that many nodes it computes the derived network; a
+/// four-node genotype is refused by it.
+#[test]
+fn a_supernet_of_three_nodes_equals_its_derived_network() {
+    let config = SearchNetworkConfig {
+        in_channels: 3,
+        classes: 10,
+        channels: 4,
+        layers: 5,
+        stem_multiplier: 3,
+        partial_channels: 1,
+        ops: edas_genotype::OpSet::DARTS,
+        space: edas_genotype::SpaceName::Darts,
+        image_size: 0,
+        nodes: 3,
+    };
+    let device = Device::flex();
+    let search = SearchNetwork::new(&config, &device);
+    assert!(
+        search
+            .cells
+            .iter()
+            .all(|c| c.edges.len() == 9 && c.num_nodes() == 3)
+    );
+    let cut = |c: &edas_genotype::Cell| {
+        edas_genotype::Cell::new(&c.edges().take(6).collect::<Vec<_>>(), &[2, 3, 4]).unwrap()
+    };
+    let three = edas_genotype::Genotype {
+        normal: cut(&PDARTS.normal),
+        reduce: cut(&PDARTS.reduce),
+    };
+    let derived = Network::from_search(&search, &three).unwrap();
+    let x = image(&device, [2, 3, 16, 16]);
+    let a = search.forward(x.clone(), &NetworkWeights::clamped(&three));
+    let b = derived.forward(x, 0.0, false).logits;
+    assert!(max_abs_diff(a, b) < 1e-5);
+    let e = Network::from_search(&search, &PDARTS)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the search network's cells have and concatenate 3 nodes, the normal cell of the genotype has 4 and concatenates 4"),
+        "{e}"
+    );
+}
+
 #[test]
 fn relaxed_one_hot_and_sampled_edges_equal_clamped() {
     let device = Device::flex();
@@ -110,6 +158,7 @@ fn relaxed_one_hot_and_sampled_edges_equal_clamped() {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     };
     let search = SearchNetwork::new(&config, &device);
     let x = image(&device, [2, 1, 12, 12]);

@@ -38,6 +38,7 @@ fn config() -> SearchNetworkConfig {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     }
 }
 

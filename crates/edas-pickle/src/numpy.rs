@@ -45,7 +45,9 @@ pub enum NdArrayError {
     #[error("a NumPy array whose pickled form is not NumPy's: {0}")]
     Malformed(String),
     /// The bytes do not cover the shape.
-    #[error("a NumPy array of shape {shape:?} and dtype {dtype} needs {expected} bytes, found {found}")]
+    #[error(
+        "a NumPy array of shape {shape:?} and dtype {dtype} needs {expected} bytes, found {found}"
+    )]
     Size {
         /// The shape.
         shape: Vec<usize>,
@@ -114,7 +116,10 @@ fn shape_of(v: &Value) -> Result<Vec<usize>, NdArrayError> {
     };
     items
         .iter()
-        .map(|d| usize_of(d).ok_or_else(|| NdArrayError::Malformed("a negative or non-int dimension".into())))
+        .map(|d| {
+            usize_of(d)
+                .ok_or_else(|| NdArrayError::Malformed("a negative or non-int dimension".into()))
+        })
         .collect()
 }
 
@@ -150,9 +155,7 @@ impl NdArray {
     /// Reads the array a pickle's [`Value`] holds.
     pub fn from_value(v: &Value) -> Result<NdArray, NdArrayError> {
         let Value::Object { class, state } = v else {
-            return Err(NdArrayError::NotAnArray {
-                found: describe(v),
-            });
+            return Err(NdArrayError::NotAnArray { found: describe(v) });
         };
         let array = if is_numpy(class, "multiarray", "_reconstruct") {
             // (ndarray, (0,), b'b') then the BUILD state.
@@ -167,8 +170,9 @@ impl NdArray {
                 shape: shape_of(shape)?,
                 dtype,
                 big_endian,
-                fortran_order: flag(fortran)
-                    .ok_or_else(|| NdArrayError::Malformed("its order flag is not a bool".into()))?,
+                fortran_order: flag(fortran).ok_or_else(|| {
+                    NdArrayError::Malformed("its order flag is not a bool".into())
+                })?,
                 data: raw_bytes(data)
                     .ok_or_else(|| {
                         NdArrayError::Malformed("its data are not bytes (an object array?)".into())
@@ -325,7 +329,11 @@ mod tests {
         assert_eq!(e.to_string(), "expected a NumPy array, found an int");
         // Cut the 6 data bytes to 5 (and their length prefix).
         let mut p = P2.to_vec();
-        let at = p.windows(7).position(|w| w == b"h\x03X\x06\x00\x00\x00").unwrap() + 3;
+        let at = p
+            .windows(7)
+            .position(|w| w == b"h\x03X\x06\x00\x00\x00")
+            .unwrap()
+            + 3;
         p[at] = 5;
         p.remove(at + 4);
         let (v, _) = read(&p).unwrap();

@@ -443,9 +443,10 @@ impl Reader<'_> {
                     |v| Ok(Live::Plain(v)),
                 ),
             "_codecs.encode" => match args.as_slice() {
-                [Live::Plain(Value::Str(text)), Live::Plain(Value::Str(codec))]
-                    if codec == "latin1" || codec == "latin-1" =>
-                {
+                [
+                    Live::Plain(Value::Str(text)),
+                    Live::Plain(Value::Str(codec)),
+                ] if codec == "latin1" || codec == "latin-1" => {
                     let bytes: Option<Vec<u8>> =
                         text.chars().map(|c| u8::try_from(c).ok()).collect();
                     bytes.map_or_else(
@@ -884,9 +885,18 @@ mod tests {
         let p = b"\x80\x05\x95\r\x00\x00\x00\x00\x00\x00\x00\x96\x02\x00\x00\x00\x00\x00\x00\x00ab\x94.";
         assert_eq!(read(p).unwrap().0, Value::Bytes(b"ab".to_vec()));
         // Unquoted or half-quoted literals are refused.
-        assert!(matches!(read(b"Sabc\n."), Err(PickleError::Malformed { .. })));
-        assert!(matches!(read(b"S'abc\n."), Err(PickleError::Malformed { .. })));
-        assert!(matches!(read(b"S'\\x4'\n."), Err(PickleError::Malformed { .. })));
+        assert!(matches!(
+            read(b"Sabc\n."),
+            Err(PickleError::Malformed { .. })
+        ));
+        assert!(matches!(
+            read(b"S'abc\n."),
+            Err(PickleError::Malformed { .. })
+        ));
+        assert!(matches!(
+            read(b"S'\\x4'\n."),
+            Err(PickleError::Malformed { .. })
+        ));
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl ArchVars {
 
     /// [`ArchVars::init`] for `space` (its shape and op set).
     pub fn init_in(space: SearchSpace, seed: u64, device: &Device) -> ArchVars {
-        let [edges, ops] = shape_of(space.name());
+        let [edges, ops] = shape_of(space);
         let mut rng = Rng::for_item(seed, 0x414c_5048, 0);
         let mut draw = || -> Tensor<2> {
             let v: Vec<f32> = (0..edges * ops)
@@ -77,7 +77,7 @@ impl ArchVars {
         reduce: &[f32],
         device: &Device,
     ) -> Result<ArchVars, SearchError> {
-        let [edges, ops] = shape_of(space.name());
+        let [edges, ops] = shape_of(space);
         let t = |kind: CellKind, v: &[f32]| -> Result<Param<Tensor<2>>, SearchError> {
             if v.len() != edges * ops {
                 return Err(SearchError::AlphaSize {
@@ -100,7 +100,7 @@ impl ArchVars {
 
     /// `[edges, ops]` of each kind's variables.
     pub fn shape(&self) -> [usize; 2] {
-        shape_of(self.space.name())
+        shape_of(self.space)
     }
 
     /// The cell kinds the space has (DARTS: normal and reduce;
@@ -242,9 +242,10 @@ impl ArchVars {
     }
 }
 
-/// `[edges, ops]` of the architecture variables of `space`.
-pub fn shape_of(space: SpaceName) -> [usize; 2] {
-    [space.edges(), space.num_ops()]
+/// `[edges, ops]` of the architecture variables of `space` (a DARTS space
+/// of fewer nodes: the rows of the edges into them).
+pub fn shape_of(space: SearchSpace) -> [usize; 2] {
+    [space.edges(), space.name().num_ops()]
 }
 
 /// The cell kinds of `space`.

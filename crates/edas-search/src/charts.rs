@@ -124,7 +124,7 @@ pub fn write(run: &RunDir, config: &SearchConfig, rs: &[SearchRecord]) -> Result
         };
         let mut charts = Vec::new();
         for (k, &kind) in kinds.iter().enumerate() {
-            for e in 0..space.edges() {
+            for e in 0..config.space.edges() {
                 let (title, kept) = edge_title(space, kind, e, last.as_ref());
                 charts.push(Chart {
                     title: format!("{title}{kept}"),

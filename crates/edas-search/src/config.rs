@@ -278,7 +278,7 @@ impl SearchConfig {
             );
         }
         let e = &self.edas;
-        let edges = space.edges();
+        let edges = self.space.edges();
         if !(1..=edges).contains(&e.relaxed_edges) {
             return err(
                 "edas.relaxed_edges",

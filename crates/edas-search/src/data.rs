@@ -125,6 +125,7 @@ pub fn open_source(
             ops: config.space.ops(),
             space: config.space.name(),
             image_size: shape.height,
+            nodes: config.space.nodes(),
         },
         describe,
     })

@@ -159,12 +159,13 @@ impl Searcher {
     ) -> Result<Searcher, SearchError> {
         device.seed(seed);
         let space = settings.space;
-        let [edges, ops] = crate::arch::shape_of(space.name());
+        let [edges, ops] = crate::arch::shape_of(space);
         Ok(Searcher {
             net: Supernet::new(
                 &SearchNetworkConfig {
                     ops: space.ops(),
                     space: space.name(),
+                    nodes: space.nodes(),
                     ..config.clone()
                 },
                 device,

@@ -46,9 +46,10 @@ impl EdasSettings {
     }
 
     /// The derivation rule of the clamp `C(alpha)`: the configured skip cap
-    /// over the search space's ops.
+    /// over the search space's ops and nodes.
     pub fn derive_options(&self) -> DeriveOptions {
         DeriveOptions::new(self.regularizers.normal_skip_cap, self.space.ops())
+            .with_nodes(self.space.nodes())
     }
 }
 

@@ -24,6 +24,7 @@ fn small_net(device: &Device) -> SearchNetwork {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     };
     SearchNetwork::new(&config, device)
 }

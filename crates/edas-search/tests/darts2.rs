@@ -57,6 +57,7 @@ fn unrolled_gradient_matches_central_differences() {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     };
     let net = edas_nn::Supernet::Darts(SearchNetwork::new(&config, &device));
     let (train, valid) = (batch(&device, 1), batch(&device, 2));

@@ -22,6 +22,7 @@ fn config(partial_channels: usize) -> SearchNetworkConfig {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     }
 }
 
@@ -145,7 +146,7 @@ fn edge_normalisation_moves_and_enters_the_derivation() {
             );
         }
     }
-    let n = normalised_beta(edas_genotype::SpaceName::Darts, &strong);
+    let n = normalised_beta(edas_genotype::SearchSpace::DARTS, &strong);
     assert!(n[1] > 0.99 && n[4] > 0.99);
     // The pruning gap of a partial-channel supernet: its clamped self.
     let eval = s.evaluate(&[batch(&device, 30)], 1.0).unwrap();

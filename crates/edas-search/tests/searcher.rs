@@ -28,6 +28,7 @@ fn edas_steps_move_only_relaxed_rows_and_learn() {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     };
     let settings = EdasSettings {
         arch: edas_search::AdamConfig {
@@ -246,6 +247,7 @@ fn a_state_with_the_wrong_alpha_length_names_its_file() {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     };
     let searcher = Searcher::new(&config, EdasSettings::default(), 1, &device).unwrap();
     let tmp = tempfile::tempdir().unwrap();

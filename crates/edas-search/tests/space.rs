@@ -173,6 +173,80 @@ fn the_space_section_reads_its_ops_and_names_bad_ones_by_key() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("keeps every edge"), "{e}");
-    let e = read(&["space.nodes=3"]).unwrap_err().to_string();
-    assert!(e.contains("nodes"), "{e}");
+    // Fewer nodes: DARTS only, 1 to 4, and EDAS' relaxed edges among the
+    // cell's 9 edges.
+    let three = read(&["space.nodes=3"]).unwrap();
+    assert_eq!((three.space.nodes(), three.space.edges()), (3, 9));
+    assert_eq!(three.settings().derive_options().nodes, 3);
+    assert_eq!(three.space.to_string(), "darts with 3 nodes");
+    let e = read(&["space.nodes=5"]).unwrap_err().to_string();
+    assert!(
+        e.contains("space") && e.contains("take 1..=4 intermediate nodes, not 5"),
+        "{e}"
+    );
+    let e = read(&["space.nodes=3", "edas.relaxed_edges=10"])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("between 1 and 9"), "{e}");
+    let e = read(&[
+        r#"space.name="nas-bench-201""#,
+        "network.layers=3",
+        "space.nodes=2",
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("take 3..=3 intermediate nodes"), "{e}");
+}
+
+/// A DARTS space of fewer nodes (`[space] nodes = 3`): every strategy
+/// searches a supernet whose cells hold only the 9 edges into nodes 2..=4,
+/// with `[9, 8]` architecture variables, derives 3-node cells (all nodes
+/// concatenated), evaluates the derived network, and restores from its
+/// checkpoint exactly.
+#[test]
+fn every_strategy_searches_cells_of_fewer_nodes() {
+    let device = Device::flex().autodiff();
+    let train = batches(&device, 32, Split::Train);
+    let valid = batches(&device, 32, Split::Test);
+    let space = SearchSpace::DARTS.with_nodes(3).unwrap();
+    for strategy in Strategy::ALL {
+        let settings = EdasSettings {
+            strategy,
+            space,
+            ..Default::default()
+        };
+        let mut s = Searcher::new(&tiny(), settings.clone(), 7, &device).unwrap();
+        let net = s.network().darts().unwrap();
+        assert!(
+            net.cells
+                .iter()
+                .all(|c| c.edges.len() == 9 && c.num_nodes() == 3)
+        );
+        assert_eq!(s.arch.shape(), [9, 8], "{strategy}");
+        for (t, v) in train.iter().zip(&valid) {
+            let stats = s
+                .step(t.clone(), v.clone(), &StepContext::plain(0.05))
+                .unwrap();
+            assert!(stats.train_loss.is_finite(), "{strategy}");
+        }
+        s.end_epoch(&valid).unwrap();
+        let g = *s.genotype().unwrap().darts("test").unwrap();
+        for kind in CellKind::ALL {
+            assert_eq!(g.cell(kind).num_nodes(), 3, "{strategy}: {g:?}");
+            assert_eq!(g.cell(kind).concat().to_vec(), [2, 3, 4], "{strategy}");
+        }
+        let eval = s.evaluate(&valid, 1.0).unwrap();
+        assert_eq!(eval.examples, 32, "{strategy}");
+        // The checkpoint restores the same searcher.
+        let dir = tempfile::tempdir().unwrap();
+        let state = s.save(dir.path()).unwrap();
+        let mut back = Searcher::new(&tiny(), settings, 99, &device).unwrap();
+        back.load(dir.path(), &state).unwrap();
+        assert_eq!(back.state().unwrap(), state, "{strategy}");
+        assert_eq!(
+            back.genotype().unwrap(),
+            s.genotype().unwrap(),
+            "{strategy}"
+        );
+    }
 }

@@ -74,6 +74,7 @@ fn one_and_two_threads_give_identical_search_steps() {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     };
     let settings = || EdasSettings {
         strategy: Strategy::Darts,

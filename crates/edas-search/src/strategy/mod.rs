@@ -33,7 +33,7 @@ impl Strategy {
             Strategy::Darts2 => Box::new(darts2::Darts2 {
                 r: settings.darts2.r,
             }),
-            Strategy::PcDarts => Box::new(pc_darts::PcDarts::new(settings.space.name())),
+            Strategy::PcDarts => Box::new(pc_darts::PcDarts::new(settings.space)),
             Strategy::Gdas => Box::new(gdas::Gdas),
             Strategy::Random => Box::new(random::RandomSearch::new(
                 settings.random.candidates,

@@ -16,8 +16,8 @@
 use burn::prelude::*;
 use burn::tensor::Gradients;
 use burn::tensor::activation::softmax;
-use edas_genotype::space::{NUM_INPUT_STATES, NUM_STATES, edges_of};
-use edas_genotype::{Architecture, CellKind, DeriveOptions, SpaceName};
+use edas_genotype::space::{NUM_INPUT_STATES, edges_of};
+use edas_genotype::{Architecture, CellKind, DeriveOptions, SearchSpace, SpaceName};
 use edas_nn::{EdgeWeighting, NetworkWeights, to_host};
 
 use super::{ArchStep, Draw, SearchStrategy};
@@ -29,7 +29,7 @@ use crate::error::SearchError;
 #[derive(Clone, Debug)]
 pub struct PcDarts {
     /// The cell space (its edges and nodes).
-    space: SpaceName,
+    space: SearchSpace,
     /// `beta` per cell kind (normal, reduce), one value per edge (the
     /// reduce values unused in NAS-Bench-201).
     beta: [Vec<f32>; 2],
@@ -42,7 +42,7 @@ pub struct PcDarts {
 
 impl PcDarts {
     /// PC-DARTS on `space`'s cell, `beta` at zero.
-    pub fn new(space: SpaceName) -> PcDarts {
+    pub fn new(space: SearchSpace) -> PcDarts {
         let edges = space.edges();
         PcDarts {
             space,
@@ -54,16 +54,19 @@ impl PcDarts {
 }
 
 /// Each node's input edges, in the space's row order (DARTS: nodes 2..=5
-/// of `edas_genotype::space`; NAS-Bench-201: nodes 1, 2, 3).
-fn node_edges(space: SpaceName) -> Vec<std::ops::Range<usize>> {
-    match space {
-        SpaceName::Darts => (NUM_INPUT_STATES..NUM_STATES).map(edges_of).collect(),
+/// of `edas_genotype::space`, or the first ones in a space of fewer nodes;
+/// NAS-Bench-201: nodes 1, 2, 3).
+fn node_edges(space: SearchSpace) -> Vec<std::ops::Range<usize>> {
+    match space.name() {
+        SpaceName::Darts => (NUM_INPUT_STATES..NUM_INPUT_STATES + space.nodes())
+            .map(edges_of)
+            .collect(),
         SpaceName::NasBench201 => vec![0..1, 1..3, 3..6],
     }
 }
 
 /// `softmax` of `beta` over each node's input edges (host).
-pub fn normalised_beta(space: SpaceName, beta: &[f32]) -> Vec<f32> {
+pub fn normalised_beta(space: SearchSpace, beta: &[f32]) -> Vec<f32> {
     node_edges(space)
         .into_iter()
         .flat_map(|r| host_softmax(&beta[r]))
@@ -73,7 +76,7 @@ pub fn normalised_beta(space: SpaceName, beta: &[f32]) -> Vec<f32> {
 /// The weightings of every edge: `softmax(alpha[e])` over the ops, the
 /// whole edge scaled by `softmax_node(beta)[e]`.
 fn weightings(arch: &ArchVars, beta: &[Tensor<1>; 2]) -> NetworkWeights {
-    let space = arch.space.name();
+    let space = arch.space;
     let [edges, n] = arch.shape();
     let cell = |kind: CellKind, beta: &Tensor<1>| {
         let ops = softmax(arch.logits(kind), 1);
@@ -181,7 +184,7 @@ impl SearchStrategy for PcDarts {
             Ok(w)
         };
         Ok(Architecture::derive(
-            self.space,
+            self.space.name(),
             &weights(0, CellKind::Normal)?,
             &weights(1, CellKind::Reduce)?,
             options,
@@ -222,21 +225,21 @@ mod tests {
         let mut beta = vec![0.0f32; 14];
         beta[0] = 1.0; // node 2's first input
         beta[13] = -2.0; // node 5's last input
-        let n = normalised_beta(SpaceName::Darts, &beta);
-        let sums: Vec<f32> = node_edges(SpaceName::Darts)
+        let n = normalised_beta(SearchSpace::DARTS, &beta);
+        let sums: Vec<f32> = node_edges(SearchSpace::DARTS)
             .into_iter()
             .map(|r| n[r].iter().sum())
             .collect();
         assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-6), "{sums:?}");
         assert_eq!(
-            node_edges(SpaceName::Darts)
+            node_edges(SearchSpace::DARTS)
                 .into_iter()
                 .map(|r| r.len())
                 .collect::<Vec<_>>(),
             [2, 3, 4, 5]
         );
         assert_eq!(
-            node_edges(SpaceName::NasBench201)
+            node_edges(SearchSpace::full(SpaceName::NasBench201))
                 .into_iter()
                 .map(|r| r.len())
                 .collect::<Vec<_>>(),

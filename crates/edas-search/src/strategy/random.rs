@@ -31,11 +31,7 @@ impl RandomSearch {
     }
 
     fn draw(&self, rng: &mut Rng) -> Result<Architecture, SearchError> {
-        Ok(Architecture::random(
-            self.space.name(),
-            self.space.ops(),
-            rng,
-        )?)
+        Ok(Architecture::random_in(self.space, rng)?)
     }
 }
 

@@ -59,5 +59,6 @@ pub fn tiny() -> SearchNetworkConfig {
         ops: edas_genotype::OpSet::DARTS,
         space: edas_genotype::SpaceName::Darts,
         image_size: 0,
+        nodes: 4,
     }
 }
