@@ -104,16 +104,10 @@ fn clamped_supernet_equals_derived_network() {
 #[test]
 fn a_supernet_of_three_nodes_equals_its_derived_network() {
     let config = SearchNetworkConfig {
-        in_channels: 3,
-        classes: 10,
         channels: 4,
         layers: 5,
-        stem_multiplier: 3,
-        partial_channels: 1,
-        ops: edas_genotype::OpSet::DARTS,
-        space: edas_genotype::SpaceName::Darts,
-        image_size: 0,
         nodes: 3,
+        ..SearchNetworkConfig::darts_cifar(10)
     };
     let device = Device::flex();
     let search = SearchNetwork::new(&config, &device);

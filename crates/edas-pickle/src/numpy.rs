@@ -157,7 +157,8 @@ impl NdArray {
         let Value::Object { class, state } = v else {
             return Err(NdArrayError::NotAnArray { found: describe(v) });
         };
-        let array = if is_numpy(class, "multiarray", "_reconstruct") {
+        // The parts of either form: shape, dtype, Fortran order, bytes.
+        let (shape, dtype, fortran_order, data) = if is_numpy(class, "multiarray", "_reconstruct") {
             // (ndarray, (0,), b'b') then the BUILD state.
             let Some(Value::Tuple(build)) = state.get(3) else {
                 return malformed("no BUILD state after _reconstruct");
@@ -165,38 +166,30 @@ impl NdArray {
             let [_version, shape, dtype, fortran, data] = build.as_slice() else {
                 return malformed("its BUILD state is not (version, shape, dtype, fortran, data)");
             };
-            let (dtype, big_endian) = dtype_of(dtype)?;
-            NdArray {
-                shape: shape_of(shape)?,
-                dtype,
-                big_endian,
-                fortran_order: flag(fortran).ok_or_else(|| {
-                    NdArrayError::Malformed("its order flag is not a bool".into())
-                })?,
-                data: raw_bytes(data)
-                    .ok_or_else(|| {
-                        NdArrayError::Malformed("its data are not bytes (an object array?)".into())
-                    })?
-                    .to_vec(),
-            }
+            let Some(fortran) = flag(fortran) else {
+                return malformed("its order flag is not a bool");
+            };
+            (shape, dtype, fortran, data)
         } else if is_numpy(class, "numeric", "_frombuffer") {
             let [data, dtype, shape, order] = state.as_slice() else {
                 return malformed("_frombuffer without (buffer, dtype, shape, order)");
             };
-            let (dtype, big_endian) = dtype_of(dtype)?;
-            NdArray {
-                shape: shape_of(shape)?,
-                dtype,
-                big_endian,
-                fortran_order: order.as_str() == Some("F"),
-                data: raw_bytes(data)
-                    .ok_or_else(|| NdArrayError::Malformed("its buffer is not bytes".into()))?
-                    .to_vec(),
-            }
+            (shape, dtype, order.as_str() == Some("F"), data)
         } else {
             return Err(NdArrayError::NotAnArray {
                 found: format!("an instance of {class}"),
             });
+        };
+        let (dtype, big_endian) = dtype_of(dtype)?;
+        let Some(data) = raw_bytes(data) else {
+            return malformed("its data are not bytes (an object array?)");
+        };
+        let array = NdArray {
+            shape: shape_of(shape)?,
+            dtype,
+            big_endian,
+            fortran_order,
+            data: data.to_vec(),
         };
         array.checked()
     }

@@ -327,6 +327,15 @@ impl Reader<'_> {
         Ok(String::from_utf8_lossy(&self.data[start..start + end]).into_owned())
     }
 
+    /// A protocol-0 memo key: a decimal number on its own line.
+    fn line_key(&mut self) -> Result<u64, PickleError> {
+        let line = self.line()?;
+        match line.trim().parse::<u64>() {
+            Ok(k) => Ok(k),
+            Err(_) => self.bad(format!("a memo key `{line}`")),
+        }
+    }
+
     fn bad<T>(&self, message: impl Into<String>) -> Result<T, PickleError> {
         Err(PickleError::Malformed {
             at: self.pos,
@@ -636,11 +645,8 @@ impl Reader<'_> {
                     self.memo_put(k)?;
                 }
                 b'p' => {
-                    let line = self.line()?;
-                    match line.trim().parse::<u64>() {
-                        Ok(k) => self.memo_put(k)?,
-                        Err(_) => return self.bad(format!("a memo key `{line}`")),
-                    }
+                    let k = self.line_key()?;
+                    self.memo_put(k)?;
                 }
                 0x94 => {
                     let k = self.memo.len() as u64;
@@ -655,11 +661,8 @@ impl Reader<'_> {
                     self.memo_get(k)?;
                 }
                 b'g' => {
-                    let line = self.line()?;
-                    match line.trim().parse::<u64>() {
-                        Ok(k) => self.memo_get(k)?,
-                        Err(_) => return self.bad(format!("a memo key `{line}`")),
-                    }
+                    let k = self.line_key()?;
+                    self.memo_get(k)?;
                 }
                 b'c' => {
                     let module = self.line()?;
