@@ -30,8 +30,10 @@ pub fn is_pointwise(conv: &Conv2d) -> bool {
         )
 }
 
-/// `conv.forward(x)` for a plain 1x1 convolution ([`is_pointwise`]), as a
-/// matrix product.
+/// `conv.forward(x)` for a plain 1x1 convolution ([`is_pointwise`]): on
+/// `flex` through our op ([`crate::kernels::pointwise_conv2d`]: flex's own
+/// 1x1 convolution forward, a backward of 1x1 convolutions and per-image
+/// products), elsewhere (and with `EDAS_KERNELS=burn`) as a matrix product.
 pub fn pointwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let [n, c, h, w] = x.dims();
     let [c_out, c_in, _, _] = conv.weight.dims();
@@ -39,6 +41,9 @@ pub fn pointwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         c, c_in,
         "1x1 convolution: input has {c} channels, weight expects {c_in}"
     );
+    if crate::kernels::enabled() && crate::pool::is_flex(&x.device()) {
+        return crate::kernels::pointwise_conv2d(x, conv.weight.val());
+    }
     conv.weight
         .val()
         .reshape([1, c_out, c_in])

@@ -21,67 +21,90 @@ use burn::backend::tensor::FloatTensor;
 
 use super::Kernels;
 
+/// Which of our convolutions (no bias) an [`OwnedConvBackward`]
+/// differentiates.
+#[derive(Debug, Clone)]
+enum OwnedConv {
+    Depthwise(ConvOptions<2>),
+    Pointwise,
+}
+
+impl OwnedConv {
+    fn forward<B: Kernels>(&self, x: FloatTensor<B>, weight: FloatTensor<B>) -> FloatTensor<B> {
+        match self {
+            Self::Depthwise(options) => B::depthwise_conv2d(x, weight, options.clone()),
+            Self::Pointwise => B::pointwise_conv2d(x, weight),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct OwnedConvBackward;
+
+impl<B: Backend + Kernels> Backward<B, 2> for OwnedConvBackward {
+    type State = (NodeId, NodeId, OwnedConv);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, w_state, conv) = ops.state;
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+        let w = checkpointer.retrieve_node_output::<FloatTensor<B>>(w_state);
+        let (want_x, want_w) = (node_x.is_some(), node_w.is_some());
+        let (gx, gw) = match conv {
+            OwnedConv::Depthwise(options) => {
+                B::depthwise_conv2d_backward(x, w, grad, options, want_x, want_w)
+            }
+            OwnedConv::Pointwise => B::pointwise_conv2d_backward(x, w, grad, want_x, want_w),
+        };
+        if let (Some(node), Some(g)) = (node_x, gx) {
+            grads.register::<B>(node.id, g);
+        }
+        if let (Some(node), Some(g)) = (node_w, gw) {
+            grads.register::<B>(node.id, g);
+        }
+    }
+}
+
+/// `conv`'s forward on `B`, recorded with [`OwnedConvBackward`].
+fn owned_conv<B: Backend + Kernels, C: CheckpointStrategy>(
+    x: FloatTensor<Autodiff<B, C>>,
+    weight: FloatTensor<Autodiff<B, C>>,
+    conv: OwnedConv,
+) -> FloatTensor<Autodiff<B, C>> {
+    match OwnedConvBackward
+        .prepare::<C>([x.node(), weight.node()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(mut prep) => {
+            let x_state = prep.checkpoint(&x);
+            let w_state = prep.checkpoint(&weight);
+            let out = conv.forward::<B>(x.into_primitive(), weight.into_primitive());
+            prep.finish((x_state, w_state, conv), out)
+        }
+        OpsKind::UnTracked(prep) => {
+            prep.finish(conv.forward::<B>(x.into_primitive(), weight.into_primitive()))
+        }
+    }
+}
+
 impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
     fn depthwise_conv2d(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        #[derive(Debug)]
-        struct DepthwiseBackward;
+        owned_conv::<B, C>(x, weight, OwnedConv::Depthwise(options))
+    }
 
-        impl<B: Backend + Kernels> Backward<B, 2> for DepthwiseBackward {
-            type State = (NodeId, NodeId, ConvOptions<2>);
-
-            fn backward(
-                self,
-                ops: Ops<Self::State, 2>,
-                grads: &mut Gradients,
-                checkpointer: &mut Checkpointer,
-            ) {
-                let [node_x, node_w] = ops.parents;
-                let grad = grads.consume::<B>(&ops.node);
-                let (x_state, w_state, options) = ops.state;
-                let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
-                let w = checkpointer.retrieve_node_output::<FloatTensor<B>>(w_state);
-                let (gx, gw) = B::depthwise_conv2d_backward(
-                    x,
-                    w,
-                    grad,
-                    options,
-                    node_x.is_some(),
-                    node_w.is_some(),
-                );
-                if let (Some(node), Some(g)) = (node_x, gx) {
-                    grads.register::<B>(node.id, g);
-                }
-                if let (Some(node), Some(g)) = (node_w, gw) {
-                    grads.register::<B>(node.id, g);
-                }
-            }
-        }
-
-        match DepthwiseBackward
-            .prepare::<C>([x.node(), weight.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(mut prep) => {
-                let x_state = prep.checkpoint(&x);
-                let w_state = prep.checkpoint(&weight);
-                let out = B::depthwise_conv2d(
-                    x.into_primitive(),
-                    weight.into_primitive(),
-                    options.clone(),
-                );
-                prep.finish((x_state, w_state, options), out)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::depthwise_conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                options,
-            )),
-        }
+    fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        owned_conv::<B, C>(x, weight, OwnedConv::Pointwise)
     }
 
     fn batch_norm_stats(

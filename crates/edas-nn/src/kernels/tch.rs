@@ -74,7 +74,7 @@ impl Kernels for LibTorch {
         weight_grad: bool,
     ) -> (Option<T>, Option<T>) {
         if options.padding.iter().any(|(begin, end)| begin != end) {
-            return super::generic_depthwise_backward::<LibTorch>(
+            return super::generic_conv_backward::<LibTorch>(
                 x,
                 weight,
                 output_grad,

@@ -9,7 +9,8 @@
 //! (mean, then the centred variance, as burn and PyTorch compute it), one
 //! pass to write `y = (x - mean[c]) * a[c] + beta[c]`; the backward reads
 //! the gradient and input once for its two sums per channel and once to
-//! write `dx = k1[c] * ((g - k2[c]) - (x - mean[c]) * k3[c])`. Centring
+//! write `dx = k1[c] * ((g - k2[c]) - (x - mean[c]) * k3[c])`, over the
+//! gradient's own buffer when the caller owns it ([`backward_in_place`]). Centring
 //! before scaling keeps a channel of equal values exact (its output is
 //! `beta`, its input gradient 0).
 //!
@@ -108,13 +109,31 @@ fn grad_sums(g: &[f32], x: &[f32], mean: f32) -> (f32, f32) {
 #[allow(clippy::too_many_arguments)]
 pub fn backward(
     x: &[f32],
-    [n, c, plane]: [usize; 3],
+    dims: [usize; 3],
     gamma: &[f32],
     mean: &[f32],
     var: &[f32],
     epsilon: f64,
     grad: &[f32],
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let mut gx = grad.to_vec();
+    let (ggamma, gbeta) = backward_in_place(x, dims, gamma, mean, var, epsilon, &mut gx);
+    (gx, ggamma, gbeta)
+}
+
+/// [`backward`] writing the x gradient over the output gradient `grad`,
+/// which saves a buffer as large as `x`: `(gamma gradient, beta
+/// gradient)`.
+#[allow(clippy::too_many_arguments)]
+pub fn backward_in_place(
+    x: &[f32],
+    [n, c, plane]: [usize; 3],
+    gamma: &[f32],
+    mean: &[f32],
+    var: &[f32],
+    epsilon: f64,
+    grad: &mut [f32],
+) -> (Vec<f32>, Vec<f32>) {
     let count = (n * plane) as f64;
     // Per channel: sum(g), sum(g * (x - mean)).
     let sums: Vec<(f64, f64)> = (0..c)
@@ -145,20 +164,19 @@ pub fn backward(
         let k3 = inv_std * inv_std * sgx / count;
         k[ch] = (k1 as f32, k2 as f32, k3 as f32);
     }
-    let mut gx = vec![0f32; x.len()];
     if plane > 0 {
-        gx.par_chunks_mut(plane)
-            .zip(x.par_chunks(plane).zip(grad.par_chunks(plane)))
+        grad.par_chunks_mut(plane)
+            .zip(x.par_chunks(plane))
             .enumerate()
-            .for_each(|(p, (o, (xp, gp)))| {
+            .for_each(|(p, (gp, xp))| {
                 let (k1, k2, k3) = k[p % c];
                 let m = mean[p % c];
-                for ((o, xv), gv) in o.iter_mut().zip(xp).zip(gp) {
-                    *o = k1 * ((gv - k2) - (xv - m) * k3);
+                for (g, xv) in gp.iter_mut().zip(xp) {
+                    *g = k1 * ((*g - k2) - (xv - m) * k3);
                 }
             });
     }
-    (gx, ggamma, gbeta)
+    (ggamma, gbeta)
 }
 
 #[cfg(test)]

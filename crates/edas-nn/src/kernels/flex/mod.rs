@@ -1,5 +1,6 @@
 //! [`Kernels`] on burn's `flex` CPU backend: our kernels over the tensors'
-//! `f32` buffers ([`depthwise`], [`batch_norm`], [`max_pool`]).
+//! `f32` buffers ([`depthwise`], [`batch_norm`], [`max_pool`]); 1x1
+//! convolutions by flex's own ops, composed so that no output is copied.
 //!
 //! Tensors of another dtype, and shapes the kernels do not cover, go to the
 //! default bodies (flex's own ops), so nothing is refused here.
@@ -10,9 +11,9 @@ pub mod max_pool;
 
 use burn::backend::Flex;
 use burn::backend::TensorMetadata;
-use burn::backend::ops::{ConvOptions, ModuleOps};
+use burn::backend::ops::{ConvOptions, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::{DType, Shape, TensorData};
 
 use super::Kernels;
 use depthwise::Geometry;
@@ -113,7 +114,7 @@ impl Kernels for Flex {
         weight_grad: bool,
     ) -> (Option<T>, Option<T>) {
         let fallback = |x, weight, output_grad, options| {
-            super::generic_depthwise_backward::<Flex>(
+            super::generic_conv_backward::<Flex>(
                 x,
                 weight,
                 output_grad,
@@ -146,6 +147,57 @@ impl Kernels for Flex {
         )
     }
 
+    // flex's own 1x1 convolution (`conv3d_1x1_impl` in burn-flex 0.22.1's
+    // `ops/conv.rs`): one GEMM per image straight on the NCHW buffer. Its
+    // output is built from a `Vec<f32>`, while flex's matrix product
+    // allocates its output as zeroed bytes that `Bytes::from_bytes_vec`
+    // then copies once more to align them (`FlexTensor::empty`).
+    fn pointwise_conv2d(x: T, weight: T) -> T {
+        Flex::conv2d(x, weight, None, super::pointwise_options())
+    }
+
+    // The input gradient is the 1x1 convolution of the output gradient
+    // by the transposed weight; the weight gradient one product per image
+    // (`grad[n]` times `x[n]` transposed, the transpose a strided view)
+    // summed over the batch in order.
+    fn pointwise_conv2d_backward(
+        x: T,
+        weight: T,
+        output_grad: T,
+        x_grad: bool,
+        weight_grad: bool,
+    ) -> (Option<T>, Option<T>) {
+        let (Some([n, c_in, h, w]), Some([c_out, ..])) = (dims4(&x), dims4(&weight)) else {
+            return super::generic_conv_backward::<Flex>(
+                x,
+                weight,
+                output_grad,
+                super::pointwise_options(),
+                x_grad,
+                weight_grad,
+            );
+        };
+        let gw = weight_grad.then(|| {
+            let g = Flex::float_reshape(output_grad.clone(), Shape::new([n, c_out, h * w]));
+            let xt =
+                Flex::float_swap_dims(Flex::float_reshape(x, Shape::new([n, c_in, h * w])), 1, 2);
+            let per_image = Flex::float_matmul(g, xt);
+            Flex::float_reshape(
+                Flex::float_sum_dim(per_image, 0),
+                Shape::new([c_out, c_in, 1, 1]),
+            )
+        });
+        let gx = x_grad.then(|| {
+            Flex::conv2d(
+                output_grad,
+                Flex::float_swap_dims(weight, 0, 1),
+                None,
+                super::pointwise_options(),
+            )
+        });
+        (gx, gw)
+    }
+
     fn batch_norm_stats(x: T, gamma: T, beta: T, epsilon: f64) -> (T, T, T) {
         let shape = x.shape();
         let (Some(xc), Some(gc), Some(bc)) = (
@@ -176,7 +228,7 @@ impl Kernels for Flex {
         output_grad: T,
     ) -> (T, T, T) {
         let shape = x.shape();
-        let (Some(xc), Some(gc), Some(mc), Some(vc), Some(oc)) = (
+        let (Some(xc), Some(gc), Some(mc), Some(vc), Some(mut oc)) = (
             contiguous_f32(x.clone()),
             contiguous_f32(gamma.clone()),
             contiguous_f32(mean.clone()),
@@ -186,17 +238,36 @@ impl Kernels for Flex {
             let g = Flex::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
             return (g.x_grad, g.gamma_grad, g.beta_grad);
         };
-        let (dims, [n, c, plane]) = bn_layout(&shape);
-        let (gx, ggamma, gbeta) = batch_norm::backward(
-            values(&xc),
-            [n, c, plane],
-            values(&gc),
-            values(&mc),
-            values(&vc),
-            epsilon,
-            values(&oc),
-        );
-        (tensor(gx, &dims), tensor(ggamma, &[c]), tensor(gbeta, &[c]))
+        // `oc` may now be the gradient's only owner: then the x gradient is
+        // written over it.
+        drop(output_grad);
+        let (dims, layout) = bn_layout(&shape);
+        let stats = (values(&xc), values(&gc), values(&mc), values(&vc));
+        let in_place = oc
+            .try_storage_mut::<f32>()
+            .filter(|buf| buf.len() == shape.num_elements())
+            .map(|buf| {
+                batch_norm::backward_in_place(
+                    stats.0, layout, stats.1, stats.2, stats.3, epsilon, buf,
+                )
+            });
+        let (gx, ggamma, gbeta) = match in_place {
+            Some((ggamma, gbeta)) => (oc, ggamma, gbeta),
+            None => {
+                let (gx, ggamma, gbeta) = batch_norm::backward(
+                    stats.0,
+                    layout,
+                    stats.1,
+                    stats.2,
+                    stats.3,
+                    epsilon,
+                    values(&oc),
+                );
+                (tensor(gx, &dims), ggamma, gbeta)
+            }
+        };
+        let c = layout[1];
+        (gx, tensor(ggamma, &[c]), tensor(gbeta, &[c]))
     }
 
     fn max_pool(x: T, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> T {
