@@ -23,6 +23,15 @@ pub fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     conv.forward(x)
 }
 
+/// `conv.forward(relu(x))`, the ReLU fused into a depthwise convolution
+/// ([`kernels::relu_depthwise_conv2d`]).
+pub fn relu_conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    match depthwise_options(conv) {
+        Some(options) => kernels::relu_depthwise_conv2d(x, conv.weight.val(), options),
+        None => conv_forward(conv, burn::tensor::activation::relu(x)),
+    }
+}
+
 /// The options of a bias-free depthwise convolution with explicit padding
 /// (one group per input channel, one output channel per group), else
 /// `None`.

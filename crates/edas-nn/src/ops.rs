@@ -14,7 +14,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
 use edas_genotype::Primitive;
 
-use crate::conv::conv_forward;
+use crate::conv::{conv_forward, relu_conv_forward};
 
 /// BatchNorm over channels, affine or not. PyTorch's defaults: momentum 0.1,
 /// epsilon 1e-5. The running variance is the biased batch variance (burn's
@@ -314,18 +314,22 @@ impl SepConv {
         }
     }
 
-    /// `[N, C, H, W] -> [N, C, H/s, W/s]` (rounded up).
+    /// `[N, C, H, W] -> [N, C, H/s, W/s]` (rounded up). Each ReLU is fused
+    /// into the depthwise convolution after it ([`relu_conv_forward`]).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_activated(relu(x))
+        self.after_dw1(relu_conv_forward(&self.dw1, x))
     }
 
     /// [`SepConv::forward`] of an input whose leading ReLU is already applied.
     pub fn forward_activated(&self, r: Tensor<4>) -> Tensor<4> {
-        let x = self
-            .bn1
-            .forward(conv_forward(&self.pw1, conv_forward(&self.dw1, r)));
+        self.after_dw1(conv_forward(&self.dw1, r))
+    }
+
+    /// The layers after the first depthwise convolution.
+    fn after_dw1(&self, y: Tensor<4>) -> Tensor<4> {
+        let x = self.bn1.forward(conv_forward(&self.pw1, y));
         self.bn2
-            .forward(conv_forward(&self.pw2, conv_forward(&self.dw2, relu(x))))
+            .forward(conv_forward(&self.pw2, relu_conv_forward(&self.dw2, x)))
     }
 }
 
@@ -355,9 +359,11 @@ impl DilConv {
         }
     }
 
-    /// `[N, C, H, W] -> [N, C, H/s, W/s]` (rounded up).
+    /// `[N, C, H, W] -> [N, C, H/s, W/s]` (rounded up), the ReLU fused into
+    /// the depthwise convolution ([`relu_conv_forward`]).
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_activated(relu(x))
+        self.bn
+            .forward(conv_forward(&self.pw, relu_conv_forward(&self.dw, x)))
     }
 
     /// [`DilConv::forward`] of an input whose leading ReLU is already applied.
@@ -492,6 +498,13 @@ impl Op {
     /// them ([`Op::forward_activated`]).
     pub fn starts_with_relu(&self) -> bool {
         matches!(self, Op::Reduce(_) | Op::Sep(_) | Op::Dil(_))
+    }
+
+    /// Whether [`Op::forward`] fuses the op's leading ReLU into its first
+    /// depthwise convolution (the separable and dilated convolutions), where
+    /// [`crate::kernels::fuses_relu`] says the backend does.
+    pub fn fuses_relu(&self) -> bool {
+        matches!(self, Op::Sep(_) | Op::Dil(_))
     }
 
     /// The op's output given `r = relu(x)`, for ops that

@@ -304,17 +304,20 @@ impl MixedEdge {
             EdgeWeighting::Relaxed(weights) | EdgeWeighting::RelaxedEdge { ops: weights, .. } => {
                 // The convolutions (and the stride-2 skip) all begin with
                 // ReLU(x): compute it once, so that backward keeps one copy
-                // instead of one per op (same values, less memory).
-                let activated = relu(x.clone());
+                // instead of one per op (same values, less memory), except
+                // where the ReLU is fused into the op's depthwise
+                // convolution and never stored ([`Op::fuses_relu`]).
+                let fused = crate::kernels::fuses_relu(&x.device());
+                let shares = |op: &Op| op.starts_with_relu() && !(fused && op.fuses_relu());
+                let activated = self.ops.iter().skip(1).any(shares).then(|| relu(x.clone()));
                 self.ops
                     .iter()
                     .zip(&self.primitives)
                     .skip(1)
                     .map(|(op, p)| {
-                        let y = if op.starts_with_relu() {
-                            op.forward_activated(activated.clone())
-                        } else {
-                            op.forward(x.clone())
+                        let y = match &activated {
+                            Some(r) if shares(op) => op.forward_activated(r.clone()),
+                            _ => op.forward(x.clone()),
                         };
                         scale_by(y, weights, p.index())
                     })

@@ -1,7 +1,8 @@
 //! Our kernels (`edas_nn::kernels`) against burn's generic ops on the same
 //! backend: outputs and gradients within 1e-4 of the largest reference value,
 //! on awkward shapes (batch 1, one channel, odd sizes, stride 2, dilation 2,
-//! asymmetric padding), with inputs that do and do not require a gradient;
+//! asymmetric padding; the depthwise convolution also after a fused ReLU),
+//! with inputs that do and do not require a gradient;
 //! gradients against central differences of the op's definition in `f64`;
 //! the same bits on 1 and 2 threads.
 //!
@@ -12,9 +13,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use burn::prelude::*;
+use burn::tensor::activation::relu;
 use burn::tensor::module::{batch_norm_train, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
-use edas_nn::kernels::{batch_norm_stats, depthwise_conv2d, max_pool, pointwise_conv2d};
+use edas_nn::kernels::{
+    batch_norm_stats, depthwise_conv2d, max_pool, pointwise_conv2d, relu_depthwise_conv2d,
+};
 
 /// The autodiff devices whose kernels are compiled in.
 fn devices() -> Vec<Device> {
@@ -153,6 +157,10 @@ fn depthwise_convolution_on(device: &Device) {
         let w = tensor([dims[1], 1, k[0], k[1]], 20 + i as u64, &device);
         let ours = |x, w| depthwise_conv2d(x, w, options.clone());
         let burns = |x, w| conv2d(x, w, None, options.clone());
+        // The ReLU fused into the convolution, against burn's ReLU then
+        // convolution (half the inputs are negative).
+        let ours_relu = |x, w| relu_depthwise_conv2d(x, w, options.clone());
+        let burns_relu = |x, w| conv2d(relu(x), w, None, options.clone());
         for (want_x, want_w) in [(true, true), (true, false), (false, true), (false, false)] {
             let what =
                 format!("{device:?} {dims:?} k{k:?} s{s:?} p{p:?} d{d:?} grads {want_x}/{want_w}");
@@ -160,6 +168,11 @@ fn depthwise_convolution_on(device: &Device) {
                 &run(&ours, &x, &w, want_x, want_w, 99),
                 &run(&burns, &x, &w, want_x, want_w, 99),
                 &what,
+            );
+            compare(
+                &run(&ours_relu, &x, &w, want_x, want_w, 99),
+                &run(&burns_relu, &x, &w, want_x, want_w, 99),
+                &format!("{what}, after a ReLU"),
             );
         }
     }
@@ -410,7 +423,8 @@ fn results_do_not_depend_on_the_thread_count() {
                 let w = tensor([dims[1], 1, k[0], k[1]], 2, &device);
                 let gamma = tensor([4], 3, &device);
                 let f = |x: Tensor<4>, w: Tensor<4>| {
-                    let y = depthwise_conv2d(x, w, options.clone());
+                    let y = depthwise_conv2d(x, w.clone(), options.clone());
+                    let y = relu_depthwise_conv2d(y, w, options.clone());
                     let y = batch_norm_stats(y, gamma.clone(), gamma.clone(), 1e-5).0;
                     max_pool(y, [3, 3], [1, 1], [1, 1])
                 };

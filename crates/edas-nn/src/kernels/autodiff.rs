@@ -26,6 +26,7 @@ use super::Kernels;
 #[derive(Debug, Clone)]
 enum OwnedConv {
     Depthwise(ConvOptions<2>),
+    ReluDepthwise(ConvOptions<2>),
     Pointwise,
 }
 
@@ -33,6 +34,7 @@ impl OwnedConv {
     fn forward<B: Kernels>(&self, x: FloatTensor<B>, weight: FloatTensor<B>) -> FloatTensor<B> {
         match self {
             Self::Depthwise(options) => B::depthwise_conv2d(x, weight, options.clone()),
+            Self::ReluDepthwise(options) => B::relu_depthwise_conv2d(x, weight, options.clone()),
             Self::Pointwise => B::pointwise_conv2d(x, weight),
         }
     }
@@ -59,6 +61,9 @@ impl<B: Backend + Kernels> Backward<B, 2> for OwnedConvBackward {
         let (gx, gw) = match conv {
             OwnedConv::Depthwise(options) => {
                 B::depthwise_conv2d_backward(x, w, grad, options, want_x, want_w)
+            }
+            OwnedConv::ReluDepthwise(options) => {
+                B::relu_depthwise_conv2d_backward(x, w, grad, options, want_x, want_w)
             }
             OwnedConv::Pointwise => B::pointwise_conv2d_backward(x, w, grad, want_x, want_w),
         };
@@ -101,6 +106,14 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         owned_conv::<B, C>(x, weight, OwnedConv::Depthwise(options))
+    }
+
+    fn relu_depthwise_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        owned_conv::<B, C>(x, weight, OwnedConv::ReluDepthwise(options))
     }
 
     fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {

@@ -1,6 +1,6 @@
-//! Our own depthwise and 1x1 convolutions, training BatchNorm and max
-//! pooling, with hand-written backward passes, through burn's backend
-//! extension.
+//! Our own depthwise (optionally after a fused ReLU) and 1x1 convolutions,
+//! training BatchNorm and max pooling, with hand-written backward passes,
+//! through burn's backend extension.
 //!
 //! burn 0.22.1 differentiates these ops with generic formulas that neither
 //! the `flex` nor the `tch` backend overrides (burn-backend 0.22.1,
@@ -78,6 +78,40 @@ pub trait Kernels: Backend {
         weight_grad: bool,
     ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>) {
         generic_conv_backward::<Self>(x, weight, output_grad, options, x_grad, weight_grad)
+    }
+
+    /// [`Kernels::depthwise_conv2d`] of `relu(x)`: the ReLU that begins
+    /// DARTS' separable and dilated convolutions, fused so that a backend
+    /// may skip the activated tensor.
+    fn relu_depthwise_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::depthwise_conv2d(Self::relu(x), weight, options)
+    }
+
+    /// Gradients of [`Kernels::relu_depthwise_conv2d`] with respect to `x`
+    /// (zero where `x <= 0`) and `weight`, each computed only when asked
+    /// for.
+    fn relu_depthwise_conv2d_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+        x_grad: bool,
+        weight_grad: bool,
+    ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>) {
+        let activated = Self::relu(x);
+        let (gx, gw) = Self::depthwise_conv2d_backward(
+            activated.clone(),
+            weight,
+            output_grad,
+            options,
+            x_grad,
+            weight_grad,
+        );
+        (gx.map(|g| Self::relu_backward(activated, g)), gw)
     }
 
     /// 1x1 convolution without bias (stride 1, no padding, one group):
@@ -247,6 +281,41 @@ pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>
         return burn::tensor::module::conv2d(x, weight, None, options);
     }
     Tensor::from_dispatch(<Dispatch as Kernels>::depthwise_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        options,
+    ))
+}
+
+/// Whether [`relu_depthwise_conv2d`] fuses the ReLU on `device` (`flex`,
+/// unless `EDAS_KERNELS=burn`).
+pub fn fuses_relu(device: &Device) -> bool {
+    enabled() && crate::pool::is_flex(device)
+}
+
+/// A depthwise convolution without bias of `relu(x)`, the ReLU fused into
+/// the convolution on `flex` (the activated tensor is never stored: the
+/// backward takes the ReLU of each plane again); elsewhere, and with
+/// `EDAS_KERNELS=burn`, burn's ReLU then [`depthwise_conv2d`].
+///
+/// # Panics
+/// When the weight is not depthwise for `x` ([`is_depthwise`]).
+pub fn relu_depthwise_conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    if !fuses_relu(&x.device()) {
+        return depthwise_conv2d(burn::tensor::activation::relu(x), weight, options);
+    }
+    let [_, c, _, _] = x.dims();
+    assert!(
+        is_depthwise(c, weight.dims(), options.groups),
+        "relu_depthwise_conv2d: weight {:?} with {} groups is not depthwise for {c} channels",
+        weight.dims(),
+        options.groups
+    );
+    Tensor::from_dispatch(<Dispatch as Kernels>::relu_depthwise_conv2d(
         x.into_dispatch(),
         weight.into_dispatch(),
         options,

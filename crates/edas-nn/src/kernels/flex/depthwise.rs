@@ -123,8 +123,10 @@ impl Geometry {
     }
 }
 
-/// Forward: `out[n, c] = sum over taps of weight[c, tap] * shifted x[n, c]`.
-pub fn forward(x: &[f32], weight: &[f32], g: &Geometry) -> Vec<f32> {
+/// Forward: `out[n, c] = sum over taps of weight[c, tap] * shifted x[n, c]`,
+/// of `relu(x)` instead of `x` when `relu` (each plane's ReLU taken in a
+/// plane-sized scratch buffer, so that no activated tensor is stored).
+pub fn forward(x: &[f32], weight: &[f32], g: &Geometry, relu: bool) -> Vec<f32> {
     let (hw, ohw, taps) = (g.h * g.w, g.oh * g.ow, g.kh * g.kw);
     let mut out = vec![0f32; g.n * g.c * ohw];
     if ohw == 0 {
@@ -134,7 +136,8 @@ pub fn forward(x: &[f32], weight: &[f32], g: &Geometry) -> Vec<f32> {
     let flat = g.is_flat();
     out.par_chunks_mut(ohw).enumerate().for_each(|(plane, o)| {
         let ch = plane % g.c;
-        let input = &x[plane * hw..(plane + 1) * hw];
+        let mut scratch = Vec::new();
+        let input = activated(&x[plane * hw..(plane + 1) * hw], relu, &mut scratch);
         let k = &weight[ch * taps..(ch + 1) * taps];
         if flat {
             forward_plane_flat(input, k, g, o);
@@ -256,12 +259,15 @@ fn forward_plane(
 }
 
 /// Backward: the input gradient (when `want_x`) and the weight gradient
-/// (when `want_w`) for the output gradient `grad`.
+/// (when `want_w`) for the output gradient `grad`; with `relu`, of the
+/// convolution of `relu(x)` (the input gradient zero where `x <= 0`).
+#[allow(clippy::too_many_arguments)]
 pub fn backward(
     x: &[f32],
     weight: &[f32],
     grad: &[f32],
     g: &Geometry,
+    relu: bool,
     want_x: bool,
     want_w: bool,
 ) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
@@ -269,18 +275,29 @@ pub fn backward(
     let planes = g.n * g.c;
     let cols = g.all_columns();
     let flat = g.is_flat();
-    let plane = |p: usize, gx: Option<&mut [f32]>| -> Vec<f32> {
+    let plane = |p: usize, mut gx: Option<&mut [f32]>| -> Vec<f32> {
         let ch = p % g.c;
+        let raw = &x[p * hw..(p + 1) * hw];
+        let mut scratch = Vec::new();
         let (input, k, grad) = (
-            &x[p * hw..(p + 1) * hw],
+            activated(raw, relu, &mut scratch),
             &weight[ch * taps..(ch + 1) * taps],
             &grad[p * ohw..(p + 1) * ohw],
         );
-        if flat {
-            backward_plane_flat(input, k, grad, g, gx, want_w)
+        let partial = if flat {
+            backward_plane_flat(input, k, grad, g, gx.as_deref_mut(), want_w)
         } else {
-            backward_plane(input, k, grad, g, &cols, gx, want_w)
+            backward_plane(input, k, grad, g, &cols, gx.as_deref_mut(), want_w)
+        };
+        if let (true, Some(gx)) = (relu, gx) {
+            // The ReLU's backward: no gradient where it cut the input.
+            for (d, v) in gx.iter_mut().zip(raw) {
+                if !(*v > 0.0) {
+                    *d = 0.0;
+                }
+            }
         }
+        partial
     };
     let (gx, partial): (Option<Vec<f32>>, Vec<Vec<f32>>) = if want_x && hw > 0 {
         let mut gx = vec![0f32; planes * hw];
@@ -311,6 +328,17 @@ pub fn backward(
         gw
     });
     (gx, gw)
+}
+
+/// `input`, or its ReLU written into `scratch` when `relu` (`max(v, 0)`:
+/// burn's and PyTorch's ReLU, with a zero gradient at 0).
+fn activated<'a>(input: &'a [f32], relu: bool, scratch: &'a mut Vec<f32>) -> &'a [f32] {
+    if !relu {
+        return input;
+    }
+    scratch.clear();
+    scratch.extend(input.iter().map(|&v| v.max(0.0)));
+    scratch
 }
 
 /// One plane's input gradient (into `gx`) and its share of the weight
@@ -511,7 +539,7 @@ mod tests {
             let g = Geometry::new(dims, k, s, p, d).expect("geometry");
             let x = values(dims.iter().product(), 7);
             let w = values(dims[1] * k[0] * k[1], 11);
-            let got = forward(&x, &w, &g);
+            let got = forward(&x, &w, &g, false);
             let want = naive(&x, &w, &g);
             for (a, b) in got.iter().zip(&want) {
                 assert!((a - b).abs() < 1e-5, "{dims:?} {k:?} {s:?}: {a} vs {b}");

@@ -11,7 +11,7 @@ pub mod max_pool;
 
 use burn::backend::Flex;
 use burn::backend::TensorMetadata;
-use burn::backend::ops::{ConvOptions, FloatTensorOps, ModuleOps};
+use burn::backend::ops::{ActivationOps, ConvOptions, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::{DType, Shape, TensorData};
 
@@ -92,17 +92,70 @@ fn bn_layout(shape: &burn::tensor::Shape) -> (Vec<usize>, [usize; 3]) {
     (dims, layout)
 }
 
+/// [`Kernels::depthwise_conv2d`] (of `relu(x)` when `relu`) by our kernel,
+/// or by flex's own ops where ours does not cover the case.
+fn depthwise_forward(x: T, weight: T, options: ConvOptions<2>, relu: bool) -> T {
+    let covered = depthwise_geometry(&x, &weight, &options).and_then(|g| {
+        let xc = contiguous_f32(x.clone())?;
+        let wc = contiguous_f32(weight.clone())?;
+        let out = depthwise::forward(values(&xc), values(&wc), &g, relu);
+        Some(tensor(out, &[g.n, g.c, g.oh, g.ow]))
+    });
+    covered.unwrap_or_else(|| {
+        let x = if relu { Flex::relu(x) } else { x };
+        Flex::conv2d(x, weight, None, options)
+    })
+}
+
+/// The backward of [`depthwise_forward`].
+fn depthwise_backward(
+    x: T,
+    weight: T,
+    output_grad: T,
+    options: ConvOptions<2>,
+    relu: bool,
+    [x_grad, weight_grad]: [bool; 2],
+) -> (Option<T>, Option<T>) {
+    let covered = depthwise_geometry(&x, &weight, &options).and_then(|g| {
+        let xc = contiguous_f32(x.clone())?;
+        let wc = contiguous_f32(weight.clone())?;
+        let gc = contiguous_f32(output_grad.clone())?;
+        let (gx, gw) = depthwise::backward(
+            values(&xc),
+            values(&wc),
+            values(&gc),
+            &g,
+            relu,
+            x_grad,
+            weight_grad,
+        );
+        Some((
+            gx.map(|v| tensor(v, &[g.n, g.c, g.h, g.w])),
+            gw.map(|v| tensor(v, &[g.c, 1, g.kh, g.kw])),
+        ))
+    });
+    covered.unwrap_or_else(|| {
+        let input = if relu { Flex::relu(x) } else { x };
+        let (gx, gw) = super::generic_conv_backward::<Flex>(
+            input.clone(),
+            weight,
+            output_grad,
+            options,
+            x_grad,
+            weight_grad,
+        );
+        let gx = if relu {
+            gx.map(|g| Flex::relu_backward(input, g))
+        } else {
+            gx
+        };
+        (gx, gw)
+    })
+}
+
 impl Kernels for Flex {
     fn depthwise_conv2d(x: T, weight: T, options: ConvOptions<2>) -> T {
-        let Some(g) = depthwise_geometry(&x, &weight, &options) else {
-            return Flex::conv2d(x, weight, None, options);
-        };
-        let (Some(xc), Some(wc)) = (contiguous_f32(x.clone()), contiguous_f32(weight.clone()))
-        else {
-            return Flex::conv2d(x, weight, None, options);
-        };
-        let out = depthwise::forward(values(&xc), values(&wc), &g);
-        tensor(out, &[g.n, g.c, g.oh, g.ow])
+        depthwise_forward(x, weight, options, false)
     }
 
     fn depthwise_conv2d_backward(
@@ -113,38 +166,29 @@ impl Kernels for Flex {
         x_grad: bool,
         weight_grad: bool,
     ) -> (Option<T>, Option<T>) {
-        let fallback = |x, weight, output_grad, options| {
-            super::generic_conv_backward::<Flex>(
-                x,
-                weight,
-                output_grad,
-                options,
-                x_grad,
-                weight_grad,
-            )
-        };
-        let Some(g) = depthwise_geometry(&x, &weight, &options) else {
-            return fallback(x, weight, output_grad, options);
-        };
-        let (Some(xc), Some(wc), Some(gc)) = (
-            contiguous_f32(x.clone()),
-            contiguous_f32(weight.clone()),
-            contiguous_f32(output_grad.clone()),
-        ) else {
-            return fallback(x, weight, output_grad, options);
-        };
-        let (gx, gw) = depthwise::backward(
-            values(&xc),
-            values(&wc),
-            values(&gc),
-            &g,
-            x_grad,
-            weight_grad,
-        );
-        (
-            gx.map(|v| tensor(v, &[g.n, g.c, g.h, g.w])),
-            gw.map(|v| tensor(v, &[g.c, 1, g.kh, g.kw])),
+        depthwise_backward(
+            x,
+            weight,
+            output_grad,
+            options,
+            false,
+            [x_grad, weight_grad],
         )
+    }
+
+    fn relu_depthwise_conv2d(x: T, weight: T, options: ConvOptions<2>) -> T {
+        depthwise_forward(x, weight, options, true)
+    }
+
+    fn relu_depthwise_conv2d_backward(
+        x: T,
+        weight: T,
+        output_grad: T,
+        options: ConvOptions<2>,
+        x_grad: bool,
+        weight_grad: bool,
+    ) -> (Option<T>, Option<T>) {
+        depthwise_backward(x, weight, output_grad, options, true, [x_grad, weight_grad])
     }
 
     // flex's own 1x1 convolution (`conv3d_1x1_impl` in burn-flex 0.22.1's
