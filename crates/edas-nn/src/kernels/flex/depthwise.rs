@@ -277,10 +277,9 @@ pub fn backward(
     let flat = g.is_flat();
     let plane = |p: usize, mut gx: Option<&mut [f32]>| -> Vec<f32> {
         let ch = p % g.c;
-        let raw = &x[p * hw..(p + 1) * hw];
         let mut scratch = Vec::new();
         let (input, k, grad) = (
-            activated(raw, relu, &mut scratch),
+            activated(&x[p * hw..(p + 1) * hw], relu, &mut scratch),
             &weight[ch * taps..(ch + 1) * taps],
             &grad[p * ohw..(p + 1) * ohw],
         );
@@ -290,11 +289,11 @@ pub fn backward(
             backward_plane(input, k, grad, g, &cols, gx.as_deref_mut(), want_w)
         };
         if let (true, Some(gx)) = (relu, gx) {
-            // The ReLU's backward: no gradient where it cut the input.
-            for (d, v) in gx.iter_mut().zip(raw) {
-                if !(*v > 0.0) {
-                    *d = 0.0;
-                }
+            // The ReLU's backward: no gradient where it output 0 (an input
+            // at or below 0, or NaN).
+            // (A select written unconditionally, so that it vectorises.)
+            for (d, a) in gx.iter_mut().zip(input) {
+                *d = if *a > 0.0 { *d } else { 0.0 };
             }
         }
         partial
