@@ -8,9 +8,13 @@
 //! matrix product's backward is two matrix products. On `[32, 16, 32, 32]`
 //! (forward and backward, 2 threads) the product takes 5.7 ms on `flex`
 //! against 11.6 ms for the convolution, and 1.1 ms against 7.4 ms on
-//! LibTorch's CPU kernels (`docs/performance.md`). The parameters stay the
-//! convolution's (`[C_out, C_in, 1, 1]`), so records and exports do not
-//! change.
+//! LibTorch's CPU kernels (`docs/performance.md`). On `flex` the product's
+//! output is allocated twice (zeroed bytes, then an aligned copy: burn-flex
+//! 0.22.1 `FlexTensor::empty`); routing the 1x1 convolution through flex's
+//! own 1x1 path instead was 4-9% faster per training step but raised the
+//! peak memory of the all-relaxed supernets (PC-DARTS +21%), so it is not
+//! done (`docs/performance.md`). The parameters stay the convolution's
+//! (`[C_out, C_in, 1, 1]`), so records and exports do not change.
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
@@ -30,10 +34,8 @@ pub fn is_pointwise(conv: &Conv2d) -> bool {
         )
 }
 
-/// `conv.forward(x)` for a plain 1x1 convolution ([`is_pointwise`]): on
-/// `flex` through our op ([`crate::kernels::pointwise_conv2d`]: flex's own
-/// 1x1 convolution forward, a backward of 1x1 convolutions and per-image
-/// products), elsewhere (and with `EDAS_KERNELS=burn`) as a matrix product.
+/// `conv.forward(x)` for a plain 1x1 convolution ([`is_pointwise`]), as a
+/// matrix product.
 pub fn pointwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let [n, c, h, w] = x.dims();
     let [c_out, c_in, _, _] = conv.weight.dims();
@@ -41,9 +43,6 @@ pub fn pointwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         c, c_in,
         "1x1 convolution: input has {c} channels, weight expects {c_in}"
     );
-    if crate::kernels::enabled() && crate::pool::is_flex(&x.device()) {
-        return crate::kernels::pointwise_conv2d(x, conv.weight.val());
-    }
     conv.weight
         .val()
         .reshape([1, c_out, c_in])

@@ -27,7 +27,6 @@ use super::Kernels;
 enum OwnedConv {
     Depthwise(ConvOptions<2>),
     ReluDepthwise(ConvOptions<2>),
-    Pointwise,
 }
 
 impl OwnedConv {
@@ -35,7 +34,6 @@ impl OwnedConv {
         match self {
             Self::Depthwise(options) => B::depthwise_conv2d(x, weight, options.clone()),
             Self::ReluDepthwise(options) => B::relu_depthwise_conv2d(x, weight, options.clone()),
-            Self::Pointwise => B::pointwise_conv2d(x, weight),
         }
     }
 }
@@ -65,7 +63,6 @@ impl<B: Backend + Kernels> Backward<B, 2> for OwnedConvBackward {
             OwnedConv::ReluDepthwise(options) => {
                 B::relu_depthwise_conv2d_backward(x, w, grad, options, want_x, want_w)
             }
-            OwnedConv::Pointwise => B::pointwise_conv2d_backward(x, w, grad, want_x, want_w),
         };
         if let (Some(node), Some(g)) = (node_x, gx) {
             grads.register::<B>(node.id, g);
@@ -114,10 +111,6 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         owned_conv::<B, C>(x, weight, OwnedConv::ReluDepthwise(options))
-    }
-
-    fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        owned_conv::<B, C>(x, weight, OwnedConv::Pointwise)
     }
 
     fn batch_norm_stats(

@@ -1,6 +1,6 @@
-//! Our own depthwise (optionally after a fused ReLU) and 1x1 convolutions,
-//! training BatchNorm and max pooling, with hand-written backward passes,
-//! through burn's backend extension.
+//! Our own depthwise convolution (optionally after a fused ReLU), training
+//! BatchNorm and max pooling, with hand-written backward passes, through
+//! burn's backend extension.
 //!
 //! burn 0.22.1 differentiates these ops with generic formulas that neither
 //! the `flex` nor the `tch` backend overrides (burn-backend 0.22.1,
@@ -15,8 +15,7 @@
 //! tensor through `Tensor::into_dispatch` / `Tensor::from_dispatch`.
 //!
 //! - `flex`: kernels of our own over the `f32` buffers, parallel with rayon
-//!   ([`flex`]), and the 1x1 convolution by flex's own 1x1 path, whose
-//!   output is not copied as flex's matrix product's is;
+//!   ([`flex`]);
 //! - LibTorch (`tch`, `tch-cuda`): PyTorch's own kernels, forward and
 //!   backward ([`tch`]);
 //! - every other backend (CubeCL, ndarray): the trait's default bodies, which
@@ -114,31 +113,6 @@ pub trait Kernels: Backend {
         (gx.map(|g| Self::relu_backward(activated, g)), gw)
     }
 
-    /// 1x1 convolution without bias (stride 1, no padding, one group):
-    /// `weight` is `[C_out, C_in, 1, 1]`.
-    fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        Self::conv2d(x, weight, None, pointwise_options())
-    }
-
-    /// Gradients of [`Kernels::pointwise_conv2d`] with respect to `x` and
-    /// `weight`, each computed only when asked for.
-    fn pointwise_conv2d_backward(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        output_grad: FloatTensor<Self>,
-        x_grad: bool,
-        weight_grad: bool,
-    ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>) {
-        generic_conv_backward::<Self>(
-            x,
-            weight,
-            output_grad,
-            pointwise_options(),
-            x_grad,
-            weight_grad,
-        )
-    }
-
     /// BatchNorm with the batch's own statistics: `(output, mean, biased
     /// variance)`.
     fn batch_norm_stats(
@@ -191,14 +165,8 @@ pub trait Kernels: Backend {
     }
 }
 
-/// The options of a 1x1 convolution: stride 1, no padding, one group.
-pub(crate) fn pointwise_options() -> ConvOptions<2> {
-    ConvOptions::new([1, 1], [0, 0], [1, 1], 1)
-}
-
 /// A convolution's backward (without bias) by the backend's own
-/// `ModuleOps`: the default of [`Kernels::depthwise_conv2d_backward`] and
-/// [`Kernels::pointwise_conv2d_backward`].
+/// `ModuleOps`: the default of [`Kernels::depthwise_conv2d_backward`].
 pub(crate) fn generic_conv_backward<B: Backend>(
     x: FloatTensor<B>,
     weight: FloatTensor<B>,
@@ -319,15 +287,6 @@ pub fn relu_depthwise_conv2d(
         x.into_dispatch(),
         weight.into_dispatch(),
         options,
-    ))
-}
-
-/// A 1x1 convolution without bias (stride 1, no padding, one group;
-/// `weight` is `[C_out, C_in, 1, 1]`), through [`Kernels::pointwise_conv2d`].
-pub fn pointwise_conv2d(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as Kernels>::pointwise_conv2d(
-        x.into_dispatch(),
-        weight.into_dispatch(),
     ))
 }
 

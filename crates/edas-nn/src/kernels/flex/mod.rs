@@ -1,6 +1,5 @@
 //! [`Kernels`] on burn's `flex` CPU backend: our kernels over the tensors'
-//! `f32` buffers ([`depthwise`], [`batch_norm`], [`max_pool`]); 1x1
-//! convolutions by flex's own ops, composed so that no output is copied.
+//! `f32` buffers ([`depthwise`], [`batch_norm`], [`max_pool`]).
 //!
 //! Tensors of another dtype, and shapes the kernels do not cover, go to the
 //! default bodies (flex's own ops), so nothing is refused here.
@@ -11,9 +10,9 @@ pub mod max_pool;
 
 use burn::backend::Flex;
 use burn::backend::TensorMetadata;
-use burn::backend::ops::{ActivationOps, ConvOptions, FloatTensorOps, ModuleOps};
+use burn::backend::ops::{ActivationOps, ConvOptions, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{DType, Shape, TensorData};
+use burn::tensor::{DType, TensorData};
 
 use super::Kernels;
 use depthwise::Geometry;
@@ -189,57 +188,6 @@ impl Kernels for Flex {
         weight_grad: bool,
     ) -> (Option<T>, Option<T>) {
         depthwise_backward(x, weight, output_grad, options, true, [x_grad, weight_grad])
-    }
-
-    // flex's own 1x1 convolution (`conv3d_1x1_impl` in burn-flex 0.22.1's
-    // `ops/conv.rs`): one GEMM per image straight on the NCHW buffer. Its
-    // output is built from a `Vec<f32>`, while flex's matrix product
-    // allocates its output as zeroed bytes that `Bytes::from_bytes_vec`
-    // then copies once more to align them (`FlexTensor::empty`).
-    fn pointwise_conv2d(x: T, weight: T) -> T {
-        Flex::conv2d(x, weight, None, super::pointwise_options())
-    }
-
-    // The input gradient is the 1x1 convolution of the output gradient
-    // by the transposed weight; the weight gradient one product per image
-    // (`grad[n]` times `x[n]` transposed, the transpose a strided view)
-    // summed over the batch in order.
-    fn pointwise_conv2d_backward(
-        x: T,
-        weight: T,
-        output_grad: T,
-        x_grad: bool,
-        weight_grad: bool,
-    ) -> (Option<T>, Option<T>) {
-        let (Some([n, c_in, h, w]), Some([c_out, ..])) = (dims4(&x), dims4(&weight)) else {
-            return super::generic_conv_backward::<Flex>(
-                x,
-                weight,
-                output_grad,
-                super::pointwise_options(),
-                x_grad,
-                weight_grad,
-            );
-        };
-        let gw = weight_grad.then(|| {
-            let g = Flex::float_reshape(output_grad.clone(), Shape::new([n, c_out, h * w]));
-            let xt =
-                Flex::float_swap_dims(Flex::float_reshape(x, Shape::new([n, c_in, h * w])), 1, 2);
-            let per_image = Flex::float_matmul(g, xt);
-            Flex::float_reshape(
-                Flex::float_sum_dim(per_image, 0),
-                Shape::new([c_out, c_in, 1, 1]),
-            )
-        });
-        let gx = x_grad.then(|| {
-            Flex::conv2d(
-                output_grad,
-                Flex::float_swap_dims(weight, 0, 1),
-                None,
-                super::pointwise_options(),
-            )
-        });
-        (gx, gw)
     }
 
     fn batch_norm_stats(x: T, gamma: T, beta: T, epsilon: f64) -> (T, T, T) {
