@@ -43,6 +43,9 @@ pub fn pointwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         c, c_in,
         "1x1 convolution: input has {c} channels, weight expects {c_in}"
     );
+    if crate::kernels::enabled() && crate::pool::is_flex(&x.device()) {
+        return crate::kernels::pointwise_conv2d(x, conv.weight.val());
+    }
     conv.weight
         .val()
         .reshape([1, c_out, c_in])

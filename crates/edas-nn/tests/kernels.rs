@@ -16,7 +16,9 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::module::{batch_norm_train, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
-use edas_nn::kernels::{batch_norm_stats, depthwise_conv2d, max_pool, relu_depthwise_conv2d};
+use edas_nn::kernels::{
+    batch_norm_stats, depthwise_conv2d, max_pool, pointwise_conv2d, relu_depthwise_conv2d,
+};
 
 /// The autodiff devices whose kernels are compiled in.
 fn devices() -> Vec<Device> {
@@ -171,6 +173,43 @@ fn depthwise_convolution_on(device: &Device) {
                 &run(&ours_relu, &x, &w, want_x, want_w, 99),
                 &run(&burns_relu, &x, &w, want_x, want_w, 99),
                 &format!("{what}, after a ReLU"),
+            );
+        }
+    }
+}
+
+/// (input shape, output channels) of a 1x1 convolution: one value, one
+/// channel, odd sizes, more outputs than inputs and fewer, and one large
+/// enough for flex's GEMM to split across threads.
+const PW_CASES: [([usize; 4], usize); 6] = [
+    ([1, 1, 1, 1], 1),
+    ([1, 3, 7, 5], 4),
+    ([2, 4, 9, 6], 7),
+    ([3, 16, 8, 8], 32),
+    ([2, 24, 5, 3], 8),
+    ([2, 96, 30, 30], 96),
+];
+
+#[test]
+fn pointwise_convolution_equals_burns() {
+    for device in devices() {
+        pointwise_convolution_on(&device);
+    }
+}
+
+fn pointwise_convolution_on(device: &Device) {
+    let device = device.clone();
+    let options = ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+    for (i, (dims, c_out)) in PW_CASES.into_iter().enumerate() {
+        let x = tensor(dims, 110 + i as u64, &device);
+        let w = tensor([c_out, dims[1], 1, 1], 120 + i as u64, &device);
+        let burns = |x, w| conv2d(x, w, None, options.clone());
+        for (want_x, want_w) in [(true, true), (true, false), (false, true), (false, false)] {
+            let what = format!("{device:?} {dims:?} to {c_out} channels, grads {want_x}/{want_w}");
+            compare(
+                &run(&pointwise_conv2d, &x, &w, want_x, want_w, 98),
+                &run(&burns, &x, &w, want_x, want_w, 98),
+                &what,
             );
         }
     }
@@ -394,4 +433,19 @@ fn results_do_not_depend_on_the_thread_count() {
             })
     };
     assert_eq!(on(1), on(2));
+    let pointwise_on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a rayon pool")
+            .install(|| {
+                let device = Device::flex().autodiff();
+                let (dims, c_out) = PW_CASES[5];
+                let x = tensor(dims, 5, &device);
+                let w = tensor([c_out, dims[1], 1, 1], 6, &device);
+                let r = run(&pointwise_conv2d, &x, &w, true, true, 7);
+                (r.out, r.gx, r.gw)
+            })
+    };
+    assert_eq!(pointwise_on(1), pointwise_on(2));
 }

@@ -96,6 +96,34 @@ fn owned_conv<B: Backend + Kernels, C: CheckpointStrategy>(
     }
 }
 
+#[derive(Debug)]
+struct PointwiseBackward;
+
+impl<B: Backend + Kernels> Backward<B, 2> for PointwiseBackward {
+    // Each input only when the other one needs a gradient.
+    type State = (Option<NodeId>, Option<NodeId>);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 2>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_w] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let (x_state, w_state) = ops.state;
+        let x = x_state.map(|s| checkpointer.retrieve_node_output::<FloatTensor<B>>(s));
+        let w = w_state.map(|s| checkpointer.retrieve_node_output::<FloatTensor<B>>(s));
+        let (gx, gw) = super::pointwise_backward::<B>(x, w, grad);
+        if let (Some(node), Some(g)) = (node_x, gx) {
+            grads.register::<B>(node.id, g);
+        }
+        if let (Some(node), Some(g)) = (node_w, gw) {
+            grads.register::<B>(node.id, g);
+        }
+    }
+}
+
 impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
     fn depthwise_conv2d(
         x: FloatTensor<Self>,
@@ -111,6 +139,26 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
         owned_conv::<B, C>(x, weight, OwnedConv::ReluDepthwise(options))
+    }
+
+    fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        let (x_tracked, w_tracked) = (x.is_tracked(), weight.is_tracked());
+        match PointwiseBackward
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = w_tracked.then(|| prep.checkpoint(&x));
+                let w_state = x_tracked.then(|| prep.checkpoint(&weight));
+                let out = B::pointwise_conv2d(x.into_primitive(), weight.into_primitive());
+                prep.finish((x_state, w_state), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::pointwise_conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+            )),
+        }
     }
 
     fn batch_norm_stats(

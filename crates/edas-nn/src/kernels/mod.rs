@@ -1,6 +1,6 @@
-//! Our own depthwise convolution (optionally after a fused ReLU), training
-//! BatchNorm and max pooling, with hand-written backward passes, through
-//! burn's backend extension.
+//! Our own depthwise convolution (optionally after a fused ReLU), 1x1
+//! convolution, training BatchNorm and max pooling, with hand-written
+//! backward passes, through burn's backend extension.
 //!
 //! burn 0.22.1 differentiates these ops with generic formulas that neither
 //! the `flex` nor the `tch` backend overrides (burn-backend 0.22.1,
@@ -37,7 +37,7 @@ pub mod tch;
 
 use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension};
 use burn::prelude::*;
 use burn::tensor::IntDType;
 
@@ -113,6 +113,12 @@ pub trait Kernels: Backend {
         (gx.map(|g| Self::relu_backward(activated, g)), gw)
     }
 
+    /// 1x1 convolution without bias (stride 1, no padding, one group):
+    /// `weight` is `[C_out, C_in, 1, 1]`.
+    fn pointwise_conv2d(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::conv2d(x, weight, None, pointwise_options())
+    }
+
     /// BatchNorm with the batch's own statistics: `(output, mean, biased
     /// variance)`.
     fn batch_norm_stats(
@@ -163,6 +169,45 @@ pub trait Kernels: Backend {
     ) -> FloatTensor<Self> {
         generic_max_pool_backward::<Self>(x, output_grad, kernel, stride, padding)
     }
+}
+
+/// The options of a 1x1 convolution: stride 1, no padding, one group.
+pub(crate) fn pointwise_options() -> ConvOptions<2> {
+    ConvOptions::new([1, 1], [0, 0], [1, 1], 1)
+}
+
+/// Gradients of [`Kernels::pointwise_conv2d`] by the backend's own ops: with
+/// respect to `x` when `weight` is given (the 1x1 convolution of the output
+/// gradient by the transposed weight), with respect to the weight when `x`
+/// is given (one product per image, `grad[n]` times `x[n]` transposed, the
+/// transpose a strided view, summed over the batch in order). The autodiff
+/// op keeps each input only when the other one needs a gradient, as burn's
+/// matrix product does.
+pub(crate) fn pointwise_backward<B: Backend>(
+    x: Option<FloatTensor<B>>,
+    weight: Option<FloatTensor<B>>,
+    output_grad: FloatTensor<B>,
+) -> (Option<FloatTensor<B>>, Option<FloatTensor<B>>) {
+    let gw = x.map(|x| {
+        let [n, c_in, h, w] = x.shape().dims();
+        let c_out = output_grad.shape().dims::<4>()[1];
+        let g = B::float_reshape(output_grad.clone(), Shape::new([n, c_out, h * w]));
+        let xt = B::float_swap_dims(B::float_reshape(x, Shape::new([n, c_in, h * w])), 1, 2);
+        let per_image = B::float_matmul(g, xt);
+        B::float_reshape(
+            B::float_sum_dim(per_image, 0),
+            Shape::new([c_out, c_in, 1, 1]),
+        )
+    });
+    let gx = weight.map(|w| {
+        B::conv2d(
+            output_grad,
+            B::float_swap_dims(w, 0, 1),
+            None,
+            pointwise_options(),
+        )
+    });
+    (gx, gw)
 }
 
 /// A convolution's backward (without bias) by the backend's own
@@ -287,6 +332,15 @@ pub fn relu_depthwise_conv2d(
         x.into_dispatch(),
         weight.into_dispatch(),
         options,
+    ))
+}
+
+/// A 1x1 convolution without bias (stride 1, no padding, one group;
+/// `weight` is `[C_out, C_in, 1, 1]`), through [`Kernels::pointwise_conv2d`].
+pub fn pointwise_conv2d(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as Kernels>::pointwise_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
     ))
 }
 
