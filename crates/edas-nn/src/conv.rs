@@ -1,8 +1,8 @@
 //! A convolution module's forward pass, by the fastest route that computes
-//! the same op: 1x1 convolutions as matrix products ([`crate::pointwise`]),
-//! depthwise ones (with or without the ReLU before them) through our
-//! kernels ([`crate::kernels`]), the rest by burn's `Conv2d`. Parameters stay the module's, so records and exports do
-//! not change.
+//! the same op: 1x1 convolutions by [`crate::pointwise`], depthwise ones
+//! (with or without the ReLU before them) through our kernels
+//! ([`crate::kernels`]), the rest by burn's `Conv2d`. Parameters stay the
+//! module's, so records and exports do not change.
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;

@@ -1,4 +1,4 @@
-//! 1x1 convolutions as matrix products.
+//! 1x1 convolutions as matrix products (on `flex`, our op).
 //!
 //! burn 0.22 differentiates a convolution with its generic formulas
 //! (`conv2d_x_backward`, `conv2d_weight_backward` in burn-backend), which
@@ -10,10 +10,9 @@
 //! against 11.6 ms for the convolution, and 1.1 ms against 7.4 ms on
 //! LibTorch's CPU kernels (`docs/performance.md`). On `flex` the product's
 //! output is allocated twice (zeroed bytes, then an aligned copy: burn-flex
-//! 0.22.1 `FlexTensor::empty`); routing the 1x1 convolution through flex's
-//! own 1x1 path instead was 4-9% faster per training step but raised the
-//! peak memory of the all-relaxed supernets (PC-DARTS +21%), so it is not
-//! done (`docs/performance.md`). The parameters stay the convolution's
+//! 0.22.1 `FlexTensor::empty`), so there the 1x1 convolution is our op
+//! instead ([`crate::kernels::pointwise_conv2d`]: flex's own 1x1 path
+//! forward, which copies nothing). The parameters stay the convolution's
 //! (`[C_out, C_in, 1, 1]`), so records and exports do not change.
 
 use burn::nn::PaddingConfig2d;
@@ -34,8 +33,8 @@ pub fn is_pointwise(conv: &Conv2d) -> bool {
         )
 }
 
-/// `conv.forward(x)` for a plain 1x1 convolution ([`is_pointwise`]), as a
-/// matrix product.
+/// `conv.forward(x)` for a plain 1x1 convolution ([`is_pointwise`]): on
+/// `flex` our op, elsewhere (and with `EDAS_KERNELS=burn`) a matrix product.
 pub fn pointwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let [n, c, h, w] = x.dims();
     let [c_out, c_in, _, _] = conv.weight.dims();

@@ -337,7 +337,17 @@ pub fn relu_depthwise_conv2d(
 
 /// A 1x1 convolution without bias (stride 1, no padding, one group;
 /// `weight` is `[C_out, C_in, 1, 1]`), through [`Kernels::pointwise_conv2d`].
+///
+/// # Panics
+/// When `weight` is not `[C_out, C_in, 1, 1]` for `x`'s `C_in` channels.
 pub fn pointwise_conv2d(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
+    let [_, c, _, _] = x.dims();
+    let [_, c_in, kh, kw] = weight.dims();
+    assert!(
+        c_in == c && kh == 1 && kw == 1,
+        "pointwise_conv2d: weight {:?} is not a 1x1 convolution of {c} channels",
+        weight.dims()
+    );
     Tensor::from_dispatch(<Dispatch as Kernels>::pointwise_conv2d(
         x.into_dispatch(),
         weight.into_dispatch(),
