@@ -123,6 +123,34 @@ fn compare(ours: &Run, burns: &Run, what: &str) {
     }
 }
 
+/// [`compare`] with `x` and `w` each requiring a gradient or not (all four
+/// combinations).
+fn compare_every_gradient(
+    ours: &dyn Fn(Tensor<4>, Tensor<4>) -> Tensor<4>,
+    burns: &dyn Fn(Tensor<4>, Tensor<4>) -> Tensor<4>,
+    x: &Tensor<4>,
+    w: &Tensor<4>,
+    seed: u64,
+    what: &str,
+) {
+    for (want_x, want_w) in [(true, true), (true, false), (false, true), (false, false)] {
+        compare(
+            &run(ours, x, w, want_x, want_w, seed),
+            &run(burns, x, w, want_x, want_w, seed),
+            &format!("{what}, grads {want_x}/{want_w}"),
+        );
+    }
+}
+
+/// `f()` on a rayon pool of `threads` threads.
+fn on_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a rayon pool")
+        .install(f)
+}
+
 /// (input shape, kernel, stride, (begin, end) padding, dilation).
 type DwCase = (
     [usize; 4],
@@ -161,20 +189,16 @@ fn depthwise_convolution_on(device: &Device) {
         // convolution (half the inputs are negative).
         let ours_relu = |x, w| relu_depthwise_conv2d(x, w, options.clone());
         let burns_relu = |x, w| conv2d(relu(x), w, None, options.clone());
-        for (want_x, want_w) in [(true, true), (true, false), (false, true), (false, false)] {
-            let what =
-                format!("{device:?} {dims:?} k{k:?} s{s:?} p{p:?} d{d:?} grads {want_x}/{want_w}");
-            compare(
-                &run(&ours, &x, &w, want_x, want_w, 99),
-                &run(&burns, &x, &w, want_x, want_w, 99),
-                &what,
-            );
-            compare(
-                &run(&ours_relu, &x, &w, want_x, want_w, 99),
-                &run(&burns_relu, &x, &w, want_x, want_w, 99),
-                &format!("{what}, after a ReLU"),
-            );
-        }
+        let what = format!("{device:?} {dims:?} k{k:?} s{s:?} p{p:?} d{d:?}");
+        compare_every_gradient(&ours, &burns, &x, &w, 99, &what);
+        compare_every_gradient(
+            &ours_relu,
+            &burns_relu,
+            &x,
+            &w,
+            99,
+            &format!("{what}, after a ReLU"),
+        );
     }
 }
 
@@ -204,14 +228,8 @@ fn pointwise_convolution_on(device: &Device) {
         let x = tensor(dims, 110 + i as u64, &device);
         let w = tensor([c_out, dims[1], 1, 1], 120 + i as u64, &device);
         let burns = |x, w| conv2d(x, w, None, options.clone());
-        for (want_x, want_w) in [(true, true), (true, false), (false, true), (false, false)] {
-            let what = format!("{device:?} {dims:?} to {c_out} channels, grads {want_x}/{want_w}");
-            compare(
-                &run(&pointwise_conv2d, &x, &w, want_x, want_w, 98),
-                &run(&burns, &x, &w, want_x, want_w, 98),
-                &what,
-            );
-        }
+        let what = format!("{device:?} {dims:?} to {c_out} channels");
+        compare_every_gradient(&pointwise_conv2d, &burns, &x, &w, 98, &what);
     }
 }
 
@@ -410,42 +428,30 @@ fn max_pooling_on(device: &Device) {
 
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
-    let on = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("a rayon pool")
-            .install(|| {
-                let device = Device::flex().autodiff();
-                let (dims, k, s, p, d) = DW_CASES[2];
-                let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
-                let x = tensor([8, 4, 9, 6], 1, &device);
-                let w = tensor([dims[1], 1, k[0], k[1]], 2, &device);
-                let gamma = tensor([4], 3, &device);
-                let f = |x: Tensor<4>, w: Tensor<4>| {
-                    let y = depthwise_conv2d(x, w.clone(), options.clone());
-                    let y = relu_depthwise_conv2d(y, w, options.clone());
-                    let y = batch_norm_stats(y, gamma.clone(), gamma.clone(), 1e-5).0;
-                    max_pool(y, [3, 3], [1, 1], [1, 1])
-                };
-                let r = run(&f, &x, &w, true, true, 4);
-                (r.out, r.gx, r.gw)
-            })
+    let chain = || {
+        let device = Device::flex().autodiff();
+        let (dims, k, s, p, d) = DW_CASES[2];
+        let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
+        let x = tensor([8, 4, 9, 6], 1, &device);
+        let w = tensor([dims[1], 1, k[0], k[1]], 2, &device);
+        let gamma = tensor([4], 3, &device);
+        let f = |x: Tensor<4>, w: Tensor<4>| {
+            let y = depthwise_conv2d(x, w.clone(), options.clone());
+            let y = relu_depthwise_conv2d(y, w, options.clone());
+            let y = batch_norm_stats(y, gamma.clone(), gamma.clone(), 1e-5).0;
+            max_pool(y, [3, 3], [1, 1], [1, 1])
+        };
+        let r = run(&f, &x, &w, true, true, 4);
+        (r.out, r.gx, r.gw)
     };
-    assert_eq!(on(1), on(2));
-    let pointwise_on = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("a rayon pool")
-            .install(|| {
-                let device = Device::flex().autodiff();
-                let (dims, c_out) = PW_CASES[5];
-                let x = tensor(dims, 5, &device);
-                let w = tensor([c_out, dims[1], 1, 1], 6, &device);
-                let r = run(&pointwise_conv2d, &x, &w, true, true, 7);
-                (r.out, r.gx, r.gw)
-            })
+    assert_eq!(on_threads(1, chain), on_threads(2, chain));
+    let pointwise = || {
+        let device = Device::flex().autodiff();
+        let (dims, c_out) = PW_CASES[5];
+        let x = tensor(dims, 5, &device);
+        let w = tensor([c_out, dims[1], 1, 1], 6, &device);
+        let r = run(&pointwise_conv2d, &x, &w, true, true, 7);
+        (r.out, r.gx, r.gw)
     };
-    assert_eq!(pointwise_on(1), pointwise_on(2));
+    assert_eq!(on_threads(1, pointwise), on_threads(2, pointwise));
 }

@@ -38,6 +38,20 @@ impl OwnedConv {
     }
 }
 
+/// Registers each computed gradient for its tracked parent (`None`: the
+/// parent is untracked).
+fn register_pair<B: Backend>(
+    grads: &mut Gradients,
+    parents: [Option<NodeId>; 2],
+    computed: [Option<FloatTensor<B>>; 2],
+) {
+    for (id, g) in parents.into_iter().zip(computed) {
+        if let (Some(id), Some(g)) = (id, g) {
+            grads.register::<B>(id, g);
+        }
+    }
+}
+
 #[derive(Debug)]
 struct OwnedConvBackward;
 
@@ -64,12 +78,8 @@ impl<B: Backend + Kernels> Backward<B, 2> for OwnedConvBackward {
                 B::relu_depthwise_conv2d_backward(x, w, grad, options, want_x, want_w)
             }
         };
-        if let (Some(node), Some(g)) = (node_x, gx) {
-            grads.register::<B>(node.id, g);
-        }
-        if let (Some(node), Some(g)) = (node_w, gw) {
-            grads.register::<B>(node.id, g);
-        }
+        let ids = [node_x, node_w].map(|node| node.map(|n| n.id));
+        register_pair::<B>(grads, ids, [gx, gw]);
     }
 }
 
@@ -115,12 +125,8 @@ impl<B: Backend + Kernels> Backward<B, 2> for PointwiseBackward {
         let x = x_state.map(|s| checkpointer.retrieve_node_output::<FloatTensor<B>>(s));
         let w = w_state.map(|s| checkpointer.retrieve_node_output::<FloatTensor<B>>(s));
         let (gx, gw) = super::pointwise_backward::<B>(x, w, grad);
-        if let (Some(node), Some(g)) = (node_x, gx) {
-            grads.register::<B>(node.id, g);
-        }
-        if let (Some(node), Some(g)) = (node_w, gw) {
-            grads.register::<B>(node.id, g);
-        }
+        let ids = [node_x, node_w].map(|node| node.map(|n| n.id));
+        register_pair::<B>(grads, ids, [gx, gw]);
     }
 }
 

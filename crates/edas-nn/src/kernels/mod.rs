@@ -101,16 +101,7 @@ pub trait Kernels: Backend {
         x_grad: bool,
         weight_grad: bool,
     ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>) {
-        let activated = Self::relu(x);
-        let (gx, gw) = Self::depthwise_conv2d_backward(
-            activated.clone(),
-            weight,
-            output_grad,
-            options,
-            x_grad,
-            weight_grad,
-        );
-        (gx.map(|g| Self::relu_backward(activated, g)), gw)
+        relu_then_depthwise_backward::<Self>(x, weight, output_grad, options, x_grad, weight_grad)
     }
 
     /// 1x1 convolution without bias (stride 1, no padding, one group):
@@ -169,6 +160,29 @@ pub trait Kernels: Backend {
     ) -> FloatTensor<Self> {
         generic_max_pool_backward::<Self>(x, output_grad, kernel, stride, padding)
     }
+}
+
+/// [`Kernels::relu_depthwise_conv2d_backward`] unfused: the backend's ReLU,
+/// its [`Kernels::depthwise_conv2d_backward`] of the activated input, and
+/// the ReLU's backward on the input gradient.
+pub(crate) fn relu_then_depthwise_backward<B: Kernels>(
+    x: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    options: ConvOptions<2>,
+    x_grad: bool,
+    weight_grad: bool,
+) -> (Option<FloatTensor<B>>, Option<FloatTensor<B>>) {
+    let activated = B::relu(x);
+    let (gx, gw) = B::depthwise_conv2d_backward(
+        activated.clone(),
+        weight,
+        output_grad,
+        options,
+        x_grad,
+        weight_grad,
+    );
+    (gx.map(|g| B::relu_backward(activated, g)), gw)
 }
 
 /// The options of a 1x1 convolution: stride 1, no padding, one group.
@@ -278,18 +292,24 @@ pub fn enabled() -> bool {
     *ON.get_or_init(|| std::env::var("EDAS_KERNELS").map_or(true, |v| v != "burn"))
 }
 
+/// Panics, naming `op`, when `weight` is not depthwise for `x`
+/// ([`is_depthwise`]).
+fn assert_depthwise(op: &str, x: &Tensor<4>, weight: &Tensor<4>, options: &ConvOptions<2>) {
+    let [_, c, _, _] = x.dims();
+    assert!(
+        is_depthwise(c, weight.dims(), options.groups),
+        "{op}: weight {:?} with {} groups is not depthwise for {c} channels",
+        weight.dims(),
+        options.groups
+    );
+}
+
 /// A depthwise convolution without bias (`weight` is `[C, 1, KH, KW]`).
 ///
 /// # Panics
 /// When the weight is not depthwise for `x` ([`is_depthwise`]).
 pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
-    let [_, c, _, _] = x.dims();
-    assert!(
-        is_depthwise(c, weight.dims(), options.groups),
-        "depthwise_conv2d: weight {:?} with {} groups is not depthwise for {c} channels",
-        weight.dims(),
-        options.groups
-    );
+    assert_depthwise("depthwise_conv2d", &x, &weight, &options);
     if !enabled() {
         return burn::tensor::module::conv2d(x, weight, None, options);
     }
@@ -321,13 +341,7 @@ pub fn relu_depthwise_conv2d(
     if !fuses_relu(&x.device()) {
         return depthwise_conv2d(burn::tensor::activation::relu(x), weight, options);
     }
-    let [_, c, _, _] = x.dims();
-    assert!(
-        is_depthwise(c, weight.dims(), options.groups),
-        "relu_depthwise_conv2d: weight {:?} with {} groups is not depthwise for {c} channels",
-        weight.dims(),
-        options.groups
-    );
+    assert_depthwise("relu_depthwise_conv2d", &x, &weight, &options);
     Tensor::from_dispatch(<Dispatch as Kernels>::relu_depthwise_conv2d(
         x.into_dispatch(),
         weight.into_dispatch(),

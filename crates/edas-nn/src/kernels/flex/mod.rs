@@ -134,21 +134,27 @@ fn depthwise_backward(
         ))
     });
     covered.unwrap_or_else(|| {
-        let input = if relu { Flex::relu(x) } else { x };
-        let (gx, gw) = super::generic_conv_backward::<Flex>(
-            input.clone(),
-            weight,
-            output_grad,
-            options,
-            x_grad,
-            weight_grad,
-        );
-        let gx = if relu {
-            gx.map(|g| Flex::relu_backward(input, g))
+        if relu {
+            // The ReLU unfused; the convolution's backward then comes back
+            // here with `relu` false and takes the generic path.
+            super::relu_then_depthwise_backward::<Flex>(
+                x,
+                weight,
+                output_grad,
+                options,
+                x_grad,
+                weight_grad,
+            )
         } else {
-            gx
-        };
-        (gx, gw)
+            super::generic_conv_backward::<Flex>(
+                x,
+                weight,
+                output_grad,
+                options,
+                x_grad,
+                weight_grad,
+            )
+        }
     })
 }
 
