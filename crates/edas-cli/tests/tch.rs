@@ -109,7 +109,7 @@ fn search_steps_run_and_learn() {
                 losses[11]
             );
         }
-        let g = searcher.genotype().unwrap();
+        let g = *searcher.genotype().unwrap().darts("tch test").unwrap();
         assert_eq!(g.normal.edges().count(), 8);
     }
 }

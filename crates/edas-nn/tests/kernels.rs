@@ -455,3 +455,47 @@ fn results_do_not_depend_on_the_thread_count() {
     };
     assert_eq!(on_threads(1, pointwise), on_threads(2, pointwise));
 }
+
+/// A chain of our ops gives the same output and gradients under burn's
+/// balanced gradient checkpointing, where each op is differentiated from its
+/// stored inputs, as without it, where a backend may differentiate the
+/// depthwise convolution and BatchNorm from its own record (LibTorch's
+/// autograd graph: `Kernels::*_recorded`). Gamma and beta are tracked too.
+#[test]
+fn gradients_equal_with_and_without_checkpointing() {
+    for device in devices() {
+        let plain = chain_with_gamma(&device);
+        let checkpointed = chain_with_gamma(&device.clone().gradient_checkpointing());
+        let what = ["output", "x gradient", "weight gradient", "gamma gradient"];
+        for ((a, b), what) in plain.iter().zip(&checkpointed).zip(what) {
+            assert_close(a, b, 1e-5, &format!("{device:?}, checkpointing: {what}"));
+        }
+    }
+}
+
+/// Output and gradients (`x`, the shared depthwise weight, gamma) of a
+/// depthwise convolution, BatchNorm, ReLU, a strided depthwise convolution
+/// and max pooling.
+fn chain_with_gamma(device: &Device) -> [Vec<f32>; 4] {
+    let (dims, k, s, p, d) = DW_CASES[2];
+    let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
+    let strided = ConvOptions::new([2, 2], [1, 1], [1, 1], dims[1]);
+    let x = tensor(dims, 11, device).require_grad();
+    let w = tensor([dims[1], 1, k[0], k[1]], 12, device).require_grad();
+    let w3 = w.clone().slice([0..dims[1], 0..1, 0..3, 0..3]);
+    let gamma = tensor([dims[1]], 13, device).add_scalar(1.5).require_grad();
+    let beta = tensor([dims[1]], 14, device);
+    let y = depthwise_conv2d(x.clone(), w.clone(), options);
+    let y = batch_norm_stats(y, gamma.clone(), beta, 1e-5).0;
+    let y = depthwise_conv2d(relu(y), w3, strided);
+    let y = max_pool(y, [3, 3], [1, 1], [1, 1]);
+    let probe = tensor(y.dims(), 15, device);
+    let out = host(y.clone());
+    let grads = (y * probe).sum().backward();
+    [
+        out,
+        host(x.grad(&grads).expect("x gradient")),
+        host(w.grad(&grads).expect("w gradient")),
+        host(gamma.grad(&grads).expect("gamma gradient")),
+    ]
+}

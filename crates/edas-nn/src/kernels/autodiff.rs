@@ -7,12 +7,25 @@
 //! `ops/module.rs`), so that balanced gradient checkpointing may recompute
 //! them instead of keeping them. The ops are compute-bound: the checkpointer
 //! keeps their outputs rather than recomputing them.
+//!
+//! Without checkpointing, the depthwise convolution and BatchNorm call the
+//! backend's `*_recorded` forwards: a backend that records the op itself
+//! (LibTorch: its own autograd graph) is differentiated from that record by
+//! [`Kernels::recorded_backward_2`] / [`Kernels::recorded_backward_3`].
+//! With a checkpointing strategy they do
+//! not: the record would keep the inputs that the checkpointer may have
+//! chosen to recompute.
 
 use burn::backend::AutodiffBackend;
 use burn::backend::Backend;
+use std::any::TypeId;
+
 use burn::backend::autodiff::{
     Autodiff, NodeId,
-    checkpoint::{base::Checkpointer, strategy::CheckpointStrategy},
+    checkpoint::{
+        base::Checkpointer,
+        strategy::{CheckpointStrategy, NoCheckpointing},
+    },
     grads::Gradients,
     ops::{Backward, Ops, OpsKind},
 };
@@ -38,12 +51,18 @@ impl OwnedConv {
     }
 }
 
+/// Whether an op under strategy `C` may use the backend's record (the
+/// `*_recorded` forwards): only without checkpointing.
+fn records<C: CheckpointStrategy>() -> bool {
+    TypeId::of::<C>() == TypeId::of::<NoCheckpointing>()
+}
+
 /// Registers each computed gradient for its tracked parent (`None`: the
 /// parent is untracked).
-fn register_pair<B: Backend>(
+fn register_all<B: Backend, const N: usize>(
     grads: &mut Gradients,
-    parents: [Option<NodeId>; 2],
-    computed: [Option<FloatTensor<B>>; 2],
+    parents: [Option<NodeId>; N],
+    computed: [Option<FloatTensor<B>>; N],
 ) {
     for (id, g) in parents.into_iter().zip(computed) {
         if let (Some(id), Some(g)) = (id, g) {
@@ -56,7 +75,9 @@ fn register_pair<B: Backend>(
 struct OwnedConvBackward;
 
 impl<B: Backend + Kernels> Backward<B, 2> for OwnedConvBackward {
-    type State = (NodeId, NodeId, OwnedConv);
+    // The inputs through the checkpointer, the op, and the backend's record
+    // (empty: differentiate from the inputs).
+    type State = (NodeId, NodeId, OwnedConv, Vec<FloatTensor<B>>);
 
     fn backward(
         self,
@@ -66,10 +87,16 @@ impl<B: Backend + Kernels> Backward<B, 2> for OwnedConvBackward {
     ) {
         let [node_x, node_w] = ops.parents;
         let grad = grads.consume::<B>(&ops.node);
-        let (x_state, w_state, conv) = ops.state;
+        let (x_state, w_state, conv, record) = ops.state;
         let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
         let w = checkpointer.retrieve_node_output::<FloatTensor<B>>(w_state);
         let (want_x, want_w) = (node_x.is_some(), node_w.is_some());
+        let ids = [node_x, node_w].map(|node| node.map(|n| n.id));
+        if let Ok([out, a, b]) = <[_; 3]>::try_from(record) {
+            let (gx, gw) = B::recorded_backward_2(out, a, b, grad);
+            register_all::<B, 2>(grads, ids, [gx, gw]);
+            return;
+        }
         let (gx, gw) = match conv {
             OwnedConv::Depthwise(options) => {
                 B::depthwise_conv2d_backward(x, w, grad, options, want_x, want_w)
@@ -78,8 +105,7 @@ impl<B: Backend + Kernels> Backward<B, 2> for OwnedConvBackward {
                 B::relu_depthwise_conv2d_backward(x, w, grad, options, want_x, want_w)
             }
         };
-        let ids = [node_x, node_w].map(|node| node.map(|n| n.id));
-        register_pair::<B>(grads, ids, [gx, gw]);
+        register_all::<B, 2>(grads, ids, [gx, gw]);
     }
 }
 
@@ -97,8 +123,15 @@ fn owned_conv<B: Backend + Kernels, C: CheckpointStrategy>(
         OpsKind::Tracked(mut prep) => {
             let x_state = prep.checkpoint(&x);
             let w_state = prep.checkpoint(&weight);
-            let out = conv.forward::<B>(x.into_primitive(), weight.into_primitive());
-            prep.finish((x_state, w_state, conv), out)
+            let (x_grad, weight_grad) = (x.is_tracked(), weight.is_tracked());
+            let (x, weight) = (x.into_primitive(), weight.into_primitive());
+            let (out, record) = match &conv {
+                OwnedConv::Depthwise(options) if records::<C>() => {
+                    B::depthwise_conv2d_recorded(x, weight, options.clone(), x_grad, weight_grad)
+                }
+                _ => (conv.forward::<B>(x, weight), Vec::new()),
+            };
+            prep.finish((x_state, w_state, conv, record), out)
         }
         OpsKind::UnTracked(prep) => {
             prep.finish(conv.forward::<B>(x.into_primitive(), weight.into_primitive()))
@@ -126,7 +159,7 @@ impl<B: Backend + Kernels> Backward<B, 2> for PointwiseBackward {
         let w = w_state.map(|s| checkpointer.retrieve_node_output::<FloatTensor<B>>(s));
         let (gx, gw) = super::pointwise_backward::<B>(x, w, grad);
         let ids = [node_x, node_w].map(|node| node.map(|n| n.id));
-        register_pair::<B>(grads, ids, [gx, gw]);
+        register_all::<B, 2>(grads, ids, [gx, gw]);
     }
 }
 
@@ -178,8 +211,16 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
 
         impl<B: Backend + Kernels> Backward<B, 3> for BatchNormBackward {
             // The input and gamma through the checkpointer; the batch
-            // statistics as the forward computed them.
-            type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, f64);
+            // statistics as the forward computed them; the backend's record
+            // (empty: differentiate from the rest).
+            type State = (
+                NodeId,
+                NodeId,
+                FloatTensor<B>,
+                FloatTensor<B>,
+                f64,
+                Vec<FloatTensor<B>>,
+            );
 
             fn backward(
                 self,
@@ -189,20 +230,22 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
             ) {
                 let [node_x, node_gamma, node_beta] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (x_state, gamma_state, mean, variance, epsilon) = ops.state;
+                let (x_state, gamma_state, mean, variance, epsilon, record) = ops.state;
                 let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
                 let gamma = checkpointer.retrieve_node_output::<FloatTensor<B>>(gamma_state);
-                let (gx, ggamma, gbeta) =
-                    B::batch_norm_stats_backward(x, gamma, mean, variance, epsilon, grad);
-                if let Some(node) = node_x {
-                    grads.register::<B>(node.id, gx);
-                }
-                if let Some(node) = node_gamma {
-                    grads.register::<B>(node.id, ggamma);
-                }
-                if let Some(node) = node_beta {
-                    grads.register::<B>(node.id, gbeta);
-                }
+                let nodes = [node_x, node_gamma, node_beta];
+                let computed = match <[_; 4]>::try_from(record) {
+                    Ok([out, a, b, c]) => {
+                        let (gx, ggamma, gbeta) = B::recorded_backward_3(out, a, b, c, grad);
+                        [gx, ggamma, gbeta]
+                    }
+                    Err(_) => {
+                        let (gx, ggamma, gbeta) =
+                            B::batch_norm_stats_backward(x, gamma, mean, variance, epsilon, grad);
+                        [Some(gx), Some(ggamma), Some(gbeta)]
+                    }
+                };
+                register_all::<B, 3>(grads, nodes.map(|node| node.map(|n| n.id)), computed);
             }
         }
 
@@ -214,14 +257,27 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
             OpsKind::Tracked(mut prep) => {
                 let x_state = prep.checkpoint(&x);
                 let gamma_state = prep.checkpoint(&gamma);
-                let (out, mean, var) = B::batch_norm_stats(
+                let want = [x.is_tracked(), gamma.is_tracked(), beta.is_tracked()];
+                let (x, gamma, beta) = (
                     x.into_primitive(),
                     gamma.into_primitive(),
                     beta.into_primitive(),
-                    epsilon,
                 );
+                let (out, mean, var, record) = if records::<C>() {
+                    B::batch_norm_stats_recorded(x, gamma, beta, epsilon, want[0], want[1], want[2])
+                } else {
+                    let (out, mean, var) = B::batch_norm_stats(x, gamma, beta, epsilon);
+                    (out, mean, var, Vec::new())
+                };
                 let out = prep.finish(
-                    (x_state, gamma_state, mean.clone(), var.clone(), epsilon),
+                    (
+                        x_state,
+                        gamma_state,
+                        mean.clone(),
+                        var.clone(),
+                        epsilon,
+                        record,
+                    ),
                     out,
                 );
                 (out, Self::from_inner(mean), Self::from_inner(var))

@@ -79,6 +79,62 @@ pub trait Kernels: Backend {
         generic_conv_backward::<Self>(x, weight, output_grad, options, x_grad, weight_grad)
     }
 
+    /// [`Kernels::depthwise_conv2d`] of a tracked op, as the backend may
+    /// record it: `(output, record)`, the record empty unless the backend
+    /// keeps one (LibTorch: its own autograd graph), `[output, x, weight]`
+    /// for [`Kernels::recorded_backward_2`] otherwise, which then needs
+    /// neither the stored inputs nor [`Kernels::depthwise_conv2d_backward`].
+    /// `x_grad` and `weight_grad` say which gradients that will compute.
+    fn depthwise_conv2d_recorded(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+        x_grad: bool,
+        weight_grad: bool,
+    ) -> (FloatTensor<Self>, Vec<FloatTensor<Self>>) {
+        let _ = (x_grad, weight_grad);
+        (Self::depthwise_conv2d(x, weight, options), Vec::new())
+    }
+
+    /// The gradients of a recorded op's output with respect to its inputs:
+    /// `record` is `[output, input, input]` as a `*_recorded` forward with
+    /// two inputs returned it; `None` for an input the forward was not told
+    /// to differentiate.
+    ///
+    /// # Panics
+    /// On a backend that makes no records (the default): a caller only
+    /// passes a record a forward returned.
+    fn recorded_backward_2(
+        out: FloatTensor<Self>,
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> (Option<FloatTensor<Self>>, Option<FloatTensor<Self>>) {
+        let _ = (out, a, b, output_grad);
+        unreachable!("recorded_backward_2: this backend makes no records")
+    }
+
+    /// [`Kernels::recorded_backward_2`] for a record `[output, input, input,
+    /// input]` (BatchNorm: `x`, `gamma`, `beta`).
+    ///
+    /// # Panics
+    /// On a backend that makes no records (the default).
+    #[allow(clippy::type_complexity)]
+    fn recorded_backward_3(
+        out: FloatTensor<Self>,
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        c: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> (
+        Option<FloatTensor<Self>>,
+        Option<FloatTensor<Self>>,
+        Option<FloatTensor<Self>>,
+    ) {
+        let _ = (out, a, b, c, output_grad);
+        unreachable!("recorded_backward_3: this backend makes no records")
+    }
+
     /// [`Kernels::depthwise_conv2d`] of `relu(x)`: the ReLU that begins
     /// DARTS' separable and dilated convolutions, fused so that a backend
     /// may skip the activated tensor.
@@ -120,6 +176,30 @@ pub trait Kernels: Backend {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let out = Self::batch_norm_train(x, gamma, beta, epsilon);
         (out.output, out.mean, out.variance)
+    }
+
+    /// [`Kernels::batch_norm_stats`] of a tracked op, as the backend may
+    /// record it (see [`Kernels::depthwise_conv2d_recorded`]): `(output,
+    /// mean, biased variance, record)`, the record empty or `[output, x,
+    /// gamma, beta]` for [`Kernels::recorded_backward_3`].
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_stats_recorded(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+        x_grad: bool,
+        gamma_grad: bool,
+        beta_grad: bool,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        Vec<FloatTensor<Self>>,
+    ) {
+        let _ = (x_grad, gamma_grad, beta_grad);
+        let (out, mean, var) = Self::batch_norm_stats(x, gamma, beta, epsilon);
+        (out, mean, var, Vec::new())
     }
 
     /// Gradients of [`Kernels::batch_norm_stats`]' output with respect to

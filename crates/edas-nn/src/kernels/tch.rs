@@ -3,13 +3,21 @@
 //!
 //! tch 0.22 binds neither `convolution_backward` nor
 //! `native_batch_norm_backward` (their `std::array<bool, 3>` argument), so
-//! the backward passes run LibTorch's own autograd on the op: leaves that
-//! share the stored input's buffer (`detach().set_requires_grad(true)`, no
-//! copy), the op again, and `Tensor::run_backward` on `sum(out * grad)`,
-//! which calls the same native backward kernels PyTorch's training does
-//! (oneDNN on the CPU, cuDNN on CUDA). That costs one more forward of the op
-//! in the backward pass, against burn's generic formulas (a per-channel loop
-//! for the depthwise weight gradient; BatchNorm through transposed copies).
+//! the backward passes run LibTorch's own autograd, which calls the same
+//! native backward kernels PyTorch's training does (oneDNN on the CPU, cuDNN
+//! on CUDA):
+//!
+//! - recorded (the `*_recorded` forwards, which burn's autodiff calls for a
+//!   tracked op without gradient checkpointing): the forward runs under
+//!   LibTorch's autograd on leaves that share the inputs' buffers
+//!   (`detach().set_requires_grad(..)`, no copy); the record is the output,
+//!   its data released (`set_data` to an empty tensor: only its `grad_fn`
+//!   and what that saved stay, as in PyTorch's own training), and the
+//!   leaves. The backward points the output at the incoming gradient and
+//!   runs `Tensor::run_backward` on `dot(out, grad)`: no second forward;
+//! - otherwise (the `*_backward` ops, from the stored inputs): leaves, the op
+//!   again and `run_backward` on `sum(out * grad)`, one more forward of the
+//!   op.
 //! The forward passes are ATen's `conv2d` with groups and
 //! `native_batch_norm`; max pooling is burn-tch's own (ATen's
 //! `max_pool2d_with_indices` and its backward), the trait's default.
@@ -52,6 +60,55 @@ fn autograd<const N: usize>(
     })
 }
 
+/// Runs `f` on leaves sharing `inputs`' buffers under LibTorch's autograd
+/// (those that `want` marks require a gradient): the output, detached, what
+/// else `f` returned, and the record `[output, leaves...]` for
+/// [`recorded_backward`], the output's data released. An empty record when
+/// no leaf is wanted.
+fn record<const N: usize, R>(
+    inputs: [&Tensor; N],
+    want: [bool; N],
+    f: impl FnOnce(&[Tensor; N]) -> (Tensor, R),
+) -> (Tensor, R, Vec<T>) {
+    tch::with_grad(|| {
+        let leaves: [Tensor; N] =
+            std::array::from_fn(|i| inputs[i].detach().set_requires_grad(want[i]));
+        let (mut out, rest) = f(&leaves);
+        let result = out.detach();
+        if !want.contains(&true) {
+            return (result, rest, Vec::new());
+        }
+        out.set_data(&Tensor::empty([0], (out.kind(), out.device())));
+        let mut record = vec![T::new(out)];
+        record.extend(leaves.into_iter().map(T::new));
+        (result, rest, record)
+    })
+}
+
+/// The gradients of a [`record`]: with respect to each leaf that requires
+/// one, by LibTorch's autograd from the record's output, pointed at
+/// `output_grad` (`dot`'s gradient with respect to it is `output_grad`; its
+/// value is never used).
+fn recorded_backward<const N: usize>(out: T, leaves: [T; N], output_grad: T) -> [Option<T>; N] {
+    let mut out = out.tensor;
+    let leaves = leaves.map(|leaf| leaf.tensor);
+    let grad = output_grad.tensor;
+    let wanted: Vec<&Tensor> = leaves.iter().filter(|l| l.requires_grad()).collect();
+    let mut grads = tch::with_grad(|| {
+        out.set_data(&grad);
+        let loss = out.flatten(0, -1).dot(&grad.flatten(0, -1));
+        Tensor::run_backward(&[loss], &wanted, false, false)
+    })
+    .into_iter();
+    leaves.map(|leaf| {
+        if leaf.requires_grad() {
+            grads.next().map(T::new)
+        } else {
+            None
+        }
+    })
+}
+
 fn conv(x: &Tensor, w: &Tensor, options: &ConvOptions<2>) -> Tensor {
     Tensor::conv2d(
         x,
@@ -62,6 +119,25 @@ fn conv(x: &Tensor, w: &Tensor, options: &ConvOptions<2>) -> Tensor {
         dims(options.dilation),
         options.groups as i64,
     )
+}
+
+/// ATen's `native_batch_norm` with the batch's statistics: `(output, mean,
+/// biased variance)`, the variance from the `1 / sqrt(var + eps)` it returns.
+/// Differentiable under LibTorch's autograd with respect to `[x, gamma,
+/// beta]` (its output only).
+fn native_batch_norm([x, gamma, beta]: [&Tensor; 3], epsilon: f64) -> (Tensor, Tensor, Tensor) {
+    let (out, mean, inv_std) = Tensor::native_batch_norm(
+        x,
+        Some(gamma),
+        Some(beta),
+        None::<&Tensor>,
+        None::<&Tensor>,
+        true,
+        0.0,
+        epsilon,
+    );
+    let var = inv_std.detach().pow_tensor_scalar(-2.0) - epsilon;
+    (out, mean.detach(), var)
 }
 
 impl Kernels for LibTorch {
@@ -92,20 +168,63 @@ impl Kernels for LibTorch {
         (gx.map(T::new), gw.map(T::new))
     }
 
-    fn batch_norm_stats(x: T, gamma: T, beta: T, epsilon: f64) -> (T, T, T) {
-        let (out, mean, inv_std) = Tensor::native_batch_norm(
-            &x.tensor,
-            Some(&gamma.tensor),
-            Some(&beta.tensor),
-            None::<&Tensor>,
-            None::<&Tensor>,
-            true,
-            0.0,
-            epsilon,
+    fn depthwise_conv2d_recorded(
+        x: T,
+        weight: T,
+        options: ConvOptions<2>,
+        x_grad: bool,
+        weight_grad: bool,
+    ) -> (T, Vec<T>) {
+        if options.padding.iter().any(|(begin, end)| begin != end) {
+            return (Self::depthwise_conv2d(x, weight, options), Vec::new());
+        }
+        let (out, (), kept) = record(
+            [&x.tensor, &weight.tensor],
+            [x_grad, weight_grad],
+            |[x, w]| (conv(x, w, &options), ()),
         );
-        // The biased variance from 1 / sqrt(var + eps).
-        let var = inv_std.pow_tensor_scalar(-2.0) - epsilon;
+        (T::new(out), kept)
+    }
+
+    fn batch_norm_stats(x: T, gamma: T, beta: T, epsilon: f64) -> (T, T, T) {
+        let (out, mean, var) = native_batch_norm([&x.tensor, &gamma.tensor, &beta.tensor], epsilon);
         (T::new(out), T::new(mean), T::new(var))
+    }
+
+    fn batch_norm_stats_recorded(
+        x: T,
+        gamma: T,
+        beta: T,
+        epsilon: f64,
+        x_grad: bool,
+        gamma_grad: bool,
+        beta_grad: bool,
+    ) -> (T, T, T, Vec<T>) {
+        let (out, (mean, var), kept) = record(
+            [&x.tensor, &gamma.tensor, &beta.tensor],
+            [x_grad, gamma_grad, beta_grad],
+            |[x, gamma, beta]| {
+                let (out, mean, var) = native_batch_norm([x, gamma, beta], epsilon);
+                (out, (mean, var))
+            },
+        );
+        (T::new(out), T::new(mean), T::new(var), kept)
+    }
+
+    fn recorded_backward_2(out: T, a: T, b: T, output_grad: T) -> (Option<T>, Option<T>) {
+        let [ga, gb] = recorded_backward(out, [a, b], output_grad);
+        (ga, gb)
+    }
+
+    fn recorded_backward_3(
+        out: T,
+        a: T,
+        b: T,
+        c: T,
+        output_grad: T,
+    ) -> (Option<T>, Option<T>, Option<T>) {
+        let [ga, gb, gc] = recorded_backward(out, [a, b, c], output_grad);
+        (ga, gb, gc)
     }
 
     fn batch_norm_stats_backward(
