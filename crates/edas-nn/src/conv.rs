@@ -28,7 +28,7 @@ pub fn conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 pub fn relu_conv_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     match depthwise_options(conv) {
         Some(options) => kernels::relu_depthwise_conv2d(x, conv.weight.val(), options),
-        None => conv_forward(conv, burn::tensor::activation::relu(x)),
+        None => conv_forward(conv, kernels::relu(x)),
     }
 }
 

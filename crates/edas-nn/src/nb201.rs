@@ -19,11 +19,11 @@
 //! bias) and an affine BN; `avg_pool_3x3` pads 1 and does not count the
 //! padding.
 
+use crate::kernels::relu;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use edas_genotype::nb201::{NB201_EDGES, Nb201Cell, Nb201Op};
 
 use crate::conv::conv_forward;

@@ -9,10 +9,10 @@
 //! One cell kind: every cell reads the `normal` weightings of a
 //! [`NetworkWeights`].
 
+use crate::kernels::relu;
 use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use edas_genotype::OpSet;
 use edas_genotype::nb201::{NB201_NUM_EDGES, Nb201Cell, Nb201Op};
 

@@ -1,11 +1,11 @@
 //! The discrete networks trained from scratch: DARTS' `NetworkCIFAR` and
 //! `NetworkImageNet` (DARTS' `model.py`), built from a [`Genotype`].
 
+use crate::kernels::relu;
 use burn::nn::conv::Conv2d;
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig};
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use edas_genotype::space::Edge;
 use edas_genotype::{CellKind, Genotype};
 

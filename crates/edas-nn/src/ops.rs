@@ -5,12 +5,12 @@
 //! statistics kept) and every pooling op is followed by a non-affine BN; in the
 //! evaluation networks BN is affine and pooling stands alone.
 
+use crate::kernels::relu;
 use burn::module::{Flag, Param, RunningState};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AvgPool2d, AvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use burn::tensor::ops::PadMode;
 use edas_genotype::Primitive;
 

@@ -10,10 +10,10 @@
 //! tensor that carries the straight-through gradient). A mostly clamped
 //! supernet therefore costs about what the discrete network costs.
 
+use crate::kernels::relu;
 use burn::nn::conv::Conv2d;
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use edas_genotype::space::{Edge, NUM_INPUT_STATES, NUM_NODES, first_edge_of};

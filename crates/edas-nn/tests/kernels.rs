@@ -392,6 +392,27 @@ fn batch_norm_shift_on(device: &Device) {
 }
 
 #[test]
+fn relu_equals_burns() {
+    for device in devices() {
+        // Exact zeros (burn and ATen send them no gradient) among values of
+        // both signs.
+        let x = tensor([2, 3, 5, 4], 21, &device)
+            .mul_scalar(4.0)
+            .round()
+            .div_scalar(4.0);
+        let zeros = host(x.clone()).iter().filter(|&&v| v == 0.0).count();
+        assert!(zeros > 0, "the input has exact zeros");
+        let ours = |x: Tensor<4>, _: Tensor<1>| edas_nn::kernels::relu(x);
+        let burns = |x: Tensor<4>, _: Tensor<1>| relu(x);
+        let unused = tensor([1], 22, &device);
+        let a = run(&ours, &x, &unused, true, false, 23);
+        let b = run(&burns, &x, &unused, true, false, 23);
+        assert_eq!(a.out, b.out, "{device:?}: relu output");
+        assert_eq!(a.gx, b.gx, "{device:?}: relu gradient");
+    }
+}
+
+#[test]
 fn max_pooling_equals_burns_with_ties() {
     for device in devices() {
         max_pooling_on(&device);

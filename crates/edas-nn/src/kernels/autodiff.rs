@@ -24,6 +24,8 @@ use burn::backend::autodiff::{
     Autodiff, NodeId,
     checkpoint::{
         base::Checkpointer,
+        retro_forward::RetroForward,
+        state::BackwardStates,
         strategy::{CheckpointStrategy, NoCheckpointing},
     },
     grads::Gradients,
@@ -163,6 +165,43 @@ impl<B: Backend + Kernels> Backward<B, 2> for PointwiseBackward {
     }
 }
 
+/// [`Kernels::rectify`]'s backward: [`Kernels::relu_grad`] at the input.
+#[derive(Debug)]
+struct RectifyBackward;
+
+impl<B: Backend + Kernels> Backward<B, 1> for RectifyBackward {
+    type State = NodeId;
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 1>,
+        grads: &mut Gradients,
+        checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<B>(&ops.node);
+        let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(ops.state);
+        if let Some(node) = node_x {
+            grads.register::<B>(node.id, B::relu_grad(x, grad));
+        }
+    }
+}
+
+/// [`Kernels::rectify`] again from its stored input, for a checkpointer
+/// that chose to recompute its output (as burn's own ReLU).
+#[derive(Debug, Clone)]
+struct RetroRectify<B> {
+    input: NodeId,
+    backend: std::marker::PhantomData<B>,
+}
+
+impl<B: Backend + Kernels> RetroForward for RetroRectify<B> {
+    fn forward(&self, states: &mut BackwardStates, out_node: NodeId) {
+        let x = states.get_state::<FloatTensor<B>>(&self.input);
+        states.save(out_node, B::rectify(x));
+    }
+}
+
 impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
     fn depthwise_conv2d(
         x: FloatTensor<Self>,
@@ -295,6 +334,28 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
                     Self::from_inner(var),
                 )
             }
+        }
+    }
+
+    fn rectify(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        // Memory-bound, recomputable and keeping its input, as burn-autodiff
+        // 0.22.1's own `relu` (`ops/activation.rs`).
+        let retro = RetroRectify::<B> {
+            input: x.id(),
+            backend: std::marker::PhantomData,
+        };
+        match RectifyBackward
+            .prepare::<C>([x.node()])
+            .memory_bound()
+            .retro_forward(retro)
+            .parents([&x])
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = prep.checkpoint(&x);
+                prep.finish(state, B::rectify(x.into_primitive()))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::rectify(x.into_primitive())),
         }
     }
 

@@ -216,6 +216,19 @@ pub trait Kernels: Backend {
         (g.x_grad, g.gamma_grad, g.beta_grad)
     }
 
+    /// ReLU, `max(x, 0)`: the backend's own, differentiated by
+    /// [`Kernels::relu_grad`].
+    fn rectify(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::relu(x)
+    }
+
+    /// The gradient of [`Kernels::rectify`] at `x`: `output_grad` where
+    /// `x > 0` (or NaN), zero elsewhere. The default is burn's
+    /// `relu_backward` (a comparison, then a masked fill).
+    fn relu_grad(x: FloatTensor<Self>, output_grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::relu_backward(x, output_grad)
+    }
+
     /// Max pooling (no dilation, padding never wins, floor mode).
     fn max_pool(
         x: FloatTensor<Self>,
@@ -419,7 +432,7 @@ pub fn relu_depthwise_conv2d(
     options: ConvOptions<2>,
 ) -> Tensor<4> {
     if !fuses_relu(&x.device()) {
-        return depthwise_conv2d(burn::tensor::activation::relu(x), weight, options);
+        return depthwise_conv2d(relu(x), weight, options);
     }
     assert_depthwise("relu_depthwise_conv2d", &x, &weight, &options);
     Tensor::from_dispatch(<Dispatch as Kernels>::relu_depthwise_conv2d(
@@ -471,6 +484,17 @@ pub fn batch_norm_stats(
         Tensor::from_dispatch(mean),
         Tensor::from_dispatch(var),
     )
+}
+
+/// ReLU through [`Kernels::rectify`]: on LibTorch its backward is ATen's
+/// `threshold_backward`, which a PyTorch ReLU runs, instead of burn's
+/// comparison and masked fill (a scalar loop in LibTorch); elsewhere the
+/// same ops as burn's `relu`. With `EDAS_KERNELS=burn`, burn's `relu`.
+pub fn relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !enabled() {
+        return burn::tensor::activation::relu(x);
+    }
+    Tensor::from_dispatch(<Dispatch as Kernels>::rectify(x.into_dispatch()))
 }
 
 /// Max pooling with `kernel`, `stride` and `padding` on both sides

@@ -211,6 +211,10 @@ impl Kernels for LibTorch {
         (T::new(out), T::new(mean), T::new(var), kept)
     }
 
+    fn relu_grad(x: T, output_grad: T) -> T {
+        T::new(x.tensor.threshold_backward(&output_grad.tensor, 0.0))
+    }
+
     fn recorded_backward_2(out: T, a: T, b: T, output_grad: T) -> (Option<T>, Option<T>) {
         let [ga, gb] = recorded_backward(out, [a, b], output_grad);
         (ga, gb)
