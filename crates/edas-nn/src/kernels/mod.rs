@@ -1,5 +1,5 @@
 //! Our own depthwise convolution (optionally after a fused ReLU), 1x1
-//! convolution, training BatchNorm and max pooling, with hand-written
+//! convolution, training BatchNorm, max pooling and ReLU, with hand-written
 //! backward passes, through burn's backend extension.
 //!
 //! burn 0.22.1 differentiates these ops with generic formulas that neither
@@ -17,7 +17,8 @@
 //! - `flex`: kernels of our own over the `f32` buffers, parallel with rayon
 //!   ([`flex`]);
 //! - LibTorch (`tch`, `tch-cuda`): PyTorch's own kernels, forward and
-//!   backward ([`tch`]);
+//!   backward, a tracked convolution or BatchNorm differentiated from
+//!   LibTorch's own autograd record of its forward ([`tch`]);
 //! - every other backend (CubeCL, ndarray): the trait's default bodies, which
 //!   call the backend's own `ModuleOps` (exactly what the burn ops called
 //!   before; burn-cubecl has its own convolution backward).
