@@ -16,18 +16,20 @@
 //!   leaves. The backward points the output at the incoming gradient and
 //!   runs `Tensor::run_backward` on `dot(out, grad)`: no second forward;
 //! - otherwise (the `*_backward` ops, from the stored inputs): leaves, the op
-//!   again and `run_backward` on `sum(out * grad)`, one more forward of the
-//!   op.
-//! The forward passes are ATen's `conv2d` with groups and
-//! `native_batch_norm`; max pooling is burn-tch's own (ATen's
-//! `max_pool2d_with_indices` and its backward), the trait's default.
+//!   again and `run_backward` on `dot(out, grad)`, one more forward of the
+//!   op (with burn's gradient checkpointing).
+//!
+//! ReLU's backward is ATen's `threshold_backward`. The forward passes are
+//! ATen's `conv2d` with groups and `native_batch_norm`; max pooling is
+//! burn-tch's own (ATen's `max_pool2d_with_indices` and its backward), the
+//! trait's default.
 
 #![allow(deprecated)] // burn marks its tch backend deprecated
 
 use burn::backend::LibTorch;
 use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use super::Kernels;
 
@@ -37,7 +39,7 @@ fn dims(v: [usize; 2]) -> [i64; 2] {
     v.map(|d| d as i64)
 }
 
-/// LibTorch's gradients of `sum(f(leaves) * grad)` for the leaves that
+/// LibTorch's gradients of `dot(f(leaves), grad)` for the leaves that
 /// `want` marks, `None` for the others.
 fn autograd<const N: usize>(
     inputs: [&Tensor; N],
@@ -48,7 +50,7 @@ fn autograd<const N: usize>(
     tch::with_grad(|| {
         let leaves: [Tensor; N] =
             std::array::from_fn(|i| inputs[i].detach().set_requires_grad(want[i]));
-        let loss = (f(&leaves) * grad).sum(Kind::Float);
+        let loss = f(&leaves).flatten(0, -1).dot(&grad.flatten(0, -1));
         let wanted: Vec<&Tensor> = (0..N).filter(|&i| want[i]).map(|i| &leaves[i]).collect();
         let mut grads = if wanted.is_empty() {
             Vec::new()
@@ -244,19 +246,7 @@ impl Kernels for LibTorch {
             [&x.tensor, &gamma.tensor, &beta],
             [true, true, true],
             &output_grad.tensor,
-            |[x, g, b]| {
-                Tensor::batch_norm(
-                    x,
-                    Some(g),
-                    Some(b),
-                    None::<&Tensor>,
-                    None::<&Tensor>,
-                    true,
-                    0.0,
-                    epsilon,
-                    true,
-                )
-            },
+            |[x, g, b]| native_batch_norm([x, g, b], epsilon).0,
         );
         let or_zeros = |t: Option<Tensor>, like: &Tensor| t.unwrap_or_else(|| like.zeros_like());
         (
