@@ -134,18 +134,40 @@ pub fn forward(x: &[f32], weight: &[f32], g: &Geometry, relu: bool) -> Vec<f32> 
     }
     let cols = g.all_columns();
     let flat = g.is_flat();
-    out.par_chunks_mut(ohw).enumerate().for_each(|(plane, o)| {
-        let ch = plane % g.c;
-        let mut scratch = Vec::new();
-        let input = activated(&x[plane * hw..(plane + 1) * hw], relu, &mut scratch);
-        let k = &weight[ch * taps..(ch + 1) * taps];
-        if flat {
-            forward_plane_flat(input, k, g, o);
-        } else {
-            forward_plane(input, k, g, &cols, o);
-        }
-    });
+    out.par_chunks_mut(ohw)
+        .enumerate()
+        .for_each_init(Scratch::default, |s, (plane, o)| {
+            let ch = plane % g.c;
+            let input = activated(&x[plane * hw..(plane + 1) * hw], relu, &mut s.relu);
+            let k = &weight[ch * taps..(ch + 1) * taps];
+            if flat {
+                forward_plane_flat(input, k, g, o, &mut s.pad, &mut s.wide);
+            } else {
+                forward_plane(input, k, g, &cols, o);
+            }
+        });
     out
+}
+
+/// Plane-sized buffers that one thread reuses from plane to plane (rayon's
+/// `*_init`), instead of allocating them per plane.
+#[derive(Default)]
+struct Scratch {
+    /// The ReLU of the input plane.
+    relu: Vec<f32>,
+    /// A padded input plane ([`Flat`]).
+    pad: Vec<f32>,
+    /// A plane laid out `wp` wide: an output or output gradient.
+    wide: Vec<f32>,
+    /// A padded input-gradient plane.
+    pad_grad: Vec<f32>,
+}
+
+/// `buf` holding `len` zeros, its allocation kept.
+fn zeroed(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    buf.clear();
+    buf.resize(len, 0.0);
+    buf
 }
 
 /// The flat layout of a stride-1 plane, zero-padded on every side.
@@ -187,9 +209,9 @@ impl Flat {
         (start + g.w <= self.len).then(|| start..start + g.w)
     }
 
-    /// `input` in a padded plane.
-    fn pad(&self, g: &Geometry, input: &[f32]) -> Vec<f32> {
-        let mut p = vec![0f32; self.len];
+    /// `input` in a padded plane, in `buf`.
+    fn pad<'a>(&self, g: &Geometry, input: &[f32], buf: &'a mut Vec<f32>) -> &'a [f32] {
+        let p = zeroed(buf, self.len);
         for (iy, row) in input.chunks_exact(g.w).enumerate() {
             if let Some(r) = self.input_row(g, iy) {
                 p[r].copy_from_slice(row);
@@ -210,10 +232,17 @@ impl Flat {
 
 /// One stride-1 plane in the [`Flat`] layout: each tap one long `axpy`
 /// into an output laid out `wp` wide, whose first `ow` columns are kept.
-fn forward_plane_flat(input: &[f32], k: &[f32], g: &Geometry, out: &mut [f32]) {
+fn forward_plane_flat(
+    input: &[f32],
+    k: &[f32],
+    g: &Geometry,
+    out: &mut [f32],
+    pad: &mut Vec<f32>,
+    wide: &mut Vec<f32>,
+) {
     let f = Flat::of(g);
-    let p = f.pad(g, input);
-    let mut wide = vec![0f32; f.out_len];
+    let p = f.pad(g, input, pad);
+    let wide = zeroed(wide, f.out_len);
     for (tap, &wv) in k.iter().enumerate() {
         let o = f.offset(g, tap);
         for (d, v) in wide.iter_mut().zip(&p[o..o + f.out_len]) {
@@ -275,16 +304,22 @@ pub fn backward(
     let planes = g.n * g.c;
     let cols = g.all_columns();
     let flat = g.is_flat();
-    let plane = |p: usize, mut gx: Option<&mut [f32]>| -> Vec<f32> {
+    let plane = |s: &mut Scratch, p: usize, mut gx: Option<&mut [f32]>| -> Vec<f32> {
         let ch = p % g.c;
-        let mut scratch = Vec::new();
+        let Scratch {
+            relu: relu_buf,
+            pad,
+            wide,
+            pad_grad,
+        } = s;
         let (input, k, grad) = (
-            activated(&x[p * hw..(p + 1) * hw], relu, &mut scratch),
+            activated(&x[p * hw..(p + 1) * hw], relu, relu_buf),
             &weight[ch * taps..(ch + 1) * taps],
             &grad[p * ohw..(p + 1) * ohw],
         );
         let partial = if flat {
-            backward_plane_flat(input, k, grad, g, gx.as_deref_mut(), want_w)
+            let bufs = [pad, wide, pad_grad];
+            backward_plane_flat(input, k, grad, g, gx.as_deref_mut(), want_w, bufs)
         } else {
             backward_plane(input, k, grad, g, &cols, gx.as_deref_mut(), want_w)
         };
@@ -303,13 +338,13 @@ pub fn backward(
         let partial = gx
             .par_chunks_mut(hw)
             .enumerate()
-            .map(|(p, gxp)| plane(p, Some(gxp)))
+            .map_init(Scratch::default, |s, (p, gxp)| plane(s, p, Some(gxp)))
             .collect();
         (Some(gx), partial)
     } else if want_w {
         let partial = (0..planes)
             .into_par_iter()
-            .map(|p| plane(p, None))
+            .map_init(Scratch::default, |s, p| plane(s, p, None))
             .collect();
         (want_x.then(|| vec![0f32; planes * hw]), partial)
     } else {
@@ -416,6 +451,9 @@ fn backward_plane(
 /// one dot product and the input gradient one `axpy` into a padded plane
 /// cropped at the end. (Rows of 8-32 elements, with their bounds worked
 /// out per row and tap, cost more than their arithmetic.)
+///
+/// `bufs`: scratch for the padded input, the padded output gradient and the
+/// padded input gradient.
 fn backward_plane_flat(
     input: &[f32],
     k: &[f32],
@@ -423,32 +461,33 @@ fn backward_plane_flat(
     g: &Geometry,
     gx: Option<&mut [f32]>,
     want_w: bool,
+    [pad, wide, pad_grad]: [&mut Vec<f32>; 3],
 ) -> Vec<f32> {
     let f = Flat::of(g);
-    let mut gp = vec![0f32; f.out_len];
+    let gp = zeroed(wide, f.out_len);
     for (dst, src) in gp.chunks_exact_mut(f.wp).zip(grad.chunks_exact(g.ow)) {
         dst[..g.ow].copy_from_slice(src);
     }
     let weight_grad = if want_w {
-        let p = f.pad(g, input);
+        let p = f.pad(g, input, pad);
         (0..k.len())
             .map(|tap| {
                 let o = f.offset(g, tap);
-                dot(&gp, &p[o..o + f.out_len])
+                dot(gp, &p[o..o + f.out_len])
             })
             .collect()
     } else {
         Vec::new()
     };
     if let Some(gx) = gx {
-        let mut gxp = vec![0f32; f.len];
+        let gxp = zeroed(pad_grad, f.len);
         for (tap, &wv) in k.iter().enumerate() {
             let o = f.offset(g, tap);
-            for (d, gv) in gxp[o..o + f.out_len].iter_mut().zip(&gp) {
+            for (d, gv) in gxp[o..o + f.out_len].iter_mut().zip(gp.iter()) {
                 *d += wv * gv;
             }
         }
-        f.crop(g, &gxp, gx);
+        f.crop(g, gxp, gx);
     }
     weight_grad
 }
@@ -563,6 +602,8 @@ mod tests {
             let w = values(dims[1] * taps, 11);
             let grad = values(g.n * g.c * ohw, 13);
             let cols = g.all_columns();
+            // One scratch for every plane, as a thread reuses it.
+            let mut s = Scratch::default();
             for plane in 0..g.n * g.c {
                 let ch = plane % g.c;
                 let args = (
@@ -573,8 +614,9 @@ mod tests {
                 let (mut gx_rows, mut gx_flat) = (vec![0f32; hw], vec![0f32; hw]);
                 let gw_rows =
                     backward_plane(args.0, args.1, args.2, &g, &cols, Some(&mut gx_rows), true);
+                let bufs = [&mut s.pad, &mut s.wide, &mut s.pad_grad];
                 let gw_flat =
-                    backward_plane_flat(args.0, args.1, args.2, &g, Some(&mut gx_flat), true);
+                    backward_plane_flat(args.0, args.1, args.2, &g, Some(&mut gx_flat), true, bufs);
                 for (a, b) in gx_rows
                     .iter()
                     .zip(&gx_flat)
