@@ -100,7 +100,9 @@ pub trait Kernels: Backend {
     /// The gradients of a recorded op's output with respect to its inputs:
     /// `record` is `[output, input, input]` as a `*_recorded` forward with
     /// two inputs returned it; `None` for an input the forward was not told
-    /// to differentiate.
+    /// to differentiate. (The record comes back as fixed arguments, not a
+    /// `Vec`: burn-backend-extension 0.22.1's dispatch does not convert
+    /// `Vec` arguments, only `Vec` outputs.)
     ///
     /// # Panics
     /// On a backend that makes no records (the default): a caller only
