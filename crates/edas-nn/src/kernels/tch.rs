@@ -39,8 +39,39 @@ fn dims(v: [usize; 2]) -> [i64; 2] {
     v.map(|d| d as i64)
 }
 
+/// Leaves sharing `inputs`' buffers (no copy), those that `want` marks
+/// requiring a gradient.
+fn leaves<const N: usize>(inputs: [&Tensor; N], want: [bool; N]) -> [Tensor; N] {
+    std::array::from_fn(|i| inputs[i].detach().set_requires_grad(want[i]))
+}
+
+/// LibTorch's gradients of `dot(out, grad)` with respect to each of
+/// `leaves` that requires one, `None` for the others; `out` is freed of its
+/// graph.
+fn backward_from<const N: usize>(
+    out: &Tensor,
+    leaves: &[Tensor; N],
+    grad: &Tensor,
+) -> [Option<Tensor>; N] {
+    let wanted: Vec<&Tensor> = leaves.iter().filter(|l| l.requires_grad()).collect();
+    let mut grads = if wanted.is_empty() {
+        Vec::new()
+    } else {
+        let loss = out.flatten(0, -1).dot(&grad.flatten(0, -1));
+        Tensor::run_backward(&[loss], &wanted, false, false)
+    }
+    .into_iter();
+    std::array::from_fn(|i| {
+        if leaves[i].requires_grad() {
+            grads.next()
+        } else {
+            None
+        }
+    })
+}
+
 /// LibTorch's gradients of `dot(f(leaves), grad)` for the leaves that
-/// `want` marks, `None` for the others.
+/// `want` marks, `None` for the others: the op run again.
 fn autograd<const N: usize>(
     inputs: [&Tensor; N],
     want: [bool; N],
@@ -48,17 +79,8 @@ fn autograd<const N: usize>(
     f: impl FnOnce(&[Tensor; N]) -> Tensor,
 ) -> [Option<Tensor>; N] {
     tch::with_grad(|| {
-        let leaves: [Tensor; N] =
-            std::array::from_fn(|i| inputs[i].detach().set_requires_grad(want[i]));
-        let loss = f(&leaves).flatten(0, -1).dot(&grad.flatten(0, -1));
-        let wanted: Vec<&Tensor> = (0..N).filter(|&i| want[i]).map(|i| &leaves[i]).collect();
-        let mut grads = if wanted.is_empty() {
-            Vec::new()
-        } else {
-            Tensor::run_backward(&[loss], &wanted, false, false)
-        }
-        .into_iter();
-        std::array::from_fn(|i| if want[i] { grads.next() } else { None })
+        let leaves = leaves(inputs, want);
+        backward_from(&f(&leaves), &leaves, grad)
     })
 }
 
@@ -73,8 +95,7 @@ fn record<const N: usize, R>(
     f: impl FnOnce(&[Tensor; N]) -> (Tensor, R),
 ) -> (Tensor, R, Vec<T>) {
     tch::with_grad(|| {
-        let leaves: [Tensor; N] =
-            std::array::from_fn(|i| inputs[i].detach().set_requires_grad(want[i]));
+        let leaves = leaves(inputs, want);
         let (mut out, rest) = f(&leaves);
         let result = out.detach();
         if !want.contains(&true) {
@@ -95,20 +116,8 @@ fn recorded_backward<const N: usize>(out: T, leaves: [T; N], output_grad: T) -> 
     let mut out = out.tensor;
     let leaves = leaves.map(|leaf| leaf.tensor);
     let grad = output_grad.tensor;
-    let wanted: Vec<&Tensor> = leaves.iter().filter(|l| l.requires_grad()).collect();
-    let mut grads = tch::with_grad(|| {
-        out.set_data(&grad);
-        let loss = out.flatten(0, -1).dot(&grad.flatten(0, -1));
-        Tensor::run_backward(&[loss], &wanted, false, false)
-    })
-    .into_iter();
-    leaves.map(|leaf| {
-        if leaf.requires_grad() {
-            grads.next().map(T::new)
-        } else {
-            None
-        }
-    })
+    out.set_data(&grad);
+    tch::with_grad(|| backward_from(&out, &leaves, &grad)).map(|g| g.map(T::new))
 }
 
 fn conv(x: &Tensor, w: &Tensor, options: &ConvOptions<2>) -> Tensor {
