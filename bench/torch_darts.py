@@ -3,7 +3,9 @@ forward + backward on CPU, to compare with `cargo xtask bench nn`
 (`discrete-c16-l20`, `discrete-c36-l20`).
 
 The network is `darts_model.py`'s (DARTS' module names). Usage:
-python torch_darts.py CHANNELS [BATCH] [STEPS] [--layers L] [--device cuda] [--train].
+python torch_darts.py CHANNELS [BATCH] [STEPS] [--layers L] [--device cuda] [--train];
+python torch_darts.py ops [BATCH] [STEPS]; python torch_darts.py prim-pw-c16-h32 [BATCH] [STEPS]
+[--prims prim-bn-c16-h32 ...].
 Prints one JSON line. `--train` adds the SGD update (`edas bench train-cC-lL`);
 on a GPU each step ends with a synchronisation and the peak CUDA memory is
 reported.
@@ -43,9 +45,42 @@ def ops(batch, steps):
         print(json.dumps({"case": f"op-{name}", "batch": batch, "median_step_s": times[len(times) // 2]}))
 
 
+def prims(batch, steps, cases):
+    """Forward+backward time of one primitive, input and weights tracked, as
+    `edas bench prim-KIND-cC-hH` times ours: pw (1x1 convolution C to C),
+    dw3 (ReLU, 3x3 depthwise convolution), bn (affine BatchNorm, training),
+    relu, max3 (3x3 max pooling, stride 1, padding 1)."""
+    for case in cases:
+        _, kind, c, h = case.split("-")
+        c, h = int(c[1:]), int(h[1:])
+        mod = {
+            "pw": lambda: nn.Conv2d(c, c, 1, bias=False),
+            "dw3": lambda: nn.Sequential(nn.ReLU(), nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False)),
+            "bn": lambda: nn.BatchNorm2d(c),
+            "relu": lambda: nn.ReLU(),
+            "max3": lambda: nn.MaxPool2d(3, 1, 1),
+        }[kind]().train()
+        x = torch.randn(batch, c, h, h)
+
+        def run():
+            inp = x.clone().requires_grad_()
+            mod(inp).sum().backward()
+
+        run()
+        times = []
+        for _ in range(steps):
+            t = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t)
+        times.sort()
+        print(json.dumps({"case": f"pytorch-{case}", "batch": batch, "median_step_s": times[len(times) // 2]}))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("channels", nargs="?", default="16", help="C, or `ops` for each op alone")
+    p.add_argument("channels", nargs="?", default="16",
+                   help="C, `ops` for each op alone, or a `prim-KIND-cC-hH` case (then --prims may add more)")
+    p.add_argument("--prims", nargs="*", default=[], help="more prim-KIND-cC-hH cases")
     p.add_argument("batch", nargs="?", type=int, default=32)
     p.add_argument("steps", nargs="?", type=int, default=3)
     p.add_argument("--layers", type=int, default=20)
@@ -62,6 +97,9 @@ def main():
     torch.set_num_threads(threads)
     if a.channels == "ops":
         ops(a.batch, a.steps)
+        return
+    if a.channels.startswith("prim-"):
+        prims(a.batch, a.steps, [a.channels] + a.prims)
         return
     channels = int(a.channels)
     dev = torch.device(a.device)

@@ -23,7 +23,14 @@
 //!   backward, SGD update; the device synchronised between them);
 //! - `op-NAME` (e.g. `op-sep_conv_3x3`): forward and backward of one
 //!   evaluation-network op alone on `[batch, 16, 32, 32]` (what
-//!   `bench/torch_darts.py ops` times in PyTorch).
+//!   `bench/torch_darts.py ops` times in PyTorch);
+//! - `prim-KIND-cC-hH` (e.g. `prim-pw-c16-h32`): forward and backward of one
+//!   primitive on `[batch, C, H, H]`, as the networks call it, with the
+//!   input and the weights tracked (what `bench/torch_darts.py prims`
+//!   times in PyTorch): `pw` a 1x1 convolution C to C, `dw3` a ReLU then a
+//!   3x3 depthwise convolution (padding 1), `bn` an affine BatchNorm with
+//!   the batch's statistics, `relu`, `max3` a 3x3 max pooling (stride 1,
+//!   padding 1).
 
 use std::time::Instant;
 
@@ -107,10 +114,57 @@ fn op_case(case: &str) -> Option<Primitive> {
     (p != Primitive::None).then_some(p)
 }
 
+/// The primitives of the `prim-` cases.
+const PRIMITIVES: [&str; 5] = ["pw", "dw3", "bn", "relu", "max3"];
+
+/// `(kind, channels, size)` of a `prim-KIND-cC-hH` case.
+fn prim_case(case: &str) -> Option<(&str, usize, usize)> {
+    let rest = case.strip_prefix("prim-")?;
+    let (kind, rest) = rest.split_once("-c")?;
+    let (c, h) = rest.split_once("-h")?;
+    let (c, h): (usize, usize) = (c.parse().ok()?, h.parse().ok()?);
+    (PRIMITIVES.contains(&kind) && c > 0 && h > 0).then_some((kind, c, h))
+}
+
+/// One `prim-` case's forward and backward, its weights tracked.
+fn prim_step(kind: &str, channels: usize, size: usize, batch: usize, device: &Device) -> StepFn {
+    use burn::tensor::Distribution::Normal;
+    let x: Tensor<4> = Tensor::random([batch, channels, size, size], Normal(0.0, 1.0), device);
+    let weight = |dims: [usize; 4]| Tensor::<4>::random(dims, Normal(0.0, 0.1), device);
+    let conv = |kernel: usize, groups: usize| {
+        burn::tensor::ops::ConvOptions::new([1, 1], [kernel / 2; 2], [1, 1], groups)
+    };
+    let run: Box<dyn Fn(Tensor<4>) -> Tensor<4>> = match kind {
+        "pw" => {
+            let w = weight([channels, channels, 1, 1]).require_grad();
+            Box::new(move |x| edas_nn::kernels::pointwise_conv2d(x, w.clone()))
+        }
+        "dw3" => {
+            let w = weight([channels, 1, 3, 3]).require_grad();
+            let options = conv(3, channels);
+            Box::new(move |x| {
+                edas_nn::kernels::relu_depthwise_conv2d(x, w.clone(), options.clone())
+            })
+        }
+        "bn" => {
+            let bn = edas_nn::ops::Bn::new(channels, true, device);
+            Box::new(move |x| bn.forward(x))
+        }
+        "relu" => Box::new(edas_nn::kernels::relu),
+        _ => Box::new(|x| edas_nn::kernels::max_pool(x, [3, 3], [1, 1], [1, 1])),
+    };
+    Box::new(move || {
+        let y = run(x.clone().require_grad());
+        std::hint::black_box(y.sum().backward());
+        Ok(None)
+    })
+}
+
 /// Whether `case` is one this module runs.
 pub fn is_case(case: &str) -> bool {
     train_size(case).is_some_and(|(c, l)| c > 0 && l >= 3)
         || op_case(case).is_some()
+        || prim_case(case).is_some()
         || [
             "derived-l8",
             "derived-l20",
@@ -141,9 +195,11 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, BenchError>
     if !is_case(&spec.case) {
         return Err(BenchError::Invalid(format!(
             "unknown benchmark case `{}` (expected edas|gdas|darts|darts2|pc-darts|derived|derived-v2 \
-             with -l8 or -l20; train-cC-lL such as train-c36-l20; or op-NAME \
-             such as op-sep_conv_3x3)",
-            spec.case
+             with -l8 or -l20; train-cC-lL such as train-c36-l20; op-NAME \
+             such as op-sep_conv_3x3; or prim-KIND-cC-hH such as prim-pw-c16-h32, \
+             KIND one of {})",
+            spec.case,
+            PRIMITIVES.join("|")
         )));
     }
     if spec.batch == 0 || spec.steps == 0 {
@@ -170,7 +226,9 @@ pub fn run(spec: &BenchSpec, device: &Device) -> Result<BenchReport, BenchError>
         layers,
         ..SearchNetworkConfig::darts_cifar(10)
     };
-    let (mut step, params): (StepFn, usize) = if let Some(primitive) = op_case(&spec.case) {
+    let (mut step, params): (StepFn, usize) = if let Some((kind, c, h)) = prim_case(&spec.case) {
+        (prim_step(kind, c, h, batch, device), 0)
+    } else if let Some(primitive) = op_case(&spec.case) {
         let op = Op::new(primitive, 16, 1, OpMode::Eval, device);
         let x: Tensor<4> = Tensor::random(
             [batch, 16, 32, 32],
@@ -317,6 +375,10 @@ mod tests {
         assert!(is_case("edas-l20") && is_case("derived-v2-l8") && is_case("train-c8-l5"));
         assert!(!is_case("edas-l9") && !is_case("train-c0-l5") && !is_case("train-cx-l5"));
         assert!(!is_case("op-none") && !is_case("op-conv_7x1"));
+        assert_eq!(prim_case("prim-dw3-c36-h16"), Some(("dw3", 36, 16)));
+        assert!(is_case("prim-max3-c1-h1"));
+        assert!(!is_case("prim-conv-c16-h32") && !is_case("prim-pw-c0-h32"));
+        assert!(!is_case("prim-pw-c16") && !is_case("prim-pw-c16-hx"));
     }
 
     #[test]
@@ -328,6 +390,19 @@ mod tests {
             .unwrap_or_default();
         assert!(e.contains("unknown benchmark case `nas-l8`"), "{e}");
         assert!(run(&BenchSpec::new("edas-l8", 2, 0), &device).is_err());
+    }
+
+    #[test]
+    fn every_primitive_case_runs() {
+        let device = Device::flex().autodiff();
+        for kind in PRIMITIVES {
+            let r = run(
+                &BenchSpec::new(&format!("prim-{kind}-c3-h5"), 2, 1),
+                &device,
+            )
+            .expect("a primitive case runs");
+            assert!(r.median_step_s > 0.0 && r.phases_s.is_none(), "{kind}");
+        }
     }
 
     #[test]

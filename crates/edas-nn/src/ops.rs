@@ -563,12 +563,12 @@ pub fn drop_path(x: Tensor<4>, p: f64) -> Tensor<4> {
     }
     let keep = 1.0 - p;
     let [n, ..] = x.dims();
-    let mask: Tensor<4> = Tensor::random(
-        [n, 1, 1, 1],
+    let mask: Tensor<1> = Tensor::random(
+        [n],
         burn::tensor::Distribution::Bernoulli(keep),
         &x.device(),
     );
-    x.div_scalar(keep).mul(mask)
+    crate::kernels::scale_examples(x, mask.div_scalar(keep))
 }
 
 /// Drop-path with the mask a function of `seed` (one draw per example), so
@@ -587,8 +587,8 @@ pub fn drop_path_seeded(x: Tensor<4>, p: f64, seed: u64) -> Tensor<4> {
             if u < keep { (1.0 / keep) as f32 } else { 0.0 }
         })
         .collect();
-    let mask: Tensor<4> = Tensor::from_data(TensorData::new(mask, [n, 1, 1, 1]), &x.device());
-    x.mul(mask)
+    let mask: Tensor<1> = Tensor::from_data(TensorData::new(mask, [n]), &x.device());
+    crate::kernels::scale_examples(x, mask)
 }
 
 /// A per-(cell, edge, step) seed for [`drop_path_seeded`].

@@ -18,6 +18,7 @@ use burn::tensor::module::{batch_norm_train, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use edas_nn::kernels::{
     batch_norm_stats, depthwise_conv2d, max_pool, pointwise_conv2d, relu_depthwise_conv2d,
+    scale_examples,
 };
 
 /// The autodiff devices whose kernels are compiled in.
@@ -412,6 +413,37 @@ fn relu_equals_burns() {
     }
 }
 
+/// Drop-path's per-example scaling equals burn's broadcast product, to the
+/// bit, with its gradient; on a fresh input (scaled over its own buffer)
+/// and on one the caller keeps, small and above one parallel chunk.
+#[test]
+fn scaling_examples_equals_burns_product() {
+    for device in devices() {
+        for dims in [[3, 2, 5, 4], [5, 16, 32, 32]] {
+            let n = dims[0];
+            let x = tensor(dims, 31, &device);
+            let scales: Vec<f32> = (0..n).map(|i| [0.0, 1.25, -2.0][i % 3]).collect();
+            let scales = Tensor::<1>::from_data(TensorData::new(scales, [n]), &device);
+            let ours = |x: Tensor<4>, s: Tensor<1>| scale_examples(x, s);
+            let burns = |x: Tensor<4>, s: Tensor<1>| x.mul(s.reshape([n, 1, 1, 1]));
+            let ours_fresh = |x: Tensor<4>, s: Tensor<1>| scale_examples(x.add_scalar(0.5), s);
+            let burns_fresh =
+                |x: Tensor<4>, s: Tensor<1>| x.add_scalar(0.5).mul(s.reshape([n, 1, 1, 1]));
+            for (a, b) in [
+                (&ours as &dyn Fn(_, _) -> _, &burns as &dyn Fn(_, _) -> _),
+                (&ours_fresh, &burns_fresh),
+            ] {
+                for want_x in [true, false] {
+                    let a = run(a, &x, &scales, want_x, false, 32);
+                    let b = run(b, &x, &scales, want_x, false, 32);
+                    assert_eq!(a.out, b.out, "{device:?} {dims:?}: scaled output");
+                    assert_eq!(a.gx, b.gx, "{device:?} {dims:?}: scaled gradient");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn max_pooling_equals_burns_with_ties() {
     for device in devices() {
@@ -460,6 +492,11 @@ fn results_do_not_depend_on_the_thread_count() {
             let y = depthwise_conv2d(x, w.clone(), options.clone());
             let y = relu_depthwise_conv2d(y, w, options.clone());
             let y = batch_norm_stats(y, gamma.clone(), gamma.clone(), 1e-5).0;
+            let scales = Tensor::<1>::from_data(
+                TensorData::new(vec![1.5, 0.0, -1.0, 2.0, 0.5, 1.0, 3.0, 0.25], [8]),
+                &device,
+            );
+            let y = scale_examples(edas_nn::kernels::relu(y), scales);
             max_pool(y, [3, 3], [1, 1], [1, 1])
         };
         let r = run(&f, &x, &w, true, true, 4);

@@ -359,6 +359,43 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
         }
     }
 
+    fn scale_examples(x: FloatTensor<Self>, scales: FloatTensor<Self>) -> FloatTensor<Self> {
+        #[derive(Debug)]
+        struct ScaleBackward;
+
+        impl<B: Backend + Kernels> Backward<B, 1> for ScaleBackward {
+            // The scales: a constant, kept whole (one value per example).
+            type State = FloatTensor<B>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x] = ops.parents;
+                let grad = grads.consume::<B>(&ops.node);
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, B::scale_examples(grad, ops.state));
+                }
+            }
+        }
+
+        // The input is not kept: the backward needs only the scales.
+        let scales = scales.into_primitive();
+        match ScaleBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = B::scale_examples(x.into_primitive(), scales.clone());
+                prep.finish(scales, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::scale_examples(x.into_primitive(), scales)),
+        }
+    }
+
     fn max_pool(
         x: FloatTensor<Self>,
         kernel: [usize; 2],

@@ -1,6 +1,7 @@
 //! Our own depthwise convolution (optionally after a fused ReLU), 1x1
-//! convolution, training BatchNorm, max pooling and ReLU, with hand-written
-//! backward passes, through burn's backend extension.
+//! convolution, training BatchNorm, max pooling, ReLU and per-example
+//! scaling (drop-path), with hand-written backward passes, through burn's
+//! backend extension.
 //!
 //! burn 0.22.1 differentiates these ops with generic formulas that neither
 //! the `flex` nor the `tch` backend overrides (burn-backend 0.22.1,
@@ -230,6 +231,16 @@ pub trait Kernels: Backend {
     /// `relu_backward` (a comparison, then a masked fill).
     fn relu_grad(x: FloatTensor<Self>, output_grad: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::relu_backward(x, output_grad)
+    }
+
+    /// `x` (`[N, ...]`) with example `n` multiplied by `scales[n]`
+    /// (`scales` is `[N]`, a constant: it gets no gradient): drop-path's
+    /// mask. The default is the backend's broadcast product.
+    fn scale_examples(x: FloatTensor<Self>, scales: FloatTensor<Self>) -> FloatTensor<Self> {
+        let rank = x.shape().num_dims();
+        let mut dims = vec![1; rank];
+        dims[0] = scales.shape()[0];
+        Self::float_mul(x, Self::float_reshape(scales, Shape::from(dims)))
     }
 
     /// Max pooling (no dilation, padding never wins, floor mode).
@@ -498,6 +509,29 @@ pub fn relu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         return burn::tensor::activation::relu(x);
     }
     Tensor::from_dispatch(<Dispatch as Kernels>::rectify(x.into_dispatch()))
+}
+
+/// `x` with example `n` multiplied by `scales[n]` through
+/// [`Kernels::scale_examples`] (drop-path's mask; `scales` gets no
+/// gradient). With `EDAS_KERNELS=burn`, burn's broadcast product.
+///
+/// # Panics
+/// When `scales` does not have one value per example of `x`.
+pub fn scale_examples(x: Tensor<4>, scales: Tensor<1>) -> Tensor<4> {
+    let [n, ..] = x.dims();
+    assert_eq!(
+        scales.dims(),
+        [n],
+        "scale_examples: {:?} scales for {n} examples",
+        scales.dims()
+    );
+    if !enabled() {
+        return x.mul(scales.reshape([n, 1, 1, 1]));
+    }
+    Tensor::from_dispatch(<Dispatch as Kernels>::scale_examples(
+        x.into_dispatch(),
+        scales.detach().into_dispatch(),
+    ))
 }
 
 /// Max pooling with `kernel`, `stride` and `padding` on both sides

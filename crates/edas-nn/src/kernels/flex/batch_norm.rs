@@ -14,13 +14,14 @@
 //! before scaling keeps a channel of equal values exact (its output is
 //! `beta`, its input gradient 0).
 //!
-//! Self-contained (std and rayon only), written against burn's
+//! Self-contained (std, rayon and the [`filled`](super::filled) buffers), written against burn's
 //! `batch_norm_train` / `batch_norm_train_backward` signatures so that it
 //! can be offered to burn-flex.
 
 use rayon::prelude::*;
 
 use super::depthwise::sum;
+use super::filled::filled;
 
 /// `(output, mean, biased variance)` of `x` (`n` planes of `plane` values
 /// per channel, `c` channels) with scale `gamma` and shift `beta`.
@@ -50,7 +51,7 @@ pub fn forward(
     let a: Vec<f32> = (0..c)
         .map(|ch| (f64::from(gamma[ch]) / (f64::from(var[ch]) + epsilon).sqrt()) as f32)
         .collect();
-    let mut out = vec![0f32; x.len()];
+    let mut out = filled(x.len(), 0.0);
     if plane > 0 {
         out.par_chunks_mut(plane)
             .zip(x.par_chunks(plane))

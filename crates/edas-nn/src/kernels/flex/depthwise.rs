@@ -13,11 +13,13 @@
 //! partial weight gradients are then added over the batch in a fixed
 //! order, so results do not depend on the number of threads.
 //!
-//! Self-contained (std and rayon only), written against burn's
+//! Self-contained (std, rayon and the [`filled`](super::filled) buffers), written against burn's
 //! `conv2d` signature (`ConvOptions<2>`: stride, `(begin, end)` padding,
 //! dilation, groups = channels) so that it can be offered to burn-flex.
 
 use rayon::prelude::*;
+
+use super::filled::filled;
 
 /// The geometry of a depthwise convolution: input `[n, c, h, w]`, kernel
 /// `[c, 1, kh, kw]`, output `[n, c, oh, ow]`.
@@ -128,7 +130,7 @@ impl Geometry {
 /// plane-sized scratch buffer, so that no activated tensor is stored).
 pub fn forward(x: &[f32], weight: &[f32], g: &Geometry, relu: bool) -> Vec<f32> {
     let (hw, ohw, taps) = (g.h * g.w, g.oh * g.ow, g.kh * g.kw);
-    let mut out = vec![0f32; g.n * g.c * ohw];
+    let mut out = filled(g.n * g.c * ohw, 0.0);
     if ohw == 0 {
         return out;
     }
@@ -334,7 +336,7 @@ pub fn backward(
         partial
     };
     let (gx, partial): (Option<Vec<f32>>, Vec<Vec<f32>>) = if want_x && hw > 0 {
-        let mut gx = vec![0f32; planes * hw];
+        let mut gx = filled(planes * hw, 0.0);
         let partial = gx
             .par_chunks_mut(hw)
             .enumerate()
@@ -346,9 +348,9 @@ pub fn backward(
             .into_par_iter()
             .map_init(Scratch::default, |s, p| plane(s, p, None))
             .collect();
-        (want_x.then(|| vec![0f32; planes * hw]), partial)
+        (want_x.then(|| filled(planes * hw, 0.0)), partial)
     } else {
-        (want_x.then(|| vec![0f32; planes * hw]), Vec::new())
+        (want_x.then(|| filled(planes * hw, 0.0)), Vec::new())
     };
     let gw = want_w.then(|| {
         let mut gw = vec![0f32; g.c * taps];

@@ -10,12 +10,13 @@
 //! maximum (a NaN wins, the last one), the element burn's and PyTorch's max
 //! pooling send the gradient to, and adds the output gradient there.
 //!
-//! Self-contained (std and rayon only), written against burn's
+//! Self-contained (std, rayon and the [`filled`](super::filled) buffers), written against burn's
 //! `max_pool2d` signature so that it can be offered to burn-flex.
 
 use rayon::prelude::*;
 
 use super::depthwise::Geometry;
+use super::filled::filled;
 
 /// `a` replaced by `b` where `b` is larger or NaN.
 #[inline]
@@ -26,7 +27,7 @@ fn take_max(a: f32, b: f32) -> f32 {
 /// Forward (`g`'s kernel is the pooling window; dilation 1).
 pub fn forward(x: &[f32], g: &Geometry) -> Vec<f32> {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
-    let mut out = vec![f32::NEG_INFINITY; g.n * g.c * ohw];
+    let mut out = filled(g.n * g.c * ohw, f32::NEG_INFINITY);
     if ohw == 0 {
         return out;
     }
@@ -74,7 +75,7 @@ const NONE: u32 = u32::MAX;
 /// When a plane has `u32::MAX` elements or more.
 pub fn backward(x: &[f32], grad: &[f32], g: &Geometry) -> Vec<f32> {
     let (hw, ohw) = (g.h * g.w, g.oh * g.ow);
-    let mut gx = vec![0f32; g.n * g.c * hw];
+    let mut gx = filled(g.n * g.c * hw, 0.0);
     if hw == 0 || ohw == 0 {
         return gx;
     }

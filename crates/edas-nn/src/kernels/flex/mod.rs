@@ -1,18 +1,22 @@
 //! [`Kernels`] on burn's `flex` CPU backend: our kernels over the tensors'
-//! `f32` buffers ([`depthwise`], [`batch_norm`], [`max_pool`]).
+//! `f32` buffers ([`depthwise`], [`batch_norm`], [`max_pool`], [`relu`],
+//! [`scale`]).
 //!
 //! Tensors of another dtype, and shapes the kernels do not cover, go to the
 //! default bodies (flex's own ops), so nothing is refused here.
 
 pub mod batch_norm;
 pub mod depthwise;
+pub mod filled;
 pub mod max_pool;
+pub mod relu;
+pub mod scale;
 
 use burn::backend::Flex;
 use burn::backend::TensorMetadata;
-use burn::backend::ops::{ActivationOps, ConvOptions, ModuleOps};
+use burn::backend::ops::{ActivationOps, ConvOptions, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::{DType, Shape, TensorData};
 
 use super::Kernels;
 use depthwise::Geometry;
@@ -266,6 +270,58 @@ impl Kernels for Flex {
         };
         let c = layout[1];
         (gx, tensor(ggamma, &[c]), tensor(gbeta, &[c]))
+    }
+
+    fn rectify(x: T) -> T {
+        let dims: Vec<usize> = x.shape().iter().copied().collect();
+        let Some(mut xc) = contiguous_f32(x.clone()) else {
+            return Flex::relu(x);
+        };
+        // `xc` may now be the input's only owner: then the ReLU is written
+        // over it.
+        drop(x);
+        let n: usize = dims.iter().product();
+        if let Some(buf) = xc.try_storage_mut::<f32>().filter(|b| b.len() == n) {
+            relu::forward_in_place(buf);
+            return xc;
+        }
+        tensor(relu::forward(values(&xc)), &dims)
+    }
+
+    fn relu_grad(x: T, output_grad: T) -> T {
+        let dims: Vec<usize> = x.shape().iter().copied().collect();
+        let (Some(xc), Some(mut gc)) = (
+            contiguous_f32(x.clone()),
+            contiguous_f32(output_grad.clone()),
+        ) else {
+            return Flex::relu_backward(x, output_grad);
+        };
+        drop(output_grad);
+        let n: usize = dims.iter().product();
+        if let Some(buf) = gc.try_storage_mut::<f32>().filter(|b| b.len() == n) {
+            relu::backward_in_place(values(&xc), buf);
+            return gc;
+        }
+        tensor(relu::backward(values(&xc), values(&gc)), &dims)
+    }
+
+    fn scale_examples(x: T, scales: T) -> T {
+        let dims: Vec<usize> = x.shape().iter().copied().collect();
+        let n: usize = dims.iter().product();
+        let examples = scales.shape().num_elements();
+        let (Some(mut xc), Some(sc)) = (contiguous_f32(x.clone()), contiguous_f32(scales.clone()))
+        else {
+            let mut shape = vec![1; dims.len()];
+            shape[0] = examples;
+            return Flex::float_mul(x, Flex::float_reshape(scales, Shape::from(shape)));
+        };
+        // `xc` may now be the input's only owner: then it is scaled in place.
+        drop(x);
+        if let Some(buf) = xc.try_storage_mut::<f32>().filter(|b| b.len() == n) {
+            scale::forward_in_place(buf, values(&sc));
+            return xc;
+        }
+        tensor(scale::forward(values(&xc), values(&sc)), &dims)
     }
 
     fn max_pool(x: T, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> T {
