@@ -11,6 +11,7 @@ pub mod filled;
 pub mod max_pool;
 pub mod relu;
 pub mod scale;
+pub mod strided;
 
 use burn::backend::Flex;
 use burn::backend::TensorMetadata;
@@ -23,16 +24,29 @@ use depthwise::Geometry;
 
 type T = FloatTensor<Flex>;
 
-/// `t` as a contiguous `f32` tensor (copied if it was strided), or `None`
-/// for another dtype.
+/// `t` as a contiguous `f32` tensor (copied if it was strided: in parallel
+/// by [`strided::gather`] unless a stride is negative), or `None` for
+/// another dtype.
 fn contiguous_f32(t: T) -> Option<T> {
     if t.dtype() != DType::F32 {
         return None;
     }
-    let t = if t.as_slice::<f32>().is_some() {
-        t
-    } else {
-        t.to_contiguous()
+    if t.as_slice::<f32>().is_some() {
+        return Some(t);
+    }
+    let layout = t.layout();
+    let strides: Option<Vec<usize>> = layout
+        .strides()
+        .iter()
+        .map(|&s| usize::try_from(s).ok())
+        .collect();
+    let t = match strides {
+        Some(strides) => {
+            let dims: Vec<usize> = layout.shape().iter().copied().collect();
+            let v = strided::gather(t.storage::<f32>(), &dims, &strides, layout.start_offset());
+            tensor(v, &dims)
+        }
+        None => t.to_contiguous(),
     };
     t.as_slice::<f32>().is_some().then_some(t)
 }
