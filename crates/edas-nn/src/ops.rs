@@ -264,15 +264,41 @@ impl FactorizedReduce {
     /// [`FactorizedReduce::forward`] of an input whose leading ReLU is
     /// already applied.
     pub fn forward_activated(&self, x: Tensor<4>) -> Tensor<4> {
-        let [n, c, h, w] = x.dims();
-        let shifted = x.clone().pad((0, 1, 0, 1), PadMode::Constant(0.0)).slice([
-            0..n,
-            0..c,
-            1..h + 1,
-            1..w + 1,
-        ]);
-        let out = Tensor::cat(vec![self.conv1.forward(x), self.conv2.forward(shifted)], 1);
+        let [_, _, h, w] = x.dims();
+        // A 1x1 convolution at stride 2 reads every other row and column:
+        // they are taken as a strided view, then convolved at stride 1 by
+        // our 1x1 op (on flex, burn's stride-2 convolution gathered its
+        // columns and ran its backward on the calling thread).
+        let even = x.clone().slice(burn::tensor::s![.., .., 0..h;2, 0..w;2]);
+        // The second branch reads `x[1::2, 1::2]`, and zeros past an odd
+        // edge (DARTS' shifted, padded input).
+        let odd = if h % 2 == 0 && w % 2 == 0 {
+            x.slice(burn::tensor::s![.., .., 1..h;2, 1..w;2])
+        } else {
+            x.pad((0, 1, 0, 1), PadMode::Constant(0.0))
+                .slice(burn::tensor::s![.., .., 1..h + 1;2, 1..w + 1;2])
+        };
+        let out = Tensor::cat(
+            vec![
+                subsampled_pointwise(&self.conv1, even),
+                subsampled_pointwise(&self.conv2, odd),
+            ],
+            1,
+        );
         self.bn.forward(out)
+    }
+}
+
+/// A 1x1 convolution `conv` (any stride) of an input already taken at its
+/// stride: [`crate::kernels::pointwise_conv2d`], then the bias if any.
+fn subsampled_pointwise(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let y = crate::kernels::pointwise_conv2d(x, conv.weight.val());
+    match &conv.bias {
+        Some(b) => {
+            let [c_out] = b.dims();
+            y.add(b.val().reshape([1, c_out, 1, 1]))
+        }
+        None => y,
     }
 }
 

@@ -272,3 +272,60 @@ fn relaxed_edge_is_the_weighted_sum_of_its_ops() {
         );
     }
 }
+
+/// FactorizedReduce's two branches (strided views, then our 1x1 op) equal
+/// its definition: burn's stride-2 1x1 convolutions of `x` and of `x`
+/// shifted by one pixel and zero-padded, concatenated, then BatchNorm;
+/// outputs and input and weight gradients, on even and odd sizes.
+#[test]
+fn factorized_reduce_equals_its_stride_two_convolutions() {
+    use burn::tensor::ops::PadMode;
+    use edas_nn::ops::FactorizedReduce;
+    let device = Device::flex().autodiff();
+    for [n, c, h, w] in [[2, 3, 8, 8], [2, 3, 7, 5], [1, 3, 1, 1], [3, 3, 6, 9]] {
+        let fr = FactorizedReduce::new(c, 4, true, &device);
+        let run = |ours: bool| {
+            let x = input(&device, [n, c, h, w]).require_grad();
+            let y = if ours {
+                fr.forward_activated(x.clone())
+            } else {
+                let shifted = x.clone().pad((0, 1, 0, 1), PadMode::Constant(0.0)).slice([
+                    0..n,
+                    0..c,
+                    1..h + 1,
+                    1..w + 1,
+                ]);
+                let out = Tensor::cat(
+                    vec![fr.conv1.forward(x.clone()), fr.conv2.forward(shifted)],
+                    1,
+                );
+                fr.bn.forward(out)
+            };
+            let probe = input(&device, y.dims()).mul_scalar(0.5).add_scalar(0.25);
+            let grads = (y.clone() * probe).sum().backward();
+            let host = |t: Tensor<4>| -> Vec<f32> { t.into_data().to_vec().unwrap() };
+            (
+                y.dims(),
+                host(y),
+                host(x.grad(&grads).unwrap()),
+                host(fr.conv2.weight.val().grad(&grads).unwrap()),
+            )
+        };
+        let (ours, want) = (run(true), run(false));
+        assert_eq!(ours.0, [n, 4, h.div_ceil(2), w.div_ceil(2)]);
+        assert_eq!(ours.0, want.0);
+        for (what, a, b) in [
+            ("output", &ours.1, &want.1),
+            ("x gradient", &ours.2, &want.2),
+            ("conv2 gradient", &ours.3, &want.3),
+        ] {
+            for (p, q) in a.iter().zip(b.iter()) {
+                assert!(
+                    (p - q).abs() <= 1e-4 * (1.0 + q.abs()),
+                    "{:?} {what}: {p} vs {q}",
+                    [n, c, h, w]
+                );
+            }
+        }
+    }
+}
