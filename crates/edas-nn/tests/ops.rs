@@ -303,7 +303,7 @@ fn factorized_reduce_equals_its_stride_two_convolutions() {
             };
             let probe = input(&device, y.dims()).mul_scalar(0.5).add_scalar(0.25);
             let grads = (y.clone() * probe).sum().backward();
-            let host = |t: Tensor<4>| -> Vec<f32> { t.into_data().to_vec().unwrap() };
+            let host = |t: Tensor<4>| -> Vec<f32> { t.into_data().try_to_vec::<f32>().unwrap() };
             (
                 y.dims(),
                 host(y),
