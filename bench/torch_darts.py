@@ -24,25 +24,32 @@ import torch.nn as nn
 from darts_model import DARTS_V2, Network, make_op
 
 
+def median_forward_backward(module, x, steps):
+    """Median seconds of `module(x).sum().backward()` on a fresh tracked copy
+    of `x`, after one untimed call."""
+
+    def run():
+        inp = x.clone().requires_grad_()
+        module(inp).sum().backward()
+
+    run()
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return times[len(times) // 2]
+
+
 def ops(batch, steps):
     """Forward+backward time of each op alone on [batch, 16, 32, 32]."""
     x = torch.randn(batch, 16, 32, 32)
     for name in ["max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
                  "dil_conv_3x3", "dil_conv_5x5"]:
         op = make_op(name, 16, 1).train()
-
-        def run():
-            inp = x.clone().requires_grad_()
-            op(inp).sum().backward()
-
-        run()
-        times = []
-        for _ in range(steps):
-            t = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - t)
-        times.sort()
-        print(json.dumps({"case": f"op-{name}", "batch": batch, "median_step_s": times[len(times) // 2]}))
+        median = median_forward_backward(op, x, steps)
+        print(json.dumps({"case": f"op-{name}", "batch": batch, "median_step_s": median}))
 
 
 def prims(batch, steps, cases):
@@ -60,20 +67,8 @@ def prims(batch, steps, cases):
             "relu": lambda: nn.ReLU(),
             "max3": lambda: nn.MaxPool2d(3, 1, 1),
         }[kind]().train()
-        x = torch.randn(batch, c, h, h)
-
-        def run():
-            inp = x.clone().requires_grad_()
-            mod(inp).sum().backward()
-
-        run()
-        times = []
-        for _ in range(steps):
-            t = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - t)
-        times.sort()
-        print(json.dumps({"case": f"pytorch-{case}", "batch": batch, "median_step_s": times[len(times) // 2]}))
+        median = median_forward_backward(mod, torch.randn(batch, c, h, h), steps)
+        print(json.dumps({"case": f"pytorch-{case}", "batch": batch, "median_step_s": median}))
 
 
 def main():
