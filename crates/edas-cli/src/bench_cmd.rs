@@ -15,7 +15,9 @@ pub struct BenchArgs {
     /// `edas-l8`, `gdas-l8`, `darts-l8`, `derived-l8`, `derived-v2-l8` (or
     /// `-l20`): one search step or a training step of the derived network,
     /// C=16; `train-cC-lL`: a training step of DARTS_V2's CIFAR network
-    /// (e.g. `train-c36-l20`).
+    /// (e.g. `train-c36-l20`); `op-NAME`: one op's forward and backward
+    /// (e.g. `op-sep_conv_3x3`); `prim-KIND-cC-hH`: one primitive's (`pw`,
+    /// `dw3`, `bn`, `relu`, `max3`; e.g. `prim-pw-c16-h32`).
     pub case: String,
     /// Images per batch.
     #[arg(long, default_value_t = 32)]
