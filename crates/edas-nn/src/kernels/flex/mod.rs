@@ -323,8 +323,14 @@ impl Kernels for Flex {
         let dims: Vec<usize> = x.shape().iter().copied().collect();
         let n: usize = dims.iter().product();
         let examples = scales.shape().num_elements();
-        let (Some(mut xc), Some(sc)) = (contiguous_f32(x.clone()), contiguous_f32(scales.clone()))
-        else {
+        let covered = dims.first() == Some(&examples);
+        let (true, Some(mut xc), Some(sc)) = (
+            covered,
+            contiguous_f32(x.clone()),
+            contiguous_f32(scales.clone()),
+        ) else {
+            // Another dtype, or not one scale per example: flex's product
+            // (which refuses shapes that do not broadcast).
             let mut shape = vec![1; dims.len()];
             shape[0] = examples;
             return Flex::float_mul(x, Flex::float_reshape(scales, Shape::from(shape)));
