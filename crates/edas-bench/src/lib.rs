@@ -131,9 +131,6 @@ fn prim_step(kind: &str, channels: usize, size: usize, batch: usize, device: &De
     use burn::tensor::Distribution::Normal;
     let x: Tensor<4> = Tensor::random([batch, channels, size, size], Normal(0.0, 1.0), device);
     let weight = |dims: [usize; 4]| Tensor::<4>::random(dims, Normal(0.0, 0.1), device);
-    let conv = |kernel: usize, groups: usize| {
-        burn::tensor::ops::ConvOptions::new([1, 1], [kernel / 2; 2], [1, 1], groups)
-    };
     let run: Box<dyn Fn(Tensor<4>) -> Tensor<4>> = match kind {
         "pw" => {
             let w = weight([channels, channels, 1, 1]).require_grad();
@@ -141,7 +138,7 @@ fn prim_step(kind: &str, channels: usize, size: usize, batch: usize, device: &De
         }
         "dw3" => {
             let w = weight([channels, 1, 3, 3]).require_grad();
-            let options = conv(3, channels);
+            let options = burn::tensor::ops::ConvOptions::new([1, 1], [1, 1], [1, 1], channels);
             Box::new(move |x| {
                 edas_nn::kernels::relu_depthwise_conv2d(x, w.clone(), options.clone())
             })

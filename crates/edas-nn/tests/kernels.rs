@@ -110,6 +110,24 @@ fn run<const DW: usize>(
     }
 }
 
+/// Runs `ours` and `burns` alike (`w` untracked) and asserts the same
+/// output and input gradient, to the bit.
+#[allow(clippy::too_many_arguments)]
+fn assert_same_bits<const DW: usize>(
+    ours: &dyn Fn(Tensor<4>, Tensor<DW>) -> Tensor<4>,
+    burns: &dyn Fn(Tensor<4>, Tensor<DW>) -> Tensor<4>,
+    x: &Tensor<4>,
+    w: &Tensor<DW>,
+    want_x: bool,
+    seed: u64,
+    what: &str,
+) {
+    let a = run(ours, x, w, want_x, false, seed);
+    let b = run(burns, x, w, want_x, false, seed);
+    assert_eq!(a.out, b.out, "{what}: output");
+    assert_eq!(a.gx, b.gx, "{what}: gradient");
+}
+
 fn compare(ours: &Run, burns: &Run, what: &str) {
     assert_close(&ours.out, &burns.out, 1e-4, &format!("{what}: output"));
     match (&ours.gx, &burns.gx) {
@@ -406,10 +424,8 @@ fn relu_equals_burns() {
         let ours = |x: Tensor<4>, _: Tensor<1>| edas_nn::kernels::relu(x);
         let burns = |x: Tensor<4>, _: Tensor<1>| relu(x);
         let unused = tensor([1], 22, &device);
-        let a = run(&ours, &x, &unused, true, false, 23);
-        let b = run(&burns, &x, &unused, true, false, 23);
-        assert_eq!(a.out, b.out, "{device:?}: relu output");
-        assert_eq!(a.gx, b.gx, "{device:?}: relu gradient");
+        let what = format!("{device:?}: relu");
+        assert_same_bits(&ours, &burns, &x, &unused, true, 23, &what);
     }
 }
 
@@ -434,10 +450,8 @@ fn scaling_examples_equals_burns_product() {
                 (&ours_fresh, &burns_fresh),
             ] {
                 for want_x in [true, false] {
-                    let a = run(a, &x, &scales, want_x, false, 32);
-                    let b = run(b, &x, &scales, want_x, false, 32);
-                    assert_eq!(a.out, b.out, "{device:?} {dims:?}: scaled output");
-                    assert_eq!(a.gx, b.gx, "{device:?} {dims:?}: scaled gradient");
+                    let what = format!("{device:?} {dims:?}: scaled");
+                    assert_same_bits(a, b, &x, &scales, want_x, 32, &what);
                 }
             }
         }
@@ -470,11 +484,9 @@ fn max_pooling_on(device: &Device) {
             |x, _w: Tensor<1>| max_pool2d(x, MaxPoolOptions::new(k).with_stride(s).with_padding(p));
         let unused = Tensor::<1>::zeros([1], &device);
         for want_x in [true, false] {
-            let a = run(&ours, &x, &unused, want_x, false, 97);
-            let b = run(&burns, &x, &unused, want_x, false, 97);
             // Same maxima and the same element of each window: equal bits.
-            assert_eq!(a.out, b.out, "{device:?} {dims:?} k{k:?} s{s:?}: output");
-            assert_eq!(a.gx, b.gx, "{device:?} {dims:?} k{k:?} s{s:?}: gradient");
+            let what = format!("{device:?} {dims:?} k{k:?} s{s:?}");
+            assert_same_bits(&ours, &burns, &x, &unused, want_x, 97, &what);
         }
     }
 }

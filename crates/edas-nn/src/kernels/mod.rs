@@ -237,10 +237,7 @@ pub trait Kernels: Backend {
     /// (`scales` is `[N]`, a constant: it gets no gradient): drop-path's
     /// mask. The default is the backend's broadcast product.
     fn scale_examples(x: FloatTensor<Self>, scales: FloatTensor<Self>) -> FloatTensor<Self> {
-        let rank = x.shape().num_dims();
-        let mut dims = vec![1; rank];
-        dims[0] = scales.shape()[0];
-        Self::float_mul(x, Self::float_reshape(scales, Shape::from(dims)))
+        broadcast_scale::<Self>(x, scales)
     }
 
     /// Max pooling (no dilation, padding never wins, floor mode).
@@ -290,6 +287,17 @@ pub(crate) fn relu_then_depthwise_backward<B: Kernels>(
         weight_grad,
     );
     (gx.map(|g| B::relu_backward(activated, g)), gw)
+}
+
+/// `x` times `scales` reshaped to `[N, 1, ...]`: the backend's broadcast
+/// product, the default of [`Kernels::scale_examples`].
+pub(crate) fn broadcast_scale<B: Backend>(
+    x: FloatTensor<B>,
+    scales: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let mut dims = vec![1; x.shape().num_dims()];
+    dims[0] = scales.shape().num_elements();
+    B::float_mul(x, B::float_reshape(scales, Shape::from(dims)))
 }
 
 /// The options of a 1x1 convolution: stride 1, no padding, one group.

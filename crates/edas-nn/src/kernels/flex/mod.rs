@@ -15,9 +15,9 @@ pub mod strided;
 
 use burn::backend::Flex;
 use burn::backend::TensorMetadata;
-use burn::backend::ops::{ActivationOps, ConvOptions, FloatTensorOps, ModuleOps};
+use burn::backend::ops::{ActivationOps, ConvOptions, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{DType, Shape, TensorData};
+use burn::tensor::{DType, TensorData};
 
 use super::Kernels;
 use depthwise::Geometry;
@@ -54,6 +54,14 @@ fn contiguous_f32(t: T) -> Option<T> {
 /// The values of a tensor that [`contiguous_f32`] returned.
 fn values(t: &T) -> &[f32] {
     t.as_slice::<f32>().unwrap_or(&[])
+}
+
+/// The values of a tensor that [`contiguous_f32`] returned, to write over:
+/// `Some` only when `t` is their only owner and its buffer holds exactly
+/// them (a kernel then writes its result in place).
+fn owned_values(t: &mut T) -> Option<&mut [f32]> {
+    let n = t.shape().num_elements();
+    t.try_storage_mut::<f32>().filter(|buf| buf.len() == n)
 }
 
 fn tensor(v: Vec<f32>, shape: &[usize]) -> T {
@@ -259,14 +267,9 @@ impl Kernels for Flex {
         drop(output_grad);
         let (dims, layout) = bn_layout(&shape);
         let stats = (values(&xc), values(&gc), values(&mc), values(&vc));
-        let in_place = oc
-            .try_storage_mut::<f32>()
-            .filter(|buf| buf.len() == shape.num_elements())
-            .map(|buf| {
-                batch_norm::backward_in_place(
-                    stats.0, layout, stats.1, stats.2, stats.3, epsilon, buf,
-                )
-            });
+        let in_place = owned_values(&mut oc).map(|buf| {
+            batch_norm::backward_in_place(stats.0, layout, stats.1, stats.2, stats.3, epsilon, buf)
+        });
         let (gx, ggamma, gbeta) = match in_place {
             Some((ggamma, gbeta)) => (oc, ggamma, gbeta),
             None => {
@@ -294,8 +297,7 @@ impl Kernels for Flex {
         // `xc` may now be the input's only owner: then the ReLU is written
         // over it.
         drop(x);
-        let n: usize = dims.iter().product();
-        if let Some(buf) = xc.try_storage_mut::<f32>().filter(|b| b.len() == n) {
+        if let Some(buf) = owned_values(&mut xc) {
             relu::forward_in_place(buf);
             return xc;
         }
@@ -311,8 +313,7 @@ impl Kernels for Flex {
             return Flex::relu_backward(x, output_grad);
         };
         drop(output_grad);
-        let n: usize = dims.iter().product();
-        if let Some(buf) = gc.try_storage_mut::<f32>().filter(|b| b.len() == n) {
+        if let Some(buf) = owned_values(&mut gc) {
             relu::backward_in_place(values(&xc), buf);
             return gc;
         }
@@ -321,9 +322,7 @@ impl Kernels for Flex {
 
     fn scale_examples(x: T, scales: T) -> T {
         let dims: Vec<usize> = x.shape().iter().copied().collect();
-        let n: usize = dims.iter().product();
-        let examples = scales.shape().num_elements();
-        let covered = dims.first() == Some(&examples);
+        let covered = dims.first() == Some(&scales.shape().num_elements());
         let (true, Some(mut xc), Some(sc)) = (
             covered,
             contiguous_f32(x.clone()),
@@ -331,13 +330,11 @@ impl Kernels for Flex {
         ) else {
             // Another dtype, or not one scale per example: flex's product
             // (which refuses shapes that do not broadcast).
-            let mut shape = vec![1; dims.len()];
-            shape[0] = examples;
-            return Flex::float_mul(x, Flex::float_reshape(scales, Shape::from(shape)));
+            return super::broadcast_scale::<Flex>(x, scales);
         };
         // `xc` may now be the input's only owner: then it is scaled in place.
         drop(x);
-        if let Some(buf) = xc.try_storage_mut::<f32>().filter(|b| b.len() == n) {
+        if let Some(buf) = owned_values(&mut xc) {
             scale::forward_in_place(buf, values(&sc));
             return xc;
         }
