@@ -221,6 +221,59 @@ fn depthwise_convolution_on(device: &Device) {
     }
 }
 
+/// A NaN input passes the fused ReLU as it passes burn's (and PyTorch's)
+/// ReLU: the outputs and gradients it reaches are NaN in the same places,
+/// and its gradient passes the ReLU. (The fused ReLU once took `max(v, 0)`,
+/// which maps NaN to 0.)
+#[test]
+fn fused_relu_passes_nan_as_burns() {
+    for device in devices() {
+        for (i, (dims, k, s, p, d)) in DW_CASES.into_iter().enumerate() {
+            let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
+            let n: usize = dims.iter().product();
+            let mut xs = values(n, 40 + i as u64);
+            for v in xs.iter_mut().step_by(7) {
+                *v = f32::NAN;
+            }
+            let x = Tensor::<4>::from_data(TensorData::new(xs, dims), &device);
+            let w = tensor([dims[1], 1, k[0], k[1]], 50 + i as u64, &device);
+            let ours = |x, w| relu_depthwise_conv2d(x, w, options.clone());
+            let burns = |x, w| conv2d(relu(x), w, None, options.clone());
+            let a = run(&ours, &x, &w, true, true, 60);
+            let b = run(&burns, &x, &w, true, true, 60);
+            let what = format!("{device:?} {dims:?} k{k:?} s{s:?} p{p:?} d{d:?}, NaN inputs");
+            assert!(b.out.iter().any(|v| v.is_nan()), "{what}: no NaN reached");
+            assert_close_with_nans(&a.out, &b.out, true, &format!("{what}: output"));
+            let (gx, want_gx) = (a.gx.unwrap(), b.gx.unwrap());
+            assert_close_with_nans(&gx, &want_gx, true, &format!("{what}: x gradient"));
+            // The weight gradient: NaN wherever burn's is. flex's stride-1
+            // kernel may spread a NaN further: it takes each tap's sum over
+            // the padded rows, where `0 * NaN` is NaN.
+            let (gw, want_gw) = (a.gw.unwrap(), b.gw.unwrap());
+            assert_close_with_nans(&gw, &want_gw, false, &format!("{what}: w gradient"));
+        }
+    }
+}
+
+/// NaN wherever `want` has one (and nowhere else when `exact`), and the
+/// values finite in both within 1e-4 of `want`'s largest finite one.
+fn assert_close_with_nans(got: &[f32], want: &[f32], exact: bool, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert!(!b.is_nan() || a.is_nan(), "{what}: [{i}] is {a}, not NaN");
+        assert!(
+            !exact || b.is_nan() || !a.is_nan(),
+            "{what}: [{i}] is NaN, not {b}"
+        );
+    }
+    let (got, want): (Vec<f32>, Vec<f32>) = got
+        .iter()
+        .zip(want)
+        .filter(|(a, b)| !a.is_nan() && !b.is_nan())
+        .unzip();
+    assert_close(&got, &want, 1e-4, what);
+}
+
 /// (input shape, output channels) of a 1x1 convolution: one value, one
 /// channel, odd sizes, more outputs than inputs and fewer, and one large
 /// enough for flex's GEMM to split across threads.

@@ -13,6 +13,11 @@
 //! partial weight gradients are then added over the batch in a fixed
 //! order, so results do not depend on the number of threads.
 //!
+//! The optional fused ReLU follows burn-flex's and PyTorch's: a NaN passes
+//! it, as does its gradient. A NaN (or infinite) input may make more of
+//! the weight gradient NaN than a direct sum would: the stride-1 path
+//! takes each tap's sum over whole padded rows, where `0 * NaN` is NaN.
+//!
 //! Self-contained (std, rayon and the [`filled`](super::filled) buffers), written against burn's
 //! `conv2d` signature (`ConvOptions<2>`: stride, `(begin, end)` padding,
 //! dilation, groups = channels) so that it can be offered to burn-flex.
@@ -20,6 +25,7 @@
 use rayon::prelude::*;
 
 use super::filled::filled;
+use super::relu::passes;
 
 /// The geometry of a depthwise convolution: input `[n, c, h, w]`, kernel
 /// `[c, 1, kh, kw]`, output `[n, c, oh, ow]`.
@@ -327,10 +333,10 @@ pub fn backward(
         };
         if let (true, Some(gx)) = (relu, gx) {
             // The ReLU's backward: no gradient where it output 0 (an input
-            // at or below 0, or NaN).
+            // at or below 0; a NaN passes, as in flex's and PyTorch's ReLU).
             // (A select written unconditionally, so that it vectorises.)
             for (d, a) in gx.iter_mut().zip(input) {
-                *d = if *a > 0.0 { *d } else { 0.0 };
+                *d = if passes(*a) { *d } else { 0.0 };
             }
         }
         partial
@@ -366,14 +372,15 @@ pub fn backward(
     (gx, gw)
 }
 
-/// `input`, or its ReLU written into `scratch` when `relu` (`max(v, 0)`:
-/// burn's and PyTorch's ReLU, with a zero gradient at 0).
+/// `input`, or its ReLU written into `scratch` when `relu` (burn-flex's
+/// and PyTorch's ReLU: 0 at or below 0, a NaN passed through; its
+/// gradient is zero at 0).
 fn activated<'a>(input: &'a [f32], relu: bool, scratch: &'a mut Vec<f32>) -> &'a [f32] {
     if !relu {
         return input;
     }
     scratch.clear();
-    scratch.extend(input.iter().map(|&v| v.max(0.0)));
+    scratch.extend(input.iter().map(|&v| if passes(v) { v } else { 0.0 }));
     scratch
 }
 

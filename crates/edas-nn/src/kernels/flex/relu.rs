@@ -18,7 +18,8 @@ use super::filled::CHUNK;
 
 /// Whether the ReLU passes `v` (and its gradient): above 0, or NaN.
 /// (`|`, not `||`, so that the loops stay branch-free and vectorise.)
-fn passes(v: f32) -> bool {
+/// The fused ReLU of the depthwise kernels uses it too.
+pub(super) fn passes(v: f32) -> bool {
     (v > 0.0) | v.is_nan()
 }
 
