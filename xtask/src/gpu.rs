@@ -96,8 +96,11 @@ pub fn tch(args: &[String]) -> Result<()> {
         Some("build") => build().map(|_| ()),
         Some("test") => {
             // Arguments after `test` go to the test binary (`-- --nocapture`).
-            // edas-nn's kernel tests run on flex and LibTorch in this build.
-            let mut extra = vec!["-p", "edas-nn", "--test", "tch", "--test", "kernels"];
+            // edas-nn's kernel and op tests run on flex and LibTorch in this
+            // build (and on wgpu with EDAS_TEST_WGPU=1).
+            let mut extra = vec![
+                "-p", "edas-nn", "--test", "tch", "--test", "kernels", "--test", "ops",
+            ];
             extra.extend(args[1..].iter().map(String::as_str));
             cargo_gpu(&python()?, "test", &extra)
         }

@@ -8,30 +8,24 @@
 //!
 //! Each test runs on `flex` and, when the crate is built with `tch` (`cargo
 //! xtask tch test`), on LibTorch's CPU too (its CUDA with
-//! `EDAS_TCH_DEVICE=cuda`).
+//! `EDAS_TCH_DEVICE=cuda`); with `wgpu` and `EDAS_TEST_WGPU=1`, on CubeCL's
+//! wgpu backend as well (`EDAS_TEST_WGPU=1 cargo xtask tch test`; on a
+//! machine without a GPU, Mesa's OpenGL llvmpipe with
+//! `VK_ICD_FILENAMES=/nonexistent.json`, `docs/gpu.md`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::module::{batch_norm_train, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use common::devices;
 use edas_nn::kernels::{
     batch_norm_stats, depthwise_conv2d, max_pool, pointwise_conv2d, relu_depthwise_conv2d,
     scale_examples,
 };
-
-/// The autodiff devices whose kernels are compiled in.
-fn devices() -> Vec<Device> {
-    #[allow(unused_mut)]
-    let mut devices = vec![Device::flex().autodiff()];
-    #[cfg(feature = "tch")]
-    devices.push(match std::env::var("EDAS_TCH_DEVICE").as_deref() {
-        Ok("cuda") => Device::libtorch_cuda(0).autodiff(),
-        _ => Device::libtorch().autodiff(),
-    });
-    devices
-}
 
 /// Deterministic values in [-1, 1).
 fn values(n: usize, seed: u64) -> Vec<f32> {

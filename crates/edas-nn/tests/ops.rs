@@ -1,8 +1,12 @@
 //! The ops: output shapes (odd sizes included), pooling at borders (and the
 //! CPU's shifted-sum average pooling against burn's kernel), BatchNorm
-//! affinity, per-op parameter counts and a finite-difference gradient check.
+//! affinity, per-op parameter counts and a finite-difference gradient check;
+//! `FactorizedReduce` against its definition on every backend the build has
+//! (`cargo xtask tch test` adds LibTorch, `EDAS_TEST_WGPU=1` wgpu).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use burn::prelude::*;
 use edas_genotype::Primitive;
@@ -279,9 +283,15 @@ fn relaxed_edge_is_the_weighted_sum_of_its_ops() {
 /// outputs and input and weight gradients, on even and odd sizes.
 #[test]
 fn factorized_reduce_equals_its_stride_two_convolutions() {
+    for device in common::devices() {
+        factorized_reduce_on(&device);
+    }
+}
+
+fn factorized_reduce_on(device: &Device) {
     use burn::tensor::ops::PadMode;
     use edas_nn::ops::FactorizedReduce;
-    let device = Device::flex().autodiff();
+    let device = device.clone();
     for [n, c, h, w] in [[2, 3, 8, 8], [2, 3, 7, 5], [1, 3, 1, 1], [3, 3, 6, 9]] {
         let fr = FactorizedReduce::new(c, 4, true, &device);
         let run = |ours: bool| {
@@ -322,7 +332,7 @@ fn factorized_reduce_equals_its_stride_two_convolutions() {
             for (p, q) in a.iter().zip(b.iter()) {
                 assert!(
                     (p - q).abs() <= 1e-4 * (1.0 + q.abs()),
-                    "{:?} {what}: {p} vs {q}",
+                    "{device:?} {:?} {what}: {p} vs {q}",
                     [n, c, h, w]
                 );
             }
