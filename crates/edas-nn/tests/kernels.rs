@@ -269,15 +269,19 @@ fn assert_close_with_nans(got: &[f32], want: &[f32], exact: bool, what: &str) {
 }
 
 /// (input shape, output channels) of a 1x1 convolution: one value, one
-/// channel, odd sizes, more outputs than inputs and fewer, and one large
-/// enough for flex's GEMM to split across threads.
-const PW_CASES: [([usize; 4], usize); 6] = [
+/// channel, odd sizes, more outputs than inputs and fewer, one large
+/// enough for flex's GEMM to split across threads, and two with more
+/// channels than pixels and a batch of whole chunks (flex's weight
+/// gradient then takes one product per chunk of the batch).
+const PW_CASES: [([usize; 4], usize); 8] = [
     ([1, 1, 1, 1], 1),
     ([1, 3, 7, 5], 4),
     ([2, 4, 9, 6], 7),
     ([3, 16, 8, 8], 32),
     ([2, 24, 5, 3], 8),
     ([2, 96, 30, 30], 96),
+    ([8, 40, 2, 3], 24),
+    ([32, 144, 8, 8], 160),
 ];
 
 #[test]
@@ -562,15 +566,17 @@ fn results_do_not_depend_on_the_thread_count() {
         (r.out, r.gx, r.gw)
     };
     assert_eq!(on_threads(1, chain), on_threads(2, chain));
-    let pointwise = || {
-        let device = Device::flex().autodiff();
-        let (dims, c_out) = PW_CASES[5];
-        let x = tensor(dims, 5, &device);
-        let w = tensor([c_out, dims[1], 1, 1], 6, &device);
-        let r = run(&pointwise_conv2d, &x, &w, true, true, 7);
-        (r.out, r.gx, r.gw)
-    };
-    assert_eq!(on_threads(1, pointwise), on_threads(2, pointwise));
+    for case in [PW_CASES[5], PW_CASES[7]] {
+        let pointwise = || {
+            let device = Device::flex().autodiff();
+            let (dims, c_out) = case;
+            let x = tensor(dims, 5, &device);
+            let w = tensor([c_out, dims[1], 1, 1], 6, &device);
+            let r = run(&pointwise_conv2d, &x, &w, true, true, 7);
+            (r.out, r.gx, r.gw)
+        };
+        assert_eq!(on_threads(1, pointwise), on_threads(2, pointwise));
+    }
 }
 
 /// A chain of our ops gives the same output and gradients under burn's

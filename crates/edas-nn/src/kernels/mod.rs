@@ -170,6 +170,17 @@ pub trait Kernels: Backend {
         Self::conv2d(x, weight, None, pointwise_options())
     }
 
+    /// The weight gradient of [`Kernels::pointwise_conv2d`] at input `x`
+    /// (`[N, C_in, H, W]`) for the output gradient `output_grad` (`[N,
+    /// C_out, H, W]`): `[C_out, C_in, 1, 1]`. The default is
+    /// [`per_image_pointwise_weight_grad`].
+    fn pointwise_weight_grad(
+        x: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        per_image_pointwise_weight_grad::<Self>(x, output_grad)
+    }
+
     /// BatchNorm with the batch's own statistics: `(output, mean, biased
     /// variance)`.
     fn batch_norm_stats(
@@ -305,29 +316,35 @@ pub(crate) fn pointwise_options() -> ConvOptions<2> {
     ConvOptions::new([1, 1], [0, 0], [1, 1], 1)
 }
 
-/// Gradients of [`Kernels::pointwise_conv2d`] by the backend's own ops: with
-/// respect to `x` when `weight` is given (the 1x1 convolution of the output
-/// gradient by the transposed weight), with respect to the weight when `x`
-/// is given (one product per image, `grad[n]` times `x[n]` transposed, the
-/// transpose a strided view, summed over the batch in order). The autodiff
-/// op keeps each input only when the other one needs a gradient, as burn's
-/// matrix product does.
-pub(crate) fn pointwise_backward<B: Backend>(
+/// [`Kernels::pointwise_weight_grad`] by the backend's own ops: one product
+/// per image, `grad[n]` times `x[n]` transposed (the transpose a strided
+/// view), summed over the batch in order.
+pub(crate) fn per_image_pointwise_weight_grad<B: Backend>(
+    x: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let [n, c_in, h, w] = x.shape().dims();
+    let c_out = output_grad.shape().dims::<4>()[1];
+    let g = B::float_reshape(output_grad, Shape::new([n, c_out, h * w]));
+    let xt = B::float_swap_dims(B::float_reshape(x, Shape::new([n, c_in, h * w])), 1, 2);
+    let per_image = B::float_matmul(g, xt);
+    B::float_reshape(
+        B::float_sum_dim(per_image, 0),
+        Shape::new([c_out, c_in, 1, 1]),
+    )
+}
+
+/// Gradients of [`Kernels::pointwise_conv2d`]: with respect to `x` when
+/// `weight` is given (the 1x1 convolution of the output gradient by the
+/// transposed weight), with respect to the weight when `x` is given
+/// ([`Kernels::pointwise_weight_grad`]). The autodiff op keeps each input
+/// only when the other one needs a gradient, as burn's matrix product does.
+pub(crate) fn pointwise_backward<B: Kernels>(
     x: Option<FloatTensor<B>>,
     weight: Option<FloatTensor<B>>,
     output_grad: FloatTensor<B>,
 ) -> (Option<FloatTensor<B>>, Option<FloatTensor<B>>) {
-    let gw = x.map(|x| {
-        let [n, c_in, h, w] = x.shape().dims();
-        let c_out = output_grad.shape().dims::<4>()[1];
-        let g = B::float_reshape(output_grad.clone(), Shape::new([n, c_out, h * w]));
-        let xt = B::float_swap_dims(B::float_reshape(x, Shape::new([n, c_in, h * w])), 1, 2);
-        let per_image = B::float_matmul(g, xt);
-        B::float_reshape(
-            B::float_sum_dim(per_image, 0),
-            Shape::new([c_out, c_in, 1, 1]),
-        )
-    });
+    let gw = x.map(|x| B::pointwise_weight_grad(x, output_grad.clone()));
     let gx = weight.map(|w| {
         B::conv2d(
             output_grad,

@@ -1,6 +1,7 @@
 //! [`Kernels`] on burn's `flex` CPU backend: our kernels over the tensors'
 //! `f32` buffers ([`depthwise`], [`batch_norm`], [`max_pool`], [`relu`],
-//! [`scale`]).
+//! [`scale`]), and the 1x1 convolution's weight gradient as flex's batched
+//! product over chunks of the batch when the channels outnumber the pixels.
 //!
 //! Tensors of another dtype, and shapes the kernels do not cover, go to the
 //! default bodies (flex's own ops), so nothing is refused here.
@@ -15,14 +16,19 @@ pub mod strided;
 
 use burn::backend::Flex;
 use burn::backend::TensorMetadata;
-use burn::backend::ops::{ActivationOps, ConvOptions, ModuleOps};
+use burn::backend::ops::{ActivationOps, ConvOptions, FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::{DType, Shape, TensorData};
 
 use super::Kernels;
 use depthwise::Geometry;
 
 type T = FloatTensor<Flex>;
+
+/// The chunks of the batch that [`Kernels::pointwise_weight_grad`] on flex
+/// makes one product each, when the batch divides into them (a fixed
+/// number, so that results do not depend on the thread count).
+const WEIGHT_GRAD_CHUNKS: usize = 8;
 
 /// `t` as a contiguous `f32` tensor (copied if it was strided: in parallel
 /// by [`strided::gather`] unless a stride is negative), or `None` for
@@ -318,6 +324,49 @@ impl Kernels for Flex {
             return gc;
         }
         tensor(relu::backward(values(&xc), values(&gc)), &dims)
+    }
+
+    fn pointwise_weight_grad(x: T, output_grad: T) -> T {
+        let (Some([n, c_in, h, w]), Some([_, c_out, _, _])) = (dims4(&x), dims4(&output_grad))
+        else {
+            return super::per_image_pointwise_weight_grad::<Flex>(x, output_grad);
+        };
+        let hw = h * w;
+        // One product per image writes, then sums, `N * C_out * C_in`
+        // values on the calling thread; one product per chunk of the batch
+        // first copies both inputs (`N * HW * (C_in + C_out)` values, on the
+        // pool). The copies win when the channels outnumber the pixels.
+        let chunked = n % WEIGHT_GRAD_CHUNKS == 0 && c_out * c_in > hw * (c_in + c_out);
+        let (true, Some(xc), Some(gc)) = (
+            chunked,
+            contiguous_f32(x.clone()),
+            contiguous_f32(output_grad.clone()),
+        ) else {
+            return super::per_image_pointwise_weight_grad::<Flex>(x, output_grad);
+        };
+        drop((x, output_grad));
+        let chunks = WEIGHT_GRAD_CHUNKS;
+        let m = n / chunks;
+        // `[chunks, C, m * HW]`: each chunk's `m` images side by side, per
+        // channel.
+        let grouped = |t: &T, c: usize| {
+            let v = strided::gather(
+                values(t),
+                &[chunks, c, m, hw],
+                &[m * c * hw, hw, c * hw, 1],
+                0,
+            );
+            tensor(v, &[chunks, c, m * hw])
+        };
+        let xt = Flex::float_swap_dims(grouped(&xc, c_in), 1, 2);
+        // `chunks` products, each on one thread (flex's batched product runs
+        // its batch in parallel, each product unsplit, so the sums do not
+        // depend on the number of threads), added in order.
+        let per_chunk = Flex::float_matmul(grouped(&gc, c_out), xt);
+        Flex::float_reshape(
+            Flex::float_sum_dim(per_chunk, 0),
+            Shape::new([c_out, c_in, 1, 1]),
+        )
     }
 
     fn scale_examples(x: T, scales: T) -> T {
