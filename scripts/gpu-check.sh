@@ -95,7 +95,6 @@ fi
 
 log() { echo "$*" | tee -a "$LOG"; }
 log "== gpu-check $(date -u +%FT%TZ) on $(hostname)"
-log "binary: $BIN ($("$BIN" --version 2>&1 | head -1))"
 log "devices: $DEVICES"
 if [ "$HAVE_SMI" = 1 ]; then
     CARD=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -1)
@@ -115,6 +114,8 @@ if [ -n "$TORCH_LIB" ]; then
 else
     log "torch: not found with $PY (the tch devices and the PyTorch row will fail)"
 fi
+# (After LibTorch is on the library path: the binary links it.)
+log "binary: $BIN ($("$BIN" --version 2>&1 | head -1))"
 
 # Vulkan: the kit carries the loader (Debian's libvulkan1) for machines
 # without one; unpacked into / only when none is installed and we are root.
