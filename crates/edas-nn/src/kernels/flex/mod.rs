@@ -336,9 +336,11 @@ impl Kernels for Flex {
         // values on the calling thread; one product per chunk of the batch
         // first copies both inputs (`N * HW * (C_in + C_out)` values, on the
         // pool). The copies win when the channels outnumber the pixels.
-        let chunked = n % WEIGHT_GRAD_CHUNKS == 0 && c_out * c_in > hw * (c_in + c_out);
-        let (true, Some(xc), Some(gc)) = (
-            chunked,
+        // (Decided before any copy: most calls take the per-image path.)
+        if n % WEIGHT_GRAD_CHUNKS != 0 || c_out * c_in <= hw * (c_in + c_out) {
+            return super::per_image_pointwise_weight_grad::<Flex>(x, output_grad);
+        }
+        let (Some(xc), Some(gc)) = (
             contiguous_f32(x.clone()),
             contiguous_f32(output_grad.clone()),
         ) else {
