@@ -373,14 +373,14 @@ impl Kernels for Flex {
 
     fn scale_examples(x: T, scales: T) -> T {
         let dims: Vec<usize> = x.shape().iter().copied().collect();
-        let covered = dims.first() == Some(&scales.shape().num_elements());
-        let (true, Some(mut xc), Some(sc)) = (
-            covered,
-            contiguous_f32(x.clone()),
-            contiguous_f32(scales.clone()),
-        ) else {
-            // Another dtype, or not one scale per example: flex's product
-            // (which refuses shapes that do not broadcast).
+        // Not one scale per example: flex's product (which refuses shapes
+        // that do not broadcast), decided before any copy.
+        if dims.first() != Some(&scales.shape().num_elements()) {
+            return super::broadcast_scale::<Flex>(x, scales);
+        }
+        let (Some(mut xc), Some(sc)) = (contiguous_f32(x.clone()), contiguous_f32(scales.clone()))
+        else {
+            // Another dtype.
             return super::broadcast_scale::<Flex>(x, scales);
         };
         // `xc` may now be the input's only owner: then it is scaled in place.
