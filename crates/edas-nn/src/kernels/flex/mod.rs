@@ -79,6 +79,48 @@ fn dims4(t: &T) -> Option<[usize; 4]> {
     (s.num_dims() == 4).then(|| [s[0], s[1], s[2], s[3]])
 }
 
+/// [`Kernels::pointwise_weight_grad`] as one product per chunk of the batch
+/// ([`WEIGHT_GRAD_CHUNKS`]), or `None` where the per-image product is the
+/// better one (or the shapes or dtype are not ours).
+///
+/// One product per image writes, then sums, `N * C_out * C_in` values on
+/// the calling thread; one product per chunk first copies both inputs
+/// channels-first (`N * HW * (C_in + C_out)` values, on the pool). The
+/// copies win when the channels outnumber the pixels. Each chunk's product
+/// runs on one thread (flex's batched product runs its batch in parallel,
+/// each product unsplit), and they are added in order, so the sums do not
+/// depend on the number of threads.
+fn chunked_weight_grad(x: &T, output_grad: &T) -> Option<T> {
+    let ([n, c_in, h, w], [_, c_out, _, _]) = (dims4(x)?, dims4(output_grad)?);
+    let (chunks, hw) = (WEIGHT_GRAD_CHUNKS, h * w);
+    // Decided before any copy: most calls take the per-image path.
+    if n % chunks != 0 || c_out * c_in <= hw * (c_in + c_out) {
+        return None;
+    }
+    let (xc, gc) = (
+        contiguous_f32(x.clone())?,
+        contiguous_f32(output_grad.clone())?,
+    );
+    let m = n / chunks;
+    // `[chunks, C, m * HW]`: each chunk's `m` images side by side, per
+    // channel.
+    let grouped = |t: &T, c: usize| {
+        let v = strided::gather(
+            values(t),
+            &[chunks, c, m, hw],
+            &[m * c * hw, hw, c * hw, 1],
+            0,
+        );
+        tensor(v, &[chunks, c, m * hw])
+    };
+    let xt = Flex::float_swap_dims(grouped(&xc, c_in), 1, 2);
+    let per_chunk = Flex::float_matmul(grouped(&gc, c_out), xt);
+    Some(Flex::float_reshape(
+        Flex::float_sum_dim(per_chunk, 0),
+        Shape::new([c_out, c_in, 1, 1]),
+    ))
+}
+
 /// The geometry of a depthwise convolution of `x` by `w`, if ours covers it.
 fn depthwise_geometry(x: &T, w: &T, options: &ConvOptions<2>) -> Option<Geometry> {
     let dims = dims4(x)?;
@@ -327,48 +369,8 @@ impl Kernels for Flex {
     }
 
     fn pointwise_weight_grad(x: T, output_grad: T) -> T {
-        let (Some([n, c_in, h, w]), Some([_, c_out, _, _])) = (dims4(&x), dims4(&output_grad))
-        else {
-            return super::per_image_pointwise_weight_grad::<Flex>(x, output_grad);
-        };
-        let hw = h * w;
-        // One product per image writes, then sums, `N * C_out * C_in`
-        // values on the calling thread; one product per chunk of the batch
-        // first copies both inputs (`N * HW * (C_in + C_out)` values, on the
-        // pool). The copies win when the channels outnumber the pixels.
-        // (Decided before any copy: most calls take the per-image path.)
-        if n % WEIGHT_GRAD_CHUNKS != 0 || c_out * c_in <= hw * (c_in + c_out) {
-            return super::per_image_pointwise_weight_grad::<Flex>(x, output_grad);
-        }
-        let (Some(xc), Some(gc)) = (
-            contiguous_f32(x.clone()),
-            contiguous_f32(output_grad.clone()),
-        ) else {
-            return super::per_image_pointwise_weight_grad::<Flex>(x, output_grad);
-        };
-        drop((x, output_grad));
-        let chunks = WEIGHT_GRAD_CHUNKS;
-        let m = n / chunks;
-        // `[chunks, C, m * HW]`: each chunk's `m` images side by side, per
-        // channel.
-        let grouped = |t: &T, c: usize| {
-            let v = strided::gather(
-                values(t),
-                &[chunks, c, m, hw],
-                &[m * c * hw, hw, c * hw, 1],
-                0,
-            );
-            tensor(v, &[chunks, c, m * hw])
-        };
-        let xt = Flex::float_swap_dims(grouped(&xc, c_in), 1, 2);
-        // `chunks` products, each on one thread (flex's batched product runs
-        // its batch in parallel, each product unsplit, so the sums do not
-        // depend on the number of threads), added in order.
-        let per_chunk = Flex::float_matmul(grouped(&gc, c_out), xt);
-        Flex::float_reshape(
-            Flex::float_sum_dim(per_chunk, 0),
-            Shape::new([c_out, c_in, 1, 1]),
-        )
+        chunked_weight_grad(&x, &output_grad)
+            .unwrap_or_else(|| super::per_image_pointwise_weight_grad::<Flex>(x, output_grad))
     }
 
     fn scale_examples(x: T, scales: T) -> T {
