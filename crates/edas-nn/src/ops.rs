@@ -15,6 +15,7 @@ use burn::tensor::ops::PadMode;
 use edas_genotype::Primitive;
 
 use crate::conv::{conv_forward, relu_conv_forward};
+use crate::pointwise::pointwise_forward;
 
 /// BatchNorm over channels, affine or not. PyTorch's defaults: momentum 0.1,
 /// epsilon 1e-5. The running variance is the biased batch variance (burn's
@@ -266,9 +267,10 @@ impl FactorizedReduce {
     pub fn forward_activated(&self, x: Tensor<4>) -> Tensor<4> {
         let [_, _, h, w] = x.dims();
         // A 1x1 convolution at stride 2 reads every other row and column:
-        // they are taken as a strided view, then convolved at stride 1 by
-        // our 1x1 op (on flex, burn's stride-2 convolution gathered its
-        // columns and ran its backward on the calling thread).
+        // they are taken as a strided view, then convolved at stride 1 as
+        // every 1x1 convolution is ([`pointwise_forward`]; on flex, burn's
+        // stride-2 convolution gathered its columns and ran its backward on
+        // the calling thread). `ConvSpec` makes no bias.
         let even = x.clone().slice(burn::tensor::s![.., .., 0..h;2, 0..w;2]);
         // The second branch reads `x[1::2, 1::2]`, and zeros past an odd
         // edge (DARTS' shifted, padded input).
@@ -280,25 +282,12 @@ impl FactorizedReduce {
         };
         let out = Tensor::cat(
             vec![
-                subsampled_pointwise(&self.conv1, even),
-                subsampled_pointwise(&self.conv2, odd),
+                pointwise_forward(&self.conv1, even),
+                pointwise_forward(&self.conv2, odd),
             ],
             1,
         );
         self.bn.forward(out)
-    }
-}
-
-/// A 1x1 convolution `conv` (any stride) of an input already taken at its
-/// stride: [`crate::kernels::pointwise_conv2d`], then the bias if any.
-fn subsampled_pointwise(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    let y = crate::kernels::pointwise_conv2d(x, conv.weight.val());
-    match &conv.bias {
-        Some(b) => {
-            let [c_out] = b.dims();
-            y.add(b.val().reshape([1, c_out, 1, 1]))
-        }
-        None => y,
     }
 }
 

@@ -35,6 +35,8 @@ pub fn is_pointwise(conv: &Conv2d) -> bool {
 
 /// `conv.forward(x)` for a plain 1x1 convolution ([`is_pointwise`]): on
 /// `flex` our op, elsewhere (and with `EDAS_KERNELS=burn`) a matrix product.
+/// Only the weight is read, so a strided 1x1 convolution without bias is
+/// this of its input taken at the stride (`FactorizedReduce`).
 pub fn pointwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     let [n, c, h, w] = x.dims();
     let [c_out, c_in, _, _] = conv.weight.dims();
