@@ -3,8 +3,9 @@
 //! the resident memory after the forward pass (the kept tensors plus the
 //! output) and the peak over forward and backward, for each op alone, for
 //! a relaxed edge in a weight step (alpha constant) and in an architecture
-//! step (weights constant, alpha tracked), and each op under the
-//! architecture step's constant weights.
+//! step (weights constant, alpha tracked), the same relaxed edge
+//! differentiated one op at a time (as `backward_recomputing` does), and
+//! each op under the architecture step's constant weights.
 //!
 //! ```text
 //! MALLOC_MMAP_THRESHOLD_=65536 cargo run --release -p edas-nn --example retained
@@ -82,6 +83,40 @@ fn main() {
             .forward(x, &EdgeWeighting::Relaxed(wt.clone()))
             .unwrap()
     });
+    // The relaxed edge as `backward_recomputing` differentiates it: one op
+    // at a time, each op's forward and backward before the next op runs,
+    // the input's gradient summed over the ops.
+    let measure_parts = |label: &str, module: &MixedEdge, weighting: &EdgeWeighting| {
+        let x = x0.clone().detach().require_grad();
+        let base = status("VmRSS");
+        reset_peak();
+        let mut gx: Option<Tensor<4>> = None;
+        for part in module.parts(weighting) {
+            let y = module.forward_part(x.clone(), weighting, part).unwrap();
+            let mut grads = y.sum().backward();
+            let g = x.grad_remove(&mut grads).unwrap();
+            gx = Some(match gx {
+                Some(sum) => sum.add(g),
+                None => g,
+            });
+        }
+        let peak = status("VmHWM");
+        drop(gx);
+        println!(
+            "{label:>16}: one op at a time, step peak {:5.2} A",
+            (peak - base) as f64 / unit
+        );
+    };
+    measure_parts(
+        "relaxed (weight)",
+        &edge,
+        &EdgeWeighting::Relaxed(w.clone().detach().set_require_grad(false)),
+    );
+    measure_parts(
+        "relaxed (arch)",
+        &frozen,
+        &EdgeWeighting::Relaxed(wt.clone()),
+    );
     let frozen2 = untracked(&edge);
     for p in Primitive::ALL {
         measure(&format!("arch {p}"), &|x| {

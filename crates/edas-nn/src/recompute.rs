@@ -7,16 +7,21 @@
 //! Kept for backward the usual way, their activations cost about as much as
 //! the rest of the cell (`docs/performance.md`). Here the relaxed edges run
 //! without autodiff in the forward pass (their output enters the graph as a
-//! constant) and run again, one edge at a time, when the backward pass
-//! reaches them, so their activations live only while that edge is being
-//! differentiated.
+//! constant) and run again when the backward pass reaches them, one op at a
+//! time, each op differentiated before the next one runs, so that only one
+//! op's activations are alive at once.
 //!
 //! The backward pass is taken in segments: every cell state (preprocessed
-//! inputs, nodes, cell output) is a leaf of the segment that consumes it, and
-//! the segments are differentiated in reverse order, each seeded with the
-//! gradient its output has collected from the later segments. A state is the
-//! same buffer as its leaf (no copy), so the only memory added is states that
-//! the ordinary graph would not have kept.
+//! inputs, the nodes that later edges or a relaxed edge use, cell output) is
+//! a leaf of the segments that consume it, and the segments are
+//! differentiated in reverse order, each seeded with the gradient its output
+//! has collected from the later segments. A state is the same buffer as its
+//! leaf (no copy), but the tape holds it until the backward pass reaches it,
+//! where the ordinary graph lets go of what no op keeps. So a node that only
+//! the cell's concatenation uses is not a state: its graph ends in the
+//! concatenation and is differentiated with it (`NodeValue::Inline`). The
+//! memory added is then the states that no op keeps, such as a node that
+//! only `skip_connect` reads, or the node a relaxed edge feeds.
 //!
 //! The result equals an ordinary `loss.backward()` up to floating-point
 //! summation order (tests: `crates/edas-nn/tests/recompute.rs`). BatchNorm
@@ -149,8 +154,37 @@ enum Producer {
         cell: usize,
         edge: usize,
     },
-    /// The channel-wise concatenation of `inputs`.
-    Cat { inputs: Vec<usize> },
+    /// The channel-wise concatenation of equal parts, the states `inputs`
+    /// (`None` for a part that needs no gradient).
+    Cat { inputs: Vec<Option<usize>> },
+}
+
+/// A node of a cell in the forward pass.
+enum NodeValue {
+    /// A state of the tape (a leaf of the segments that use it).
+    State(usize),
+    /// A node that only the cell's concatenation uses, kept as its graph
+    /// (from the states `inputs` through the edges `edges`) and
+    /// differentiated with the concatenation. Were it a state, the tape
+    /// would keep it until the backward pass reaches it, where an ordinary
+    /// graph lets it go after the concatenation.
+    Inline {
+        value: Tensor<4>,
+        inputs: Vec<usize>,
+        edges: Vec<usize>,
+    },
+}
+
+impl NodeValue {
+    /// The state, for a node that later edges use.
+    fn state(&self) -> usize {
+        match self {
+            NodeValue::State(id) => *id,
+            NodeValue::Inline { .. } => {
+                unreachable!("an edge that is on reads a node kept as a state")
+            }
+        }
+    }
 }
 
 struct State {
@@ -310,9 +344,16 @@ struct Pass<'a> {
 }
 
 impl Pass<'_> {
-    /// Node `node` of cell `i` from the states `ids` (the cell's inputs and
-    /// earlier nodes); returns the node's state.
-    fn node(&mut self, i: usize, node: usize, ids: &[usize], drop: Option<DropPath>) -> usize {
+    /// Node `node` of cell `i` from the cell's inputs and earlier nodes
+    /// `ids`; a state of the tape when later edges or a relaxed edge need
+    /// one ([`NodeValue`]).
+    fn node(
+        &mut self,
+        i: usize,
+        node: usize,
+        ids: &[NodeValue],
+        drop: Option<DropPath>,
+    ) -> NodeValue {
         let cell = &self.net.cells[i];
         let kind = CellKind::of(cell.reduction);
         let cell_weights = self.leaves.weights.cell(kind);
@@ -321,11 +362,12 @@ impl Pass<'_> {
         let mut graph: Option<Tensor<4>> = None;
         let mut constant: Option<Tensor<4>> = None;
         let (mut inputs, mut edges, mut relaxed) = (Vec::new(), Vec::new(), Vec::new());
-        for (input, &id) in ids.iter().enumerate().take(node) {
+        for (input, value) in ids.iter().enumerate().take(node) {
             let e = Edge { node, input }.index();
             match &cell_weights[e] {
                 EdgeWeighting::Off => {}
                 EdgeWeighting::Relaxed(w) => {
+                    let id = value.state();
                     let edge = on_inner(&cell.edges[e]);
                     let weighting = EdgeWeighting::Relaxed(w.clone().inner());
                     if let Some(y) = edge.forward(self.tape.leaf(id).inner(), &weighting) {
@@ -334,6 +376,7 @@ impl Pass<'_> {
                     relaxed.push((id, e));
                 }
                 weighting => {
+                    let id = value.state();
                     let drop = drop.map(|d| (d, i));
                     if let Some(y) = cell.edge_output(e, self.tape.leaf(id), weighting, drop) {
                         accumulate(&mut graph, y);
@@ -342,6 +385,25 @@ impl Pass<'_> {
                     }
                 }
             }
+        }
+        let later_use = (node + 1..NUM_INPUT_STATES + cell.num_nodes()).any(|later| {
+            cell_weights[Edge {
+                node: later,
+                input: node,
+            }
+            .index()]
+            .is_on()
+        });
+        if !later_use && relaxed.is_empty() {
+            let value = match graph {
+                Some(g) => g,
+                None => cell.zero_node(node, self.tape.leaf(ids[0].state())),
+            };
+            return NodeValue::Inline {
+                value,
+                inputs,
+                edges,
+            };
         }
         let relaxed_needs_grad = relaxed.iter().any(|&(input, e)| {
             self.net_tracked || self.tape.requires_grad(input) || self.leaves.is_tracked(kind, e)
@@ -361,7 +423,7 @@ impl Pass<'_> {
                 out
             }
             (None, Some(c)) => c.autodiff(),
-            (None, None) => cell.zero_node(node, self.tape.leaf(ids[0])),
+            (None, None) => cell.zero_node(node, self.tape.leaf(ids[0].state())),
         };
         producers.extend(relaxed.into_iter().map(|(input, edge)| Producer::Relaxed {
             input,
@@ -369,7 +431,63 @@ impl Pass<'_> {
             edge,
         }));
         let needs_grad = value.is_tracked() || relaxed_needs_grad;
-        self.tape.push(value, needs_grad, producers)
+        NodeValue::State(self.tape.push(value, needs_grad, producers))
+    }
+
+    /// Cell `i`'s output, the concatenation of its nodes; returns its state.
+    fn cat(&mut self, i: usize, nodes: Vec<NodeValue>) -> usize {
+        let tape = &mut self.tape;
+        let tracked = nodes.iter().any(|n| match n {
+            NodeValue::State(id) => tape.requires_grad(*id),
+            NodeValue::Inline { value, .. } => value.is_tracked(),
+        });
+        let inline_tracked = nodes
+            .iter()
+            .any(|n| matches!(n, NodeValue::Inline { value, .. } if value.is_tracked()));
+        if !inline_tracked {
+            // Every part is a state or a constant: the backward only splits
+            // the gradient.
+            let mut parts = Vec::with_capacity(nodes.len());
+            let mut inputs = Vec::with_capacity(nodes.len());
+            for n in nodes {
+                match n {
+                    NodeValue::State(id) => {
+                        parts.push(tape.leaf(id).inner());
+                        inputs.push(Some(id));
+                    }
+                    NodeValue::Inline { value, .. } => {
+                        parts.push(value.inner());
+                        inputs.push(None);
+                    }
+                }
+            }
+            let out = Tensor::cat(parts, 1);
+            return tape.push(out.autodiff(), tracked, vec![Producer::Cat { inputs }]);
+        }
+        // The inline nodes' graphs end here: one segment differentiates the
+        // concatenation and them.
+        let mut parts = Vec::with_capacity(nodes.len());
+        let (mut inputs, mut edges) = (Vec::new(), Vec::new());
+        for n in nodes {
+            match n {
+                NodeValue::State(id) => {
+                    parts.push(tape.leaf(id));
+                    inputs.push(id);
+                }
+                NodeValue::Inline {
+                    value,
+                    inputs: node_inputs,
+                    edges: node_edges,
+                } => {
+                    parts.push(value);
+                    inputs.extend(node_inputs);
+                    edges.extend(node_edges);
+                }
+            }
+        }
+        inputs.sort_unstable();
+        inputs.dedup();
+        tape.push_graph(Tensor::cat(parts, 1), inputs, Part::Edges(i, edges))
     }
 
     /// Differentiates one segment whose output has gradient `grad`: the
@@ -383,7 +501,7 @@ impl Pass<'_> {
         inputs: &[usize],
         visit: impl FnOnce(&mut Collect<'_>),
     ) {
-        let mut grads = out.mul(grad.clone()).sum().backward();
+        let mut grads = crate::kernels::backward_seeded(out, grad.clone());
         visit(&mut Collect {
             grads: &mut grads,
             into: &mut self.params,
@@ -420,23 +538,28 @@ impl Pass<'_> {
                 }
                 Producer::Relaxed { input, cell, edge } => {
                     let kind = CellKind::of(net.cells[cell].reduction);
-                    let weighting = &self.leaves.weights.cell(kind)[edge];
+                    let weighting = self.leaves.weights.cell(kind)[edge].clone();
+                    let module = &net.cells[cell].edges[edge];
+                    // One op at a time, each differentiated before the next
+                    // runs, so that only one op's activations are alive.
                     // Run even without a gradient: the forward pass left this
                     // edge's BatchNorm statistics to this run.
-                    let module = &net.cells[cell].edges[edge];
-                    let Some(y) = module.forward(self.tape.leaf(input), weighting) else {
-                        continue;
-                    };
-                    let Some(grad) = &grad else { continue };
-                    if y.is_tracked() {
-                        self.segment(y, grad, &[input], |c| module.visit(c));
+                    for part in module.parts(&weighting) {
+                        let Some(y) = module.forward_part(self.tape.leaf(input), &weighting, part)
+                        else {
+                            continue;
+                        };
+                        let Some(grad) = &grad else { continue };
+                        if y.is_tracked() {
+                            self.segment(y, grad, &[input], |c| module.visit_part(part, c));
+                        }
                     }
                 }
                 Producer::Cat { inputs } => {
                     let Some(grad) = &grad else { continue };
                     let parts = grad.clone().chunk(inputs.len(), 1);
                     for (id, g) in inputs.into_iter().zip(parts) {
-                        if self.tape.requires_grad(id) {
+                        if let Some(id) = id.filter(|&id| self.tape.requires_grad(id)) {
                             self.tape.add_grad(id, g);
                         }
                     }
@@ -492,17 +615,13 @@ impl SearchNetwork {
             let tape = &mut pass.tape;
             let p0 = tape.push_graph(cell.pre0.forward(tape.leaf(s0)), vec![s0], Part::Pre0(i));
             let p1 = tape.push_graph(cell.pre1.forward(tape.leaf(s1)), vec![s1], Part::Pre1(i));
-            let mut ids = vec![p0, p1];
+            let mut ids = vec![NodeValue::State(p0), NodeValue::State(p1)];
             for node in NUM_INPUT_STATES..NUM_INPUT_STATES + cell.num_nodes() {
-                let id = pass.node(i, node, &ids, drop);
-                ids.push(id);
+                let value = pass.node(i, node, &ids, drop);
+                ids.push(value);
             }
-            let tape = &mut pass.tape;
             let nodes = ids.split_off(NUM_INPUT_STATES);
-            let needs_grad = nodes.iter().any(|&n| tape.requires_grad(n));
-            let out = Tensor::cat(nodes.iter().map(|&n| tape.leaf(n).inner()).collect(), 1);
-            let producers = vec![Producer::Cat { inputs: nodes }];
-            (s0, s1) = (s1, tape.push(out.autodiff(), needs_grad, producers));
+            (s0, s1) = (s1, pass.cat(i, nodes));
         }
 
         // The head, and the start of the backward pass.

@@ -236,6 +236,16 @@ pub fn channel_shuffle(x: Tensor<4>, groups: usize) -> Tensor<4> {
         .reshape([n, c, h, w])
 }
 
+/// A part of a mixed edge's output that can be computed and differentiated
+/// on its own ([`MixedEdge::parts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EdgePart {
+    /// The whole edge ([`MixedEdge::forward`]).
+    Whole,
+    /// One op's weighted output, by its entry in [`MixedEdge::ops`].
+    Op(usize),
+}
+
 impl MixedEdge {
     /// All 8 ops on `c` channels at `stride`, in search mode.
     pub fn new_search(c: usize, stride: usize, device: &Device) -> MixedEdge {
@@ -288,6 +298,53 @@ impl MixedEdge {
         edge_forward(x, weighting, self.partial, self.stride, |x, w| {
             self.forward_ops(x, w)
         })
+    }
+
+    /// The parts whose outputs sum to the edge's output under `weighting`:
+    /// each op other than `none` of a `Relaxed` edge on all its channels,
+    /// else the whole edge. Differentiating the parts one after the other
+    /// keeps one op's activations alive at a time instead of all of them
+    /// (`backward_recomputing`).
+    pub fn parts(&self, weighting: &EdgeWeighting) -> Vec<EdgePart> {
+        match weighting {
+            EdgeWeighting::Relaxed(_) if self.partial <= 1 => (0..self.ops.len())
+                .filter(|&k| !self.ops[k].is_zero())
+                .map(EdgePart::Op)
+                .collect(),
+            _ => vec![EdgePart::Whole],
+        }
+    }
+
+    /// The output of one part ([`MixedEdge::parts`]) of the edge under
+    /// `weighting`: for [`EdgePart::Op`], the op's output scaled by its
+    /// weight, as [`MixedEdge::forward`] adds it (`None` unless
+    /// `weighting` is `Relaxed`).
+    pub fn forward_part(
+        &self,
+        x: Tensor<4>,
+        weighting: &EdgeWeighting,
+        part: EdgePart,
+    ) -> Option<Tensor<4>> {
+        match (part, weighting) {
+            (EdgePart::Whole, _) => self.forward(x, weighting),
+            (EdgePart::Op(k), EdgeWeighting::Relaxed(weights)) => {
+                let op = self.ops.get(k)?;
+                Some(scale_by(op.forward(x), weights, self.primitives[k].index()))
+            }
+            (EdgePart::Op(_), _) => None,
+        }
+    }
+
+    /// Visits the parameters of one part ([`MixedEdge::parts`]).
+    pub fn visit_part<V: burn::module::ModuleVisitor>(&self, part: EdgePart, visitor: &mut V) {
+        match part {
+            EdgePart::Whole => self.visit(visitor),
+            EdgePart::Op(k) => {
+                if let Some(op) = self.ops.get(k) {
+                    op.visit(visitor);
+                }
+            }
+        }
     }
 
     /// The ops' weighted output on `x` (all of an edge's input channels, or

@@ -23,8 +23,8 @@ use burn::tensor::module::{batch_norm_train, conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use common::devices;
 use edas_nn::kernels::{
-    batch_norm_stats, depthwise_conv2d, max_pool, pointwise_conv2d, relu_depthwise_conv2d,
-    scale_examples,
+    backward_seeded, batch_norm_stats, depthwise_conv2d, max_pool, pointwise_conv2d,
+    relu_depthwise_conv2d, scale_examples,
 };
 
 /// Deterministic values in [-1, 1).
@@ -506,6 +506,38 @@ fn scaling_examples_equals_burns_product() {
                 }
             }
         }
+    }
+}
+
+/// A backward pass seeded with a known output gradient equals the backward
+/// of `sum(out * grad)`, to the bit: the gradients of a leaf under a graph
+/// (a product with a tracked weight, a ReLU, a sum over channels), of the
+/// weight, and none for an untracked input.
+#[test]
+fn seeded_backward_equals_a_weighted_sum() {
+    for device in devices() {
+        let x = tensor([3, 4, 5, 2], 41, &device).require_grad();
+        let w = tensor([1, 4, 1, 1], 42, &device).require_grad();
+        let constant = tensor([3, 4, 5, 2], 43, &device);
+        let out = |x: &Tensor<4>, w: &Tensor<4>| {
+            let y = relu(x.clone().mul(w.clone())).add(constant.clone());
+            y.clone().add(y.sum_dim(1))
+        };
+        let grad = tensor([3, 4, 5, 2], 44, &device);
+        let mut want = out(&x, &w).mul(grad.clone()).sum().backward();
+        let mut got = backward_seeded(out(&x, &w), grad.clone());
+        let what = format!("{device:?}: seeded backward");
+        for (t, name) in [(&x, "x"), (&w, "w")] {
+            let a = host(t.grad_remove(&mut got).expect("a gradient"));
+            let b = host(t.grad_remove(&mut want).expect("a gradient"));
+            assert!(a.iter().any(|v| *v != 0.0), "{what}: {name} has a gradient");
+            assert_eq!(
+                a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                b.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{what}: {name}"
+            );
+        }
+        assert!(constant.grad_remove(&mut got).is_none(), "{what}: constant");
     }
 }
 

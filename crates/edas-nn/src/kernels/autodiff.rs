@@ -17,7 +17,7 @@
 //! chosen to recompute.
 
 use burn::backend::AutodiffBackend;
-use burn::backend::Backend;
+use burn::backend::{Backend, TensorMetadata};
 use std::any::TypeId;
 
 use burn::backend::autodiff::{
@@ -356,6 +356,45 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
                 prep.finish(state, B::rectify(x.into_primitive()))
             }
             OpsKind::UnTracked(prep) => prep.finish(B::rectify(x.into_primitive())),
+        }
+    }
+
+    fn grad_seed(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        /// Hands the stored gradient to `x`; the scalar's own gradient (1
+        /// at the root of a backward pass) is dropped.
+        #[derive(Debug)]
+        struct SeedBackward;
+
+        impl<B: Backend> Backward<B, 1> for SeedBackward {
+            type State = FloatTensor<B>;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _checkpointer: &mut Checkpointer,
+            ) {
+                let [node_x] = ops.parents;
+                drop(grads.consume::<B>(&ops.node));
+                if let Some(node) = node_x {
+                    grads.register::<B>(node.id, ops.state);
+                }
+            }
+        }
+
+        let grad = grad.into_primitive();
+        let (device, dtype) = (x.primitive().device(), x.primitive().dtype());
+        let zero = || B::float_zeros(burn::tensor::Shape::new([1]), &device, dtype.into());
+        match SeedBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let out = zero();
+                prep.finish(grad, out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(zero()),
         }
     }
 

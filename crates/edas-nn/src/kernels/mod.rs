@@ -19,7 +19,8 @@
 //!   ([`flex`]);
 //! - LibTorch (`tch`, `tch-cuda`): PyTorch's own kernels, forward and
 //!   backward, a tracked convolution or BatchNorm differentiated from
-//!   LibTorch's own autograd record of its forward ([`tch`]);
+//!   LibTorch's own autograd record of its forward (module `kernels::tch`,
+//!   built with the `tch` feature);
 //! - every other backend (CubeCL, ndarray): the trait's default bodies, which
 //!   call the backend's own `ModuleOps` (exactly what the burn ops called
 //!   before; burn-cubecl has its own convolution backward).
@@ -173,7 +174,7 @@ pub trait Kernels: Backend {
     /// The weight gradient of [`Kernels::pointwise_conv2d`] at input `x`
     /// (`[N, C_in, H, W]`) for the output gradient `output_grad` (`[N,
     /// C_out, H, W]`): `[C_out, C_in, 1, 1]`. The default is
-    /// [`per_image_pointwise_weight_grad`].
+    /// `per_image_pointwise_weight_grad`, one batched product per image.
     fn pointwise_weight_grad(
         x: FloatTensor<Self>,
         output_grad: FloatTensor<Self>,
@@ -249,6 +250,17 @@ pub trait Kernels: Backend {
     /// mask. The default is the backend's broadcast product.
     fn scale_examples(x: FloatTensor<Self>, scales: FloatTensor<Self>) -> FloatTensor<Self> {
         broadcast_scale::<Self>(x, scales)
+    }
+
+    /// A scalar whose backward pass gives `x` the gradient `grad` (as
+    /// PyTorch's `x.backward(grad)`), without computing anything: the
+    /// seed of a backward pass through `x`'s graph from a gradient that is
+    /// already known ([`backward_seeded`]). Its value is zero and means
+    /// nothing; it is only ever the root of a backward pass. The default
+    /// (no autodiff) is that zero.
+    fn grad_seed(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        let _ = grad;
+        Self::float_zeros(burn::tensor::Shape::new([1]), &x.device(), x.dtype().into())
     }
 
     /// Max pooling (no dilation, padding never wins, floor mode).
@@ -523,6 +535,28 @@ pub fn batch_norm_stats(
         Tensor::from_dispatch(mean),
         Tensor::from_dispatch(var),
     )
+}
+
+/// The gradients of `x`'s graph for the output gradient `grad` (the
+/// gradient of some scalar with respect to `x`): PyTorch's
+/// `x.backward(grad)`, through [`Kernels::grad_seed`]. Equal to
+/// `(x * grad).sum().backward()`, without that product, its sum and their
+/// backward passes. `grad` gets no gradient.
+///
+/// # Panics
+/// When `grad`'s shape is not `x`'s, or `x` is not tracked.
+pub fn backward_seeded<const D: usize>(x: Tensor<D>, grad: Tensor<D>) -> burn::tensor::Gradients {
+    assert_eq!(
+        x.dims(),
+        grad.dims(),
+        "backward_seeded: the gradient's shape is not the tensor's"
+    );
+    let grad = grad.detach().set_require_grad(false).autodiff();
+    let seed: Tensor<1> = Tensor::from_dispatch(<Dispatch as Kernels>::grad_seed(
+        x.into_dispatch(),
+        grad.into_dispatch(),
+    ));
+    seed.backward()
 }
 
 /// ReLU through [`Kernels::rectify`]: on LibTorch its backward is ATen's
