@@ -9,34 +9,28 @@
 //! ```
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use burn::optim::GradientsParams;
 use burn::prelude::*;
+use common::{reset_peak, status};
 use edas_genotype::CellKind;
 use edas_genotype::published::DARTS_V2;
 use edas_nn::loss::cross_entropy;
 use edas_nn::{EdgeWeighting, Network, NetworkWeights, SearchNetwork, SearchNetworkConfig};
 
-fn status(key: &str) -> f64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = s.lines().find(|l| l.starts_with(key)).unwrap();
-    line.split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse::<f64>()
-        .unwrap()
-        / 1024.0
-}
-fn reset_peak() {
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+/// `key` of `/proc/self/status` in MiB.
+fn mib(key: &str) -> f64 {
+    status(key) as f64 / (1024.0 * 1024.0)
 }
 
 fn measure(label: &str, f: impl FnOnce()) {
-    let base = status("VmRSS");
+    let base = mib("VmRSS");
     reset_peak();
     f();
     println!(
         "{label:>40}: peak {:7.1} MiB over {:6.1}",
-        status("VmHWM") - base,
+        mib("VmHWM") - base,
         base
     );
 }

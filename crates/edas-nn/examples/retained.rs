@@ -16,24 +16,13 @@
 //! `/proc/self/status` and resets the peak through `/proc/self/clear_refs`.)
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
 use burn::prelude::*;
+use common::{reset_peak, status};
 use edas_genotype::Primitive;
 use edas_nn::supernet::{EdgeWeighting, MixedEdge};
 use edas_nn::untracked;
-
-fn status(key: &str) -> usize {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = s.lines().find(|l| l.starts_with(key)).unwrap();
-    line.split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse::<usize>()
-        .unwrap()
-        * 1024
-}
-fn reset_peak() {
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
-}
 
 fn main() {
     let device = Device::flex().autodiff();
