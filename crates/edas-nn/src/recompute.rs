@@ -437,10 +437,6 @@ impl Pass<'_> {
     /// Cell `i`'s output, the concatenation of its nodes; returns its state.
     fn cat(&mut self, i: usize, nodes: Vec<NodeValue>) -> usize {
         let tape = &mut self.tape;
-        let tracked = nodes.iter().any(|n| match n {
-            NodeValue::State(id) => tape.requires_grad(*id),
-            NodeValue::Inline { value, .. } => value.is_tracked(),
-        });
         let inline_tracked = nodes
             .iter()
             .any(|n| matches!(n, NodeValue::Inline { value, .. } if value.is_tracked()));
@@ -461,6 +457,8 @@ impl Pass<'_> {
                     }
                 }
             }
+            // Only the states can carry a gradient here.
+            let tracked = inputs.iter().flatten().any(|&id| tape.requires_grad(id));
             let out = Tensor::cat(parts, 1);
             return tape.push(out.autodiff(), tracked, vec![Producer::Cat { inputs }]);
         }
@@ -491,7 +489,8 @@ impl Pass<'_> {
     }
 
     /// Differentiates one segment whose output has gradient `grad`: the
-    /// backward of `sum(out * grad)`, whose gradients go to the parameters
+    /// backward pass seeded with `grad` at `out`
+    /// ([`crate::kernels::backward_seeded`]), whose gradients go to the parameters
     /// `visit` shows to its visitor, the input states and the weightings'
     /// leaves.
     fn segment(
