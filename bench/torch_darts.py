@@ -4,7 +4,7 @@ forward + backward on CPU, to compare with `cargo xtask bench nn`
 
 The network is `darts_model.py`'s (DARTS' module names). Usage:
 python torch_darts.py CHANNELS [BATCH] [STEPS] [--layers L] [--device cuda] [--train];
-python torch_darts.py ops [BATCH] [STEPS]; python torch_darts.py prim-pw-c16-h32 [BATCH] [STEPS]
+python torch_darts.py ops [BATCH] [STEPS] [--only OP ...]; python torch_darts.py prim-pw-c16-h32 [BATCH] [STEPS]
 [--prims prim-bn-c16-h32 ...].
 Prints one JSON line. `--train` adds the SGD update (`edas bench train-cC-lL`);
 on a GPU each step ends with a synchronisation and the peak CUDA memory is
@@ -42,11 +42,17 @@ def median_forward_backward(module, x, steps):
     return times[len(times) // 2]
 
 
-def ops(batch, steps):
-    """Forward+backward time of each op alone on [batch, 16, 32, 32]."""
+OPS = ["max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
+       "dil_conv_3x3", "dil_conv_5x5"]
+
+
+def ops(batch, steps, names=None):
+    """Forward+backward time of each op alone (or of those in `names`) on
+    [batch, 16, 32, 32]."""
     x = torch.randn(batch, 16, 32, 32)
-    for name in ["max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
-                 "dil_conv_3x3", "dil_conv_5x5"]:
+    for name in names or OPS:
+        if name not in OPS:
+            sys.exit(f"unknown op {name!r} (one of {', '.join(OPS)})")
         op = make_op(name, 16, 1).train()
         median = median_forward_backward(op, x, steps)
         print(json.dumps({"case": f"op-{name}", "batch": batch, "median_step_s": median}))
@@ -76,6 +82,7 @@ def main():
     p.add_argument("channels", nargs="?", default="16",
                    help="C, `ops` for each op alone, or a `prim-KIND-cC-hH` case (then --prims may add more)")
     p.add_argument("--prims", nargs="*", default=[], help="more prim-KIND-cC-hH cases")
+    p.add_argument("--only", nargs="*", default=[], help="with `ops`: these ops only")
     p.add_argument("batch", nargs="?", type=int, default=32)
     p.add_argument("steps", nargs="?", type=int, default=3)
     p.add_argument("--layers", type=int, default=20)
@@ -91,7 +98,7 @@ def main():
     threads = len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
     if a.channels == "ops":
-        ops(a.batch, a.steps)
+        ops(a.batch, a.steps, a.only)
         return
     if a.channels.startswith("prim-"):
         prims(a.batch, a.steps, [a.channels] + a.prims)

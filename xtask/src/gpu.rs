@@ -12,6 +12,9 @@
 //!   (forward, backward, SGD update), each op alone, and the EDAS/DARTS search
 //!   steps on `--device cpu` (flex) and `--device tch`, and PyTorch's times,
 //!   in one run, one table.
+//! - `cargo xtask tch ops [BATCH] [STEPS] [ROUNDS]`: the ops whose kernels
+//!   edas-nn owns, each alone, ours on LibTorch against PyTorch in paired,
+//!   alternated rounds (the noise of a shared machine falls on both).
 //! - `cargo xtask gpu-kit`: `target/gpu-kit/` with that `edas` (xz), the check
 //!   script, the PyTorch reference and Debian's Vulkan loader, small enough to
 //!   travel to a GPU machine (`scripts/gpu-check.sh` runs from it).
@@ -105,7 +108,10 @@ pub fn tch(args: &[String]) -> Result<()> {
             cargo_gpu(&python()?, "test", &extra)
         }
         Some("bench") => bench(&args[1..]),
-        _ => bail!("usage: cargo xtask tch build|test|bench [BATCH] [STEPS]"),
+        Some("ops") => ops(&args[1..]),
+        _ => bail!(
+            "usage: cargo xtask tch build | test [-- ARGS] | bench [BATCH] [STEPS] | ops [BATCH] [STEPS] [ROUNDS]"
+        ),
     }
 }
 
@@ -250,6 +256,122 @@ fn bench(args: &[String]) -> Result<()> {
                 );
             }
         }
+    }
+    Ok(())
+}
+
+/// The DARTS ops that run edas-nn's kernels on LibTorch: max pooling, and
+/// the separable and dilated convolutions (ReLU, depthwise, 1x1, BatchNorm).
+const OWNED_OPS: [&str; 5] = [
+    "max_pool_3x3",
+    "sep_conv_3x3",
+    "sep_conv_5x5",
+    "dil_conv_3x3",
+    "dil_conv_5x5",
+];
+
+/// The median of `v` (NaN when empty).
+fn median_of(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// `cargo xtask tch ops [BATCH] [STEPS] [ROUNDS]`: each op of [`OWNED_OPS`]
+/// alone, ours on LibTorch against PyTorch, paired: in every round each op
+/// runs once in each (a fresh process, the median of STEPS steps after one
+/// warm-up), ours first in even rounds and PyTorch first in odd ones, so
+/// that a slow spell of a shared machine falls on both. The table gives
+/// each op's median time over the rounds and its per-round ratios.
+fn ops(args: &[String]) -> Result<()> {
+    let batch = args.first().map_or("32", String::as_str);
+    let steps = args.get(1).map_or("50", String::as_str);
+    let rounds: usize = match args.get(2) {
+        Some(r) => r
+            .parse()
+            .ok()
+            .filter(|&r| r > 0)
+            .with_context(|| format!("ROUNDS must be a positive integer, not `{r}`"))?,
+        None => 5,
+    };
+    let bin = build()?;
+    let python = python()?;
+    let lib = torch_lib(&python)?;
+    let script = project_root().join("bench").join("torch_darts.py");
+    let ours = |op: &str| -> Result<f64> {
+        let v = run_json(
+            Command::new(&bin)
+                .args([
+                    "bench",
+                    &format!("op-{op}"),
+                    "--batch",
+                    batch,
+                    "--steps",
+                    steps,
+                ])
+                .args(["--warmup", "1", "--device", "tch"])
+                .env("LD_LIBRARY_PATH", &lib)
+                .env_remove("EDAS_KERNELS"),
+        )?;
+        Ok(median(&v))
+    };
+    let theirs = |op: &str| -> Result<f64> {
+        let v = run_json(
+            Command::new(&python)
+                .arg(&script)
+                .args(["ops", batch, steps, "--only", op]),
+        )?;
+        Ok(median(&v))
+    };
+    // Per op: (ours, PyTorch) seconds, one pair per round.
+    let mut pairs: Vec<Vec<(f64, f64)>> = vec![Vec::new(); OWNED_OPS.len()];
+    for round in 0..rounds {
+        for (op, pairs) in OWNED_OPS.iter().zip(&mut pairs) {
+            let (a, b) = if round % 2 == 0 {
+                let a = ours(op)?;
+                (a, theirs(op)?)
+            } else {
+                let b = theirs(op)?;
+                (ours(op)?, b)
+            };
+            eprintln!(
+                "round {}/{rounds} {op}: ours {:.2} ms, PyTorch {:.2} ms ({:.2})",
+                round + 1,
+                a * 1e3,
+                b * 1e3,
+                a / b
+            );
+            pairs.push((a, b));
+        }
+    }
+    println!(
+        "batch {batch}, [{batch}, 16, 32, 32], median of {steps} steps per process, {rounds} paired rounds; torch {TORCH_VERSION}\n"
+    );
+    println!(
+        "| op | tch ours (ms) | PyTorch (ms) | ratio of medians | per-round ratio: median (min-max) | rounds within 1.2x |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (op, pairs) in OWNED_OPS.iter().zip(pairs) {
+        let ratios: Vec<f64> = pairs.iter().map(|(a, b)| a / b).collect();
+        let within = ratios.iter().filter(|&&r| r <= 1.2).count();
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &r| {
+                (lo.min(r), hi.max(r))
+            });
+        let ours = median_of(pairs.iter().map(|p| p.0).collect());
+        let theirs = median_of(pairs.iter().map(|p| p.1).collect());
+        println!(
+            "| {op} | {:.2} | {:.2} | {:.2} | {:.2} ({lo:.2}-{hi:.2}) | {within} of {} |",
+            ours * 1e3,
+            theirs * 1e3,
+            ours / theirs,
+            median_of(ratios.clone()),
+            ratios.len()
+        );
     }
     Ok(())
 }

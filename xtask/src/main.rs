@@ -93,8 +93,11 @@ enum Task {
     )]
     Bench(BenchTask),
     /// edas with LibTorch (tch) and Vulkan into target/gpu (torch from PyPI):
-    /// build, test [-- ARGS], bench [BATCH] [STEPS] (flex vs tch vs PyTorch).
-    #[command(after_help = "Examples:\n  cargo xtask tch build\n  cargo xtask tch bench 32 3")]
+    /// build, test [-- ARGS], bench [BATCH] [STEPS] (flex vs tch vs PyTorch),
+    /// ops [BATCH] [STEPS] [ROUNDS] (each owned op, tch vs PyTorch, paired).
+    #[command(
+        after_help = "Examples:\n  cargo xtask tch build\n  cargo xtask tch bench 32 3\n  cargo xtask tch ops 32 50 5"
+    )]
     Tch(Rest),
     /// edas <-> PyTorch weights and ONNX in onnxruntime, logits compared.
     #[command(after_help = "Example:\n  cargo xtask interop")]

@@ -34,7 +34,9 @@ pub fn is_pointwise(conv: &Conv2d) -> bool {
 }
 
 /// `conv.forward(x)` for a plain 1x1 convolution ([`is_pointwise`]): on
-/// `flex` our op, elsewhere (and with `EDAS_KERNELS=burn`) a matrix product.
+/// `flex` our op, elsewhere (and with `EDAS_KERNELS=burn`) a matrix product
+/// (on LibTorch faster than ATen's 1x1 convolution differentiated from
+/// LibTorch's record: `docs/performance.md`).
 /// Only the weight is read, so a strided 1x1 convolution without bias is
 /// this of its input taken at the stride (`FactorizedReduce`).
 pub fn pointwise_forward(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {

@@ -24,8 +24,24 @@ use burn::tensor::ops::PadMode;
 /// this reads the device's `Debug` form (`Device<Flex(..)>`,
 /// `Device<Autodiff { device: Flex(..), .. }>`); a test holds it to that.
 pub fn is_flex(device: &Device) -> bool {
+    runs_backend(device, "Flex")
+}
+
+/// Whether `device` runs burn's LibTorch backend (`tch`, `tch-cuda`; with or
+/// without autodiff), read as [`is_flex`] reads flex.
+pub fn is_libtorch(device: &Device) -> bool {
+    runs_backend(device, "LibTorch")
+}
+
+/// Whether `device`'s `Debug` form names `backend` (as burn's dispatch
+/// device writes it: `Device<Flex(..)>`, `Device<Autodiff { device:
+/// Flex(..), .. }>`).
+fn runs_backend(device: &Device, backend: &str) -> bool {
     let name = format!("{device:?}");
-    name.starts_with("Device<Flex(") || name.starts_with("Device<Autodiff { device: Flex(")
+    name.strip_prefix("Device<")
+        .map(|rest| rest.strip_prefix("Autodiff { device: ").unwrap_or(rest))
+        .and_then(|rest| rest.strip_prefix(backend))
+        .is_some_and(|rest| rest.starts_with('('))
 }
 
 /// `pool(x)`, by shifted sums where that is the same op on flex: a 3x3

@@ -614,24 +614,31 @@ fn results_do_not_depend_on_the_thread_count() {
 /// A chain of our ops gives the same output and gradients under burn's
 /// balanced gradient checkpointing, where each op is differentiated from its
 /// stored inputs, as without it, where a backend may differentiate the
-/// depthwise convolution and BatchNorm from its own record (LibTorch's
-/// autograd graph: `Kernels::*_recorded`). Gamma and beta are tracked too.
+/// depthwise and 1x1 convolutions, BatchNorm and max pooling from its own
+/// record (LibTorch's autograd graph: `Kernels::*_recorded`). Gamma and the
+/// 1x1 weight are tracked too.
 #[test]
 fn gradients_equal_with_and_without_checkpointing() {
     for device in devices() {
         let plain = chain_with_gamma(&device);
         let checkpointed = chain_with_gamma(&device.clone().gradient_checkpointing());
-        let what = ["output", "x gradient", "weight gradient", "gamma gradient"];
+        let what = [
+            "output",
+            "x gradient",
+            "weight gradient",
+            "gamma gradient",
+            "1x1 weight gradient",
+        ];
         for ((a, b), what) in plain.iter().zip(&checkpointed).zip(what) {
             assert_close(a, b, 1e-5, &format!("{device:?}, checkpointing: {what}"));
         }
     }
 }
 
-/// Output and gradients (`x`, the shared depthwise weight, gamma) of a
-/// depthwise convolution, BatchNorm, ReLU, a strided depthwise convolution
-/// and max pooling.
-fn chain_with_gamma(device: &Device) -> [Vec<f32>; 4] {
+/// Output and gradients (`x`, the shared depthwise weight, gamma, the 1x1
+/// weight) of a depthwise convolution, BatchNorm, ReLU, a strided depthwise
+/// convolution, a 1x1 convolution and max pooling.
+fn chain_with_gamma(device: &Device) -> [Vec<f32>; 5] {
     let (dims, k, s, p, d) = DW_CASES[2];
     let options = ConvOptions::new_with_padding(s, p, d, dims[1]);
     let strided = ConvOptions::new([2, 2], [1, 1], [1, 1], dims[1]);
@@ -640,9 +647,11 @@ fn chain_with_gamma(device: &Device) -> [Vec<f32>; 4] {
     let w3 = w.clone().slice([0..dims[1], 0..1, 0..3, 0..3]);
     let gamma = tensor([dims[1]], 13, device).add_scalar(1.5).require_grad();
     let beta = tensor([dims[1]], 14, device);
+    let pw = tensor([3, dims[1], 1, 1], 16, device).require_grad();
     let y = depthwise_conv2d(x.clone(), w.clone(), options);
     let y = batch_norm_stats(y, gamma.clone(), beta, 1e-5).0;
     let y = depthwise_conv2d(relu(y), w3, strided);
+    let y = pointwise_conv2d(y, pw.clone());
     let y = max_pool(y, [3, 3], [1, 1], [1, 1]);
     let probe = tensor(y.dims(), 15, device);
     let out = host(y.clone());
@@ -652,5 +661,6 @@ fn chain_with_gamma(device: &Device) -> [Vec<f32>; 4] {
         host(x.grad(&grads).expect("x gradient")),
         host(w.grad(&grads).expect("w gradient")),
         host(gamma.grad(&grads).expect("gamma gradient")),
+        host(pw.grad(&grads).expect("1x1 weight gradient")),
     ]
 }

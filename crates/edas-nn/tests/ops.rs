@@ -81,9 +81,16 @@ fn average_pooling_does_not_count_padding() {
 fn shifted_sum_average_pooling_equals_burns_kernel() {
     use burn::nn::PaddingConfig2d;
     use burn::nn::pool::AvgPool2dConfig;
-    use edas_nn::pool::{avg_pool_3x3_shifted, is_flex};
+    use edas_nn::pool::{avg_pool_3x3_shifted, is_flex, is_libtorch};
     let device = Device::flex().autodiff();
     assert!(is_flex(&Device::flex()) && is_flex(&device));
+    assert!(!is_libtorch(&Device::flex()) && !is_libtorch(&device));
+    #[cfg(feature = "tch")]
+    {
+        let tch = Device::libtorch();
+        assert!(is_libtorch(&tch) && is_libtorch(&tch.clone().autodiff()));
+        assert!(!is_flex(&tch) && !is_flex(&tch.autodiff()));
+    }
     let kernel = AvgPool2dConfig::new([3, 3])
         .with_strides([1, 1])
         .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))

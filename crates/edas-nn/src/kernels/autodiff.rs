@@ -8,10 +8,12 @@
 //! them instead of keeping them. The ops are compute-bound: the checkpointer
 //! keeps their outputs rather than recomputing them.
 //!
-//! Without checkpointing, the depthwise convolution and BatchNorm call the
-//! backend's `*_recorded` forwards: a backend that records the op itself
-//! (LibTorch: its own autograd graph) is differentiated from that record by
-//! [`Kernels::recorded_backward_2`] / [`Kernels::recorded_backward_3`].
+//! Without checkpointing, the depthwise convolution, BatchNorm and max
+//! pooling call the backend's `*_recorded` forwards: a backend that
+//! records the op itself (LibTorch: its own autograd graph; for max
+//! pooling, the forward's indices) is differentiated from that record by
+//! [`Kernels::recorded_backward_2`], [`Kernels::recorded_backward_3`] or
+//! [`Kernels::max_pool_backward_recorded`].
 //! With a checkpointing strategy they do
 //! not: the record would keep the inputs that the checkpointer may have
 //! chosen to recompute.
@@ -445,7 +447,16 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
         struct MaxPoolBackward;
 
         impl<B: Backend + Kernels> Backward<B, 1> for MaxPoolBackward {
-            type State = (NodeId, [usize; 2], [usize; 2], [usize; 2]);
+            // The input through the checkpointer, the window, and the
+            // backend's record (empty: find the maxima again from the input;
+            // LibTorch: the forward's indices).
+            type State = (
+                NodeId,
+                [usize; 2],
+                [usize; 2],
+                [usize; 2],
+                Vec<FloatTensor<B>>,
+            );
 
             fn backward(
                 self,
@@ -455,12 +466,16 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
             ) {
                 let [node_x] = ops.parents;
                 let grad = grads.consume::<B>(&ops.node);
-                let (x_state, kernel, stride, padding) = ops.state;
+                let (x_state, kernel, stride, padding, record) = ops.state;
                 let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
-                if let Some(node) = node_x {
-                    let g = B::max_pool_backward(x, grad, kernel, stride, padding);
-                    grads.register::<B>(node.id, g);
-                }
+                let Some(node) = node_x else { return };
+                let g = match <[_; 1]>::try_from(record) {
+                    Ok([kept]) => {
+                        B::max_pool_backward_recorded(x, kept, grad, kernel, stride, padding)
+                    }
+                    Err(_) => B::max_pool_backward(x, grad, kernel, stride, padding),
+                };
+                grads.register::<B>(node.id, g);
             }
         }
 
@@ -471,8 +486,13 @@ impl<B: Backend + Kernels, C: CheckpointStrategy> Kernels for Autodiff<B, C> {
         {
             OpsKind::Tracked(mut prep) => {
                 let x_state = prep.checkpoint(&x);
-                let out = B::max_pool(x.into_primitive(), kernel, stride, padding);
-                prep.finish((x_state, kernel, stride, padding), out)
+                let x = x.into_primitive();
+                let (out, record) = if records::<C>() {
+                    B::max_pool_recorded(x, kernel, stride, padding)
+                } else {
+                    (B::max_pool(x, kernel, stride, padding), Vec::new())
+                };
+                prep.finish((x_state, kernel, stride, padding, record), out)
             }
             OpsKind::UnTracked(prep) => {
                 prep.finish(B::max_pool(x.into_primitive(), kernel, stride, padding))

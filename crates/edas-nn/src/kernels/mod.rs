@@ -273,6 +273,37 @@ pub trait Kernels: Backend {
         Self::max_pool2d(x, kernel, stride, padding, [1, 1], false)
     }
 
+    /// [`Kernels::max_pool`] of a tracked input, as the backend may record
+    /// it: `(output, record)`, the record empty (the default: the backward
+    /// finds the maxima again, [`Kernels::max_pool_backward`]) or one tensor
+    /// the backend keeps for [`Kernels::max_pool_backward_recorded`]
+    /// (LibTorch: the forward's indices).
+    fn max_pool_recorded(
+        x: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> (FloatTensor<Self>, Vec<FloatTensor<Self>>) {
+        (Self::max_pool(x, kernel, stride, padding), Vec::new())
+    }
+
+    /// [`Kernels::max_pool_backward`] from the one-tensor record that
+    /// [`Kernels::max_pool_recorded`] returned.
+    ///
+    /// # Panics
+    /// On a backend that makes no records (the default).
+    fn max_pool_backward_recorded(
+        x: FloatTensor<Self>,
+        record: FloatTensor<Self>,
+        output_grad: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+    ) -> FloatTensor<Self> {
+        let _ = (x, record, output_grad, kernel, stride, padding);
+        unreachable!("max_pool_backward_recorded: this backend makes no records")
+    }
+
     /// Gradient of [`Kernels::max_pool`] with respect to `x`: each output's
     /// gradient goes to the first maximum of its window (row-major; a NaN
     /// wins), as burn's and PyTorch's max pooling send it. The window's
@@ -464,6 +495,13 @@ pub fn depthwise_conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>
     ))
 }
 
+/// Whether [`max_pool`] runs [`Kernels`] on `device`: on `flex` (our
+/// kernel) and LibTorch (ATen's, differentiated from LibTorch's record);
+/// elsewhere the trait's default backward would be slower than burn's own.
+fn pools_through_kernels(device: &Device) -> bool {
+    crate::pool::is_flex(device) || crate::pool::is_libtorch(device)
+}
+
 /// Whether [`relu_depthwise_conv2d`] fuses the ReLU on `device` (`flex`,
 /// unless `EDAS_KERNELS=burn`).
 pub fn fuses_relu(device: &Device) -> bool {
@@ -596,17 +634,21 @@ pub fn scale_examples(x: Tensor<4>, scales: Tensor<1>) -> Tensor<4> {
 /// Max pooling with `kernel`, `stride` and `padding` on both sides
 /// (padding never wins).
 ///
-/// Through our kernel on `flex` only: elsewhere burn's own max pooling,
-/// which keeps the forward's indices for its backward, is faster than
-/// finding the maxima again (LibTorch: 21.5 against 11.4 ms forward and
-/// backward on `[32, 16, 32, 32]`, `docs/performance.md`).
+/// Through [`Kernels::max_pool`] on `flex` (our kernel, which finds the
+/// maxima again in its backward and keeps no indices) and LibTorch (ATen's
+/// `max_pool2d_with_indices` and its backward, the indices kept:
+/// [`Kernels::max_pool_recorded`]). Elsewhere burn's own max pooling, which
+/// keeps the indices too: the trait's default backward finds the maxima
+/// again with a second forward, slower where the indices are at hand
+/// (LibTorch: 21.5 against 11.4 ms forward and backward on `[32, 16, 32,
+/// 32]`, `docs/performance.md`).
 pub fn max_pool(
     x: Tensor<4>,
     kernel: [usize; 2],
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> Tensor<4> {
-    if !enabled() || !crate::pool::is_flex(&x.device()) {
+    if !enabled() || !pools_through_kernels(&x.device()) {
         let options = burn::tensor::ops::MaxPoolOptions::new(kernel)
             .with_stride(stride)
             .with_padding(padding);
