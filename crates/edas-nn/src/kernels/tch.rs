@@ -25,8 +25,6 @@
 //! keeps the indices, as PyTorch's training does, for
 //! `max_pool2d_with_indices_backward` (no autograd needed: tch binds it).
 
-#![allow(deprecated)] // burn marks its tch backend deprecated
-
 use burn::backend::LibTorch;
 use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
