@@ -39,7 +39,7 @@ mod others;
 pub mod tch;
 
 use burn::backend::ops::ConvOptions;
-use burn::backend::tensor::FloatTensor;
+use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Backend, Dispatch, TensorMetadata, backend_extension};
 use burn::prelude::*;
 use burn::tensor::IntDType;
@@ -422,7 +422,8 @@ pub(crate) fn generic_conv_backward<B: Backend>(
 }
 
 /// [`Kernels::max_pool_backward`] by the backend's own `ModuleOps`: the
-/// indices of a second forward pass, then burn's index-based backward.
+/// indices of a second forward pass ([`max_pool_with_indices`]), then
+/// burn's index-based backward ([`max_pool_backward_from_indices`]).
 pub(crate) fn generic_max_pool_backward<B: Backend>(
     x: FloatTensor<B>,
     output_grad: FloatTensor<B>,
@@ -430,16 +431,33 @@ pub(crate) fn generic_max_pool_backward<B: Backend>(
     stride: [usize; 2],
     padding: [usize; 2],
 ) -> FloatTensor<B> {
-    let indices = B::max_pool2d_with_indices(
-        x.clone(),
-        kernel,
-        stride,
-        padding,
-        [1, 1],
-        false,
-        IntDType::I64,
-    )
-    .indices;
+    let (_, indices) = max_pool_with_indices::<B>(x.clone(), kernel, stride, padding);
+    max_pool_backward_from_indices::<B>(x, output_grad, indices, kernel, stride, padding)
+}
+
+/// [`Kernels::max_pool`] by the backend's own `ModuleOps`, with the index
+/// (`i64`) of each output's maximum in its input plane: `(output, indices)`.
+pub(crate) fn max_pool_with_indices<B: Backend>(
+    x: FloatTensor<B>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> (FloatTensor<B>, IntTensor<B>) {
+    let pooled =
+        B::max_pool2d_with_indices(x, kernel, stride, padding, [1, 1], false, IntDType::I64);
+    (pooled.output, pooled.indices)
+}
+
+/// [`Kernels::max_pool_backward`] from the indices that
+/// [`max_pool_with_indices`] returned, by the backend's own `ModuleOps`.
+pub(crate) fn max_pool_backward_from_indices<B: Backend>(
+    x: FloatTensor<B>,
+    output_grad: FloatTensor<B>,
+    indices: IntTensor<B>,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> FloatTensor<B> {
     B::max_pool2d_with_indices_backward(
         x,
         kernel,

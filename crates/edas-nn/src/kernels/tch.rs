@@ -20,10 +20,10 @@
 //!   op (with burn's gradient checkpointing).
 //!
 //! ReLU's backward is ATen's `threshold_backward`. The forward passes are
-//! ATen's `conv2d` with groups, `native_batch_norm` and
-//! `max_pool2d`; a tracked max pooling runs `max_pool2d_with_indices` and
-//! keeps the indices, as PyTorch's training does, for
-//! `max_pool2d_with_indices_backward` (no autograd needed: tch binds it).
+//! ATen's `conv2d` with groups and `native_batch_norm`. Max pooling is
+//! burn-tch's (ATen's `max_pool2d`; a tracked one runs
+//! `max_pool2d_with_indices` and keeps the indices, as PyTorch's training
+//! does, for `max_pool2d_with_indices_backward`: no autograd needed).
 
 use burn::backend::LibTorch;
 use burn::backend::ops::ConvOptions;
@@ -225,29 +225,16 @@ impl Kernels for LibTorch {
         T::new(x.tensor.threshold_backward(&output_grad.tensor, 0.0))
     }
 
-    fn max_pool(x: T, kernel: [usize; 2], stride: [usize; 2], padding: [usize; 2]) -> T {
-        // ATen's, no dilation, floor mode.
-        let (kernel, stride, padding) = (dims(kernel), dims(stride), dims(padding));
-        T::new(x.tensor.max_pool2d(kernel, stride, padding, [1, 1], false))
-    }
-
     fn max_pool_recorded(
         x: T,
         kernel: [usize; 2],
         stride: [usize; 2],
         padding: [usize; 2],
     ) -> (T, Vec<T>) {
-        // The indices (`i64`) travel in a float tensor's wrapper: burn-tch's
-        // float and int primitives are the same `TchTensor`, and only
-        // `max_pool_backward_recorded` reads them.
-        let (out, indices) = x.tensor.max_pool2d_with_indices(
-            dims(kernel),
-            dims(stride),
-            dims(padding),
-            [1, 1],
-            false,
-        );
-        (T::new(out), vec![T::new(indices)])
+        // burn-tch's float and int primitives are the same `TchTensor`, so
+        // the indices (`i64`) are the record as they come.
+        let (out, indices) = super::max_pool_with_indices::<LibTorch>(x, kernel, stride, padding);
+        (out, vec![indices])
     }
 
     fn max_pool_backward_recorded(
@@ -258,15 +245,14 @@ impl Kernels for LibTorch {
         stride: [usize; 2],
         padding: [usize; 2],
     ) -> T {
-        T::new(x.tensor.max_pool2d_with_indices_backward(
-            &output_grad.tensor,
-            dims(kernel),
-            dims(stride),
-            dims(padding),
-            [1, 1],
-            false,
-            &indices.tensor,
-        ))
+        super::max_pool_backward_from_indices::<LibTorch>(
+            x,
+            output_grad,
+            indices,
+            kernel,
+            stride,
+            padding,
+        )
     }
 
     fn recorded_backward_2(out: T, a: T, b: T, output_grad: T) -> (Option<T>, Option<T>) {
