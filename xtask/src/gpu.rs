@@ -115,6 +115,28 @@ pub fn tch(args: &[String]) -> Result<()> {
     }
 }
 
+/// `edas bench CASE --batch BATCH --steps STEPS --warmup 1 --device DEVICE`
+/// with LibTorch at `lib`, burn's generic ops (`EDAS_KERNELS=burn`) or ours:
+/// its JSON report.
+fn edas_bench(
+    bin: &Path,
+    lib: &Path,
+    [case, batch, steps, device]: [&str; 4],
+    burn: bool,
+) -> Result<serde_json::Value> {
+    let mut c = Command::new(bin);
+    c.args([
+        "bench", case, "--batch", batch, "--steps", steps, "--warmup", "1", "--device", device,
+    ])
+    .env("LD_LIBRARY_PATH", lib);
+    if burn {
+        c.env("EDAS_KERNELS", "burn");
+    } else {
+        c.env_remove("EDAS_KERNELS");
+    }
+    run_json(&mut c)
+}
+
 fn median(v: &serde_json::Value) -> f64 {
     v["median_step_s"].as_f64().unwrap_or(f64::NAN)
 }
@@ -140,17 +162,7 @@ fn bench(args: &[String]) -> Result<()> {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let edas = |case: &str, device: &str, burn: bool| {
-        let mut c = Command::new(&bin);
-        c.args([
-            "bench", case, "--batch", batch, "--steps", steps, "--warmup", "1", "--device", device,
-        ])
-        .env("LD_LIBRARY_PATH", &lib);
-        if burn {
-            c.env("EDAS_KERNELS", "burn");
-        } else {
-            c.env_remove("EDAS_KERNELS");
-        }
-        run_json(&mut c)
+        edas_bench(&bin, &lib, [case, batch, steps, device], burn)
     };
     // PyTorch's per-op times (`torch_darts.py ops`), one JSON line per op.
     let torch_ops = Command::new(&python)
@@ -302,21 +314,13 @@ fn ops(args: &[String]) -> Result<()> {
     let lib = torch_lib(&python)?;
     let script = project_root().join("bench").join("torch_darts.py");
     let ours = |op: &str| -> Result<f64> {
-        let v = run_json(
-            Command::new(&bin)
-                .args([
-                    "bench",
-                    &format!("op-{op}"),
-                    "--batch",
-                    batch,
-                    "--steps",
-                    steps,
-                ])
-                .args(["--warmup", "1", "--device", "tch"])
-                .env("LD_LIBRARY_PATH", &lib)
-                .env_remove("EDAS_KERNELS"),
-        )?;
-        Ok(median(&v))
+        let case = format!("op-{op}");
+        Ok(median(&edas_bench(
+            &bin,
+            &lib,
+            [&case, batch, steps, "tch"],
+            false,
+        )?))
     };
     let theirs = |op: &str| -> Result<f64> {
         let v = run_json(

@@ -614,9 +614,10 @@ fn results_do_not_depend_on_the_thread_count() {
 /// A chain of our ops gives the same output and gradients under burn's
 /// balanced gradient checkpointing, where each op is differentiated from its
 /// stored inputs, as without it, where a backend may differentiate the
-/// depthwise and 1x1 convolutions, BatchNorm and max pooling from its own
-/// record (LibTorch's autograd graph: `Kernels::*_recorded`). Gamma and the
-/// 1x1 weight are tracked too.
+/// depthwise convolution and BatchNorm from its own record (LibTorch's
+/// autograd graph) and max pooling from its forward's indices
+/// (`Kernels::*_recorded`). Gamma and a 1x1 convolution's weight are
+/// tracked too.
 #[test]
 fn gradients_equal_with_and_without_checkpointing() {
     for device in devices() {
